@@ -1,0 +1,42 @@
+# The two commands a newcomer needs: `make lab` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: lab test lint unit lessons bench binder-check clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.lab: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[lab]'
+	touch $@
+
+$(VENV)/.test: $(BIN)/python pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+lab: $(VENV)/.lab  ## open JupyterLab on the lessons
+	$(BIN)/jupyter lab notebooks/ $(ARGS)
+
+test: lint unit lessons  ## every test: lint, unit tests, every lesson under nbval
+
+lint: $(VENV)/.test
+	$(BIN)/ruff check kubelearn tests benchmarks
+
+unit: $(VENV)/.test
+	$(BIN)/python -m pytest tests $(ARGS)
+
+lessons: $(VENV)/.test
+	$(BIN)/python -m pytest --nbval --nbval-current-env --sanitize-with notebooks/sanitize.cfg notebooks $(ARGS)
+
+bench: $(VENV)/.test  ## print speed figures
+	$(BIN)/python benchmarks/etcd_store.py
+
+binder-check:  ## build binder/'s environment in a fresh venv and run a lesson there
+	$(BIN)/python -m pytest tests/test_binder.py -m binder $(ARGS)
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,12 @@
+"""kubelearn: learn how a Kubernetes cluster works by building one.
+
+    >>> import kubelearn as kl
+    >>> sim = kl.Simulation(seed=0)
+    >>> store = kl.etcd.Store(sim)
+"""
+
+from kubelearn import etcd, viz
+from kubelearn.sim import Simulation
+
+__all__ = ["Simulation", "etcd", "viz"]
+__version__ = "0.1.0"

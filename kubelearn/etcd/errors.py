@@ -1,0 +1,90 @@
+"""The errors etcd returns, with etcd's own messages.
+
+Every error the store raises is an :class:`EtcdError`. Where etcd has a fixed
+message, the class carries it word for word, so a learner who searches for it
+lands in etcd's source:
+
+- ``mvcc: ...`` messages come from the storage layer (server/mvcc/kv.go). Over
+  gRPC etcd prefixes them with ``etcdserver: `` (api/v3rpc/rpctypes/error.go).
+- ``etcdserver: ...`` messages come from the server and the lessor.
+
+:class:`InvalidArgumentError` is ours: a wrong type or a negative revision is a
+bug in the caller, reported in plain words instead of a raw ``TypeError``.
+"""
+
+from __future__ import annotations
+
+
+class EtcdError(Exception):
+    """Anything the store refuses to do."""
+
+    message = "etcdserver: unknown error"
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or self.message)
+
+
+class InvalidArgumentError(EtcdError):
+    """A request the caller got wrong: a wrong type, a negative revision, ..."""
+
+
+class EmptyKeyError(EtcdError):
+    """A request without a key."""
+
+    message = "etcdserver: key is not provided"
+
+
+class CompactedError(EtcdError):
+    """A read or watch asked for a revision that compaction already dropped."""
+
+    message = "mvcc: required revision has been compacted"
+
+    def __init__(self, compact_revision: int = 0, message: str | None = None) -> None:
+        super().__init__(message)
+        self.compact_revision = compact_revision  # the oldest revision still readable
+
+
+class FutureRevisionError(EtcdError):
+    """A read or compaction asked for a revision the store has not reached."""
+
+    message = "mvcc: required revision is a future revision"
+
+
+class DuplicateKeyError(EtcdError):
+    """A txn branch writes the same key twice (two puts, or a put inside a delete)."""
+
+    message = "etcdserver: duplicate key given in txn request"
+
+
+class TooManyOpsError(EtcdError):
+    """A txn with more compares or operations than ``--max-txn-ops`` allows."""
+
+    message = "etcdserver: too many operations in txn request"
+
+
+class RequestTooLargeError(EtcdError):
+    """A request larger than ``--max-request-bytes``."""
+
+    message = "etcdserver: request is too large"
+
+
+class LeaseNotFoundError(EtcdError):
+    """A lease id that was never granted, or has expired or been revoked."""
+
+    message = "etcdserver: requested lease not found"
+
+
+class LeaseExistsError(EtcdError):
+    """A grant asked for a lease id that is already in use."""
+
+    message = "etcdserver: lease already exists"
+
+
+class LeaseTTLTooLargeError(EtcdError):
+    """A grant asked for a TTL above etcd's maximum."""
+
+    message = "etcdserver: too large lease TTL"
+
+
+class SnapshotError(EtcdError):
+    """A snapshot file that cannot be restored: empty, truncated, corrupted or foreign."""

@@ -1,0 +1,121 @@
+"""The virtual clock: one SimPy environment, one seeded generator, one event record.
+
+Every component of a cluster shares a single :class:`Simulation`. Time moves only
+when someone calls :meth:`Simulation.run`; randomness comes only from the
+generators handed out here, derived from one seed. Same seed, same history,
+to the event.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Generator
+from datetime import datetime, timedelta, timezone
+from typing import Any, NamedTuple
+
+import simpy
+
+# Virtual second 0 is this instant, so objects can carry real RFC 3339
+# timestamps (creationTimestamp, lease renewTime) that replay identically.
+EPOCH = datetime(2024, 1, 1, tzinfo=timezone.utc)
+
+
+class Record(NamedTuple):
+    """One thing that happened: when, who, what kind, to what, in words."""
+
+    time: float
+    component: str
+    reason: str
+    object: str
+    message: str
+
+
+RECORD_COLUMNS = list(Record._fields)
+
+
+class Simulation:
+    """A cluster's clock, randomness and memory of events."""
+
+    def __init__(self, seed: int = 0) -> None:
+        self.seed = seed
+        self.env = simpy.Environment()
+        self.random = random.Random(seed)
+        self._records: list[Record] = []
+        self._listeners: list[Callable[[Record], None]] = []
+
+    # -- time ---------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Simulated seconds since the start."""
+        return float(self.env.now)
+
+    def run(self, seconds: float) -> float:
+        """Advance the clock by ``seconds``, running everything due meanwhile."""
+        if seconds < 0:
+            raise ValueError(f"cannot run backwards in time: {seconds}s")
+        self.env.run(until=self.env.now + seconds)
+        return self.now
+
+    def timestamp(self, at: float | None = None) -> str:
+        """RFC 3339 time of virtual second ``at`` (default: now), as Kubernetes prints it."""
+        moment = EPOCH + timedelta(seconds=self.now if at is None else at)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def micro_timestamp(self, at: float | None = None) -> str:
+        """RFC 3339 with microseconds, the MicroTime format of Lease renewTime."""
+        moment = EPOCH + timedelta(seconds=self.now if at is None else at)
+        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    # -- scheduling work ----------------------------------------------------
+    def process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:
+        """Start a SimPy process on this clock."""
+        return self.env.process(generator)
+
+    def timeout(self, delay: float) -> simpy.Timeout:
+        """An event that fires ``delay`` simulated seconds from now."""
+        return self.env.timeout(delay)
+
+    def call_later(self, delay: float, callback: Callable[[], Any]) -> simpy.Process:
+        """Run ``callback()`` once, ``delay`` simulated seconds from now."""
+
+        def wait_then_call() -> Generator[simpy.Event, Any, None]:
+            yield self.env.timeout(delay)
+            callback()
+
+        return self.env.process(wait_then_call())
+
+    # -- randomness -----------------------------------------------------------
+    def rng(self, name: str) -> random.Random:
+        """A generator of its own for component ``name``, derived from the seed.
+
+        Giving each component its own stream means adding a component does not
+        change the random choices of the others.
+        """
+        return random.Random(f"{self.seed}:{name}")
+
+    # -- records ----------------------------------------------------------------
+    def record(self, component: str, reason: str, obj: str = "", message: str = "") -> Record:
+        """Remember that ``component`` did ``reason`` to ``obj`` now."""
+        entry = Record(self.now, component, reason, obj, message)
+        self._records.append(entry)
+        for listener in self._listeners:
+            listener(entry)
+        return entry
+
+    def subscribe(self, listener: Callable[[Record], None]) -> None:
+        """Call ``listener(record)`` for every record made from now on."""
+        self._listeners.append(listener)
+
+    @property
+    def records(self) -> list[Record]:
+        """Every record so far, oldest first (a copy)."""
+        return list(self._records)
+
+    def events(self, component: str | None = None):  # -> pandas.DataFrame
+        """Every record so far as a DataFrame, optionally for one component."""
+        import pandas as pd
+
+        rows = self._records
+        if component is not None:
+            rows = [r for r in rows if r.component == component]
+        return pd.DataFrame(rows, columns=RECORD_COLUMNS)

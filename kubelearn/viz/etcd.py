@@ -1,0 +1,180 @@
+"""Tables, plots and a widget for lesson 01: what etcd holds and how it changes."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ipywidgets
+    from matplotlib.figure import Figure
+
+    from kubelearn.etcd import Event, KeyValue, Store
+    from kubelearn.sim import Simulation
+
+KEY_COLUMNS = ["key", "create_revision", "mod_revision", "version", "lease", "value"]
+
+
+def _summary(value: bytes, width: int = 60) -> str:
+    """A value as one short line: JSON compacted, other bytes decoded."""
+    text = value.decode("utf-8", errors="replace")
+    try:
+        text = json.dumps(json.loads(text), separators=(",", ":"))
+    except ValueError:
+        pass
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def keys_table(kvs: list[KeyValue], width: int = 60) -> pd.DataFrame:
+    """The key-values of a range as a table, one row a key."""
+    rows = [
+        (kv.key, kv.create_revision, kv.mod_revision, kv.version, kv.lease,
+         _summary(kv.value, width))
+        for kv in kvs
+    ]
+    return pd.DataFrame(rows, columns=KEY_COLUMNS)
+
+
+def keys_at(store: Store, prefix: str, revision: int = 0, width: int = 60) -> pd.DataFrame:
+    """Every key under ``prefix`` as it was at ``revision`` (0: now)."""
+    return keys_table(store.range(prefix, prefix=True, revision=revision).kvs, width)
+
+
+def field(value: bytes, path: str) -> Any:
+    """A dotted field of a JSON value (``status.phase``), or None."""
+    try:
+        node: Any = json.loads(value)
+    except ValueError:
+        return None
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+class WatchLog:
+    """Every change under a prefix with the simulated time it happened: a watch that takes notes.
+
+    It is an ordinary watch from the store's current revision, so it sees what
+    a controller would see, and nothing else.
+    """
+
+    COLUMNS = ["time", "type", "key", "mod_revision", "version", "value"]
+
+    def __init__(self, store: Store, sim: Simulation, prefix: str = "/") -> None:
+        self.rows: list[tuple] = []
+        self.sim = sim
+        self.watcher = store.watch(prefix, prefix=True, callback=self._note)
+
+    def _note(self, event: Event) -> None:
+        kv = event.kv
+        self.rows.append((self.sim.now, event.type, kv.key, kv.mod_revision, kv.version, kv.value))
+
+    def frame(self, width: int = 40) -> pd.DataFrame:
+        """The changes so far, one row each, values summarised."""
+        frame = pd.DataFrame(self.rows, columns=self.COLUMNS)
+        frame["value"] = [_summary(v, width) for v in frame["value"]]
+        return frame
+
+
+def key_history_plot(log: WatchLog, key: str, label: str | None = None) -> Figure:
+    """A key's version over simulated time, each write labelled by a field of its value.
+
+    ``label`` is a dotted JSON path (``status.phase``); without it the value
+    itself is printed. A delete drops the version to 0, as etcd does.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = [row for row in log.rows if row[2] == key]
+    times = [row[0] for row in rows]
+    versions = [0 if row[1] == "DELETE" else row[4] for row in rows]
+    end = max(log.sim.now, max(times, default=0) + 1)
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.step(times + [end], versions + versions[-1:], where="post", color="tab:blue")
+    ax.plot(times, versions, "o", color="tab:blue")
+    for (time, kind, _key, revision, _version, value), version in zip(rows, versions, strict=True):
+        if kind == "DELETE":
+            text = f"deleted (rev {revision})"
+        else:
+            shown = field(value, label) if label else _summary(value, 18)
+            text = f"{shown} (rev {revision})"
+        ax.annotate(text, (time, version), textcoords="offset points", xytext=(4, 6), fontsize=8)
+    ax.set_xlabel("simulated seconds")
+    ax.set_ylabel("version of the key")
+    ax.set_title(f"history of {key}")
+    ax.set_ylim(-0.3, max(versions, default=1) + 1)
+    ax.set_xlim(0, end)
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+def revision_stepper(store: Store, prefix: str) -> ipywidgets.Widget:
+    """A slider over the retained revisions showing the keys under ``prefix`` at each."""
+    import ipywidgets as widgets
+    from IPython.display import display
+
+    first = max(store.compact_revision, 1)
+    slider = widgets.IntSlider(value=store.revision, min=first, max=store.revision,
+                               description="revision", continuous_update=False)
+    out = widgets.Output()
+
+    def show(change: dict | None = None) -> None:
+        out.clear_output(wait=True)
+        with out:
+            display(keys_at(store, prefix, revision=slider.value, width=50))
+
+    slider.observe(show, names="value")
+    show()
+    return widgets.VBox([slider, out])
+
+
+def lease_plot(samples: pd.DataFrame, expired_at: float | None = None) -> Figure:
+    """Remaining TTL of a lease over time (columns ``time``, ``ttl``), and when its key vanished."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot(samples["time"], samples["ttl"], color="tab:green", label="TTL left (s)")
+    if expired_at is not None:
+        ax.axvline(expired_at, color="tab:red", linestyle="--", label="lease expired: key deleted")
+    ax.set_xlabel("simulated seconds")
+    ax.set_ylabel("seconds left")
+    ax.set_ylim(bottom=0)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def compaction_plot(samples: pd.DataFrame, lag_from: float, lag_revision: int) -> Figure:
+    """Store revision, compaction point and a lagging watcher's position over time.
+
+    ``samples`` has columns ``time``, ``revision`` and ``compacted``; the
+    watcher stopped reading at ``lag_from`` seconds, stuck at ``lag_revision``.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True,
+                                      gridspec_kw={"height_ratios": [2, 1]})
+    top.plot(samples["time"], samples["revision"], label="store revision", color="tab:blue")
+    top.step(samples["time"], samples["compacted"], where="post", color="tab:red",
+             label="compacted up to")
+    top.hlines(lag_revision, lag_from, samples["time"].iloc[-1], color="tab:orange",
+               linestyle=":", label="lagging watcher's last revision")
+    behind = samples[samples["compacted"] > lag_revision]
+    if len(behind):
+        top.axvspan(behind["time"].iloc[0], samples["time"].iloc[-1], color="tab:orange",
+                    alpha=0.1, label="resume impossible: 410 Gone, re-list")
+    top.set_ylabel("revision")
+    top.legend(fontsize=8, loc="upper left")
+    top.grid(alpha=0.3)
+    bottom.fill_between(samples["time"], samples["revision"] - samples["compacted"],
+                        step="post", color="tab:purple", alpha=0.5)
+    bottom.set_ylabel("revisions kept")
+    bottom.set_xlabel("simulated seconds")
+    bottom.grid(alpha=0.3)
+    fig.tight_layout()
+    return fig

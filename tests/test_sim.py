@@ -1,0 +1,89 @@
+"""The virtual clock: time only moves on run(), and a seed fixes the whole history."""
+
+import pytest
+
+from kubelearn.sim import EPOCH, RECORD_COLUMNS, Simulation
+
+
+def jittery_workers(sim: Simulation, workers: int = 5, beats: int = 20) -> None:
+    """A scenario with randomness in it: workers that heartbeat at random intervals."""
+
+    def worker(name: str):
+        rng = sim.rng(name)
+        for beat in range(beats):
+            yield sim.timeout(rng.uniform(0.5, 1.5))
+            sim.record(name, "Heartbeat", f"node/{name}", f"beat {beat}")
+            if sim.random.random() < 0.1:
+                sim.record(name, "Hiccup", f"node/{name}", "slow disk")
+
+    for i in range(workers):
+        sim.process(worker(f"node-{i}"))
+
+
+def history(seed: int) -> list:
+    sim = Simulation(seed=seed)
+    jittery_workers(sim)
+    sim.run(60)
+    return sim.records
+
+
+def test_same_seed_same_history_to_the_event():
+    first, second = history(7), history(7)
+    assert len(first) > 100
+    assert first == second
+
+
+def test_another_seed_another_history():
+    assert history(7) != history(8)
+
+
+def test_time_moves_only_when_run():
+    sim = Simulation()
+    fired = []
+    sim.call_later(5, lambda: fired.append(sim.now))
+    assert sim.now == 0 and fired == []
+    sim.run(4.9)
+    assert fired == []
+    sim.run(0.2)
+    assert fired == [5.0]
+    assert sim.now == pytest.approx(5.1)
+
+
+def test_run_backwards_is_refused():
+    with pytest.raises(ValueError, match="backwards"):
+        Simulation().run(-1)
+
+
+def test_component_generators_are_independent_of_each_other():
+    a = Simulation(seed=3)
+    a_first = a.rng("scheduler").random()
+    b = Simulation(seed=3)
+    b.rng("kubelet").random()  # another component draws first
+    assert b.rng("scheduler").random() == a_first
+
+
+def test_records_become_a_dataframe():
+    sim = Simulation()
+    sim.record("etcd", "Compacted", "revision/5", "compacted up to 5")
+    sim.run(3)
+    sim.record("kubelet", "Started", "pod/web-0", "Started container web")
+    frame = sim.events()
+    assert list(frame.columns) == RECORD_COLUMNS
+    assert frame["time"].tolist() == [0.0, 3.0]
+    assert sim.events("kubelet")["reason"].tolist() == ["Started"]
+
+
+def test_subscribers_see_each_record():
+    sim = Simulation()
+    seen = []
+    sim.subscribe(seen.append)
+    sim.record("etcd", "LeaseExpired", "lease/1", "")
+    assert [r.reason for r in seen] == ["LeaseExpired"]
+
+
+def test_timestamps_are_rfc3339_from_the_epoch():
+    sim = Simulation()
+    assert sim.timestamp() == EPOCH.strftime("%Y-%m-%dT%H:%M:%SZ") == "2024-01-01T00:00:00Z"
+    sim.run(61.25)
+    assert sim.timestamp() == "2024-01-01T00:01:01Z"
+    assert sim.micro_timestamp() == "2024-01-01T00:01:01.250000Z"
