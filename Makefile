@@ -30,7 +30,7 @@ unit: $(VENV)/.test
 	$(BIN)/python -m pytest tests $(ARGS)
 
 lessons: $(VENV)/.test
-	$(BIN)/python -m pytest --nbval --nbval-current-env --sanitize-with notebooks/sanitize.cfg notebooks $(ARGS)
+	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks $(ARGS)
 
 bench: $(VENV)/.test  ## print speed figures
 	$(BIN)/python benchmarks/etcd_store.py

@@ -5,8 +5,8 @@
     >>> store = kl.etcd.Store(sim)
 """
 
-from kubelearn import etcd, viz
+from kubelearn import api, etcd, viz
 from kubelearn.sim import Simulation
 
-__all__ = ["Simulation", "etcd", "viz"]
+__all__ = ["Simulation", "api", "etcd", "viz"]
 __version__ = "0.1.0"

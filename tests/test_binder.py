@@ -50,6 +50,6 @@ def test_binder_files_build_an_environment_that_runs_a_lesson(tmp_path: Path) ->
     assert str(env_dir) in located
     run(
         [python, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--nbval", "--nbval-current-env",
-         "--sanitize-with", "notebooks/sanitize.cfg", "notebooks/01_etcd.ipynb"],
+         "--nbval-sanitize-with", "notebooks/sanitize.cfg", "notebooks/01_etcd.ipynb"],
         repo,
     )

@@ -8,6 +8,7 @@ revisions, versions, values, errors and watch events are identical.
 
 from __future__ import annotations
 
+import os
 import random
 import time
 from collections.abc import Iterator
@@ -25,6 +26,10 @@ from kubelearn.etcd import (
 )
 from kubelearn.etcd.gateway import Gateway, LocalEtcd
 from kubelearn.sim import Simulation
+
+# CI installs etcd (.ci/run), so there a missing binary is a failure, not a skip.
+if os.environ.get("CI") and not LocalEtcd.available():
+    raise RuntimeError("CI must compare with a real etcd, but no etcd binary is on PATH")
 
 pytestmark = [
     pytest.mark.etcd,

@@ -1,0 +1,926 @@
+"""Validation: what the API server checks before it stores an object.
+
+- :func:`validate` -- decode-check then validate one object; raise
+  :class:`~kubelearn.api.errors.BadRequest` for a wrong type and
+  :class:`~kubelearn.api.errors.Invalid` with *every* field error aggregated,
+  e.g. ``Pod "web" is invalid: spec.containers[0].image: Required value``.
+- :func:`validate_errors` -- the field errors alone.
+- One function per kind -- :func:`validate_pod`, :func:`validate_node`,
+  :func:`validate_namespace`, :func:`validate_service`, :func:`validate_configmap`,
+  :func:`validate_deployment`, :func:`validate_replicaset`, :func:`validate_lease`,
+  :func:`validate_event`, :func:`validate_endpoints` -- and the shared pieces
+  (:func:`validate_object_meta`, :func:`validate_pod_spec`, :func:`validate_labels`,
+  :func:`validate_label_selector`...).
+- The name rules of :mod:`kubelearn.api.names`, re-exported, and :data:`NAME_RULES`:
+  which rule each kind's names follow.
+
+The checks are the common ones a learner meets, in upstream's order and words:
+k8s.io/apimachinery/pkg/api/validation/objectmeta.go, pkg/apis/meta/v1/validation,
+and kubernetes pkg/apis/core/validation/validation.go, pkg/apis/apps/validation,
+pkg/apis/coordination/validation. Fields the API server would default (restartPolicy,
+imagePullPolicy, protocol, a namespace from the request URL, a name from
+generateName) are only checked when they are set.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from kubelearn.api.errors import BadRequest, FieldError, GoStruct, Invalid, Path, go_json, go_quote
+from kubelearn.api.manifest import (
+    EXTRA_API_VERSIONS,
+    is_namespaced,
+    jsonable,
+    kind_info,
+    resource_list,
+)
+from kubelearn.api.names import (
+    inclusive_range_error,
+    is_config_map_key,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_key,
+    is_label_value,
+    is_qualified_name,
+    is_valid_ip,
+    is_valid_port_name,
+    is_valid_port_num,
+    name_is_dns1035_label,
+    name_is_dns_label,
+    name_is_dns_subdomain,
+    name_is_path_segment,
+    regex_error,
+)
+from kubelearn.api.quantity import Quantity
+from kubelearn.api.schema import check_types, json_kind
+from kubelearn.api.selector import LabelSelector, SelectorError
+
+__all__ = [
+    "validate", "validate_errors", "NAME_RULES", "validate_object_meta", "validate_labels",
+    "validate_annotations", "validate_label_selector", "validate_pod", "validate_pod_spec",
+    "validate_node", "validate_namespace", "validate_service", "validate_configmap",
+    "validate_deployment", "validate_replicaset", "validate_lease", "validate_event",
+    "validate_endpoints", "is_dns1123_label", "is_dns1123_subdomain", "is_dns1035_label",
+    "is_label_key", "is_label_value", "is_qualified_name", "is_valid_port_num",
+    "is_valid_port_name", "is_config_map_key", "is_valid_ip",
+]
+
+NameRule = Callable[[str, bool], list[str]]
+
+# Which rule each kind's metadata.name follows (ValidatePodName, ValidateNamespaceName...).
+NAME_RULES: dict[str, NameRule] = {
+    "Pod": name_is_dns_subdomain, "Node": name_is_dns_subdomain,
+    "Namespace": name_is_dns_label, "Service": name_is_dns1035_label,
+    "ConfigMap": name_is_dns_subdomain, "Secret": name_is_dns_subdomain,
+    "Endpoints": name_is_dns_subdomain, "Deployment": name_is_dns_subdomain,
+    "ReplicaSet": name_is_dns_subdomain, "Lease": name_is_dns_subdomain,
+    "Event": name_is_path_segment,  # events only get the generic path-segment check
+}
+
+# Messages shared by many checks (apimachinery validation, core validation).
+IS_NEGATIVE = "must be greater than or equal to 0"
+IS_NOT_INTEGER = "must be an integer"
+TOTAL_ANNOTATION_SIZE_LIMIT = 256 * (1 << 10)  # objectmeta.go TotalAnnotationSizeLimitB
+MAX_CONFIG_SIZE = 1 * 1024 * 1024  # core.MaxSecretSize, also the ConfigMap limit
+MAX_INT32 = 2**31 - 1
+NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver --service-node-port-range default
+
+SUPPORTED_PROTOCOLS = ["SCTP", "TCP", "UDP"]  # sets.List(supportedPortProtocols)
+RESTART_POLICIES = ["Always", "OnFailure", "Never"]
+PULL_POLICIES = ["Always", "IfNotPresent", "Never"]
+DNS_POLICIES = ["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"]
+TAINT_EFFECTS = ["NoSchedule", "PreferNoSchedule", "NoExecute"]
+TOLERATION_OPERATORS = ["Equal", "Exists"]
+SERVICE_TYPES = ["ClusterIP", "ExternalName", "LoadBalancer", "NodePort"]
+SESSION_AFFINITIES = ["ClientIP", "None"]
+STRATEGY_TYPES = ["Recreate", "RollingUpdate"]
+STANDARD_FINALIZERS = {"kubernetes", "orphan", "foregroundDeletion"}
+
+# helper.IsStandardContainerResourceName / IsStandardResourceName
+STANDARD_CONTAINER_RESOURCES = {"cpu", "memory", "ephemeral-storage"}
+STANDARD_RESOURCES = STANDARD_CONTAINER_RESOURCES | {
+    "pods", "services", "replicationcontrollers", "resourcequotas", "secrets", "configmaps",
+    "persistentvolumeclaims", "storage", "requests.cpu", "requests.memory", "requests.storage",
+    "requests.ephemeral-storage", "limits.cpu", "limits.memory", "limits.ephemeral-storage"}
+
+
+# -- small shared checks --------------------------------------------------------------------------
+
+
+def _map(value: Any) -> Mapping[str, Any]:
+    """A struct field's value; null (Go's zero value) reads as empty."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    """A slice field's value; null reads as empty."""
+    return list(value) if isinstance(value, (list, tuple)) else []
+
+
+def _str(value: Any) -> str:
+    """A string field's value; null reads as ""."""
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: Any, default: int = 0) -> int:
+    """A JSON number as a Go int (whole floats included; the decoder checked the rest)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return default
+    if isinstance(value, float) and not value.is_integer():
+        return int(value) if value == value and abs(value) != float("inf") else default
+    return int(value)
+
+
+def validate_nonnegative(value: int, path: Path) -> list[FieldError]:
+    """``must be greater than or equal to 0`` (ValidateNonnegativeField)."""
+    return [FieldError.invalid(path, value, IS_NEGATIVE)] if value < 0 else []
+
+
+def _each(msgs: list[str], path: Path, value: Any) -> list[FieldError]:
+    """One Invalid for each reason ``value`` fails its format."""
+    return [FieldError.invalid(path, value, msg) for msg in msgs]
+
+
+def validate_dns1123_label(value: str, path: Path) -> list[FieldError]:
+    """ValidateDNS1123Label: one Invalid per reason."""
+    return _each(is_dns1123_label(value), path, value)
+
+
+def validate_labels(labels: Any, path: Path) -> list[FieldError]:
+    """Every key a qualified name, every value a label value (ValidateLabels)."""
+    errs = []
+    for key, value in _map(labels).items():
+        errs += _each(is_qualified_name(key), path, key)
+        errs += _each(is_label_value(_str(value)), path, _str(value))
+    return errs
+
+
+def validate_annotations(annotations: Any, path: Path) -> list[FieldError]:
+    """Keys qualified names (case aside), 256 KiB in all (ValidateAnnotations)."""
+    errs, size = [], 0
+    for key, value in _map(annotations).items():
+        errs += _each(is_qualified_name(key.lower()), path, key)
+        size += len(key.encode()) + len(_str(value).encode())
+    if size > TOTAL_ANNOTATION_SIZE_LIMIT:
+        errs.append(FieldError.too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT))
+    return errs
+
+
+def _selector_struct(selector: Mapping[str, Any]) -> GoStruct:
+    """A metav1.LabelSelector as it prints in an error (omitempty fields left out)."""
+    fields: dict[str, Any] = {}
+    if selector.get("matchLabels"):
+        fields["matchLabels"] = selector["matchLabels"]
+    if selector.get("matchExpressions"):
+        fields["matchExpressions"] = [
+            GoStruct(key=_str(e.get("key")), operator=_str(e.get("operator")),
+                     **({"values": _list(e.get("values"))} if e.get("values") else {}))
+            for e in (_map(x) for x in _list(selector["matchExpressions"]))]
+    return GoStruct(**fields)
+
+
+def validate_label_selector(selector: Any, path: Path) -> list[FieldError]:
+    """matchLabels and each matchExpression well formed (ValidateLabelSelector)."""
+    if selector is None:
+        return []
+    selector = _map(selector)
+    errs = validate_labels(selector.get("matchLabels"), path.child("matchLabels"))
+    for i, expr in enumerate(_list(selector.get("matchExpressions"))):
+        expr, p = _map(expr), path.child("matchExpressions").index(i)
+        operator, values = _str(expr.get("operator")), [_str(v) for v in _list(expr.get("values"))]
+        if operator in ("In", "NotIn"):
+            if not values:
+                errs.append(FieldError.required(
+                    p.child("values"), "must be specified when `operator` is 'In' or 'NotIn'"))
+        elif operator in ("Exists", "DoesNotExist"):
+            if values:
+                errs.append(FieldError.forbidden(
+                    p.child("values"),
+                    "may not be specified when `operator` is 'Exists' or 'DoesNotExist'"))
+        else:
+            errs.append(FieldError.invalid(p.child("operator"), operator,
+                                           "not a valid selector operator"))
+        key = _str(expr.get("key"))
+        errs += _each(is_qualified_name(key), p.child("key"), key)
+        for j, value in enumerate(values):
+            errs += _each(is_label_value(value), p.child("values").index(j), value)
+    return errs
+
+
+# -- ObjectMeta -----------------------------------------------------------------------------------
+
+
+def validate_owner_references(refs: Any, path: Path) -> list[FieldError]:
+    """Each reference complete; at most one controller (ValidateOwnerReferences)."""
+    errs, controller = [], ""
+    for ref in (_map(r) for r in _list(refs)):
+        api_version, kind = _str(ref.get("apiVersion")), _str(ref.get("kind"))
+        if not api_version.rpartition("/")[2]:
+            errs.append(FieldError.invalid(path.child("apiVersion"), api_version,
+                                           "version must not be empty"))
+        for field in ("kind", "name", "uid"):
+            if not _str(ref.get(field)):
+                errs.append(FieldError.invalid(path.child(field), _str(ref.get(field)),
+                                               "must not be empty"))
+        if api_version == "v1" and kind == "Event":  # BannedOwners
+            errs.append(FieldError.invalid(path, dict(ref),
+                                           "/v1, Kind=Event is disallowed from being an owner"))
+        if ref.get("controller") is True:
+            current = f"{kind}/{_str(ref.get('name'))}"
+            if controller:
+                errs.append(FieldError.invalid(
+                    path, list(_list(refs)), "Only one reference can have Controller set to "
+                    f'true. Found "true" in references for {controller} and {current}'))
+            else:
+                controller = current
+    return errs
+
+
+def validate_object_meta(obj: Mapping[str, Any], name_rule: NameRule, namespaced: bool,
+                         path: Path | None = None) -> list[FieldError]:
+    """metadata: name, namespace, labels, annotations... (ValidateObjectMeta)."""
+    path = path or Path("metadata")
+    meta = _map(obj.get("metadata"))
+    name, generate_name = _str(meta.get("name")), _str(meta.get("generateName"))
+    errs = []
+    if generate_name:
+        errs += _each(name_rule(generate_name, True), path.child("generateName"), generate_name)
+    if not name:
+        if not generate_name:  # with generateName, the API server makes the name first
+            errs.append(FieldError.required(path.child("name"),
+                                            "name or generateName is required"))
+    else:
+        errs += _each(name_rule(name, False), path.child("name"), name)
+    namespace = _str(meta.get("namespace"))
+    if namespaced:  # an empty namespace is filled from the request URL before validation
+        if namespace:
+            errs += _each(name_is_dns_label(namespace, False), path.child("namespace"), namespace)
+    elif namespace:
+        errs.append(FieldError.forbidden(path.child("namespace"), "not allowed on this type"))
+    errs += validate_nonnegative(_int(meta.get("generation")), path.child("generation"))
+    errs += validate_labels(meta.get("labels"), path.child("labels"))
+    errs += validate_annotations(meta.get("annotations"), path.child("annotations"))
+    errs += validate_owner_references(meta.get("ownerReferences"), path.child("ownerReferences"))
+    finalizers = [_str(f) for f in _list(meta.get("finalizers"))]
+    for finalizer in finalizers:
+        errs += _each(is_qualified_name(finalizer), path.child("finalizers"), finalizer)
+    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
+        errs.append(FieldError.invalid(
+            path.child("finalizers"), finalizers,
+            "finalizer orphan and foregroundDeletion cannot be both set"))
+    return errs
+
+
+# -- resources ------------------------------------------------------------------------------------
+
+
+def _is_native(name: str) -> bool:
+    """helper.IsNativeResource: no domain, or a kubernetes.io one."""
+    return "/" not in name or "kubernetes.io/" in name
+
+
+def _is_extended(name: str) -> bool:
+    """helper.IsExtendedResourceName: ``example.com/gpu``."""
+    return not _is_native(name) and not name.startswith("requests.") \
+        and not is_qualified_name("requests." + name)
+
+
+def _is_hugepages(name: str) -> bool:
+    return name.startswith("hugepages-")
+
+
+def _overcommit_allowed(name: str) -> bool:
+    """helper.IsOvercommitAllowed: requests may sit below limits."""
+    return _is_native(name) and not _is_hugepages(name)
+
+
+def validate_container_resource_name(name: str, path: Path) -> list[FieldError]:
+    """validateContainerResourceName: cpu, memory, ephemeral-storage, hugepages-*, domain/name."""
+    errs = _each(is_qualified_name(name), path, name)
+    if errs:
+        return errs
+    if "/" not in name:
+        if name not in STANDARD_RESOURCES and not _is_hugepages(name):
+            errs.append(FieldError.invalid(path, name,
+                                           "must be a standard resource type or fully qualified"))
+        if name not in STANDARD_CONTAINER_RESOURCES and not _is_hugepages(name):
+            errs.append(FieldError.invalid(path, name,
+                                           "must be a standard resource for containers"))
+    elif not _is_native(name) and not _is_extended(name):
+        errs.append(FieldError.invalid(path, name,
+                                       "doesn't follow extended resource name standard"))
+    return errs
+
+
+def validate_quantity_value(name: str, quantity: Quantity, path: Path) -> list[FieldError]:
+    """Not negative; whole for extended resources (ValidateResourceQuantityValue)."""
+    errs = []
+    if quantity.sign() < 0:
+        errs.append(FieldError.invalid(path, str(quantity), IS_NEGATIVE))
+    if _is_extended(name) and quantity.milli_value() % 1000:
+        errs.append(FieldError.invalid(path, quantity, IS_NOT_INTEGER))
+    return errs
+
+
+def validate_resource_requirements(resources: Any, path: Path) -> list[FieldError]:
+    """Names, quantities, and requests within limits (ValidateResourceRequirements)."""
+    resources = _map(resources)
+    lim_path, req_path = path.child("limits"), path.child("requests")
+    limits = resource_list(resources.get("limits"))
+    requests = resource_list(resources.get("requests"))
+    errs = []
+    for name, q in limits.items():
+        errs += validate_container_resource_name(name, lim_path.key(name))
+        errs += validate_quantity_value(name, q, lim_path.key(name))
+    for name, q in requests.items():
+        errs += validate_container_resource_name(name, req_path.key(name))
+        errs += validate_quantity_value(name, q, req_path.key(name))
+        if name in limits:
+            limit = limits[name]
+            if q != limit and not _overcommit_allowed(name):
+                errs.append(FieldError.invalid(req_path, str(q),
+                                               f"must be equal to {name} limit of {limit}"))
+            elif q > limit:
+                errs.append(FieldError.invalid(
+                    req_path, str(q), f"must be less than or equal to {name} limit of {limit}"))
+        elif not _overcommit_allowed(name):
+            errs.append(FieldError.required(lim_path,
+                                            "Limit must be set for non overcommitable resources"))
+    names = set(limits) | set(requests)
+    if any(_is_hugepages(n) for n in names) and not names & {"cpu", "memory"}:
+        errs.append(FieldError.forbidden(path, "HugePages require cpu or memory"))
+    return errs
+
+
+# -- pods -----------------------------------------------------------------------------------------
+
+
+def validate_container_ports(ports: Any, path: Path) -> list[FieldError]:
+    """Names unique IANA names, ports 1-65535, known protocols (validateContainerPorts)."""
+    errs, names = [], set()
+    for i, port in enumerate(_map(p) for p in _list(ports)):
+        p = path.index(i)
+        name = _str(port.get("name"))
+        if name:
+            msgs = is_valid_port_name(name)
+            if msgs:
+                errs += _each(msgs, p.child("name"), name)
+            elif name in names:
+                errs.append(FieldError.duplicate(p.child("name"), name))
+            else:
+                names.add(name)
+        container_port = _int(port.get("containerPort"))
+        if container_port == 0:
+            errs.append(FieldError.required(p.child("containerPort")))
+        else:
+            errs += _each(is_valid_port_num(container_port), p.child("containerPort"),
+                          container_port)
+        host_port = _int(port.get("hostPort"))
+        if host_port:
+            errs += _each(is_valid_port_num(host_port), p.child("hostPort"), host_port)
+        errs += _check_enum(port.get("protocol"), SUPPORTED_PROTOCOLS, p.child("protocol"))
+    return errs
+
+
+def _check_enum(value: Any, allowed: Sequence[str], path: Path) -> list[FieldError]:
+    """A field the API server defaults: checked against ``allowed`` only when set."""
+    if value is None or value == "":
+        return []
+    return [] if value in allowed else [FieldError.not_supported(path, value, allowed)]
+
+
+def _validate_container(c: Mapping[str, Any], path: Path, volumes: set[str],
+                        init: bool) -> list[FieldError]:
+    """validateContainerCommon: name, image, ports, env, mounts, pull policy, resources."""
+    errs = []
+    name = _str(c.get("name"))
+    if not name:
+        errs.append(FieldError.required(path.child("name")))
+    else:
+        errs += validate_dns1123_label(name, path.child("name"))
+    if not _str(c.get("image")):
+        errs.append(FieldError.required(path.child("image")))
+    errs += validate_container_ports(c.get("ports"), path.child("ports"))
+    for i, env in enumerate(_map(e) for e in _list(c.get("env"))):
+        env_name = _str(env.get("name"))
+        if not env_name:
+            errs.append(FieldError.required(path.child("env").index(i).child("name")))
+        elif any(not (" " <= ch <= "~") or ch == "=" for ch in env_name):
+            # IsRelaxedEnvVarName (RelaxedEnvironmentVariableValidation, GA in v1.34)
+            errs.append(FieldError.invalid(
+                path.child("env").index(i).child("name"), env_name,
+                "a valid environment variable name must consist only of printable ASCII "
+                "characters other than '='"))
+    mount_paths = set()
+    for i, mount in enumerate(_map(m) for m in _list(c.get("volumeMounts"))):
+        p = path.child("volumeMounts").index(i)
+        mount_name, mount_path = _str(mount.get("name")), _str(mount.get("mountPath"))
+        if not mount_name:
+            errs.append(FieldError.required(p.child("name")))
+        elif mount_name not in volumes:
+            errs.append(FieldError.not_found(p.child("name"), mount_name))
+        if not mount_path:
+            errs.append(FieldError.required(p.child("mountPath")))
+        elif mount_path in mount_paths:
+            errs.append(FieldError.invalid(p.child("mountPath"), mount_path, "must be unique"))
+        mount_paths.add(mount_path)
+    errs += _check_enum(c.get("imagePullPolicy"), PULL_POLICIES, path.child("imagePullPolicy"))
+    errs += validate_resource_requirements(c.get("resources"), path.child("resources"))
+    restart = c.get("restartPolicy")
+    if restart is not None:
+        if not init:
+            errs.append(FieldError.forbidden(path.child("restartPolicy"),
+                                             "may not be set for non-init containers"))
+        elif restart != "Always":
+            errs.append(FieldError.not_supported(path.child("restartPolicy"), restart,
+                                                 ["Always"]))
+    return errs
+
+
+def validate_tolerations(tolerations: Any, path: Path) -> list[FieldError]:
+    """Key, operator, value and effect of each toleration (ValidateTolerations)."""
+    errs = []
+    for i, t in enumerate(_map(x) for x in _list(tolerations)):
+        p = path.index(i)
+        key, op, value = _str(t.get("key")), _str(t.get("operator")), _str(t.get("value"))
+        effect = _str(t.get("effect"))
+        if key:
+            errs += _each(is_qualified_name(key), p.child("key"), key)
+        if not key and op != "Exists":
+            errs.append(FieldError.invalid(
+                p.child("operator"), op, "operator must be Exists when `key` is empty, which "
+                'means "match all values and all keys"'))
+        if t.get("tolerationSeconds") is not None and effect != "NoExecute":
+            errs.append(FieldError.invalid(
+                p.child("effect"), effect,
+                "effect must be 'NoExecute' when `tolerationSeconds` is set"))
+        if op in ("Equal", ""):
+            msgs = is_label_value(value)
+            if msgs:
+                errs.append(FieldError.invalid(p.child("operator"), value, ";".join(msgs)))
+        elif op == "Exists":
+            if value:
+                seconds = t.get("tolerationSeconds")
+                errs.append(FieldError.invalid(
+                    p.child("operator"),
+                    GoStruct(Key=key, Operator=op, Value=value, Effect=effect,
+                             TolerationSeconds=None if seconds is None else _int(seconds)),
+                    "value must be empty when `operator` is 'Exists'"))
+        else:
+            errs.append(FieldError.not_supported(p.child("operator"), op, TOLERATION_OPERATORS))
+        if effect:
+            errs += _check_enum(effect, TAINT_EFFECTS, p.child("effect"))
+    return errs
+
+
+def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
+    """Containers, init containers, policies, scheduling fields (ValidatePodSpec)."""
+    spec = _map(spec)
+    errs: list[FieldError] = []
+    volumes: set[str] = set()
+    for i, volume in enumerate(_map(v) for v in _list(spec.get("volumes"))):
+        p = path.child("volumes").index(i)
+        name = _str(volume.get("name"))
+        if not name:
+            errs.append(FieldError.required(p.child("name")))
+        else:
+            errs += validate_dns1123_label(name, p.child("name"))
+            if name in volumes:
+                errs.append(FieldError.duplicate(p.child("name"), name))
+        volumes.add(name)
+    containers = [_map(c) for c in _list(spec.get("containers"))]
+    if not containers:
+        errs.append(FieldError.required(path.child("containers")))
+    names: set[str] = set()
+    for i, c in enumerate(containers):
+        p = path.child("containers").index(i)
+        errs += _validate_container(c, p, volumes, init=False)
+        name = _str(c.get("name"))
+        if name in names:
+            errs.append(FieldError.duplicate(p.child("name"), name))
+        names.add(name)
+    for i, c in enumerate(_map(c) for c in _list(spec.get("initContainers"))):
+        p = path.child("initContainers").index(i)
+        errs += _validate_container(c, p, volumes, init=True)
+        name = _str(c.get("name"))
+        if name in names:  # init container names share one namespace with containers
+            errs.append(FieldError.duplicate(p.child("name"), name))
+        names.add(name)
+    errs += _check_enum(spec.get("restartPolicy"), RESTART_POLICIES, path.child("restartPolicy"))
+    errs += _check_enum(spec.get("dnsPolicy"), DNS_POLICIES, path.child("dnsPolicy"))
+    errs += validate_labels(spec.get("nodeSelector"), path.child("nodeSelector"))
+    for field in ("serviceAccountName", "nodeName", "priorityClassName"):
+        value = _str(spec.get(field))
+        if value:
+            errs += _each(is_dns1123_subdomain(value), path.child(field), value)
+    deadline = spec.get("activeDeadlineSeconds")
+    if deadline is not None and not 1 <= _int(deadline) <= MAX_INT32:
+        errs.append(FieldError.invalid(path.child("activeDeadlineSeconds"), _int(deadline),
+                                       inclusive_range_error(1, MAX_INT32)))
+    for field in ("hostname", "subdomain"):
+        if _str(spec.get(field)):
+            errs += validate_dns1123_label(_str(spec.get(field)), path.child(field))
+    errs += validate_tolerations(spec.get("tolerations"), path.child("tolerations"))
+    for name, q in resource_list(spec.get("overhead")).items():
+        errs += validate_quantity_value(name, q, path.child("overhead").key(name))
+    return errs
+
+
+def validate_pod(pod: Mapping[str, Any]) -> list[FieldError]:
+    """A Pod on create (ValidatePodCreate): metadata and spec."""
+    errs = validate_object_meta(pod, name_is_dns_subdomain, True)
+    return errs + validate_pod_spec(pod.get("spec"), Path("spec"))
+
+
+def validate_pod_template(template: Any, path: Path) -> list[FieldError]:
+    """A pod template's labels, annotations and spec (ValidatePodTemplateSpec)."""
+    template = _map(template)
+    meta = _map(template.get("metadata"))
+    errs = validate_labels(meta.get("labels"), path.child("labels"))
+    errs += validate_annotations(meta.get("annotations"), path.child("annotations"))
+    return errs + validate_pod_spec(template.get("spec"), path.child("spec"))
+
+
+# -- nodes and namespaces -------------------------------------------------------------------------
+
+
+def validate_taints(taints: Any, path: Path) -> list[FieldError]:
+    """Key, value, effect; unique by key and effect (validateNodeTaints)."""
+    errs, seen = [], set()
+    for i, t in enumerate(_map(x) for x in _list(taints)):
+        p = path.index(i)
+        key, value, effect = _str(t.get("key")), _str(t.get("value")), _str(t.get("effect"))
+        errs += _each(is_qualified_name(key), p.child("key"), key)
+        msgs = is_label_value(value)
+        if msgs:
+            errs.append(FieldError.invalid(p.child("value"), value, ";".join(msgs)))
+        if not effect:
+            errs.append(FieldError.required(p.child("effect")))
+        else:
+            errs += _check_enum(effect, TAINT_EFFECTS, p.child("effect"))
+        if (key, effect) in seen:
+            dup = FieldError.duplicate(p, GoStruct(Key=key, Value=value, Effect=effect,
+                                                   TimeAdded=t.get("timeAdded")))
+            dup.detail = "taints must be unique by key and effect pair"
+            errs.append(dup)
+            continue
+        seen.add((key, effect))
+    return errs
+
+
+def validate_node(node: Mapping[str, Any]) -> list[FieldError]:
+    """A Node (ValidateNode): metadata, taints, capacity and allocatable."""
+    errs = validate_object_meta(node, name_is_dns_subdomain, False)
+    # Upstream puts the taints under "metadata" in the path: metadata.taints[0].effect.
+    errs += validate_taints(_map(node.get("spec")).get("taints"), Path("metadata", "taints"))
+    status = _map(node.get("status"))
+    for field in ("capacity", "allocatable"):
+        for name, q in resource_list(status.get(field)).items():
+            errs += validate_quantity_value(name, q, Path("status", field, name))
+    return errs
+
+
+def validate_namespace(ns: Mapping[str, Any]) -> list[FieldError]:
+    """A Namespace (ValidateNamespace): a DNS-1123 label name, known finalizers."""
+    errs = validate_object_meta(ns, name_is_dns_label, False)
+    for finalizer in (_str(f) for f in _list(_map(ns.get("spec")).get("finalizers"))):
+        path = Path("spec", "finalizers")
+        msgs = is_qualified_name(finalizer)
+        errs += _each(msgs, path, finalizer)
+        if not msgs and "/" not in finalizer and finalizer not in STANDARD_FINALIZERS:
+            errs.append(FieldError.invalid(
+                path, finalizer, "name is neither a standard finalizer name nor is it fully "
+                "qualified"))
+    return errs
+
+
+# -- services and endpoints -----------------------------------------------------------------------
+
+
+def validate_service(svc: Mapping[str, Any]) -> list[FieldError]:
+    """A Service (ValidateService): DNS-1035 name, ports, selector, type."""
+    errs = validate_object_meta(svc, name_is_dns1035_label, True)
+    spec, path = _map(svc.get("spec")), Path("spec")
+    svc_type = _str(spec.get("type")) or "ClusterIP"  # defaulted
+    headless = spec.get("clusterIP") == "None"
+    ports = [_map(p) for p in _list(spec.get("ports"))]
+    if not ports and not headless and svc_type != "ExternalName":
+        errs.append(FieldError.required(path.child("ports")))
+    if svc_type == "ExternalName":
+        cname = _str(spec.get("externalName")).removesuffix(".")
+        if cname:
+            errs += _each(is_dns1123_subdomain(cname), path.child("externalName"), cname)
+        else:
+            errs.append(FieldError.required(path.child("externalName")))
+    names: set[str] = set()
+    for i, port in enumerate(ports):
+        p = path.child("ports").index(i)
+        name = _str(port.get("name"))
+        if len(ports) > 1 and not name:
+            errs.append(FieldError.required(p.child("name")))
+        elif name:
+            errs += validate_dns1123_label(name, p.child("name"))
+            if name in names:
+                errs.append(FieldError.duplicate(p.child("name"), name))
+            names.add(name)
+        errs += _each(is_valid_port_num(_int(port.get("port"))), p.child("port"),
+                      _int(port.get("port")))
+        errs += _check_enum(port.get("protocol"), SUPPORTED_PROTOCOLS, p.child("protocol"))
+        target = port.get("targetPort")
+        if isinstance(target, str):
+            errs += _each(is_valid_port_name(target), p.child("targetPort"), target)
+        elif target is not None:
+            errs += _each(is_valid_port_num(_int(target)), p.child("targetPort"), _int(target))
+    if spec.get("selector") is not None:
+        errs += validate_labels(spec.get("selector"), path.child("selector"))
+    errs += _check_enum(spec.get("sessionAffinity"), SESSION_AFFINITIES,
+                        path.child("sessionAffinity"))
+    errs += _check_enum(spec.get("type"), SERVICE_TYPES, path.child("type"))
+    cluster_ip = _str(spec.get("clusterIP"))
+    if cluster_ip and cluster_ip != "None":  # normalized into clusterIPs[0] before validation
+        errs += _each(is_valid_ip(cluster_ip), path.child("clusterIPs").index(0), cluster_ip)
+    seen_node_ports: set[tuple[str, int]] = set()
+    for i, port in enumerate(ports):
+        node_port = _int(port.get("nodePort"))
+        if not node_port:
+            continue
+        p = path.child("ports").index(i).child("nodePort")
+        if svc_type == "ClusterIP":
+            errs.append(FieldError.forbidden(p, "may not be used when `type` is 'ClusterIP'"))
+            continue
+        key = (_str(port.get("protocol")) or "TCP", node_port)
+        if key in seen_node_ports:
+            errs.append(FieldError.duplicate(p, node_port))
+        seen_node_ports.add(key)
+        low, high = NODE_PORT_RANGE  # the service registry's port allocator says this
+        if not low <= node_port <= high:
+            errs.append(FieldError.invalid(
+                p, node_port, "provided port is not in the valid range. The range of valid "
+                f"ports is {low}-{high}"))
+    return errs
+
+
+def _validate_endpoint_ip(ip: str, path: Path) -> list[FieldError]:
+    """ValidateEndpointIP: a real, routable address."""
+    msgs = is_valid_ip(ip)
+    if msgs:
+        return _each(msgs, path, ip)
+    addr = ipaddress.ip_address(ip) if ":" in ip else ipaddress.ip_address(
+        ".".join(str(int(o)) for o in ip.split(".")))
+    errs = []
+    if addr.is_unspecified:
+        errs.append(FieldError.invalid(path, ip, f"may not be unspecified ({ip})"))
+    if addr.is_loopback:
+        errs.append(FieldError.invalid(path, ip,
+                                       "may not be in the loopback range (127.0.0.0/8, ::1/128)"))
+    if addr.is_link_local:
+        errs.append(FieldError.invalid(
+            path, ip, "may not be in the link-local range (169.254.0.0/16, fe80::/10)"))
+    if addr.is_multicast and (ip.startswith("224.0.0.") or ip.lower().startswith("ff02:")):
+        errs.append(FieldError.invalid(
+            path, ip, "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)"))
+    return errs
+
+
+def validate_endpoints(ep: Mapping[str, Any]) -> list[FieldError]:
+    """Endpoints (ValidateEndpoints): addresses and ports of each subset."""
+    errs = validate_object_meta(ep, name_is_dns_subdomain, True)
+    for i, subset in enumerate(_map(s) for s in _list(ep.get("subsets"))):
+        p = Path("subsets").index(i)
+        addresses = _list(subset.get("addresses"))
+        not_ready = _list(subset.get("notReadyAddresses"))
+        if not addresses and not not_ready:
+            errs.append(FieldError.required(p, "must specify `addresses` or `notReadyAddresses`"))
+        for field, group in (("addresses", addresses), ("notReadyAddresses", not_ready)):
+            for j, addr in enumerate(_map(a) for a in group):
+                ap = p.child(field).index(j)
+                hostname, node_name = _str(addr.get("hostname")), addr.get("nodeName")
+                if hostname:
+                    errs += validate_dns1123_label(hostname, ap.child("hostname"))
+                if node_name is not None:
+                    errs += _each(is_dns1123_subdomain(_str(node_name)), ap.child("nodeName"),
+                                  _str(node_name))
+                errs += _validate_endpoint_ip(_str(addr.get("ip")), ap.child("ip"))
+        ports = [_map(x) for x in _list(subset.get("ports"))]
+        for j, port in enumerate(ports):
+            pp = p.child("ports").index(j)
+            name = _str(port.get("name"))
+            if len(ports) > 1 and not name:
+                errs.append(FieldError.required(pp.child("name")))
+            elif name:
+                errs += validate_dns1123_label(name, pp.child("name"))
+            errs += _each(is_valid_port_num(_int(port.get("port"))), pp.child("port"),
+                          _int(port.get("port")))
+            errs += _check_enum(port.get("protocol"), SUPPORTED_PROTOCOLS, pp.child("protocol"))
+    return errs
+
+
+# -- configmaps -----------------------------------------------------------------------------------
+
+
+def validate_configmap(cm: Mapping[str, Any]) -> list[FieldError]:
+    """A ConfigMap (ValidateConfigMap): keys, no key in both bags, 1 MiB in all."""
+    errs = validate_object_meta(cm, name_is_dns_subdomain, True)
+    data, binary = _map(cm.get("data")), _map(cm.get("binaryData"))
+    size = 0
+    for key, value in data.items():
+        errs += _each(is_config_map_key(key), Path("data").key(key), key)
+        if key in binary:
+            errs.append(FieldError.invalid(Path("data").key(key), key,
+                                           "duplicate of key present in binaryData"))
+        size += len(_str(value).encode())
+    for key, value in binary.items():
+        errs += _each(is_config_map_key(key), Path("binaryData").key(key), key)
+        size += len(_str(value).encode()) * 3 // 4  # base64 text -> bytes
+    if size > MAX_CONFIG_SIZE:
+        errs.append(FieldError.too_long(Path(""), MAX_CONFIG_SIZE))  # prints as "[]"
+    return errs
+
+
+# -- deployments and replicasets ------------------------------------------------------------------
+
+
+def _selector_and_template(spec: Mapping[str, Any], path: Path) -> list[FieldError]:
+    """spec.selector required and valid, and the template inside it (apps validation)."""
+    errs: list[FieldError] = []
+    raw = spec.get("selector")
+    if raw is None:
+        errs.append(FieldError.required(path.child("selector")))
+    else:
+        errs += validate_label_selector(raw, path.child("selector"))
+        if not _map(raw).get("matchLabels") and not _map(raw).get("matchExpressions"):
+            errs.append(FieldError.invalid(path.child("selector"), _selector_struct(_map(raw)),
+                                           "empty selector is invalid for deployment"))
+    try:
+        selector = LabelSelector.from_dict(_map(raw) if raw is not None else None)
+    except (SelectorError, BadRequest):
+        errs.append(FieldError.invalid(path.child("selector"), _selector_struct(_map(raw)),
+                                       "invalid label selector"))
+        return errs
+    template_path = path.child("template")
+    template = _map(spec.get("template"))
+    labels = _map(template.get("metadata")).get("labels")
+    if not selector.empty() and not selector.matches(_map(labels)):
+        errs.append(FieldError.invalid(template_path.child("metadata", "labels"), labels,
+                                       "`selector` does not match template `labels`"))
+    errs += validate_pod_template(template, template_path)
+    tspec = _map(template.get("spec"))
+    restart = tspec.get("restartPolicy")
+    if restart is not None and restart != "Always":  # ValidatePodTemplateSpecForReplicaSet
+        errs.append(FieldError.not_supported(template_path.child("spec", "restartPolicy"),
+                                             restart, ["Always"]))
+    if tspec.get("activeDeadlineSeconds") is not None:
+        errs.append(FieldError.forbidden(template_path.child("spec", "activeDeadlineSeconds"),
+                                         "activeDeadlineSeconds in ReplicaSet is not Supported"))
+    return errs
+
+
+def _int_or_percent(value: Any, path: Path) -> tuple[list[FieldError], int | None]:
+    """ValidatePositiveIntOrPercent; also the number or percentage it holds."""
+    if isinstance(value, str):
+        if not (value.endswith("%") and value[:-1].isascii() and value[:-1].isdigit()):
+            msg = regex_error("a valid percent string must be a numeric string followed by an "
+                              "ending '%'", "[0-9]+%", "1%", "93%")
+            return [FieldError.invalid(path, value, msg)], None
+        return [], int(value[:-1])
+    return validate_nonnegative(_int(value), path), _int(value)
+
+
+def validate_deployment(deploy: Mapping[str, Any]) -> list[FieldError]:
+    """A Deployment (ValidateDeployment): replicas, selector, template, strategy."""
+    errs = validate_object_meta(deploy, name_is_dns_subdomain, True)
+    spec, path = _map(deploy.get("spec")), Path("spec")
+    errs += validate_nonnegative(_int(spec.get("replicas"), 1), path.child("replicas"))
+    errs += _selector_and_template(spec, path)
+    strategy = _map(spec.get("strategy"))
+    s_path = path.child("strategy")
+    s_type = strategy.get("type")
+    rolling = strategy.get("rollingUpdate")
+    if s_type == "Recreate":
+        if rolling is not None:
+            errs.append(FieldError.forbidden(
+                s_path.child("rollingUpdate"),
+                "may not be specified when strategy `type` is 'Recreate'"))
+    elif s_type in (None, "", "RollingUpdate"):
+        rolling = _map(rolling)
+        r_path = s_path.child("rollingUpdate")
+        unavailable, surge = rolling.get("maxUnavailable"), rolling.get("maxSurge")
+        u_errs, u_value = _int_or_percent(unavailable if unavailable is not None else "25%",
+                                          r_path.child("maxUnavailable"))
+        s_errs, s_value = _int_or_percent(surge if surge is not None else "25%",
+                                          r_path.child("maxSurge"))
+        errs += u_errs + s_errs
+        if u_value == 0 and s_value == 0:
+            errs.append(FieldError.invalid(r_path.child("maxUnavailable"), unavailable,
+                                           "may not be 0 when `maxSurge` is 0"))
+        if isinstance(unavailable, str) and u_value is not None and u_value > 100:
+            errs.append(FieldError.invalid(r_path.child("maxUnavailable"), unavailable,
+                                           "must not be greater than 100%"))
+    else:
+        errs.append(FieldError.not_supported(
+            s_path, GoStruct(Type=s_type, RollingUpdate=rolling), STRATEGY_TYPES))
+    min_ready = _int(spec.get("minReadySeconds"))
+    errs += validate_nonnegative(min_ready, path.child("minReadySeconds"))
+    if spec.get("revisionHistoryLimit") is not None:
+        errs += validate_nonnegative(_int(spec.get("revisionHistoryLimit")),
+                                     path.child("revisionHistoryLimit"))
+    deadline = _int(spec.get("progressDeadlineSeconds"), 600)  # apps/v1 default: 600
+    errs += validate_nonnegative(deadline, path.child("progressDeadlineSeconds"))
+    if deadline <= min_ready:
+        errs.append(FieldError.invalid(path.child("progressDeadlineSeconds"), deadline,
+                                       "must be greater than minReadySeconds"))
+    return errs
+
+
+def validate_replicaset(rs: Mapping[str, Any]) -> list[FieldError]:
+    """A ReplicaSet (ValidateReplicaSet): replicas, minReadySeconds, selector, template."""
+    errs = validate_object_meta(rs, name_is_dns_subdomain, True)
+    spec, path = _map(rs.get("spec")), Path("spec")
+    errs += validate_nonnegative(_int(spec.get("replicas"), 1), path.child("replicas"))
+    errs += validate_nonnegative(_int(spec.get("minReadySeconds")), path.child("minReadySeconds"))
+    return errs + _selector_and_template(spec, path)
+
+
+# -- leases and events ----------------------------------------------------------------------------
+
+
+def validate_lease(lease: Mapping[str, Any]) -> list[FieldError]:
+    """A Lease (coordination ValidateLease): positive duration, no negative transitions."""
+    errs = validate_object_meta(lease, name_is_dns_subdomain, True)
+    spec, path = _map(lease.get("spec")), Path("spec")
+    duration = spec.get("leaseDurationSeconds")
+    if duration is not None and _int(duration) <= 0:
+        errs.append(FieldError.invalid(path.child("leaseDurationSeconds"), _int(duration),
+                                       "must be greater than 0"))
+    transitions = spec.get("leaseTransitions")
+    if transitions is not None and _int(transitions) < 0:
+        errs.append(FieldError.invalid(path.child("leaseTransitions"), _int(transitions),
+                                       IS_NEGATIVE))
+    return errs
+
+
+def validate_event(event: Mapping[str, Any]) -> list[FieldError]:
+    """A core/v1 Event (legacyValidateEvent), then the generic metadata checks."""
+    errs = []
+    namespace = _str(_map(event.get("metadata")).get("namespace"))
+    involved = _str(_map(event.get("involvedObject")).get("namespace"))
+    if namespace and event.get("eventTime") is None:
+        if not involved:
+            if namespace not in ("", "default"):
+                errs.append(FieldError.invalid(Path("involvedObject", "namespace"), involved,
+                                               "does not match event.namespace"))
+        elif namespace != involved:
+            errs.append(FieldError.invalid(Path("involvedObject", "namespace"), involved,
+                                           "does not match event.namespace"))
+    if namespace:
+        errs += _each(is_dns1123_subdomain(namespace), Path("namespace"), namespace)
+    if errs:
+        return errs
+    # rest.BeforeCreate: generic metadata validation once the kind's own has passed.
+    return validate_object_meta(event, name_is_path_segment, True)
+
+
+_VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
+    "Pod": validate_pod, "Node": validate_node, "Namespace": validate_namespace,
+    "Service": validate_service, "ConfigMap": validate_configmap,
+    "Deployment": validate_deployment, "ReplicaSet": validate_replicaset,
+    "Lease": validate_lease, "Event": validate_event, "Endpoints": validate_endpoints,
+}
+
+
+def validate_errors(obj: Mapping[str, Any]) -> list[FieldError]:
+    """Every field error of ``obj`` (assumed to have passed the decode check)."""
+    kind = _str(obj.get("kind"))
+    if kind in _VALIDATORS and not (kind == "Event" and obj.get("apiVersion") != "v1"):
+        return _VALIDATORS[kind](obj)
+    return validate_object_meta(obj, NAME_RULES.get(kind, name_is_dns_subdomain),
+                                is_namespaced(kind))
+
+
+def validate(obj: Mapping[str, Any]) -> None:
+    """Check ``obj`` as the API server does on create; raise a StatusError if it would refuse it.
+
+    BadRequest if it is not an object of a known version or a field has the wrong
+    type; Invalid, with every field error, if it breaks a validation rule.
+    """
+    if not isinstance(obj, Mapping):
+        raise BadRequest(f"json: cannot unmarshal {json_kind(obj)} into Go value of type "
+                         "map[string]interface {}")
+    obj = jsonable(obj)  # what the API server would receive: JSON
+    kind, api_version = obj.get("kind"), obj.get("apiVersion")
+    if not isinstance(kind, str) or not kind:
+        raise BadRequest(f"Object 'Kind' is missing in '{go_json(obj)}'")
+    if not isinstance(api_version, str) or not api_version:
+        raise BadRequest(f"Object 'apiVersion' is missing in '{go_json(obj)}'")
+    info = kind_info(kind)
+    if info and api_version not in (info.api_version, *EXTRA_API_VERSIONS.get(kind, ())):
+        # meta.NoKindMatchError, as kubectl reports a kind/version the server does not serve
+        raise BadRequest(f"no matches for kind {go_quote(kind)} in version {go_quote(api_version)}")
+    check_types(obj)
+    errs = validate_errors(obj)
+    if errs:
+        name = _str(_map(obj.get("metadata")).get("name"))
+        raise Invalid(kind, name, errs, info.group if info else "")

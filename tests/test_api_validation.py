@@ -1,0 +1,502 @@
+"""Validation refuses what the API server refuses, in its words; nothing else ever escapes.
+
+Messages come from k8s.io/apimachinery/pkg/util/validation (names, labels),
+pkg/api/validation/objectmeta.go, and kubernetes pkg/apis/{core,apps,coordination}/validation.
+"""
+
+import copy
+import json
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from kubelearn.api import (
+    NAME_RULES,
+    BadRequest,
+    Invalid,
+    StatusError,
+    is_dns1035_label,
+    is_dns1123_label,
+    is_dns1123_subdomain,
+    is_label_key,
+    is_label_value,
+    load,
+    to_yaml,
+    validate,
+    validate_errors,
+)
+from kubelearn.api.names import is_config_map_key, is_valid_ip, is_valid_port_name
+
+# -- name rules -----------------------------------------------------------------------------
+
+SUBDOMAIN_MSG = ("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric "
+                 "characters, '-' or '.', and must start and end with an alphanumeric character "
+                 "(e.g. 'example.com', regex used for validation is "
+                 "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')")
+LABEL_MSG = ("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+             "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+             "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')")
+DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+               "start with an alphabetic character, and end with an alphanumeric character (e.g. "
+               "'my-name',  or 'abc-123', regex used for validation is "
+               "'[a-z]([-a-z0-9]*[a-z0-9])?')")
+
+
+def test_dns1123_subdomain() -> None:
+    assert is_dns1123_subdomain("web-0.example.com") == []
+    assert is_dns1123_subdomain("Web") == [SUBDOMAIN_MSG]
+    assert is_dns1123_subdomain("a" * 253) == []
+    assert is_dns1123_subdomain("a" * 254) == ["must be no more than 253 bytes"]
+    assert is_dns1123_subdomain("-a") == [SUBDOMAIN_MSG]
+
+
+def test_dns1123_label() -> None:
+    assert is_dns1123_label("my-name") == [] and is_dns1123_label("123-abc") == []
+    assert is_dns1123_label("a.b") == ["must not contain dots"]
+    assert is_dns1123_label("a_b") == [LABEL_MSG]
+    assert is_dns1123_label("a" * 63) == []
+    assert is_dns1123_label("a" * 64) == ["must be no more than 63 bytes"]
+
+
+def test_dns1035_label() -> None:
+    assert is_dns1035_label("web") == []
+    assert is_dns1035_label("1web") == [DNS1035_MSG]
+    assert is_dns1035_label("a" * 64) == ["must be no more than 63 bytes"]
+
+
+def test_label_keys_and_values() -> None:
+    assert is_label_key("app") == [] and is_label_key("app.kubernetes.io/name") == []
+    assert is_label_key("example.com/") == [
+        "name part must be non-empty",
+        "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and "
+        "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
+        "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]
+    assert is_label_key("/a") == ["prefix part must be non-empty"]
+    assert is_label_key("Example.com/a")[0].startswith("prefix part a lowercase RFC 1123 subdomain")
+    assert is_label_key("a" * 64) == ["name part must be no more than 63 bytes"]
+    assert is_label_value("") == [] and is_label_value("v1.2_b-3") == []
+    assert is_label_value("a" * 64) == ["must be no more than 63 bytes"]
+    assert is_label_value("-a") == [
+        "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
+        "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
+        "'my_value',  or '12345', regex used for validation is "
+        "'(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"]
+
+
+def test_other_formats() -> None:
+    assert is_valid_port_name("http") == []
+    assert is_valid_port_name("http-metrics-long") == ["must be no more than 15 bytes"]
+    assert is_valid_port_name("80") == ["must contain at least one letter (a-z)"]
+    assert is_config_map_key("..a") == ["must not start with '..'"]
+    assert is_valid_ip("10.0.0.1") == [] and is_valid_ip("2001:db8::1") == []
+    assert is_valid_ip("010.0.0.1") == []  # ParseIPSloppy takes leading zeros
+    assert is_valid_ip("10.0.0.256") == [
+        "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"]
+
+
+def test_which_rule_each_kind_uses() -> None:
+    assert NAME_RULES["Namespace"]("a.b", False) == ["must not contain dots"]
+    assert NAME_RULES["Service"]("1web", False) == [DNS1035_MSG]
+    assert NAME_RULES["Pod"]("web-0.a", False) == []
+    assert NAME_RULES["Node"]("node-1.example.com", False) == []
+    assert NAME_RULES["Pod"]("web-", True) == []  # a generateName prefix may end in '-'
+
+
+# -- valid manifests of each kind ----------------------------------------------------------------
+
+POD = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "labels": {"app": "web"}},
+       "spec": {"containers": [{
+           "name": "web", "image": "nginx:1.27", "ports": [{"containerPort": 80, "name": "http"}],
+           "resources": {"requests": {"cpu": "250m", "memory": "64Mi"},
+                         "limits": {"cpu": "500m", "memory": "128Mi"}}}],
+           "tolerations": [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
+                            "effect": "NoExecute", "tolerationSeconds": 300}]}}
+TEMPLATE = {"metadata": {"labels": {"app": "web"}},
+            "spec": {"containers": [{"name": "web", "image": "nginx:1.27"}]}}
+VALID = {
+    "Pod": POD,
+    "Deployment": {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+                   "spec": {"replicas": 3, "selector": {"matchLabels": {"app": "web"}},
+                            "strategy": {"type": "RollingUpdate", "rollingUpdate": {
+                                "maxSurge": "25%", "maxUnavailable": 0}},
+                            "template": TEMPLATE}},
+    "ReplicaSet": {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web-1"},
+                   "spec": {"replicas": 2, "selector": {"matchExpressions": [
+                       {"key": "app", "operator": "In", "values": ["web"]}]},
+                       "template": TEMPLATE}},
+    "Service": {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                "spec": {"selector": {"app": "web"}, "type": "NodePort",
+                         "ports": [{"port": 80, "targetPort": "http", "nodePort": 30080}]}},
+    "Node": {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "node-1"},
+             "spec": {"taints": [{"key": "node.kubernetes.io/not-ready", "effect": "NoExecute"}]},
+             "status": {"capacity": {"cpu": "4", "memory": "8Gi", "pods": "110"}}},
+    "Namespace": {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"},
+                  "spec": {"finalizers": ["kubernetes"]}},
+    "ConfigMap": {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "cfg"},
+                  "data": {"app.conf": "x=1", "KEY_NAME": "y"}},
+    "Lease": {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
+              "metadata": {"name": "node-1", "namespace": "kube-node-lease"},
+              "spec": {"holderIdentity": "node-1", "leaseDurationSeconds": 40,
+                       "renewTime": "2024-01-01T00:00:10.000000Z"}},
+    "Event": {"apiVersion": "v1", "kind": "Event",
+              "metadata": {"name": "web.17a1", "namespace": "default"},
+              "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"},
+              "reason": "Scheduled", "message": "Successfully assigned default/web to node-1",
+              "type": "Normal", "firstTimestamp": "2024-01-01T00:00:00Z", "count": 1},
+    "Endpoints": {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
+                  "subsets": [{"addresses": [{"ip": "10.244.1.5", "nodeName": "node-1"}],
+                               "ports": [{"port": 80, "protocol": "TCP"}]}]},
+}
+
+
+@pytest.mark.parametrize("kind", sorted(VALID))
+def test_valid_manifests_pass(kind: str) -> None:
+    validate(VALID[kind])
+    [again] = load(to_yaml(VALID[kind]))
+    validate(again)
+    assert validate_errors(again) == []
+
+
+def changed(kind: str, **edits: Any) -> dict:
+    """A copy of VALID[kind] with dotted-path edits (a value of DELETE removes the key)."""
+    obj = copy.deepcopy(VALID[kind])
+    for dotted, value in edits.items():
+        *parents, last = dotted.split("__")
+        node = obj
+        for part in parents:
+            node = node[int(part)] if isinstance(node, list) else node.setdefault(part, {})
+        if value is DELETE:
+            del node[last]
+        elif isinstance(node, list):
+            node[int(last)] = value
+        else:
+            node[last] = value
+    return obj
+
+
+DELETE = object()
+
+
+def invalid(obj: dict) -> str:
+    with pytest.raises(Invalid) as err:
+        validate(obj)
+    assert err.value.code == 422
+    return str(err.value)
+
+
+# -- pods ---------------------------------------------------------------------------------------
+
+
+def test_the_common_pod_mistake() -> None:
+    obj = changed("Pod", spec__containers__0__image=DELETE)
+    assert invalid(obj) == 'Pod "web" is invalid: spec.containers[0].image: Required value'
+
+
+def test_all_errors_are_aggregated() -> None:
+    obj = changed("Pod", metadata__name="Web", spec__containers__0__image=DELETE,
+                  spec__restartPolicy="Sometimes")
+    assert invalid(obj) == (
+        f'Pod "Web" is invalid: [metadata.name: Invalid value: "Web": {SUBDOMAIN_MSG}, '
+        "spec.containers[0].image: Required value, "
+        'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", '
+        '"OnFailure", "Never"]')
+
+
+@pytest.mark.parametrize("edits,expected", [
+    ({"metadata__name": DELETE},
+     "metadata.name: Required value: name or generateName is required"),
+    ({"metadata__namespace": "Team_A"},
+     f'metadata.namespace: Invalid value: "Team_A": {LABEL_MSG}'),
+    ({"metadata__labels": {"app": "-web"}},
+     'metadata.labels: Invalid value: "-web": a valid label'),
+    ({"metadata__annotations": {"a": "x" * 262144}},
+     "metadata.annotations: Too long: may not be more than 262144 bytes"),
+    ({"spec__containers": []}, "spec.containers: Required value"),
+    ({"spec__containers__0__name": "Web"},
+     f'spec.containers[0].name: Invalid value: "Web": {LABEL_MSG}'),
+    ({"spec__containers__0__ports__0__containerPort": 70000},
+     "spec.containers[0].ports[0].containerPort: Invalid value: 70000: must be between 1 and "
+     "65535, inclusive"),
+    ({"spec__containers__0__ports__0__protocol": "HTTP"},
+     'spec.containers[0].ports[0].protocol: Unsupported value: "HTTP": supported values: "SCTP", '
+     '"TCP", "UDP"'),
+    ({"spec__containers__0__imagePullPolicy": "Sometimes"},
+     'spec.containers[0].imagePullPolicy: Unsupported value: "Sometimes": supported values: '
+     '"Always", "IfNotPresent", "Never"'),
+    ({"spec__containers__0__resources__requests__cpu": "1"},
+     'spec.containers[0].resources.requests: Invalid value: "1": must be less than or equal to '
+     "cpu limit of 500m"),
+    ({"spec__containers__0__resources__requests__memory": "-1"},
+     'spec.containers[0].resources.requests[memory]: Invalid value: "-1": must be greater than '
+     "or equal to 0"),
+    ({"spec__containers__0__resources__requests__cpus": "1"},
+     'spec.containers[0].resources.requests[cpus]: Invalid value: "cpus": must be a standard '
+     "resource for containers"),
+    ({"spec__containers__0__resources__limits__example.com/gpu": "1500m"},
+     'spec.containers[0].resources.limits[example.com/gpu]: Invalid value: "1500m": must be an '
+     "integer"),
+    ({"spec__nodeName": "Node_1"}, f'spec.nodeName: Invalid value: "Node_1": {SUBDOMAIN_MSG}'),
+    ({"spec__tolerations__0__effect": "NoSchedule"},
+     "spec.tolerations[0].effect: Invalid value: \"NoSchedule\": effect must be 'NoExecute' when "
+     "`tolerationSeconds` is set"),
+    ({"spec__tolerations__0__key": "", "spec__tolerations__0__operator": "Equal"},
+     'spec.tolerations[0].operator: Invalid value: "Equal": operator must be Exists when `key` '
+     'is empty, which means "match all values and all keys"'),
+    ({"spec__tolerations__0__value": "x"},
+     'spec.tolerations[0].operator: Invalid value: {"Key":"node.kubernetes.io/unreachable",'
+     '"Operator":"Exists","Value":"x","Effect":"NoExecute","TolerationSeconds":300}: value must '
+     "be empty when `operator` is 'Exists'"),
+])
+def test_pod_field_errors(edits: dict, expected: str) -> None:
+    assert expected in invalid(changed("Pod", **edits))
+
+
+def test_duplicate_container_names() -> None:
+    obj = changed("Pod")
+    obj["spec"]["containers"].append({"name": "web", "image": "busybox"})
+    assert invalid(obj) == 'Pod "web" is invalid: spec.containers[1].name: Duplicate value: "web"'
+
+
+def test_a_namespace_and_a_generated_name_are_the_api_servers_to_fill() -> None:
+    validate(changed("Pod", metadata__name=DELETE, metadata__generateName="web-"))
+    validate(changed("Lease", metadata__namespace=DELETE))
+
+
+def test_wrong_types_are_bad_requests() -> None:
+    with pytest.raises(BadRequest) as err:
+        validate(changed("Pod", spec__containers__0__ports__0__containerPort="80"))
+    assert str(err.value) == ('Pod in version "v1" cannot be handled as a Pod: json: cannot '
+                              "unmarshal string into Go struct field ContainerPort.spec.containers."
+                              "ports.containerPort of type int32")
+    with pytest.raises(BadRequest, match="quantities must match the regular expression"):
+        validate(changed("Pod", spec__containers__0__resources__limits__cpu="half"))
+    with pytest.raises(BadRequest) as err:
+        validate(changed("Deployment", apiVersion="v1"))
+    assert str(err.value) == 'no matches for kind "Deployment" in version "v1"'
+
+
+def test_invalid_status_body_lists_the_causes() -> None:
+    with pytest.raises(Invalid) as err:
+        validate(changed("Pod", spec__containers__0__image=DELETE))
+    assert err.value.status["details"] == {
+        "name": "web", "kind": "Pod",
+        "causes": [{"reason": "FieldValueRequired", "message": "Required value",
+                    "field": "spec.containers[0].image"}]}
+
+
+# -- workloads -----------------------------------------------------------------------------------
+
+
+def test_selector_must_match_the_template() -> None:
+    obj = changed("Deployment", spec__template__metadata__labels={"app": "other"})
+    assert invalid(obj) == (
+        'Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: '
+        '{"app":"other"}: `selector` does not match template `labels`')
+
+
+def test_missing_selector() -> None:
+    # A nil selector selects nothing, so the template cannot match it either.
+    assert invalid(changed("Deployment", spec__selector=DELETE)) == (
+        'Deployment.apps "web" is invalid: [spec.selector: Required value, '
+        'spec.template.metadata.labels: Invalid value: {"app":"web"}: `selector` does not match '
+        "template `labels`]")
+
+
+@pytest.mark.parametrize("kind,edits,expected", [
+    ("Deployment", {"spec__replicas": -1},
+     "spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
+    ("Deployment", {"spec__selector": {}},
+     "spec.selector: Invalid value: {}: empty selector is invalid for deployment"),
+    ("Deployment", {"spec__strategy": {"type": "Recreate", "rollingUpdate": {}}},
+     "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is "
+     "'Recreate'"),
+    ("Deployment", {"spec__strategy": {"type": "BlueGreen"}},
+     'spec.strategy: Unsupported value: {"Type":"BlueGreen","RollingUpdate":null}: supported '
+     'values: "Recreate", "RollingUpdate"'),
+    ("Deployment", {"spec__strategy__rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}},
+     "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when "
+     "`maxSurge` is 0"),
+    ("Deployment", {"spec__strategy__rollingUpdate": {"maxUnavailable": "110%"}},
+     'spec.strategy.rollingUpdate.maxUnavailable: Invalid value: "110%": must not be greater '
+     "than 100%"),
+    ("Deployment", {"spec__minReadySeconds": 700},
+     "spec.progressDeadlineSeconds: Invalid value: 600: must be greater than minReadySeconds"),
+    ("Deployment", {"spec__template__spec__restartPolicy": "Never"},
+     'spec.template.spec.restartPolicy: Unsupported value: "Never": supported values: "Always"'),
+    ("Deployment", {"spec__template__metadata__labels": {"app": "web", "b": "-"}},
+     'spec.template.labels: Invalid value: "-": a valid label'),
+    ("ReplicaSet", {"spec__selector__matchExpressions__0__operator": "Like"},
+     'spec.selector.matchExpressions[0].operator: Invalid value: "Like": not a valid selector '
+     "operator"),
+    ("ReplicaSet", {"spec__selector__matchExpressions__0__values": []},
+     "spec.selector.matchExpressions[0].values: Required value: must be specified when "
+     "`operator` is 'In' or 'NotIn'"),
+    ("ReplicaSet", {"spec__template__spec__containers__0__image": ""},
+     "spec.template.spec.containers[0].image: Required value"),
+])
+def test_workload_field_errors(kind: str, edits: dict, expected: str) -> None:
+    assert expected in invalid(changed(kind, **edits))
+
+
+# -- services, nodes, namespaces and the rest ---------------------------------------------------
+
+
+@pytest.mark.parametrize("kind,edits,expected", [
+    ("Service", {"metadata__name": "1web"}, f'metadata.name: Invalid value: "1web": {DNS1035_MSG}'),
+    ("Service", {"spec__ports__0__port": 70000},
+     "spec.ports[0].port: Invalid value: 70000: must be between 1 and 65535, inclusive"),
+    ("Service", {"spec__ports": []}, "spec.ports: Required value"),
+    ("Service", {"spec__ports__0__nodePort": 80},
+     "spec.ports[0].nodePort: Invalid value: 80: provided port is not in the valid range. The "
+     "range of valid ports is 30000-32767"),
+    ("Service", {"spec__type": "ClusterIP"},
+     "spec.ports[0].nodePort: Forbidden: may not be used when `type` is 'ClusterIP'"),
+    ("Service", {"spec__type": "Internal"},
+     'spec.type: Unsupported value: "Internal": supported values: "ClusterIP", "ExternalName", '
+     '"LoadBalancer", "NodePort"'),
+    ("Service", {"spec__clusterIP": "10.96.0.300"},
+     'spec.clusterIPs[0]: Invalid value: "10.96.0.300": must be a valid IP address, (e.g. '
+     "10.9.8.7 or 2001:db8::ffff)"),
+    ("Node", {"spec__taints__0__effect": "Never"},
+     'metadata.taints[0].effect: Unsupported value: "Never": supported values: "NoSchedule", '
+     '"PreferNoSchedule", "NoExecute"'),
+    ("Node", {"status__capacity__cpu": "-4"},
+     'status.capacity.cpu: Invalid value: "-4": must be greater than or equal to 0'),
+    ("Node", {"metadata__namespace": "default"},
+     "metadata.namespace: Forbidden: not allowed on this type"),
+    ("Namespace", {"metadata__name": "team.a"},
+     'metadata.name: Invalid value: "team.a": must not contain dots'),
+    ("Namespace", {"spec__finalizers": ["custom"]},
+     'spec.finalizers: Invalid value: "custom": name is neither a standard finalizer name nor '
+     "is it fully qualified"),
+    ("ConfigMap", {"data": {"a/b": "x"}},
+     'data[a/b]: Invalid value: "a/b": a valid config key must consist of alphanumeric '
+     "characters, '-', '_' or '.' (e.g. 'key.name',  or 'KEY_NAME',  or 'key-name', regex used "
+     "for validation is '[-._a-zA-Z0-9]+')"),
+    ("ConfigMap", {"data": {"big": "x" * (1024 * 1024 + 1)}},
+     "[]: Too long: may not be more than 1048576 bytes"),
+    ("Lease", {"spec__leaseDurationSeconds": 0},
+     "spec.leaseDurationSeconds: Invalid value: 0: must be greater than 0"),
+    ("Lease", {"spec__leaseTransitions": -1},
+     "spec.leaseTransitions: Invalid value: -1: must be greater than or equal to 0"),
+    ("Event", {"involvedObject__namespace": "other"},
+     'involvedObject.namespace: Invalid value: "other": does not match event.namespace'),
+    ("Event", {"metadata__name": "a/b"},
+     'metadata.name: Invalid value: "a/b": may not contain \'/\''),
+    ("Endpoints", {"subsets__0__addresses__0__ip": "127.0.0.1"},
+     'subsets[0].addresses[0].ip: Invalid value: "127.0.0.1": may not be in the loopback range '
+     "(127.0.0.0/8, ::1/128)"),
+    ("Endpoints", {"subsets__0__addresses": []},
+     "subsets[0]: Required value: must specify `addresses` or `notReadyAddresses`"),
+])
+def test_kind_field_errors(kind: str, edits: dict, expected: str) -> None:
+    assert expected in invalid(changed(kind, **edits))
+
+
+def test_lease_times_are_micro_times() -> None:
+    with pytest.raises(BadRequest) as err:
+        validate(changed("Lease", spec__renewTime="2024-01-01T00:00:10Z"))
+    assert str(err.value).endswith('parsing time "2024-01-01T00:00:10Z" as '
+                                   '"2006-01-02T15:04:05.000000Z07:00": cannot parse "Z" as '
+                                   '".000000"')
+
+
+def test_unknown_kinds_get_metadata_checks() -> None:
+    validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
+    assert "metadata.name: Required value" in invalid(
+        {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {}})
+
+
+# -- fuzz: whatever goes in, only a StatusError comes out ---------------------------------------
+
+SCALARS = st.one_of(
+    st.none(), st.booleans(), st.integers(-(2**40), 2**40), st.integers(),
+    st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=10),
+    st.sampled_from(["", "0", "-1", "500m", "1Gi", "1e999", "Always", "Exists", "NoExecute",
+                     "None", "a=b", "10.0.0.1", "2024-01-01T00:00:00Z", "25%", "web", "In",
+                     "http", "TCP", "NodePort", "RollingUpdate", "Recreate", "x" * 70]))
+KEYS = st.one_of(st.text(max_size=6), st.sampled_from(
+    ["name", "image", "key", "operator", "values", "matchLabels", "matchExpressions", "labels",
+     "cpu", "memory", "requests", "limits", "port", "containerPort", "nodePort", "targetPort",
+     "effect", "ip", "items", "kind", "apiVersion", "metadata", "spec", "type"]))
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(KEYS, inner, max_size=3)), max_leaves=8)
+
+
+def _paths(node: Any, prefix: tuple = ()) -> list[tuple]:
+    """Every place in a manifest a value can be put: existing keys, items and new keys."""
+    out = [prefix] if prefix else []
+    if isinstance(node, dict):
+        out.append((*prefix, "<new>"))
+        for key, value in node.items():
+            out += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            out += _paths(value, (*prefix, i))
+    return out
+
+
+PATHS = sorted({(kind, p) for kind, obj in VALID.items() for p in _paths(obj)}, key=repr)
+
+
+def _put(obj: dict, path: tuple, value: Any, new_key: str) -> None:
+    node = obj
+    for part in path[:-1]:
+        node = node[part]
+    last = path[-1]
+    if last == "<new>":
+        node[new_key] = value
+    else:
+        node[last] = value
+
+
+def _loaded_and_validated(source: Any) -> None:
+    """Load and validate; any StatusError is a fine answer, anything else a bug."""
+    try:
+        for obj in load(source):
+            validate(obj)
+    except StatusError:
+        pass
+
+
+@settings(max_examples=400, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(st.data())
+def test_fuzz_fields_of_every_kind(data: st.DataObject) -> None:
+    kind = data.draw(st.sampled_from(sorted(VALID)))
+    obj = copy.deepcopy(VALID[kind])
+    paths = [p for k, p in PATHS if k == kind]
+    for _ in range(data.draw(st.integers(1, 3))):
+        path = data.draw(st.sampled_from(paths))
+        try:
+            _put(obj, path, data.draw(VALUES), data.draw(KEYS))
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier change removed this place
+    form = data.draw(st.sampled_from(["dict", "json", "yaml", "direct"]))
+    if form == "direct":
+        try:
+            validate(obj)
+        except StatusError:
+            pass
+    elif form == "json":
+        _loaded_and_validated(json.dumps(obj))
+    elif form == "yaml":
+        _loaded_and_validated(yaml.safe_dump(obj))
+    else:
+        _loaded_and_validated(obj)
+
+
+@settings(max_examples=300, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(
+    st.text(max_size=80),
+    st.text(alphabet="{}[]:,-'\"\n #&*!|>%@`abkind0123.", max_size=80),
+    VALUES.map(lambda v: json.dumps(v)),
+    VALUES.map(lambda v: yaml.safe_dump(v)),
+    VALUES,
+))
+def test_fuzz_any_input(source: Any) -> None:
+    _loaded_and_validated(source)
