@@ -1,0 +1,124 @@
+"""Small helpers several plugins share, as in upstream's plugins/helper package.
+
+- :func:`default_normalize_score` -- scale raw scores to 0..100, optionally reversed;
+- :func:`build_broken_linear_function` -- the piecewise-linear shape of
+  RequestedToCapacityRatio;
+- :func:`tolerates`, :func:`tolerations_tolerate_taint`,
+  :func:`find_matching_untolerated_taint` -- taint and toleration matching
+  (k8s.io/api core/v1 toleration.go, component-helpers scheduling/corev1);
+- :func:`go_round` -- Go's math.Round (half away from zero; Python rounds half to even);
+- :func:`field` -- read a nested field of a plain Kubernetes dict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from kubelearn.scheduler.framework import NodeScore
+
+NO_SCHEDULE = "NoSchedule"
+PREFER_NO_SCHEDULE = "PreferNoSchedule"
+NO_EXECUTE = "NoExecute"
+
+
+def field(obj: Any, *path: str) -> Any:
+    """``obj[p0][p1]...``, or None where a step is missing or not a mapping."""
+    for key in path:
+        if not isinstance(obj, Mapping):
+            return None
+        obj = obj.get(key)
+    return obj
+
+
+def go_round(x: float) -> int:
+    """Round half away from zero, as Go's math.Round does."""
+    return int(math.copysign(math.floor(abs(x) + 0.5), x))
+
+
+def default_normalize_score(max_priority: int, reverse: bool, scores: list[NodeScore]) -> None:
+    """Scale scores to 0..max_priority by the highest; reverse to favour low raw scores.
+
+    All zero gives all 0, or all max_priority when reversed (helper.DefaultNormalizeScore).
+    """
+    max_count = max((s.score for s in scores), default=0)
+    max_count = max(max_count, 0)
+    if max_count == 0:
+        if reverse:
+            for s in scores:
+                s.score = max_priority
+        return
+    for s in scores:
+        score = max_priority * s.score // max_count
+        s.score = max_priority - score if reverse else score
+
+
+def build_broken_linear_function(shape: Sequence[tuple[int, int]]) -> Callable[[int], int]:
+    """f(p) through the (utilization, score) points, flat beyond the ends.
+
+    Integer arithmetic between points, as helper.BuildBrokenLinearFunction.
+    """
+    def f(p: int) -> int:
+        for i, (utilization, score) in enumerate(shape):
+            if p <= utilization:
+                if i == 0:
+                    return shape[0][1]
+                u0, s0 = shape[i - 1]
+                return s0 + _go_div((score - s0) * (p - u0), utilization - u0)
+        return shape[-1][1]
+    return f
+
+
+def _go_div(a: int, b: int) -> int:
+    """Integer division truncating toward zero, as Go's ``/`` on ints."""
+    q = abs(a) // abs(b)
+    return q if (a >= 0) == (b >= 0) else -q
+
+
+# -- taints and tolerations --------------------------------------------------------------------
+
+def tolerates(toleration: Mapping[str, Any], taint: Mapping[str, Any]) -> bool:
+    """True if one toleration tolerates one taint (Toleration.ToleratesTaint).
+
+    An empty effect matches every effect, an empty key with Exists every key; an
+    empty operator means Equal.
+    """
+    effect = toleration.get("effect") or ""
+    if effect and effect != (taint.get("effect") or ""):
+        return False
+    key = toleration.get("key") or ""
+    if key and key != (taint.get("key") or ""):
+        return False
+    operator = toleration.get("operator") or ""
+    if operator in ("", "Equal"):
+        return (toleration.get("value") or "") == (taint.get("value") or "")
+    return operator == "Exists"
+
+
+def tolerations_tolerate_taint(tolerations: Iterable[Mapping[str, Any]],
+                               taint: Mapping[str, Any]) -> bool:
+    """True if any of the tolerations tolerates the taint."""
+    return any(tolerates(t, taint) for t in tolerations)
+
+
+def do_not_schedule_taints(taint: Mapping[str, Any]) -> bool:
+    """The taints that keep pods off a node: NoSchedule and NoExecute."""
+    return taint.get("effect") in (NO_SCHEDULE, NO_EXECUTE)
+
+
+def find_matching_untolerated_taint(
+        taints: Iterable[Mapping[str, Any]], tolerations: Iterable[Mapping[str, Any]],
+        inclusion: Callable[[Mapping[str, Any]], bool] = do_not_schedule_taints,
+) -> Mapping[str, Any] | None:
+    """The first included taint no toleration tolerates, or None."""
+    tolerations = list(tolerations)
+    for taint in taints:
+        if inclusion(taint) and not tolerations_tolerate_taint(tolerations, taint):
+            return taint
+    return None
+
+
+def pod_tolerations(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """spec.tolerations of a pod."""
+    return [t for t in field(pod, "spec", "tolerations") or [] if isinstance(t, Mapping)]

@@ -1,0 +1,447 @@
+"""PodTopologySpread: spread matching pods evenly over hosts, zones or any node label.
+
+A ``topologySpreadConstraint`` names a node label (``topologyKey``: each value a
+*domain*), a label selector (the pods to count) and ``maxSkew``:
+
+- ``whenUnsatisfiable: DoNotSchedule`` (Filter): placing the pod in a domain must keep
+  ``pods in that domain + 1 - pods in the emptiest domain <= maxSkew``; a node without
+  the label is rejected.
+- ``whenUnsatisfiable: ScheduleAnyway`` (Score): fewer matching pods in the node's
+  domains scores higher; NormalizeScore maps the best node to 100.
+
+A pod without constraints of its own gets the *default constraints*: by default
+(``defaultingType: System``) ScheduleAnyway with maxSkew 3 per hostname and 5 per
+zone, counting the pods selected by the Services, ReplicaSets, StatefulSets and
+ReplicationControllers that select the pod.
+
+A port of pkg/scheduler/framework/plugins/podtopologyspread (plugin.go, common.go,
+filtering.go, scoring.go) and plugins/helper/spread.go (DefaultSelector).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelearn.api import LabelSelector, Path, SelectorError, is_label_key
+from kubelearn.api.errors import FieldError
+from kubelearn.scheduler.framework import (
+    MAX_NODE_SCORE,
+    Code,
+    CycleState,
+    FilterPlugin,
+    NodeScore,
+    PreFilterPlugin,
+    PreFilterResult,
+    PreScorePlugin,
+    ScoreExtensions,
+    ScorePlugin,
+    Status,
+)
+from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo
+from kubelearn.scheduler.plugins.helper import (
+    field as get,
+)
+from kubelearn.scheduler.plugins.helper import (
+    find_matching_untolerated_taint,
+    go_round,
+    pod_tolerations,
+)
+from kubelearn.scheduler.plugins.node_affinity import RequiredNodeAffinity
+
+NAME = "PodTopologySpread"
+ERR_REASON_CONSTRAINTS_NOT_MATCH = "node(s) didn't match pod topology spread constraints"
+ERR_REASON_NODE_LABEL_NOT_MATCH = ERR_REASON_CONSTRAINTS_NOT_MATCH + " (missing required label)"
+PRE_FILTER_STATE_KEY = "PreFilter" + NAME
+PRE_SCORE_STATE_KEY = "PreScore" + NAME
+
+LABEL_HOSTNAME = "kubernetes.io/hostname"  # v1.LabelHostname
+LABEL_TOPOLOGY_ZONE = "topology.kubernetes.io/zone"  # v1.LabelTopologyZone
+DO_NOT_SCHEDULE = "DoNotSchedule"
+SCHEDULE_ANYWAY = "ScheduleAnyway"
+SYSTEM_DEFAULTING = "System"
+LIST_DEFAULTING = "List"
+HONOR = "Honor"
+IGNORE = "Ignore"
+_MAX_INT32 = 2**31 - 1  # criticalPaths start at math.MaxInt32
+
+# plugin.go systemDefaultConstraints
+SYSTEM_DEFAULT_CONSTRAINTS: tuple[Mapping[str, Any], ...] = (
+    {"topologyKey": LABEL_HOSTNAME, "whenUnsatisfiable": SCHEDULE_ANYWAY, "maxSkew": 3},
+    {"topologyKey": LABEL_TOPOLOGY_ZONE, "whenUnsatisfiable": SCHEDULE_ANYWAY, "maxSkew": 5},
+)
+
+
+# -- args ----------------------------------------------------------------------------------------
+
+@dataclass
+class PodTopologySpreadArgs:
+    """pluginConfig args: ``defaultConstraints`` and ``defaultingType`` (System or List)."""
+
+    default_constraints: list[Mapping[str, Any]] = field(default_factory=list)
+    defaulting_type: str = SYSTEM_DEFAULTING
+
+    @classmethod
+    def from_dict(cls, args: Mapping[str, Any] | None) -> PodTopologySpreadArgs:
+        """Read the YAML form; defaultingType defaults to System."""
+        args = args or {}
+        return cls(list(args.get("defaultConstraints") or []),
+                   args.get("defaultingType") or SYSTEM_DEFAULTING)
+
+    def validate(self, path: Path) -> list[FieldError]:
+        """Upstream's ValidatePodTopologySpreadArgs."""
+        errs: list[FieldError] = []
+        p = path.child("defaultingType")
+        if self.defaulting_type not in (SYSTEM_DEFAULTING, LIST_DEFAULTING):
+            errs.append(FieldError.not_supported(p, self.defaulting_type,
+                                                 [SYSTEM_DEFAULTING, LIST_DEFAULTING]))
+        elif self.defaulting_type == SYSTEM_DEFAULTING and self.default_constraints:
+            errs.append(FieldError.invalid(p, self.defaulting_type,
+                                           "when .defaultConstraints are not empty"))
+        constraints_path = path.child("defaultConstraints")
+        for i, c in enumerate(self.default_constraints):
+            cp = constraints_path.index(i)
+            max_skew = c.get("maxSkew") or 0
+            if max_skew <= 0:
+                errs.append(FieldError.invalid(cp.child("maxSkew"), max_skew,
+                                               "not in valid range (0, inf)"))
+            key = c.get("topologyKey") or ""
+            if not key:
+                errs.append(FieldError.required(cp.child("topologyKey"), "can not be empty"))
+            else:
+                errs.extend(FieldError.invalid(cp.child("topologyKey"), key, msg)
+                            for msg in is_label_key(key))
+            action = c.get("whenUnsatisfiable") or ""
+            if not action:
+                errs.append(FieldError.required(cp.child("whenUnsatisfiable"), "can not be empty"))
+            elif action not in (DO_NOT_SCHEDULE, SCHEDULE_ANYWAY):
+                errs.append(FieldError.not_supported(cp.child("whenUnsatisfiable"), action,
+                                                     [DO_NOT_SCHEDULE, SCHEDULE_ANYWAY]))
+            if c.get("labelSelector") is not None:
+                errs.append(FieldError.forbidden(
+                    cp.child("labelSelector"),
+                    "constraint must not define a selector, as they deduced for each pod"))
+            for other in self.default_constraints[:i]:
+                if (other.get("topologyKey"), other.get("whenUnsatisfiable")) == (key, action):
+                    errs.append(FieldError.duplicate(cp, f"{{{key}, {action}}}"))
+                    break
+        return errs
+
+
+# -- constraints ---------------------------------------------------------------------------------
+
+@dataclass
+class TopologySpreadConstraint:
+    """A constraint with its selector parsed and its optional fields defaulted."""
+
+    max_skew: int
+    topology_key: str
+    selector: LabelSelector
+    min_domains: int = 1
+    node_affinity_policy: str = HONOR  # nil means Honor
+    node_taints_policy: str = IGNORE  # nil means Ignore
+
+    def match_node_inclusion_policies(self, pod: Mapping[str, Any], node_info: NodeInfo,
+                                      required: RequiredNodeAffinity) -> bool:
+        """Whether the node's domain counts for this pod (node affinity / taint policies)."""
+        if self.node_affinity_policy == HONOR and not required.match(node_info):
+            return False
+        if self.node_taints_policy == HONOR and find_matching_untolerated_taint(
+                node_info.taints, pod_tolerations(pod)) is not None:
+            return False
+        return True
+
+
+def _merge_label_set(labels: Mapping[str, str], selector: LabelSelector) -> LabelSelector:
+    """SelectorFromSet(labels) plus the selector's requirements (mergeLabelSetWithSelector)."""
+    merged = LabelSelector.from_set(labels)
+    if selector == LabelSelector.nothing():
+        return merged
+    return LabelSelector([*merged.requirements, *selector.requirements])
+
+
+def filter_topology_spread_constraints(constraints: Sequence[Mapping[str, Any]],
+                                       pod_labels: Mapping[str, str], action: str
+                                       ) -> list[TopologySpreadConstraint]:
+    """Parse the constraints with ``whenUnsatisfiable == action``.
+
+    ``matchLabelKeys`` adds ``key=<the pod's value>`` to the selector for each key the
+    pod has.
+    """
+    out = []
+    for c in constraints:
+        if c.get("whenUnsatisfiable") != action:
+            continue
+        selector = LabelSelector.from_dict(c.get("labelSelector"))
+        match_labels = {k: pod_labels[k] for k in c.get("matchLabelKeys") or []
+                        if k in pod_labels}
+        if match_labels:
+            selector = _merge_label_set(match_labels, selector)
+        out.append(TopologySpreadConstraint(
+            int(c.get("maxSkew") or 0), c.get("topologyKey") or "", selector,
+            int(c["minDomains"]) if c.get("minDomains") is not None else 1,
+            c.get("nodeAffinityPolicy") or HONOR, c.get("nodeTaintsPolicy") or IGNORE))
+    return out
+
+
+def _controller_of(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    for ref in get(pod, "metadata", "ownerReferences") or []:
+        if ref.get("controller"):
+            return ref
+    return None
+
+
+def default_selector(pod: Mapping[str, Any], objects: Mapping[str, Sequence[Mapping[str, Any]]]
+                     ) -> LabelSelector:
+    """The selector of the Services and the controller that own the pod (DefaultSelector).
+
+    ``objects`` maps ``services``, ``replicationcontrollers``, ``replicasets`` and
+    ``statefulsets`` to lists of those objects.
+    """
+    namespace = get(pod, "metadata", "namespace") or "default"
+    pod_labels = get(pod, "metadata", "labels") or {}
+    label_set: dict[str, str] = {}
+    for svc in objects.get("services", ()):
+        svc_selector = get(svc, "spec", "selector")
+        if (get(svc, "metadata", "namespace") or "default") != namespace \
+                or svc_selector is None:  # a nil selector matches nothing
+            continue
+        if LabelSelector.from_set(svc_selector).matches(pod_labels):
+            label_set.update(svc_selector)
+    selector = LabelSelector.from_set(label_set)
+    owner = _controller_of(pod)
+    if owner is None:
+        return selector
+    kinds = {("v1", "ReplicationController"): "replicationcontrollers",
+             ("apps/v1", "ReplicaSet"): "replicasets",
+             ("apps/v1", "StatefulSet"): "statefulsets"}
+    resource = kinds.get((owner.get("apiVersion"), owner.get("kind")))
+    if resource is None:
+        return selector
+    for obj in objects.get(resource, ()):
+        if get(obj, "metadata", "name") != owner.get("name") or \
+                (get(obj, "metadata", "namespace") or "default") != namespace:
+            continue
+        if resource == "replicationcontrollers":
+            label_set.update(get(obj, "spec", "selector") or {})
+            return LabelSelector.from_set(label_set)
+        try:
+            other = LabelSelector.from_dict(get(obj, "spec", "selector"))
+        except SelectorError:
+            return selector
+        if other != LabelSelector.nothing():
+            selector = LabelSelector([*selector.requirements, *other.requirements])
+        return selector
+    return selector
+
+
+def node_labels_match_spread_constraints(labels: Mapping[str, str],
+                                         constraints: Sequence[TopologySpreadConstraint]) -> bool:
+    """True if the node has every constraint's topology key."""
+    return all(c.topology_key in labels for c in constraints)
+
+
+def count_pods_match_selector(pods: Sequence[PodInfo], selector: LabelSelector,
+                              namespace: str) -> int:
+    """Matching pods in the namespace, terminating ones excluded (countPodsMatchSelector)."""
+    return sum(1 for p in pods if not p.terminating and p.namespace == namespace
+               and selector.matches(p.labels))
+
+
+# -- the plugin ----------------------------------------------------------------------------------
+
+@dataclass
+class PreFilterState:
+    """Per DoNotSchedule constraint: matching pods per domain."""
+
+    constraints: list[TopologySpreadConstraint]
+    tp_value_to_match_num: list[dict[str, int]]
+
+    def min_match_num(self, i: int) -> int:
+        """The emptiest domain's count; 0 if there are fewer domains than minDomains."""
+        counts = self.tp_value_to_match_num[i]
+        if len(counts) < self.constraints[i].min_domains:
+            return 0
+        return min(counts.values(), default=_MAX_INT32)
+
+
+@dataclass
+class PreScoreState:
+    """Per ScheduleAnyway constraint: matching pods per domain, and each domain's weight."""
+
+    constraints: list[TopologySpreadConstraint]
+    ignored_nodes: set[str]
+    topology_value_to_pod_counts: list[dict[str, int]]
+    topology_normalizing_weight: list[float]
+
+
+def topology_normalizing_weight(size: int) -> float:
+    """``log(size + 2)``: counts in many small domains weigh more than in a few big ones."""
+    return math.log(size + 2)
+
+
+def score_for_count(cnt: int, max_skew: int, tp_weight: float) -> float:
+    """``cnt * weight + maxSkew - 1``: a bigger maxSkew waters differences down."""
+    return cnt * tp_weight + (max_skew - 1)
+
+
+class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin,
+                        ScoreExtensions):
+    """Hard spreading (DoNotSchedule) as a filter, soft spreading (ScheduleAnyway) as a score."""
+
+    name = NAME
+    args_type = PodTopologySpreadArgs
+
+    def __init__(self, args: PodTopologySpreadArgs | None = None) -> None:
+        super().__init__(args or PodTopologySpreadArgs())
+        self.default_constraints: Sequence[Mapping[str, Any]] = self.args.default_constraints
+        self.system_defaulted = self.args.defaulting_type == SYSTEM_DEFAULTING
+        if self.system_defaulted:
+            self.default_constraints = SYSTEM_DEFAULT_CONSTRAINTS
+
+    def constraints(self, state: CycleState, pod: Mapping[str, Any], action: str
+                    ) -> list[TopologySpreadConstraint]:
+        """The pod's own constraints for ``action``, else the defaults with the deduced selector."""
+        own = get(pod, "spec", "topologySpreadConstraints") or []
+        labels = get(pod, "metadata", "labels") or {}
+        if own:
+            return filter_topology_spread_constraints(own, labels, action)
+        constraints = filter_topology_spread_constraints(self.default_constraints, labels, action)
+        if not constraints:
+            return []
+        selector = default_selector(pod, state.snapshot.objects)
+        if selector.empty():
+            return []
+        for c in constraints:
+            c.selector = selector
+        return constraints
+
+    # -- DoNotSchedule ------------------------------------------------------------------------
+    def pre_filter(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]
+                   ) -> tuple[PreFilterResult | None, Status | None]:
+        """Count matching pods per domain over all nodes; Skip if the pod has no hard constraint."""
+        try:
+            constraints = self.constraints(state, pod, DO_NOT_SCHEDULE)
+        except SelectorError as e:
+            return None, Status(Code.Error, err=RuntimeError(f"get constraints from pod: {e}"))
+        if not constraints:
+            return None, Status(Code.Skip)
+        namespace = get(pod, "metadata", "namespace") or "default"
+        required = RequiredNodeAffinity(pod)
+        counts: list[dict[str, int]] = [{} for _ in constraints]
+        for node in nodes:
+            if not node_labels_match_spread_constraints(node.labels, constraints):
+                continue
+            for i, c in enumerate(constraints):
+                if not c.match_node_inclusion_policies(pod, node, required):
+                    continue
+                value = node.labels[c.topology_key]
+                n = count_pods_match_selector(node.pods, c.selector, namespace)
+                counts[i][value] = counts[i].get(value, 0) + n
+        state.write(PRE_FILTER_STATE_KEY, PreFilterState(constraints, counts))
+        return None, None
+
+    def filter(self, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
+               ) -> Status | None:
+        """Unschedulable if the pod here would skew a domain by more than maxSkew."""
+        s: PreFilterState = state.read(PRE_FILTER_STATE_KEY)
+        pod_labels = get(pod, "metadata", "labels") or {}
+        for i, c in enumerate(s.constraints):
+            if c.topology_key not in node_info.labels:
+                return Status(Code.UnschedulableAndUnresolvable, ERR_REASON_NODE_LABEL_NOT_MATCH)
+            tp_val = node_info.labels[c.topology_key]
+            self_match = 1 if c.selector.matches(pod_labels) else 0
+            match_num = s.tp_value_to_match_num[i].get(tp_val, 0)
+            skew = match_num + self_match - s.min_match_num(i)
+            if skew > c.max_skew:
+                return Status(Code.Unschedulable, ERR_REASON_CONSTRAINTS_NOT_MATCH)
+        return None
+
+    # -- ScheduleAnyway -----------------------------------------------------------------------
+    def pre_score(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]
+                  ) -> Status | None:
+        """Count matching pods per domain of the candidate nodes; Skip without soft constraints."""
+        all_nodes = state.snapshot.node_infos
+        if not all_nodes:
+            return Status(Code.Skip)
+        own = get(pod, "spec", "topologySpreadConstraints") or []
+        # Only the system defaults let a node without a zone label keep hostname spreading.
+        require_all = bool(own) or not self.system_defaulted
+        try:
+            constraints = self.constraints(state, pod, SCHEDULE_ANYWAY)
+        except SelectorError as e:
+            return Status(Code.Error, err=RuntimeError(
+                f"calculating preScoreState: obtaining pod's soft topology spread "
+                f"constraints: {e}"))
+        if not constraints:
+            return Status(Code.Skip)
+        ignored: set[str] = set()
+        counts: list[dict[str, int]] = [{} for _ in constraints]
+        for node in nodes:
+            if require_all and not node_labels_match_spread_constraints(node.labels,
+                                                                        constraints):
+                ignored.add(node.name)  # nodes missing a topology key score 0
+                continue
+            for i, c in enumerate(constraints):
+                if c.topology_key != LABEL_HOSTNAME:  # per-node counts come in Score
+                    counts[i].setdefault(node.labels.get(c.topology_key, ""), 0)
+        weights = []
+        for i, c in enumerate(constraints):
+            size = len(counts[i])
+            if c.topology_key == LABEL_HOSTNAME:
+                size = len(nodes) - len(ignored)
+            weights.append(topology_normalizing_weight(size))
+        namespace = get(pod, "metadata", "namespace") or "default"
+        required = RequiredNodeAffinity(pod)
+        for node in all_nodes:
+            if require_all and not node_labels_match_spread_constraints(node.labels,
+                                                                        constraints):
+                continue
+            for i, c in enumerate(constraints):
+                if not c.match_node_inclusion_policies(pod, node, required):
+                    continue
+                value = node.labels.get(c.topology_key, "")
+                if value not in counts[i]:  # a domain with no candidate node
+                    continue
+                counts[i][value] += count_pods_match_selector(node.pods, c.selector, namespace)
+        state.write(PRE_SCORE_STATE_KEY, PreScoreState(constraints, ignored, counts, weights))
+        return None
+
+    def score(self, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo) -> int:
+        """Matching pods in the node's domains, weighted (low is good; normalize reverses)."""
+        s: PreScoreState = state.read(PRE_SCORE_STATE_KEY)
+        if node_info.name in s.ignored_nodes:
+            return 0
+        namespace = get(pod, "metadata", "namespace") or "default"
+        score = 0.0
+        for i, c in enumerate(s.constraints):
+            if c.topology_key not in node_info.labels:
+                continue
+            if c.topology_key == LABEL_HOSTNAME:
+                cnt = count_pods_match_selector(node_info.pods, c.selector, namespace)
+            else:
+                cnt = s.topology_value_to_pod_counts[i].get(node_info.labels[c.topology_key], 0)
+            score += score_for_count(cnt, c.max_skew, s.topology_normalizing_weight[i])
+        return go_round(score)
+
+    def score_extensions(self) -> ScoreExtensions:
+        """PodTopologySpread normalizes its scores."""
+        return self
+
+    def normalize_score(self, state: CycleState, pod: Mapping[str, Any],
+                        scores: list[NodeScore]) -> Status | None:
+        """``100 * (max + min - score) / max``; ignored nodes get 0."""
+        s: PreScoreState = state.read(PRE_SCORE_STATE_KEY)
+        live = [ns.score for ns in scores if ns.name not in s.ignored_nodes]
+        min_score = min(live, default=0)
+        max_score = max([0, *live])
+        for ns in scores:
+            if ns.name in s.ignored_nodes:
+                ns.score = 0
+            elif max_score == 0:
+                ns.score = MAX_NODE_SCORE
+            else:
+                ns.score = MAX_NODE_SCORE * (max_score + min_score - ns.score) // max_score
+        return None
