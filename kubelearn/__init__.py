@@ -6,7 +6,8 @@
 """
 
 from kubelearn import api, etcd, viz
+from kubelearn.cluster import Cluster
 from kubelearn.sim import Simulation
 
-__all__ = ["Simulation", "api", "etcd", "viz"]
+__all__ = ["Cluster", "Simulation", "api", "etcd", "viz"]
 __version__ = "0.1.0"

@@ -1,0 +1,921 @@
+"""The API server: every request through the same pipeline, in stages a learner can list.
+
+:meth:`APIServer.handle` takes a :class:`~kubelearn.apiserver.request.Request`
+-- from the in-process client or the HTTP front, it is the same shape -- and
+runs it through :data:`STAGES`:
+
+1. **authentication** -- the bearer token names a user (401 if it does not);
+2. **authorization** -- RBAC allows the verb on the resource (403 if not);
+3. **decode** -- the body is read, type-checked and *defaulted* (upstream's
+   codec applies the ``SetDefaults_*`` functions while decoding);
+4. **mutating admission** -- plugins that may change the object
+   (NamespaceLifecycle, ServiceAccount, Priority, DefaultTolerationSeconds...);
+5. **validation** -- the kind's validation, and on update what may not change;
+6. **validating admission** -- plugins that may only refuse;
+7. **storage** -- etcd, with optimistic concurrency.
+
+Reads skip 3-6. Every request leaves an audit row (:meth:`APIServer.audit`)
+naming the stage it reached and how it ended. At start the server stores the
+bootstrap RBAC policy, the namespaces ``default``, ``kube-system``,
+``kube-public`` and ``kube-node-lease`` and the ``kubernetes`` service.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+from kubelearn.api import (
+    BadRequest,
+    FieldSelector,
+    Invalid,
+    LabelSelector,
+    MethodNotSupported,
+    NotFound,
+    StatusError,
+    check_types,
+    load,
+    selectable_fields,
+    validate_errors,
+)
+from kubelearn.api.errors import FieldError, Path
+from kubelearn.api.manifest import jsonable
+from kubelearn.api.names import name_is_path_segment
+from kubelearn.api.validation import validate_object_meta
+from kubelearn.apiserver.admission import (
+    CREATE,
+    DELETE,
+    UPDATE,
+    Admission,
+    AdmissionAttributes,
+    AdmissionPlugin,
+    default_plugins,
+)
+from kubelearn.apiserver.audit import AuditLog
+from kubelearn.apiserver.authn import TokenAuthenticator, UserInfo
+from kubelearn.apiserver.bootstrap import bootstrap_policy
+from kubelearn.apiserver.defaults import set_defaults
+from kubelearn.apiserver.patch import apply_patch
+from kubelearn.apiserver.rbac import Attributes, Decision, RBACAuthorizer, attributes_for, forbidden
+from kubelearn.apiserver.registry import Registry, ResourceInfo, not_found_path
+from kubelearn.apiserver.request import VERBS, Request
+from kubelearn.apiserver.storage import Storage, decode
+from kubelearn.apiserver.watch import WatchCache, WatchStream
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kubelearn.etcd import Store
+    from kubelearn.sim import Simulation
+
+STAGES = ("authentication", "authorization", "decode", "mutating admission", "validation",
+          "validating admission", "storage")
+
+# The namespaces a cluster starts with (kube-apiserver's system namespaces controller
+# creates kube-system, kube-public and kube-node-lease; default is always there).
+SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
+# kubeadm's --service-cidr; the first address goes to the `kubernetes` service.
+SERVICE_CIDR = "10.96.0.0/12"
+NODE_PORT_RANGE = (30000, 32767)  # --service-node-port-range
+# The secure port the `kubernetes` service points at (kubeadm's --secure-port).
+APISERVER_PORT = 6443
+# The namespace controller re-checks a terminating namespace this often (seconds).
+NAMESPACE_RESYNC = 5.0
+_AUTHZ_CACHE_LIMIT = 20000
+# Kinds whose names need only be path segments (pkg/apis/rbac/validation ValidateRBACName),
+# which kubelearn.api.validation's NAME_RULES does not list yet.
+_PATH_SEGMENT_NAMES = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+
+
+class _Progress:
+    """How far one request got, for its audit row."""
+
+    __slots__ = ("stage", "user")
+
+    def __init__(self) -> None:
+        self.stage = STAGES[0]
+        self.user = ""
+
+
+def _truthy(value: Any) -> bool:
+    return value is True or str(value).lower() in ("true", "1")
+
+
+def _opt(request: Request, name: str) -> str:
+    """A query option as a string ('' when absent)."""
+    value = request.query.get(name) if request.query else None
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _int_opt(request: Request, name: str) -> int | None:
+    text = _opt(request, name)
+    if text == "":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequest(f"invalid value for {name}: {text!r}: must be an integer") from None
+
+
+class APIServer:
+    """kube-apiserver in one object: ``handle(request)`` for every verb on every resource."""
+
+    STAGES = STAGES
+
+    def __init__(self, sim: Simulation, store: Store, *, authenticator: TokenAuthenticator,
+                 authorizer: Any = None, disable_admission_plugins: tuple[str, ...] = (),
+                 admission_plugins: list[AdmissionPlugin] | None = None,
+                 audit_limit: int | None = None, bootstrap: bool = True,
+                 service_cidr: str = SERVICE_CIDR) -> None:
+        self.sim = sim
+        self.store = store
+        self.registry = Registry()
+        self.resources = self.registry
+        self.authenticator = authenticator
+        self.storage = Storage(sim, store)
+        self.watch_cache = WatchCache(sim, store, self.registry)
+        self.storage.watch_cache = self.watch_cache
+        self._rbac_lists: dict[str, tuple[int, list[dict]]] = {}
+        self._listed: dict[str, tuple[int, dict]] = {}
+        self._named_resources: set[str] = set()
+        self._authz_cache: dict[Attributes, Decision] = {}
+        self._authz_generation = -1
+        self.authorizer = authorizer if authorizer is not None else RBACAuthorizer(
+            self._rbac_source)
+        if admission_plugins is None:
+            admission_plugins = default_plugins(self._lookup, sim.rng("apiserver/admission"),
+                                                disable_admission_plugins)
+        self.admission = Admission(admission_plugins)
+        self.audit_log = AuditLog(audit_limit)
+        self._network = ipaddress.ip_network(service_cidr)
+        self._ips = sim.rng("apiserver/service-ips")
+        self._ports = sim.rng("apiserver/node-ports")
+        self._used_ips: set[str] | None = None
+        if bootstrap:
+            self._bootstrap()
+
+    def __repr__(self) -> str:
+        return f"APIServer(resources={len(self.registry)}, revision={self.store.revision})"
+
+    # -- the public surface ----------------------------------------------------------------------
+    def handle(self, request: Request) -> dict | WatchStream:
+        """Serve one request; raises a StatusError the way the API server answers one."""
+        progress = _Progress()
+        try:
+            result, code = self._serve(request, progress)
+        except StatusError as err:
+            self._audit(request, progress, err.code)
+            raise
+        self._audit(request, progress, code)
+        return result
+
+    def audit(self):  # -> pandas.DataFrame
+        """Every request so far: time, user, verb, resource, namespace, name, stage, decision,
+        code."""
+        return self.audit_log.frame()
+
+    def can_i(self, user: UserInfo, verb: str, resource: str, namespace: str = "",
+              group: str = "", subresource: str = "", name: str = "") -> bool:
+        """Whether ``user`` may ``verb`` the ``resource`` (``kubectl auth can-i``)."""
+        from kubelearn.apiserver.authn import ALL_AUTHENTICATED
+
+        if "/" in resource and not resource.startswith("/") and not subresource:
+            resource, subresource = resource.split("/", 1)
+        info = self.registry.get(resource, group or None)
+        if info is not None:
+            resource, group = info.resource, info.group
+        attrs = attributes_for(user.with_group(ALL_AUTHENTICATED), verb, resource,
+                               namespace=namespace or None, name=name or None, group=group,
+                               subresource=subresource or None)
+        return self._authorize(attrs).allowed
+
+    def authorize_path(self, token: str | None, path: str, verb: str = "get") -> UserInfo:
+        """Authenticate and authorize a non-resource request (``/api``, ``/healthz``...)."""
+        progress = _Progress()
+        request = Request(verb=verb, resource="", token=token)
+        try:
+            user = self.authenticator.authenticate(token)
+            progress.user = user.name
+            progress.stage = "authorization"
+            attrs = Attributes(user, verb, path=path, resource_request=False)
+            decision = self._authorize(attrs)
+            if not decision.allowed:
+                raise forbidden(attrs, decision.reason)
+            progress.stage = "storage"
+        except StatusError as err:
+            self._audit(request, progress, err.code, path)
+            raise
+        self._audit(request, progress, 200, path)
+        return user
+
+    # -- authorization ---------------------------------------------------------------------------
+    def _rbac_source(self, resource: str) -> list[dict]:
+        """The stored RBAC objects of ``resource``; the same list until one of them changes."""
+        changes = self.watch_cache.changes(resource)
+        cached = self._rbac_lists.get(resource)
+        if cached is not None and cached[0] == changes:
+            return cached[1]
+        info = self.registry.lookup(resource, "rbac.authorization.k8s.io")
+        items = self.storage.list(info, None)["items"]
+        self._rbac_lists[resource] = (changes, items)
+        return items
+
+    def _authorize(self, attrs: Attributes) -> Decision:
+        """The authorizer's decision, remembered until an RBAC object changes.
+
+        A decision does not depend on the object's name unless some rule lists
+        resourceNames for that resource, so the name is left out of the key then.
+        """
+        generation = sum(self.watch_cache.changes(r) for r in (
+            "roles", "rolebindings", "clusterroles", "clusterrolebindings"))
+        if generation != self._authz_generation or len(self._authz_cache) > _AUTHZ_CACHE_LIMIT:
+            self._authz_cache.clear()
+            self._authz_generation = generation
+            self._named_resources = self._resources_with_names()
+        key = attrs
+        if attrs.name and "*" not in self._named_resources \
+                and attrs.resource not in self._named_resources:
+            key = replace(attrs, name="")
+        decision = self._authz_cache.get(key)
+        if decision is None:
+            decision = self.authorizer.authorize(attrs)
+            self._authz_cache[key] = decision
+        return decision
+
+    def _resources_with_names(self) -> set[str]:
+        """The resources some RBAC rule restricts by resourceNames."""
+        if not isinstance(self.authorizer, RBACAuthorizer):
+            return {"*"}
+        named: set[str] = set()
+        for resource in ("roles", "clusterroles"):
+            for role in self._rbac_source(resource):
+                for rule in role.get("rules") or ():
+                    if isinstance(rule, Mapping) and rule.get("resourceNames"):
+                        named.update(str(r).partition("/")[0] for r in rule.get("resources") or ())
+        return named
+
+    # -- the pipeline ----------------------------------------------------------------------------
+    def _serve(self, request: Request, progress: _Progress) -> tuple[Any, int]:
+        user = self.authenticator.authenticate(request.token)
+        progress.user = user.name
+        progress.stage = "authorization"
+        verb = request.verb
+        if verb == "list" and _truthy(_opt(request, "watch")):
+            verb = "watch"
+        if verb not in VERBS:
+            raise MethodNotSupported(request.resource, verb, request.group)
+        attrs = attributes_for(user, verb, request.resource, namespace=request.namespace,
+                               name=request.name, group=request.group,
+                               subresource=request.subresource)
+        decision = self._authorize(attrs)
+        if not decision.allowed:
+            raise forbidden(attrs, decision.reason)
+        info = self._resolve(request)
+        sub = request.subresource or ""
+        namespace = request.namespace if info.namespaced else None
+        if info.namespaced and not namespace and (request.name or verb == "create"):
+            raise not_found_path()
+        if sub and sub not in info.subresources:
+            raise not_found_path()
+        if not info.stored:
+            if verb != "create":
+                raise MethodNotSupported(info.resource, verb, info.group)
+            return self._access_review(request, progress, user, info), 201
+        if verb in ("get", "list", "watch") and not sub:
+            progress.stage = "storage"
+            if verb == "watch":
+                return self._watch(request, info, namespace), 200
+            if verb == "list":
+                return self._list(request, info, namespace), 200
+            return self.storage.get(info, namespace, request.name or "",
+                                    _opt(request, "resourceVersion")), 200
+        handler = {
+            ("create", ""): self._create, ("update", ""): self._update,
+            ("patch", ""): self._update, ("delete", ""): self._delete,
+            ("deletecollection", ""): self._delete_collection,
+            ("get", "status"): self._get_sub, ("update", "status"): self._update,
+            ("patch", "status"): self._update,
+            ("create", "binding"): self._bind,
+            ("get", "scale"): self._get_sub, ("update", "scale"): self._scale,
+            ("patch", "scale"): self._scale,
+            ("update", "finalize"): self._update,
+        }.get((verb, sub))
+        if handler is None:
+            raise MethodNotSupported(f"{info.resource}/{sub}" if sub else info.resource, verb,
+                                     info.group)
+        return handler(request, progress, user, info, namespace)
+
+    def _resolve(self, request: Request) -> ResourceInfo:
+        """The served resource a request names (exact plural and group, as in a URL)."""
+        info = self.registry.exact(request.group or "", request.resource)
+        if info is None:
+            raise not_found_path()
+        if request.version and request.version != info.version:
+            raise not_found_path()
+        return info
+
+    def _audit(self, request: Request, progress: _Progress, code: int, path: str = "") -> None:
+        resource = request.resource
+        if request.subresource:
+            resource = f"{resource}/{request.subresource}"
+        self.audit_log.record(self.sim.now, progress.user, request.verb, resource or path,
+                              request.namespace or "", request.name or "", progress.stage, code)
+
+    # -- reads -----------------------------------------------------------------------------------
+    @staticmethod
+    def _selectors(request: Request, info: ResourceInfo
+                   ) -> tuple[LabelSelector | None, FieldSelector | None]:
+        """The request's label and field selectors, parsed once; unknown fields are a 400."""
+        label_text, field_text = _opt(request, "labelSelector"), _opt(request, "fieldSelector")
+        label = LabelSelector.parse(label_text) if label_text else None
+        field = FieldSelector.parse(field_text) if field_text else None
+        if field is not None:
+            known = selectable_fields({"kind": info.kind, "metadata": {}})
+            for name, _, _ in field.terms:
+                if name not in known and name != "metadata.namespace":
+                    raise BadRequest(f"field label not supported: {name}")
+        return label, field
+
+    def _list(self, request: Request, info: ResourceInfo, namespace: str | None) -> dict:
+        label, field = self._selectors(request, info)
+        limit = _int_opt(request, "limit") or 0
+        if limit < 0:
+            raise BadRequest("limit must not be negative")  # not reached by kubectl
+        return self.storage.list(info, namespace, label=label, field=field, limit=limit,
+                                 continue_token=_opt(request, "continue"),
+                                 resource_version=_opt(request, "resourceVersion"),
+                                 match=_opt(request, "resourceVersionMatch"))
+
+    def _watch(self, request: Request, info: ResourceInfo, namespace: str | None) -> WatchStream:
+        label, field = self._selectors(request, info)
+        initial = _opt(request, "sendInitialEvents")
+        timeout = _int_opt(request, "timeoutSeconds")
+        return self.watch_cache.watch(
+            info, namespace, label=label, field=field,
+            resource_version=_opt(request, "resourceVersion") or None,
+            bookmarks=_truthy(_opt(request, "allowWatchBookmarks")),
+            send_initial_events=_truthy(initial) if initial else None,
+            timeout=float(timeout) if timeout else None)
+
+    def _get_sub(self, request: Request, progress: _Progress, user: UserInfo,
+                 info: ResourceInfo, namespace: str | None) -> tuple[dict, int]:
+        progress.stage = "storage"
+        obj = self.storage.get(info, namespace, request.name or "")
+        if request.subresource == "scale":
+            return self.storage.scale_of(info, obj), 200
+        return obj, 200
+
+    def _lookup(self, resource: str, namespace: str, name: str) -> dict | None:
+        """An object by resource, namespace and name, or None (admission plugins' listers).
+
+        Like an informer's lister, it hands out shared objects: read, don't change.
+        """
+        info = self.registry.lookup(resource)
+        kv = self.store.get(self.storage.key(info, namespace or None, name))
+        if kv is None:
+            return None
+        cached = self._listed.get(kv.key)
+        if cached is not None and cached[0] == kv.mod_revision:
+            return cached[1]
+        if len(self._listed) > 10000:
+            self._listed.clear()
+        obj = decode(kv)
+        self._listed[kv.key] = (kv.mod_revision, obj)
+        return obj
+
+    # -- bodies ----------------------------------------------------------------------------------
+    def _body(self, request: Request, info: ResourceInfo, *, kind: str | None = None,
+              api_version: str | None = None, fresh: bool = False) -> dict:
+        """The request body as a fresh dict of JSON values, of the right kind, type-checked.
+
+        For a status update only ``status`` counts, so only that is copied and checked.
+        ``fresh``: the body is already the server's own (a patch result): no copy.
+        """
+        body = request.body
+        if body is None:
+            raise BadRequest("the body of the request was empty")
+        if isinstance(body, (bytes, bytearray)):
+            body = bytes(body).decode("utf-8", "replace")
+        if isinstance(body, str):
+            if ":" not in body:
+                raise BadRequest("Object 'Kind' is missing in the request body")
+            try:
+                docs = [json.loads(body)]
+            except ValueError:
+                docs = load(body)
+            if len(docs) != 1:
+                raise BadRequest(f"the request body holds {len(docs)} objects, not one")
+            body = docs[0]
+        elif isinstance(body, Mapping):
+            if request.subresource == "status":
+                body = {k: body[k] for k in ("apiVersion", "kind", "metadata", "status")
+                        if k in body}
+            if not fresh:
+                try:
+                    body = json.loads(json.dumps(body, allow_nan=False))
+                except (TypeError, ValueError):
+                    body = jsonable(body)
+        if not isinstance(body, dict):
+            raise BadRequest(f"json: cannot unmarshal {type(body).__name__} into Go value of "
+                             "type map[string]interface {}")
+        if request.subresource == "status":
+            body = {k: body[k] for k in ("apiVersion", "kind", "metadata", "status")
+                    if k in body}
+        self._check_kind(body, kind or info.kind, api_version or info.api_version)
+        if body.get("metadata") is None:
+            body["metadata"] = {}
+        check_types(body)
+        return body
+
+    @staticmethod
+    def _check_kind(body: dict, kind: str, api_version: str) -> None:
+        """Fill in a missing kind or apiVersion from the URL; refuse a different one."""
+        have_version, have_kind = body.get("apiVersion"), body.get("kind")
+        if have_version in (None, ""):
+            body["apiVersion"] = api_version
+        elif have_version != api_version:
+            raise BadRequest(f"the API version in the data ({have_version}) does not match the "
+                             f"expected API version ({api_version})")
+        if have_kind in (None, ""):
+            body["kind"] = kind
+        elif have_kind != kind:
+            raise BadRequest(f"the kind in the data ({have_kind}) does not match the expected "
+                             f"kind ({kind})")
+
+    @staticmethod
+    def _place(body: dict, info: ResourceInfo, namespace: str | None) -> None:
+        """EnsureObjectNamespaceMatchesRequestNamespace."""
+        meta = body["metadata"]
+        have = meta.get("namespace") or ""
+        if not info.namespaced:
+            meta.pop("namespace", None)
+        elif not have:
+            meta["namespace"] = namespace
+        elif have != namespace:
+            raise BadRequest("the namespace of the provided object does not match the namespace "
+                             "sent on the request")
+
+    @staticmethod
+    def _validate(obj: dict, info: ResourceInfo) -> None:
+        """The kind's validation (kubelearn.api.validation), as an Invalid with every error."""
+        if obj["kind"] in _PATH_SEGMENT_NAMES:  # rbac ValidateRBACName: a path segment
+            errs = validate_object_meta(obj, name_is_path_segment, info.namespaced)
+        else:
+            errs = validate_errors(obj)
+        if errs:
+            raise Invalid(info.kind, obj["metadata"].get("name") or "", errs, info.group)
+
+    # -- create ----------------------------------------------------------------------------------
+    def _create(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
+                namespace: str | None) -> tuple[dict, int]:
+        progress.stage = "decode"
+        body = self._body(request, info)
+        self._place(body, info, namespace)
+        meta = body["metadata"]
+        for field in ("uid", "creationTimestamp", "deletionTimestamp",
+                      "deletionGracePeriodSeconds", "selfLink"):
+            meta.pop(field, None)  # rest.WipeObjectMetaSystemFields
+        set_defaults(body)
+        dry_run = bool(_opt(request, "dryRun"))
+        obj = self._admit_create(info, body, namespace, user, progress, dry_run)
+        return obj, 201
+
+    def _admit_create(self, info: ResourceInfo, body: dict, namespace: str | None,
+                      user: UserInfo | None, progress: _Progress, dry_run: bool = False) -> dict:
+        """Mutating admission, PrepareForCreate, validation, validating admission, storage."""
+        meta = body["metadata"]
+        progress.stage = "mutating admission"
+        attrs = AdmissionAttributes(CREATE, info, namespace or "", meta.get("name") or "", body,
+                                    user=user, dry_run=dry_run)
+        self.admission.admit(attrs)
+        self.storage.prepare_for_create(info, body)
+        if info.resource == "services":
+            self._allocate_service(body)
+        progress.stage = "validation"
+        self._validate(body, info)
+        progress.stage = "validating admission"
+        self.admission.validate(attrs)
+        progress.stage = "storage"
+        obj = self.storage.create(info, body, dry_run=dry_run)
+        if info.resource == "namespaces" and not dry_run:
+            self._ensure_default_service_account(obj["metadata"]["name"])
+        return obj
+
+    # -- update, patch, status, finalize ---------------------------------------------------------
+    def _update(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
+                namespace: str | None) -> tuple[dict, int]:
+        name = request.name or ""
+        sub = request.subresource or ""
+        progress.stage = "decode"
+        kv = self.storage.get_kv(info, namespace, name)
+        old = decode(kv)
+        if request.verb == "patch":
+            patched = apply_patch(decode(kv), request.body, request.patch_type, info.kind)
+            body = self._body(Request("update", info.resource, body=patched, subresource=sub),
+                              info, fresh=True)
+        else:
+            body = self._body(request, info)
+        self._place(body, info, namespace)
+        body_name = body["metadata"].get("name")
+        if body_name != name:
+            raise BadRequest(f"the name of the object ({body_name or ''}) does not match the "
+                             f"name on the URL ({name})")
+        set_defaults(body)
+        if sub == "finalize":
+            finalizers = (body.get("spec") or {}).get("finalizers") or []
+            body = json.loads(kv.value)
+            body["metadata"]["resourceVersion"] = str(kv.mod_revision)
+            body.setdefault("spec", {})["finalizers"] = finalizers
+        dry_run = bool(_opt(request, "dryRun"))
+        progress.stage = "mutating admission"
+        attrs = AdmissionAttributes(UPDATE, info, namespace or "", name, body, old, sub, user,
+                                    dry_run)
+        self.admission.admit(attrs)
+        self.storage.prepare_for_update(info, body, old, sub)
+        if info.resource == "services" and not sub:
+            self._keep_service_allocations(body, old)
+        progress.stage = "validation"
+        if sub != "status":  # ValidatePodStatusUpdate & co. look at metadata and status only
+            self._validate(body, info)
+            self._validate_update(info, body, old)
+        progress.stage = "validating admission"
+        self.admission.validate(attrs)
+        progress.stage = "storage"
+        self.storage.check_precondition(info, body, kv)
+        out = self.storage.update(info, body, kv, dry_run=dry_run, old=old)
+        if info.resource == "namespaces" and out["metadata"].get("deletionTimestamp") \
+                and not (out.get("spec") or {}).get("finalizers") and not dry_run:
+            self._finish_namespace(name)
+        return out, 200
+
+    def _validate_update(self, info: ResourceInfo, new: dict, old: dict) -> None:
+        """What may not change: uid, pod specs (mostly), workload selectors, cluster IPs."""
+        errs: list[FieldError] = []
+        meta, old_meta = new["metadata"], old["metadata"]
+        if meta.get("uid") != old_meta.get("uid"):
+            errs.append(FieldError.invalid(Path("metadata", "uid"), meta.get("uid"),
+                                           "field is immutable"))
+        if info.resource == "pods":
+            errs += _pod_update_errors(new, old)
+        elif info.resource in ("deployments", "replicasets"):
+            selector = (new.get("spec") or {}).get("selector")
+            if selector != (old.get("spec") or {}).get("selector"):
+                errs.append(FieldError.invalid(Path("spec", "selector"), selector,
+                                               "field is immutable"))
+        elif info.resource == "services":
+            ip, old_ip = (new.get("spec") or {}).get("clusterIP"), \
+                (old.get("spec") or {}).get("clusterIP")
+            if old_ip and ip != old_ip and (new.get("spec") or {}).get("type") != "ExternalName":
+                errs.append(FieldError.invalid(Path("spec", "clusterIPs").index(0), ip,
+                                               "may not change once set"))
+        if errs:
+            raise Invalid(info.kind, meta.get("name") or "", errs, info.group)
+
+    # -- delete ----------------------------------------------------------------------------------
+    def _delete_options(self, request: Request) -> dict:
+        options: dict[str, Any] = {}
+        body = request.body
+        if isinstance(body, (bytes, str)) and body:
+            try:
+                body = json.loads(body)
+            except ValueError as err:
+                raise BadRequest(f"error decoding DeleteOptions: {err}") from None
+        if isinstance(body, Mapping):
+            options.update(body)
+        grace = _int_opt(request, "gracePeriodSeconds")
+        if grace is not None:
+            options["gracePeriodSeconds"] = grace
+        policy = _opt(request, "propagationPolicy")
+        if policy:
+            options["propagationPolicy"] = policy
+        if options.get("propagationPolicy") not in (None, "Orphan", "Background", "Foreground"):
+            raise Invalid("DeleteOptions", "", [FieldError.not_supported(
+                Path("propagationPolicy"), options["propagationPolicy"],
+                ["Foreground", "Background", "Orphan", "nil"])], "meta.k8s.io")
+        grace = options.get("gracePeriodSeconds")
+        if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
+            raise BadRequest("gracePeriodSeconds must be an integer")
+        return options
+
+    def _delete(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
+                namespace: str | None) -> tuple[dict, int]:
+        name = request.name or ""
+        progress.stage = "decode"
+        options = self._delete_options(request)
+        dry_run = bool(_opt(request, "dryRun"))
+        progress.stage = "mutating admission"
+        kv = self.storage.get_kv(info, namespace, name)
+        attrs = AdmissionAttributes(DELETE, info, namespace or "", name, None, None,
+                                    user=user, dry_run=dry_run)
+        self.admission.admit(attrs)
+        progress.stage = "validating admission"
+        self.admission.validate(attrs)
+        progress.stage = "storage"
+        if info.resource == "namespaces":
+            return self._delete_namespace(name, options, dry_run), 200
+        return self.storage.delete(info, namespace, name, options, dry_run=dry_run, kv=kv), 200
+
+    def _delete_collection(self, request: Request, progress: _Progress, user: UserInfo,
+                           info: ResourceInfo, namespace: str | None) -> tuple[dict, int]:
+        progress.stage = "decode"
+        options = self._delete_options(request)
+        label, field = self._selectors(request, info)
+        progress.stage = "storage"
+        listed = self.storage.list(info, namespace, label=label, field=field)
+        deleted = []
+        for obj in listed["items"]:
+            meta = obj["metadata"]
+            try:
+                deleted.append(self.storage.delete(info, meta.get("namespace"), meta["name"],
+                                                   options, dry_run=bool(_opt(request, "dryRun"))))
+            except NotFound:
+                continue
+        return {"kind": info.list_kind, "apiVersion": info.api_version,
+                "metadata": {"resourceVersion": str(self.store.revision)}, "items": deleted}, 200
+
+    # -- namespaces: terminating, and the namespace controller's part ----------------------------
+    def _delete_namespace(self, name: str, options: dict, dry_run: bool) -> dict:
+        """namespace REST Delete: with spec.finalizers the namespace only starts terminating."""
+        info = self.registry.lookup("namespaces")
+        kv = self.storage.get_kv(info, None, name)
+        ns = decode(kv)
+        meta = ns["metadata"]
+        if meta.get("deletionTimestamp"):
+            return ns
+        if not (ns.get("spec") or {}).get("finalizers"):
+            return self.storage.delete(info, None, name, options, dry_run=dry_run)
+        meta["deletionTimestamp"] = self.sim.timestamp()
+        ns["status"] = {**(ns.get("status") or {}), "phase": "Terminating"}
+        out = self.storage.update(info, ns, kv, dry_run=dry_run)
+        if not dry_run:
+            self.sim.call_later(0, lambda: self._finish_namespace(name))
+        return out
+
+    def _finish_namespace(self, name: str) -> None:
+        """Empty a terminating namespace, then remove it.
+
+        Upstream this is the namespace controller's job (kube-controller-manager,
+        pkg/controller/namespace/deletion): delete every object in the namespace,
+        wait until they are gone (pods wait for their kubelets), then drop the
+        ``kubernetes`` finalizer. The API server does it here until kubelearn's
+        controller manager takes it over.
+        """
+        info = self.registry.lookup("namespaces")
+        kv = self.store.get(self.storage.key(info, None, name))
+        if kv is None:
+            return
+        ns = decode(kv)
+        if not ns["metadata"].get("deletionTimestamp"):
+            return
+        remaining = 0
+        for res in self.registry:
+            if not res.namespaced or not res.stored:
+                continue
+            for item in self.storage.list(res, name)["items"]:
+                remaining += 1
+                if item["metadata"].get("deletionTimestamp"):
+                    continue
+                try:
+                    self.storage.delete(res, name, item["metadata"]["name"], {})
+                except StatusError:
+                    continue
+        if any(self.storage.list(res, name)["items"] for res in self.registry
+               if res.namespaced and res.stored):
+            self.sim.call_later(NAMESPACE_RESYNC, lambda: self._finish_namespace(name))
+            return
+        kv = self.store.get(kv.key)
+        if kv is None:
+            return
+        ns = decode(kv)
+        finalizers = [f for f in (ns.get("spec") or {}).get("finalizers") or []
+                      if f != "kubernetes"]
+        ns.setdefault("spec", {})["finalizers"] = finalizers
+        if finalizers or ns["metadata"].get("finalizers"):
+            self.storage.update(info, ns, kv)
+            return
+        self.storage.delete(info, None, name, {})
+        self.sim.record("kube-apiserver", "NamespaceDeleted", f"namespace/{name}",
+                        f"namespace {name} was emptied and removed")
+
+    def _ensure_default_service_account(self, namespace: str) -> None:
+        """Create ``default`` in a new namespace.
+
+        Upstream the service account controller (kube-controller-manager,
+        pkg/controller/serviceaccount) creates it a moment after the namespace;
+        here the API server does it at once so a pod can be created right away.
+        """
+        info = self.registry.lookup("serviceaccounts")
+        if self.store.get(self.storage.key(info, namespace, "default")) is not None:
+            return
+        account = {"apiVersion": "v1", "kind": "ServiceAccount",
+                   "metadata": {"name": "default", "namespace": namespace}}
+        self.storage.prepare_for_create(info, account)
+        self.storage.create(info, account)
+
+    # -- subresources ----------------------------------------------------------------------------
+    def _bind(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
+              namespace: str | None) -> tuple[dict, int]:
+        progress.stage = "decode"
+        body = request.body
+        binding = self._body(Request("create", "bindings", body=body), info, kind="Binding",
+                             api_version="v1") if body is not None else {}
+        progress.stage = "mutating admission"
+        attrs = AdmissionAttributes(CREATE, info, namespace or "", request.name or "", binding,
+                                    subresource="binding", user=user)
+        self.admission.admit(attrs)
+        progress.stage = "validating admission"
+        self.admission.validate(attrs)
+        progress.stage = "storage"
+        return self.storage.bind(namespace or "", request.name or "", binding, info,
+                                 dry_run=bool(_opt(request, "dryRun"))), 201
+
+    def _scale(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
+               namespace: str | None) -> tuple[dict, int]:
+        name = request.name or ""
+        progress.stage = "decode"
+        kv = self.storage.get_kv(info, namespace, name)
+        current = decode(kv)
+        scale = self.storage.scale_of(info, current)
+        if request.verb == "patch":
+            scale = apply_patch(scale, request.body, request.patch_type, "Scale")
+            scale = self._body(Request("update", "scale", body=scale), info, kind="Scale",
+                               api_version="autoscaling/v1")
+        else:
+            scale = self._body(request, info, kind="Scale", api_version="autoscaling/v1")
+        replicas = (scale.get("spec") or {}).get("replicas", 0)
+        progress.stage = "validation"
+        if not isinstance(replicas, int) or replicas < 0:
+            raise Invalid("Scale", name, [FieldError.invalid(
+                Path("spec", "replicas"), replicas, "must be greater than or equal to 0")],
+                "autoscaling")
+        new = decode(kv)
+        new.setdefault("spec", {})["replicas"] = replicas
+        rv = (scale.get("metadata") or {}).get("resourceVersion")
+        new["metadata"]["resourceVersion"] = rv or str(kv.mod_revision)
+        progress.stage = "mutating admission"
+        attrs = AdmissionAttributes(UPDATE, info, namespace or "", name, new, current, "scale",
+                                    user)
+        self.admission.admit(attrs)
+        self.storage.prepare_for_update(info, new, current)
+        progress.stage = "validating admission"
+        self.admission.validate(attrs)
+        progress.stage = "storage"
+        self.storage.check_precondition(info, new, kv)
+        out = self.storage.update(info, new, kv, dry_run=bool(_opt(request, "dryRun")))
+        return self.storage.scale_of(info, out), 200
+
+    def _access_review(self, request: Request, progress: _Progress, user: UserInfo,
+                       info: ResourceInfo) -> dict:
+        """SelfSubjectAccessReview: may I? Answered, never stored (``kubectl auth can-i``)."""
+        progress.stage = "decode"
+        review = self._body(request, info)
+        spec = review.get("spec") or {}
+        progress.stage = "storage"
+        resource_attrs, path_attrs = spec.get("resourceAttributes"), \
+            spec.get("nonResourceAttributes")
+        if isinstance(resource_attrs, Mapping):
+            attrs = attributes_for(user, resource_attrs.get("verb") or "",
+                                   resource_attrs.get("resource") or "",
+                                   namespace=resource_attrs.get("namespace") or None,
+                                   name=resource_attrs.get("name") or None,
+                                   group=resource_attrs.get("group") or "",
+                                   subresource=resource_attrs.get("subresource") or None)
+        elif isinstance(path_attrs, Mapping):
+            attrs = Attributes(user, path_attrs.get("verb") or "", path=path_attrs.get("path")
+                               or "", resource_request=False)
+        else:
+            raise Invalid(info.kind, "", [FieldError.invalid(
+                Path("spec", "resourceAttributes"), None,
+                "exactly one of nonResourceAttributes or resourceAttributes must be specified")],
+                info.group)
+        decision = self._authorize(attrs)
+        status: dict[str, Any] = {"allowed": decision.allowed}
+        if decision.reason:
+            status["reason"] = decision.reason
+        return {"kind": info.kind, "apiVersion": info.api_version,
+                "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
+
+    # -- services: cluster IPs and node ports ----------------------------------------------------
+    def _allocate_service(self, svc: dict) -> None:
+        """The service REST's allocators: a cluster IP, and node ports for NodePort services."""
+        spec = svc.setdefault("spec", {})
+        kind = spec.get("type") or "ClusterIP"
+        if kind != "ExternalName":
+            ip = spec.get("clusterIP")
+            if ip in (None, ""):
+                ip = self._free_ip()
+            spec["clusterIP"] = ip
+            spec["clusterIPs"] = [ip]
+            if ip != "None" or spec.get("selector"):
+                spec.setdefault("ipFamilies", ["IPv4"])
+                spec.setdefault("ipFamilyPolicy", "SingleStack")
+        if kind in ("NodePort", "LoadBalancer"):
+            used = {p.get("nodePort") for p in spec.get("ports") or () if isinstance(p, dict)}
+            for port in spec.get("ports") or ():
+                if isinstance(port, dict) and not port.get("nodePort"):
+                    while True:
+                        candidate = self._ports.randint(*NODE_PORT_RANGE)
+                        if candidate not in used:
+                            break
+                    port["nodePort"] = candidate
+                    used.add(candidate)
+
+    def _free_ip(self) -> str:
+        """A random unused address of the service CIDR (ipallocator picks at random too)."""
+        if self._used_ips is None:
+            info = self.registry.lookup("services")
+            self._used_ips = {str((s.get("spec") or {}).get("clusterIP"))
+                              for s in self.storage.list(info, None)["items"]}
+        size = self._network.num_addresses
+        while True:
+            offset = self._ips.randrange(2, size - 1)  # .0 is the network, .1 the API server
+            ip = str(self._network.network_address + offset)
+            if ip not in self._used_ips:
+                self._used_ips.add(ip)
+                return ip
+
+    @staticmethod
+    def _keep_service_allocations(new: dict, old: dict) -> None:
+        """An update that leaves out what was allocated keeps it (patchAllocatedValues)."""
+        spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
+        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+            if spec.get(field) in (None, "", []) and old_spec.get(field) is not None:
+                spec[field] = old_spec[field]
+        old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort")
+                     for p in old_spec.get("ports") or () if isinstance(p, dict)}
+        if spec.get("type") in ("NodePort", "LoadBalancer"):
+            for port in spec.get("ports") or ():
+                if isinstance(port, dict) and not port.get("nodePort"):
+                    kept = old_ports.get((port.get("port"), port.get("protocol")))
+                    if kept:
+                        port["nodePort"] = kept
+
+    # -- start-up --------------------------------------------------------------------------------
+    def _bootstrap(self) -> None:
+        """Store what a new cluster has: system namespaces, RBAC policy, the kubernetes service."""
+        for name in SYSTEM_NAMESPACES:
+            self._create_missing({"apiVersion": "v1", "kind": "Namespace",
+                                  "metadata": {"name": name}})
+        for obj in bootstrap_policy():
+            self._create_missing(obj)
+        self._create_missing({
+            "apiVersion": "v1", "kind": "Service",
+            "metadata": {"name": "kubernetes", "namespace": "default",
+                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
+            "spec": {"clusterIP": str(self._network.network_address + 1),
+                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
+                                "targetPort": APISERVER_PORT}]}})
+        self.sim.record("kube-apiserver", "Started", "apiserver",
+                        f"serving {len(self.registry)} resources at revision {self.store.revision}")
+
+    def _create_missing(self, obj: dict) -> None:
+        """Create one object as the API server's own loopback client would, unless it exists."""
+        info = self.registry.for_kind(obj["apiVersion"], obj["kind"])
+        assert info is not None, f"no resource serves {obj['kind']}"
+        meta = obj["metadata"]
+        if self.store.get(self.storage.key(info, meta.get("namespace"), meta["name"])):
+            return
+        body = json.loads(json.dumps(obj))
+        set_defaults(body)
+        self._admit_create(info, body, meta.get("namespace"), None, _Progress())
+
+
+def _pod_update_errors(new: dict, old: dict) -> list[FieldError]:
+    """ValidatePodUpdate: only images, activeDeadlineSeconds, tolerations (added) may change."""
+    spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    munged = dict(spec)
+    for field in ("containers", "initContainers"):
+        now, before = spec.get(field) or [], old_spec.get(field) or []
+        if field in spec and len(now) == len(before):
+            munged[field] = [{**c, "image": b.get("image")} if isinstance(c, dict) else c
+                             for c, b in zip(now, before, strict=True)]
+    for field in ("activeDeadlineSeconds",):
+        if old_spec.get(field) is not None or spec.get(field) is not None:
+            munged[field] = old_spec.get(field)
+            if munged[field] is None:
+                munged.pop(field, None)
+    tolerations, old_tolerations = spec.get("tolerations") or [], old_spec.get("tolerations") or []
+    if all(t in tolerations for t in old_tolerations):
+        if "tolerations" in old_spec:
+            munged["tolerations"] = old_spec["tolerations"]
+        else:
+            munged.pop("tolerations", None)
+    grace, old_grace = spec.get("terminationGracePeriodSeconds"), \
+        old_spec.get("terminationGracePeriodSeconds")
+    if old_grace is not None and old_grace < 0 and grace == 1:
+        munged["terminationGracePeriodSeconds"] = old_grace
+    if munged == old_spec:
+        return []
+    changed = sorted(k for k in set(munged) | set(old_spec) if munged.get(k) != old_spec.get(k))
+    detail = ("pod updates may not change fields other than `spec.containers[*].image`,"
+              "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
+              "(only additions to existing tolerations),`spec.terminationGracePeriodSeconds` "
+              "(allow it to be set to 1 if it was previously negative)")
+    diff = "\n".join(f"  spec.{k}: {json.dumps(old_spec.get(k))} -> {json.dumps(munged.get(k))}"
+                     for k in changed)
+    return [FieldError.forbidden(Path("spec"), f"{detail}\n{diff}")]

@@ -1,0 +1,208 @@
+"""The cluster: one simulation, one etcd, one API server, and a client per component.
+
+    >>> import kubelearn as kl
+    >>> cluster = kl.Cluster(seed=0)
+    >>> _ = cluster.apply('''
+    ... apiVersion: v1
+    ... kind: Pod
+    ... metadata: {name: web}
+    ... spec: {containers: [{name: web, image: nginx}]}
+    ... ''')
+    >>> list(cluster.get("pods")["NAME"])
+    ['web']
+
+This is the control plane only: the API server (with its compactor) over
+etcd, and a bearer token -- hence a :class:`~kubelearn.client.Client` -- for
+each identity a component runs as: the admin (``kubernetes-admin`` in
+``system:masters``), ``system:kube-scheduler``, ``system:kube-controller-manager``
+and ``system:kube-proxy``. Nodes, the scheduler and the controllers join in
+later lessons. Everything runs on the virtual clock: time moves only in
+:meth:`Cluster.run`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from kubelearn.api import NotFound, load
+from kubelearn.api.manifest import Source
+from kubelearn.apiserver import authn
+from kubelearn.apiserver.authn import TokenAuthenticator, UserInfo
+from kubelearn.apiserver.compactor import COMPACTION_INTERVAL, Compactor
+from kubelearn.apiserver.patch import three_way_patch
+from kubelearn.apiserver.server import APIServer
+from kubelearn.client import Client
+from kubelearn.etcd import Store
+from kubelearn.sim import Simulation
+
+# kubectl apply keeps the applied manifest here (kubectl's LastAppliedConfigAnnotation).
+LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# The identities a cluster starts with, by the short names cluster.client() accepts.
+IDENTITIES = {
+    "admin": authn.admin,
+    "kube-scheduler": authn.scheduler,
+    "kube-controller-manager": authn.controller_manager,
+    "kube-proxy": authn.kube_proxy,
+}
+_ALIASES = {"scheduler": "kube-scheduler", "controller-manager": "kube-controller-manager",
+            "proxy": "kube-proxy", authn.ADMIN_NAME: "admin",
+            authn.KUBE_SCHEDULER: "kube-scheduler",
+            authn.KUBE_CONTROLLER_MANAGER: "kube-controller-manager",
+            authn.KUBE_PROXY: "kube-proxy"}
+
+
+class Cluster:
+    """A Kubernetes control plane on a virtual clock: etcd, the API server, component clients.
+
+    Settings: ``compaction_interval`` (seconds, 300 as kube-apiserver's
+    ``--etcd-compaction-interval``; 0 turns the compactor off),
+    ``audit_limit`` (keep only the newest audit rows),
+    ``disable_admission_plugins`` (names, e.g. ``("TaintNodesByCondition",)``).
+    """
+
+    def __init__(self, seed: int = 0, **settings: Any) -> None:
+        unknown = set(settings) - {"compaction_interval", "audit_limit",
+                                   "disable_admission_plugins"}
+        if unknown:
+            raise TypeError(f"unknown cluster settings: {sorted(unknown)}")
+        self.settings = settings
+        self.sim = Simulation(seed)
+        self.etcd = Store(self.sim)
+        self.authenticator = TokenAuthenticator()
+        self._token_rng = self.sim.rng("tokens")
+        self.tokens: dict[str, str] = {}
+        for name, identity in IDENTITIES.items():
+            self.tokens[name] = self.authenticator.issue(identity(), self._token_rng)
+        self.api = APIServer(self.sim, self.etcd, authenticator=self.authenticator,
+                             audit_limit=settings.get("audit_limit"),
+                             disable_admission_plugins=tuple(
+                                 settings.get("disable_admission_plugins", ())))
+        self.compactor = Compactor(self.sim, self.etcd,
+                                   settings.get("compaction_interval", COMPACTION_INTERVAL))
+        self._clients: dict[str, Client] = {name: Client(self.api, token, user_agent=name)
+                                            for name, token in self.tokens.items()}
+        self.admin = self._clients["admin"]
+        self.admin_token = self.tokens["admin"]
+        # One lock around every touch of the cluster when it is served over HTTP
+        # (kubelearn.apiserver.serve): request threads and the clock's driver take it.
+        self.lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return f"Cluster(seed={self.sim.seed}, now={self.now:g}s, revision={self.etcd.revision})"
+
+    # -- time ------------------------------------------------------------------------------------
+    @property
+    def now(self) -> float:
+        """Simulated seconds since the cluster started."""
+        return self.sim.now
+
+    def run(self, seconds: float) -> float:
+        """Advance the virtual clock by ``seconds``; returns the new time."""
+        return self.sim.run(seconds)
+
+    # -- identities ------------------------------------------------------------------------------
+    def client(self, user: str | UserInfo = "admin", groups: tuple[str, ...] = ()) -> Client:
+        """A client acting as ``user``: a component (``"kube-scheduler"``...), or anyone.
+
+        A new user name gets a token of its own (and, like any user, only what
+        RBAC grants it): ``cluster.client("alice")``.
+        """
+        if isinstance(user, UserInfo):
+            key, identity = user.name, user
+        else:
+            key = _ALIASES.get(user, user)
+            if key in self._clients:
+                return self._clients[key]
+            identity = UserInfo(user, tuple(groups))
+        if key not in self._clients:
+            token = self.authenticator.issue(identity, self._token_rng)
+            self.tokens[key] = token
+            self._clients[key] = Client(self.api, token, user_agent=key)
+        return self._clients[key]
+
+    # -- kubectl, in Python ----------------------------------------------------------------------
+    def apply(self, manifest: Source) -> list[dict]:
+        """Create or update objects like ``kubectl apply``; returns them as stored."""
+        stored = []
+        for obj in load(manifest):
+            info = self.admin.info(str(obj["kind"]))
+            meta = obj.setdefault("metadata", {})
+            namespace = (meta.get("namespace") or "default") if info.namespaced else None
+            applied = json.loads(json.dumps(obj))
+            applied.get("metadata", {}).get("annotations", {}).pop(LAST_APPLIED, None)
+            if not applied["metadata"].get("annotations"):
+                applied["metadata"].pop("annotations", None)
+            record = json.dumps(applied, separators=(",", ":"), sort_keys=True) + "\n"
+            new = json.loads(json.dumps(obj))
+            new["metadata"].setdefault("annotations", {})[LAST_APPLIED] = record
+            try:
+                current = self.admin.get(info.resource, meta["name"], namespace)
+            except NotFound:
+                stored.append(self.admin.create(new, namespace))
+                continue
+            last = (current["metadata"].get("annotations") or {}).get(LAST_APPLIED)
+            previous = json.loads(last) if last else None
+            if previous is not None:
+                previous.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] \
+                    = last
+            patch = three_way_patch(previous, new, info.kind)
+            stored.append(self.admin.patch(info.resource, meta["name"], patch, namespace))
+        return stored
+
+    def get(self, resource: str, namespace: str | None = "default", wide: bool = False):
+        """``kubectl get <resource>`` as a DataFrame (``namespace=None``: all namespaces)."""
+        from kubelearn.apiserver import printers
+
+        info = self.admin.info(resource)
+        listed = self.admin.list(info.resource, namespace if info.namespaced else None)
+        table = printers.table(info.resource, listed["items"], now=self.sim.timestamp(),
+                               wide=wide, resource_version=listed["metadata"]["resourceVersion"])
+        return printers.frame(table, wide, namespace=info.namespaced and namespace is None)
+
+    def describe(self, kind: str, name: str, namespace: str = "default") -> str:
+        """``kubectl describe <kind> <name>``."""
+        from kubelearn.apiserver import describe as describing
+
+        info = self.admin.info(kind)
+        ns = namespace if info.namespaced else None
+        obj = self.admin.get(info.resource, name, ns)
+        events = self.admin.list("events", ns)["items"]
+        extra: dict[str, Any] = {}
+        if info.kind in ("ReplicaSet", "Node"):
+            extra["pods"] = self.admin.list("pods", ns)["items"]
+        if info.kind == "Deployment":
+            extra["replica_sets"] = self.admin.list("replicasets", ns)["items"]
+        if info.kind == "Service":
+            extra["endpoint_slices"] = self.admin.list("endpointslices", ns)["items"]
+        if info.kind == "Node":
+            try:
+                extra["lease"] = self.admin.get("leases", name, "kube-node-lease")
+            except NotFound:
+                extra["lease"] = None
+        return describing.describe(obj, describing.events_for(obj, events),
+                                   now=self.sim.timestamp(), **extra)
+
+    def delete(self, kind: str, name: str, namespace: str = "default", **options: Any) -> dict:
+        """``kubectl delete <kind> <name>``: the deleted (or terminating) object or a Status."""
+        info = self.admin.info(kind)
+        return self.admin.delete(info.resource, name, namespace if info.namespaced else None,
+                                 **options)
+
+    # -- what happened ---------------------------------------------------------------------------
+    def events(self, component: str | None = None):  # -> pandas.DataFrame
+        """Every record the simulation kept (virtual time, component, reason, object, message)."""
+        return self.sim.events(component)
+
+    def audit(self):  # -> pandas.DataFrame
+        """The API server's audit table: one row per request."""
+        return self.api.audit()
+
+    # -- kubectl, for real -----------------------------------------------------------------------
+    def serve(self, **kw: Any):
+        """Serve this cluster over HTTP for kubectl (:func:`kubelearn.apiserver.serve.serve`)."""
+        from kubelearn.apiserver.serve import serve
+
+        return serve(self, **kw)
