@@ -34,11 +34,21 @@ from kubelearn.apiserver.compactor import COMPACTION_INTERVAL, Compactor
 from kubelearn.apiserver.patch import three_way_patch
 from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
+from kubelearn.controllers import NodeLifecycleController
 from kubelearn.etcd import Store
+from kubelearn.kubelet import Kubelet
+from kubelearn.kubelet.kubelet import node_network
+from kubelearn.scheduler import Scheduler
 from kubelearn.sim import Simulation
 
 # kubectl apply keeps the applied manifest here (kubectl's LastAppliedConfigAnnotation).
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+# Worker node settings (kubelearn.kubelet): each node-N gets a kubelet with these, and the
+# zones in turn as topology.kubernetes.io/zone.
+NODE_SETTINGS = {"node_cpu", "node_memory", "node_pods", "node_ephemeral_storage",
+                 "node_bandwidth", "zones", "kubelet_config"}
+DEFAULT_ZONES = ("zone-a", "zone-b", "zone-c")
 
 # The identities a cluster starts with, by the short names cluster.client() accepts.
 IDENTITIES = {
@@ -60,12 +70,20 @@ class Cluster:
     Settings: ``compaction_interval`` (seconds, 300 as kube-apiserver's
     ``--etcd-compaction-interval``; 0 turns the compactor off),
     ``audit_limit`` (keep only the newest audit rows),
-    ``disable_admission_plugins`` (names, e.g. ``("TaintNodesByCondition",)``).
+    ``disable_admission_plugins`` (names, e.g. ``("TaintNodesByCondition",)``),
+    ``scheduler_config`` (a KubeSchedulerConfiguration, YAML text or dict) and
+    ``scheduler_plugins`` (``{"Name": PluginClass}``: a learner's plugins the config
+    may enable); ``scheduler=False`` leaves the scheduler out. ``nodes`` worker
+    nodes get a kubelet each (:meth:`add_node`), shaped by ``node_cpu`` ("4"),
+    ``node_memory`` ("8Gi"), ``node_pods`` (110), ``node_ephemeral_storage``,
+    ``node_bandwidth`` (MiB/s), ``zones`` (zone-a, zone-b, zone-c in turn) and
+    ``kubelet_config`` (a :class:`~kubelearn.kubelet.KubeletConfig`).
     """
 
-    def __init__(self, seed: int = 0, **settings: Any) -> None:
+    def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
         unknown = set(settings) - {"compaction_interval", "audit_limit",
-                                   "disable_admission_plugins"}
+                                   "disable_admission_plugins", "scheduler_config",
+                                   "scheduler_plugins", "scheduler"} - NODE_SETTINGS
         if unknown:
             raise TypeError(f"unknown cluster settings: {sorted(unknown)}")
         self.settings = settings
@@ -86,6 +104,25 @@ class Cluster:
                                             for name, token in self.tokens.items()}
         self.admin = self._clients["admin"]
         self.admin_token = self.tokens["admin"]
+        # kube-scheduler: a client of the API server like any other (kubelearn.scheduler).
+        self.scheduler: Scheduler | None = None
+        if settings.get("scheduler", True):
+            self.scheduler = Scheduler(self.sim, self._clients["kube-scheduler"],
+                                       settings.get("scheduler_config"),
+                                       plugins=settings.get("scheduler_plugins"))
+        # kube-controller-manager (kubelearn.controllers), each controller under its own
+        # service account as kubeadm runs them. So far the node lifecycle controller,
+        # whose NoSchedule pass lifts the not-ready taint every new node is born with.
+        self.controllers = {
+            "nodelifecycle": NodeLifecycleController(
+                self.sim, self.client(authn.controller_user("node-controller"))),
+        }
+        for controller in self.controllers.values():
+            controller.start()
+        # Worker nodes node-1..node-N, a kubelet each (kubelearn.kubelet); see add_node.
+        self.kubelets: dict[str, Kubelet] = {}
+        for _ in range(nodes):
+            self.add_node()
         # One lock around every touch of the cluster when it is served over HTTP
         # (kubelearn.apiserver.serve): request threads and the clock's driver take it.
         self.lock = threading.RLock()
@@ -122,6 +159,38 @@ class Cluster:
             self.tokens[key] = token
             self._clients[key] = Client(self.api, token, user_agent=key)
         return self._clients[key]
+
+    # -- nodes -----------------------------------------------------------------------------------
+    def add_node(self, name: str | None = None, **node: Any) -> Kubelet:
+        """Start a kubelet for a new worker node (``node-<N>`` unless named); returns it.
+
+        Keywords override the cluster's node settings: ``cpu``, ``memory``, ``pods``,
+        ``ephemeral_storage``, ``bandwidth`` (MiB/s), ``zone``, ``labels``, ``config``.
+        """
+        index = len(self.kubelets) + 1
+        while name is None and f"node-{index}" in self.kubelets:
+            index += 1
+        name = name or f"node-{index}"
+        zones = self.settings.get("zones", DEFAULT_ZONES)
+        internal_ip, pod_cidr = node_network(index)
+        options: dict[str, Any] = {"internal_ip": internal_ip, "pod_cidr": pod_cidr,
+                                   "zone": zones[(index - 1) % len(zones)] if zones else None}
+        for setting in NODE_SETTINGS - {"zones"}:
+            if setting in self.settings:
+                options[setting.removeprefix("node_").removeprefix("kubelet_")] = \
+                    self.settings[setting]
+        options.update(node)
+        kubelet = Kubelet(self.sim, self.client(authn.node_user(name)), name, **options)
+        self.kubelets[name] = kubelet
+        return kubelet
+
+    def stop_node(self, name: str, *, power_off: bool = False) -> None:
+        """Kill a node's kubelet: no more heartbeats or status (``power_off``: containers too)."""
+        self.kubelets[name].stop(power_off=power_off)
+
+    def start_node(self, name: str) -> None:
+        """Bring a node's kubelet back: it re-registers, heartbeats and resyncs its pods."""
+        self.kubelets[name].start()
 
     # -- kubectl, in Python ----------------------------------------------------------------------
     def apply(self, manifest: Source) -> list[dict]:

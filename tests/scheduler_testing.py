@@ -126,3 +126,48 @@ def plugin_scores(plugin: ScorePlugin, pod: Mapping[str, Any],
     if normalize and ext is not None:
         ext.normalize_score(state, pod, scores)
     return {s.name: s.score for s in scores}
+
+
+# -- a cluster with nodes, through the API -------------------------------------------------------
+
+def register_node(cluster: Any, name: str, capacity: Mapping[str, Any] | None = None, *,
+                  labels: Mapping[str, str] | None = None,
+                  taints: Sequence[Mapping[str, Any]] | None = None,
+                  images: Sequence[tuple[Sequence[str], int]] | None = None,
+                  unschedulable: bool = False) -> dict[str, Any]:
+    """Register a Node through the API as its kubelet would, under ``system:node:<name>``.
+
+    Admission (TaintNodesByCondition) gives a new node the not-ready taint, which the
+    node lifecycle controller lifts once the node is Ready; here an admin sets the
+    node's taints to ``taints`` right away, as that controller would.
+    """
+    from kubelearn.apiserver import authn
+
+    cap = dict(capacity or {"cpu": "4", "memory": "8Gi", "pods": "110"})
+    node = make_node(name, cap, labels={"kubernetes.io/hostname": name, **(labels or {})},
+                     images=images)
+    node["status"]["conditions"] = [{"type": "Ready", "status": "True"}]
+    cluster.client(authn.node_user(name)).create(node)
+    spec: dict[str, Any] = {"taints": [dict(t) for t in taints or []]}
+    if unschedulable:
+        spec["unschedulable"] = True
+    return cluster.admin.patch("nodes", name, {"spec": spec}, patch_type="merge")
+
+
+def pod_manifest(name: str, requests: Mapping[str, Any] | None = None, **spec: Any
+                 ) -> dict[str, Any]:
+    """A one-container Pod as a learner writes it (no namespace, uid or defaults)."""
+    c: dict[str, Any] = {"name": "app", "image": spec.pop("image", "nginx:1.27")}
+    if requests is not None:
+        c["resources"] = {"requests": dict(requests)}
+    labels = spec.pop("labels", None)
+    meta: dict[str, Any] = {"name": name}
+    if labels:
+        meta["labels"] = dict(labels)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+            "spec": {"containers": [c], **spec}}
+
+
+def node_of(cluster: Any, pod: str, namespace: str = "default") -> str | None:
+    """spec.nodeName of a pod, as the API server has it."""
+    return (cluster.admin.get("pods", pod, namespace).get("spec") or {}).get("nodeName")

@@ -604,19 +604,19 @@ def run_scores(profile: Profile, pod: Mapping[str, Any], nodes: Snapshot | Itera
 
 
 def select_host(scores: Sequence[NodePluginScores], rng: random.Random) -> str:
-    """The node with the highest total; ties broken at random, reservoir-style (selectHost)."""
+    """The node with the highest total; ties broken at random (selectHost).
+
+    Upstream samples the top-scoring nodes reservoir-style as it pops them off a
+    heap: each is equally likely. Here one draw picks among them in list order --
+    the same odds, and a vectorised scheduler can make the very same draw.
+    """
     if not scores:
         raise ValueError("empty priorityList")
-    best = scores[0]
-    count = 1
-    for ns in scores[1:]:
-        if ns.total_score > best.total_score:
-            best, count = ns, 1
-        elif ns.total_score == best.total_score:
-            count += 1
-            if rng.randrange(count) == 0:  # replace with probability 1/count
-                best = ns
-    return best.name
+    best = max(ns.total_score for ns in scores)
+    top = [ns for ns in scores if ns.total_score == best]
+    if len(top) == 1:
+        return top[0].name
+    return top[rng.randrange(len(top))].name
 
 
 # -- the FailedScheduling message --------------------------------------------------------------

@@ -199,6 +199,17 @@ def non_zero_requests(pod: Mapping[str, Any]) -> dict[str, Quantity]:
     return pod_requests(_with_default_requests(pod, defaults))
 
 
+def _all_set(pod: Mapping[str, Any]) -> bool:
+    """True if every container and init container requests both cpu and memory."""
+    spec = _map(pod.get("spec"))
+    for key in ("containers", "initContainers"):
+        for c in spec.get(key) or []:
+            requests = _map(_map(_map(c).get("resources")).get("requests"))
+            if requests.get(CPU) is None or requests.get(MEMORY) is None:
+                return False
+    return True
+
+
 # -- host ports ----------------------------------------------------------------------------------
 
 def host_ports(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -271,11 +282,23 @@ class PodInfo:
 
     def __init__(self, pod: Mapping[str, Any]) -> None:
         self.pod = pod
-        self.requested = Resource.from_list(pod_requests(pod))
-        non0 = non_zero_requests(pod)
+        requests = pod_requests(pod)
+        self.requested = Resource.from_list(requests)
+        # Every container asks for cpu and memory: no default applies, the sums are the same.
+        non0 = requests if _all_set(pod) else non_zero_requests(pod)
         self.non0_cpu = non0[CPU].milli_value() if CPU in non0 else 0
         self.non0_mem = non0[MEMORY].value() if MEMORY in non0 else 0
         self.host_ports = host_ports(pod)
+
+    @classmethod
+    def sharing(cls, pod: Mapping[str, Any], other: PodInfo) -> PodInfo:
+        """A PodInfo for ``pod``, whose spec is ``other``'s: the same requests, not reparsed."""
+        info = cls.__new__(cls)
+        info.pod = pod
+        info.requested = other.requested  # read-only: NodeInfo sums copies of the numbers
+        info.non0_cpu, info.non0_mem = other.non0_cpu, other.non0_mem
+        info.host_ports = other.host_ports
+        return info
 
     @property
     def name(self) -> str:

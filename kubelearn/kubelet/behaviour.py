@@ -1,0 +1,178 @@
+"""Behaviour: how a simulated container's process behaves, declared on the pod.
+
+Nothing really runs in a kubelearn container, so a pod says what its process
+would do. Three sources, the first that speaks wins:
+
+1. **Annotations** on the pod, one per container and setting,
+   ``sim.kubelearn.io/<container>.<setting>``::
+
+       metadata:
+         annotations:
+           sim.kubelearn.io/web.crash-after: "30s"
+           sim.kubelearn.io/web.exit-code: "1"
+
+   ==========================  ==========  ==================================================
+   setting                     example     meaning
+   ==========================  ==========  ==================================================
+   ``crash-after``             ``30s``     the process exits this long after each start
+   ``exit-code``               ``1``       ...with this code (default 1 for a crash)
+   ``startup-seconds``         ``20``      until then it answers no probe (slow start)
+   ``ready-after``             ``15s``     readiness succeeds only from then on
+   ``fail-readiness-after``    ``2m``      readiness fails from then on (HTTP 503)
+   ``fail-liveness-after``     ``5m``      liveness (and readiness) fail from then on (HTTP 500)
+   ``ignore-sigterm``          ``"true"``  SIGTERM does nothing: only SIGKILL stops it (137)
+   ``shutdown-seconds``        ``5``       from SIGTERM to a clean exit (code 0)
+   ``image-size``              ``700Mi``   the image's size, for the pull time
+   ==========================  ==========  ==================================================
+
+   Times are Go durations (``90s``, ``1m30s``) or plain seconds; each counts
+   from the container's start.
+
+2. **The command**, when it is one a shell would run: ``sleep N`` (runs N
+   seconds, ``sleep infinity`` forever), ``exit N``, ``true``, ``false``; e.g.
+   ``command: [sh, -c, "sleep 30; exit 1"]`` runs 30 s and exits 1. A shell or
+   ``sleep`` as PID 1 ignores SIGTERM (the kernel gives PID 1 no default
+   handler) unless the script ``trap``\\ s TERM.
+
+3. **The image**'s default (:mod:`kubelearn.kubelet.images`): ``nginx`` serves
+   forever, ``busybox`` exits 0 at once -- under ``restartPolicy: Always``
+   that is the classic CrashLoopBackOff of a "Completed" container.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kubelearn.api import parse_quantity
+from kubelearn.kubelet.images import ImageSpec
+
+ANNOTATION_PREFIX = "sim.kubelearn.io/"
+SETTINGS = ("crash-after", "exit-code", "startup-seconds", "ready-after", "fail-readiness-after",
+            "fail-liveness-after", "ignore-sigterm", "shutdown-seconds", "image-size")
+FOREVER = None
+
+_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_PART = re.compile(r"(\d+(?:\.\d*)?|\.\d+)(ns|us|µs|ms|s|m|h)")
+
+
+@dataclass(frozen=True)
+class Behaviour:
+    """What one container's process does, in seconds from its start."""
+
+    run_seconds: float | None = FOREVER  # exits after this long; None: runs until stopped
+    exit_code: int = 0
+    startup_seconds: float = 0.0  # answers probes from then on
+    ready_after: float = 0.0  # readiness succeeds from then on
+    fail_readiness_after: float | None = None
+    fail_liveness_after: float | None = None
+    handles_sigterm: bool = True
+    shutdown_seconds: float = 0.0
+    image_size: int | None = None  # bytes, overriding the catalogue
+
+    def listening(self, age: float) -> bool:
+        """Does the process answer at all ``age`` seconds after its start?"""
+        return age >= self.startup_seconds - 1e-9
+
+    def live(self, age: float) -> bool:
+        """Would a liveness check pass at this age?"""
+        return self.fail_liveness_after is None or age < self.fail_liveness_after - 1e-9
+
+    def ready(self, age: float) -> bool:
+        """Would a readiness check pass at this age (listening and not failing)?"""
+        return (age >= max(self.ready_after, self.startup_seconds) - 1e-9 and self.live(age)
+                and (self.fail_readiness_after is None
+                     or age < self.fail_readiness_after - 1e-9))
+
+    def changes(self) -> list[float]:
+        """The ages at which a probe's answer may change (for skipping steady probes)."""
+        out = [self.startup_seconds, max(self.ready_after, self.startup_seconds)]
+        out += [t for t in (self.fail_readiness_after, self.fail_liveness_after) if t is not None]
+        return sorted(set(out))
+
+
+def parse_duration(text: Any) -> float:
+    """Seconds from a Go duration (``1m30s``) or a plain number (``90``)."""
+    if isinstance(text, (int, float)) and not isinstance(text, bool):
+        return float(text)
+    value = str(text).strip()
+    try:
+        return float(value)
+    except ValueError:
+        pass
+    total, pos = 0.0, 0
+    for match in _PART.finditer(value):
+        if match.start() != pos:
+            break
+        total += float(match.group(1)) * _UNITS[match.group(2)]
+        pos = match.end()
+    if pos != len(value) or not value:
+        raise ValueError(f"time: invalid duration {value!r}")
+    return total
+
+
+def annotations_for(pod: Mapping[str, Any], container: str) -> dict[str, str]:
+    """The ``sim.kubelearn.io/<container>.*`` settings of one container, by setting name."""
+    annotations = (pod.get("metadata") or {}).get("annotations") or {}
+    prefix = f"{ANNOTATION_PREFIX}{container}."
+    return {k[len(prefix):]: str(v) for k, v in annotations.items() if k.startswith(prefix)}
+
+
+def from_command(container: Mapping[str, Any]) -> dict[str, Any] | None:
+    """What a shell-like command does (sleep, exit, true, false), or None if it says nothing."""
+    words = [str(w) for w in (container.get("command") or []) + (container.get("args") or [])]
+    if not words:
+        return None
+    script = " ".join(words)
+    sleeps = re.findall(r"\bsleep\s+(infinity|\d+(?:\.\d+)?[smh]?)", script)
+    exits = re.findall(r"\bexit\s+(\d+)", script)
+    flags = re.findall(r"(?:^|[\s;&|])(true|false)(?=$|[\s;&|])", script)
+    if not (sleeps or exits or flags):
+        return None
+    out: dict[str, Any] = {"exit_code": 0}
+    if "infinity" in sleeps:
+        out["run_seconds"] = FOREVER
+    else:
+        out["run_seconds"] = sum(parse_duration(s) for s in sleeps)
+    if exits:
+        out["exit_code"] = int(exits[-1])
+    elif flags:
+        out["exit_code"] = 0 if flags[-1] == "true" else 1
+    pid1 = words[0].rsplit("/", 1)[-1]
+    if pid1 in ("sh", "bash", "ash", "dash", "sleep"):
+        out["handles_sigterm"] = "trap" in script and "TERM" in script
+    return out
+
+
+def behaviour_for(pod: Mapping[str, Any], container: Mapping[str, Any],
+                  image: ImageSpec | None) -> Behaviour:
+    """The behaviour of ``container``: annotations over command over image default."""
+    fields: dict[str, Any] = {}
+    if image is not None:
+        fields.update(run_seconds=FOREVER if image.serves else 0.0, exit_code=image.exit_code,
+                      startup_seconds=image.startup_seconds,
+                      shutdown_seconds=image.shutdown_seconds,
+                      handles_sigterm=image.handles_sigterm)
+    command = from_command(container)
+    if command is not None:
+        fields.update(command)
+    settings = annotations_for(pod, str(container.get("name") or ""))
+    if "crash-after" in settings:
+        fields["run_seconds"] = parse_duration(settings["crash-after"])
+        fields["exit_code"] = 1
+    if "exit-code" in settings:
+        fields["exit_code"] = int(settings["exit-code"])
+    for setting, name in (("startup-seconds", "startup_seconds"), ("ready-after", "ready_after"),
+                          ("fail-readiness-after", "fail_readiness_after"),
+                          ("fail-liveness-after", "fail_liveness_after"),
+                          ("shutdown-seconds", "shutdown_seconds")):
+        if setting in settings:
+            fields[name] = parse_duration(settings[setting])
+    if "ignore-sigterm" in settings:
+        fields["handles_sigterm"] = settings["ignore-sigterm"].strip().lower() not in (
+            "true", "1", "yes")
+    if "image-size" in settings:
+        fields["image_size"] = parse_quantity(settings["image-size"]).value()
+    return Behaviour(**fields)

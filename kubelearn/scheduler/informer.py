@@ -1,0 +1,133 @@
+"""An informer: list once, then watch from that list's resourceVersion (client-go, in small).
+
+How every component learns about the cluster without polling: the first LIST
+gives the current objects and a resourceVersion; a WATCH from that version
+then brings every change after it. The informer keeps the latest version of
+each object in a local store and calls ``on_add``, ``on_update(old, new)`` and
+``on_delete`` for each change. If the watch ends (a timeout, or a ``410
+Expired`` because the version was compacted away) it lists again and turns the
+difference into the same calls -- client-go's Reflector and DeltaFIFO.
+
+Handlers run inside the watch event's delivery, that is inside someone else's
+API call: they must not call the API server themselves. They update a cache or
+a queue; a SimPy process acts later.
+
+A ``transform`` may trim each object before it is stored and handed on, as
+client-go's ``SharedInformer.SetTransform`` does (kube-scheduler drops
+``managedFields`` that way): 150,000 pods are a lot of memory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kubelearn.client import Client, Selector
+    from kubelearn.sim import Simulation
+
+RELIST_DELAY = 1.0  # seconds before listing again after a watch ended (reflector backoff)
+
+Handler = Callable[[Mapping[str, Any]], None]
+Transform = Callable[[Mapping[str, Any]], Mapping[str, Any]]
+UpdateHandler = Callable[[Mapping[str, Any], Mapping[str, Any]], None]
+
+
+def object_key(obj: Mapping[str, Any]) -> str:
+    """``namespace/name`` (or ``name`` for a cluster-scoped object): MetaNamespaceKeyFunc."""
+    meta = obj.get("metadata") or {}
+    namespace = meta.get("namespace")
+    return f"{namespace}/{meta.get('name', '')}" if namespace else meta.get("name", "")
+
+
+class Informer:
+    """One resource kept in sync from the API server: a store and event handlers."""
+
+    def __init__(self, sim: Simulation, client: Client, resource: str, *,
+                 on_add: Handler | None = None, on_update: UpdateHandler | None = None,
+                 on_delete: Handler | None = None, field_selector: Selector = None,
+                 label_selector: Selector = None, transform: Transform | None = None) -> None:
+        self.sim = sim
+        self.client = client
+        self.resource = resource
+        self.on_add = on_add
+        self.on_update = on_update
+        self.on_delete = on_delete
+        self.field_selector = field_selector
+        self.label_selector = label_selector
+        self.transform = transform
+        self.store: dict[str, Mapping[str, Any]] = {}
+        self.resource_version = ""
+        self.stream: Any = None
+        self.relists = 0
+        self._stopped = False
+
+    def __repr__(self) -> str:
+        return f"Informer({self.resource}, {len(self.store)} objects)"
+
+    def start(self) -> None:
+        """List, replay the list as changes, and watch from its resourceVersion."""
+        self._stopped = False
+        listed = self.client.list(self.resource, field_selector=self.field_selector,
+                                  label_selector=self.label_selector)
+        self.resource_version = listed["metadata"]["resourceVersion"]
+        items = listed["items"]
+        if self.transform is not None:
+            items = [self.transform(o) for o in items]
+        fresh = {object_key(o): o for o in items}
+        for key, old in list(self.store.items()):
+            if key not in fresh:
+                del self.store[key]
+                self._call(self.on_delete, old)
+        for key, obj in fresh.items():
+            old = self.store.get(key)
+            self.store[key] = obj
+            if old is None:
+                self._call(self.on_add, obj)
+            elif old.get("metadata", {}).get("resourceVersion") != \
+                    obj.get("metadata", {}).get("resourceVersion"):
+                if self.on_update is not None:
+                    self.on_update(old, obj)
+        self.stream = self.client.watch(self.resource, resource_version=self.resource_version,
+                                        field_selector=self.field_selector,
+                                        label_selector=self.label_selector)
+        self.stream.on_stop(self._watch_ended)
+        self.stream.on_event(self._on_event)
+
+    def stop(self) -> None:
+        """Stop watching."""
+        self._stopped = True
+        if self.stream is not None:
+            self.stream.stop()
+
+    @staticmethod
+    def _call(handler: Handler | None, obj: Mapping[str, Any]) -> None:
+        if handler is not None:
+            handler(obj)
+
+    def _on_event(self, event: Mapping[str, Any]) -> None:
+        kind, obj = event["type"], event["object"]
+        if kind in ("BOOKMARK", "ERROR"):
+            if kind == "BOOKMARK":
+                self.resource_version = obj["metadata"]["resourceVersion"]
+            return
+        self.resource_version = obj["metadata"]["resourceVersion"]
+        if self.transform is not None:
+            obj = self.transform(obj)
+        key = object_key(obj)
+        if kind == "DELETED":
+            old = self.store.pop(key, None)
+            self._call(self.on_delete, old if old is not None else obj)
+            return
+        old = self.store.get(key)
+        self.store[key] = obj
+        if old is None:
+            self._call(self.on_add, obj)
+        elif self.on_update is not None:
+            self.on_update(old, obj)
+
+    def _watch_ended(self) -> None:
+        if self._stopped:
+            return
+        self.relists += 1
+        self.sim.call_later(RELIST_DELAY, self.start)

@@ -1,0 +1,733 @@
+"""kube-scheduler: watch pending pods, pick a node for each, bind it -- through the API server only.
+
+The scheduler is a client like any other. Its informers list and watch Nodes
+and Pods (and the Services and controllers default spreading reads), keeping
+a :class:`~kubelearn.scheduler.cache.Cache`; pending pods go to the
+:class:`~kubelearn.scheduler.queue.SchedulingQueue`. One SimPy process takes
+them one at a time through a *scheduling cycle*:
+
+1. snapshot the cache; pick the profile named by the pod's ``spec.schedulerName``
+   (pods for other schedulers are not ours);
+2. PreFilter, then Filter node by node, starting where the last cycle stopped
+   (``nextStartNodeIndex``) and stopping once ``numFeasibleNodesToFind`` nodes fit;
+3. none fits: PostFilter -- kubelearn does not preempt, so this only words the
+   message -- a ``FailedScheduling`` Event, ``PodScheduled=False`` (reason
+   ``Unschedulable``) through ``pods/status``, and back to the queue;
+4. PreScore, Score, NormalizeScore, weights; the best total wins, ties broken by
+   the cluster's seeded generator;
+5. Reserve: *assume* the pod onto the node in the cache; Bind: POST
+   ``pods/<name>/binding``; a ``Scheduled`` Event: ``Successfully assigned
+   default/web-0 to node-2``.
+
+With numpy, a profile made only of plugins :mod:`~kubelearn.scheduler.vectorized`
+knows runs steps 2 and 4 as array operations -- same placements, much faster.
+:meth:`Scheduler.explain` shows one pod's filter verdicts and scores per node.
+
+A port of pkg/scheduler (scheduler.go, schedule_one.go, eventhandlers.go).
+Cycles take no virtual time and binding is not asynchronous: the binding cycle
+runs right after the scheduling cycle.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import simpy
+
+from kubelearn.api import StatusError
+from kubelearn.scheduler import queue as q_events
+from kubelearn.scheduler.cache import Cache
+from kubelearn.scheduler.config import (
+    Registry,
+    SchedulerConfiguration,
+    load_scheduler_config,
+    num_feasible_nodes_to_find,
+)
+from kubelearn.scheduler.framework import (
+    DEFAULT_SCHEDULER_NAME,
+    NO_NEW_CLAIMS_TO_DEALLOCATE,
+    Code,
+    CycleState,
+    FrameworkError,
+    NodePluginScores,
+    Profile,
+    Status,
+    fit_error_message,
+    preemption_message,
+    run_filter_plugins,
+    run_post_filter_plugins,
+    run_pre_filter_plugins,
+    run_scores,
+    select_host,
+)
+from kubelearn.scheduler.informer import Informer
+from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo
+from kubelearn.scheduler.queue import QueuedPodInfo, SchedulingQueue, pod_key
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pandas as pd
+
+    from kubelearn.client import Client
+    from kubelearn.sim import Simulation
+
+COMPONENT = "kube-scheduler"
+ERR_NO_NODES_AVAILABLE = "no nodes available to schedule pods"  # schedule_one.go
+POD_REASON_UNSCHEDULABLE = "Unschedulable"  # v1.PodReasonUnschedulable
+POD_REASON_SCHEDULER_ERROR = "SchedulerError"  # v1.PodReasonSchedulerError
+EVENT_CACHE_SIZE = 4096  # client-go record.maxLruCacheEntries
+MAX_EVENT_MESSAGE = 1024  # schedule_one.go truncateMessage: events carry at most 1 KiB
+# Pods that have finished do not hold resources: the pod informer leaves them out.
+POD_FIELD_SELECTOR = "status.phase!=Succeeded,status.phase!=Failed"
+SPREAD_OBJECTS = ("services", "replicationcontrollers", "replicasets", "statefulsets")
+# Feature gates that change what the scheduler does, with upstream's current defaults.
+DEFAULT_FEATURE_GATES = {"SchedulerPopFromBackoffQ": True}  # beta, on since v1.33
+
+
+# -- what the scheduler keeps of a pod ----------------------------------------------------------
+
+_KEEP_META = ("name", "namespace", "uid", "labels", "annotations", "ownerReferences",
+              "deletionTimestamp", "generation", "resourceVersion")
+_KEEP_SPEC = ("nodeName", "schedulerName", "priority", "preemptionPolicy", "nodeSelector",
+              "affinity", "tolerations", "topologySpreadConstraints", "schedulingGates",
+              "overhead", "resources", "hostNetwork")
+_KEEP_CONTAINER = ("name", "image", "resources", "ports", "restartPolicy")
+INTERN_LIMIT = 10_000  # distinct pod specs remembered for sharing
+
+
+class PodTrimmer:
+    """The informer's transform for pods: keep what the plugins read, share what repeats.
+
+    Volumes, mounts, probes, env, most of the status: the scheduler never reads
+    them. Pods of one template have the same spec, so one copy serves them all
+    (objects from informers are read-only). A cache of 150,000 pods shrinks
+    from ~11 KB to ~2 KB each.
+    """
+
+    def __init__(self) -> None:
+        self._shared: dict[int, Any] = {}
+
+    def _intern(self, value: Any) -> Any:
+        key = hash(repr(value))
+        seen = self._shared.get(key)
+        if seen is not None and seen == value:
+            return seen
+        if len(self._shared) >= INTERN_LIMIT:
+            self._shared.clear()
+        self._shared[key] = value
+        return value
+
+    def __call__(self, pod: Mapping[str, Any]) -> dict[str, Any]:
+        meta = pod.get("metadata") or {}
+        spec = pod.get("spec") or {}
+        status = pod.get("status") or {}
+        kept_spec = {k: spec[k] for k in _KEEP_SPEC if k in spec and k != "nodeName"}
+        for key in ("containers", "initContainers"):
+            if key in spec:
+                kept_spec[key] = [{k: c[k] for k in _KEEP_CONTAINER if k in c}
+                                  for c in spec[key] or []]
+        kept_spec = self._intern(kept_spec)
+        if spec.get("nodeName"):
+            kept_spec = {**kept_spec, "nodeName": spec["nodeName"]}
+        kept_meta = {k: meta[k] for k in _KEEP_META if k in meta}
+        if "labels" in kept_meta:
+            kept_meta["labels"] = self._intern(kept_meta["labels"])
+        kept_status = self._intern({k: status[k] for k in ("phase", "conditions",
+                                                            "nominatedNodeName")
+                                    if k in status})
+        return {"apiVersion": pod.get("apiVersion", "v1"), "kind": pod.get("kind", "Pod"),
+                "metadata": kept_meta, "spec": kept_spec, "status": kept_status}
+
+
+class FitError(Exception):
+    """No node fits the pod: the filter statuses behind the ``0/N nodes are available`` text."""
+
+    def __init__(self, num_all_nodes: int, statuses: Mapping[str, Status],
+                 absent_status: Status | None = None, pre_filter_msg: str = "",
+                 plugins: set[str] | None = None) -> None:
+        self.num_all_nodes = num_all_nodes
+        self.statuses = dict(statuses)
+        self.absent_status = absent_status
+        self.pre_filter_msg = pre_filter_msg
+        self.plugins = plugins if plugins is not None else {
+            s.plugin for s in self.statuses.values() if s.plugin}
+        super().__init__(self.message())
+
+    def message(self, post_filter_msg: str = "") -> str:
+        """``0/3 nodes are available: ...`` (FitError.Error)."""
+        return fit_error_message(self.num_all_nodes, self.statuses, self.pre_filter_msg,
+                                 post_filter_msg, absent_status=self.absent_status)
+
+
+@dataclass
+class ScheduleResult:
+    """Where a cycle would put the pod, and how many nodes it looked at (ScheduleResult)."""
+
+    suggested_host: str
+    evaluated_nodes: int
+    feasible_nodes: int
+    scores: list[NodePluginScores] = field(default_factory=list)
+
+
+def truncate_message(message: str) -> str:
+    """Cut a message to what an Event may carry, ending in `` ...``."""
+    if len(message) <= MAX_EVENT_MESSAGE:
+        return message
+    suffix = " ..."
+    return message[:MAX_EVENT_MESSAGE - len(suffix)] + suffix
+
+
+def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
+    return obj.get("metadata") or {}
+
+
+def _node_name(pod: Mapping[str, Any]) -> str:
+    return (pod.get("spec") or {}).get("nodeName") or ""
+
+
+def pod_ref(pod: Mapping[str, Any]) -> str:
+    """``pod/<namespace>/<name>``: how the scheduler's records name a pod."""
+    meta = _meta(pod)
+    return f"pod/{meta.get('namespace') or 'default'}/{meta.get('name', '')}"
+
+
+# -- Events ----------------------------------------------------------------------------------------
+
+class EventRecorder:
+    """Writes core/v1 Events about pods, counting repeats as client-go's correlator does."""
+
+    EPOCH_UNIX = 1_704_067_200  # kubelearn.sim.EPOCH as Unix seconds
+
+    def __init__(self, sim: Simulation, client: Client) -> None:
+        self.sim = sim
+        self.client = client
+        self._stamp: tuple[float, str] = (-1.0, "")
+        # recent events by what makes them the same (client-go's correlator: an LRU of 4096)
+        self._seen: OrderedDict[tuple[str, str, str, str, str], tuple[str, str, int]] = \
+            OrderedDict()
+
+    def event(self, obj: Mapping[str, Any], type_: str, reason: str, action: str,
+              message: str, component: str = DEFAULT_SCHEDULER_NAME) -> None:
+        """Record ``reason`` about ``obj``; the same event again bumps ``count``."""
+        meta = _meta(obj)
+        namespace = meta.get("namespace") or "default"
+        key = (meta.get("uid", ""), type_, reason, message, component)
+        now = self._timestamp()
+        seen = self._seen.get(key)
+        try:
+            if seen is not None:
+                name, ns, count = seen
+                self.client.patch("events", name, {"count": count + 1, "lastTimestamp": now},
+                                  ns, patch_type="merge")
+                self._seen[key] = (name, ns, count + 1)
+                self._seen.move_to_end(key)
+                return
+            name = self._create(obj, namespace, type_, reason, action, message, component, now)
+            if name:
+                self._seen[key] = (name, namespace, 1)
+                if len(self._seen) > EVENT_CACHE_SIZE:
+                    self._seen.popitem(last=False)
+        except StatusError as e:  # events are best effort, as the broadcaster's
+            self.sim.record(COMPONENT, "EventRejected", pod_ref(obj), str(e))
+            self._seen.pop(key, None)
+
+    def _timestamp(self) -> str:
+        """The current virtual time as RFC 3339, formatted once per virtual instant."""
+        if self._stamp[0] != self.sim.now:
+            self._stamp = (self.sim.now, self.sim.timestamp())
+        return self._stamp[1]
+
+    def _create(self, obj: Mapping[str, Any], namespace: str, type_: str, reason: str,
+                action: str, message: str, component: str, now: str) -> str:
+        meta = _meta(obj)
+        nanos = self.EPOCH_UNIX * 10**9 + round(self.sim.now * 1e9)
+        event = {"apiVersion": "v1", "kind": "Event",
+                 "metadata": {"name": "", "namespace": namespace},
+                 "involvedObject": {"apiVersion": obj.get("apiVersion", "v1"),
+                                    "kind": obj.get("kind", "Pod"), "namespace": namespace,
+                                    "name": meta.get("name", ""), "uid": meta.get("uid", ""),
+                                    "resourceVersion": meta.get("resourceVersion", "")},
+                 "reason": reason, "message": message, "type": type_,
+                 "source": {"component": component},
+                 "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+                 "reportingComponent": component, "action": action}
+        for attempt in range(8):  # name: <object>.<unix nanoseconds in hex>, as client-go's
+            event["metadata"]["name"] = f"{meta.get('name', '')}.{nanos + attempt:x}"
+            try:
+                self.client.create(event, namespace)
+                return event["metadata"]["name"]
+            except StatusError as e:
+                if e.code != 409:
+                    raise
+        return ""
+
+
+# -- the scheduler ---------------------------------------------------------------------------------
+
+class Scheduler:
+    """kube-scheduler: informers, a cache, a queue and one scheduling loop, on the virtual clock.
+
+    ``config`` is a KubeSchedulerConfiguration (YAML text, a dict or a loaded
+    :class:`~kubelearn.scheduler.config.SchedulerConfiguration`); ``plugins`` adds
+    a learner's plugin classes by name so the YAML can enable them.
+    ``vectorized``: None uses the numpy path where it applies, False never.
+    """
+
+    def __init__(self, sim: Simulation, client: Client,
+                 config: str | Mapping[str, Any] | SchedulerConfiguration | None = None, *,
+                 plugins: Registry | None = None, vectorized: bool | None = None,
+                 feature_gates: Mapping[str, bool] | None = None, start: bool = True) -> None:
+        self.sim = sim
+        self.client = client
+        if isinstance(config, SchedulerConfiguration):
+            self.config = config
+        else:
+            self.config = load_scheduler_config(config, plugins)
+        self.feature_gates = {**DEFAULT_FEATURE_GATES, **(feature_gates or {})}
+        self.rng: random.Random = sim.rng("scheduler")
+        self.cache = Cache()
+        self.queue = SchedulingQueue(
+            sim, initial_backoff=float(self.config.pod_initial_backoff_seconds),
+            max_backoff=float(self.config.pod_max_backoff_seconds),
+            pop_from_backoff_q=self.feature_gates["SchedulerPopFromBackoffQ"],
+            on_move=self._on_queue_move)
+        self.recorder = EventRecorder(sim, client)
+        self.next_start_node_index = 0
+        self._pod_infos: dict[int, tuple[Any, PodInfo]] = {}
+        self.vector: Any = None
+        if vectorized is not False:
+            try:
+                from kubelearn.scheduler.vectorized import VectorizedScheduler
+            except ImportError:  # numpy missing: the per-node path does everything
+                if vectorized:
+                    raise
+            else:
+                self.vector = VectorizedScheduler(self.cache)
+        self.informers: dict[str, Informer] = {}
+        self.process: simpy.Process | None = None
+        self.scheduled = 0
+        self.failed_attempts = 0
+        if start:
+            self.start()
+
+    def __repr__(self) -> str:
+        return (f"Scheduler(profiles={list(self.config.profiles)}, "
+                f"nodes={self.cache.tree.num_nodes}, {self.queue.summary()})")
+
+    @property
+    def profiles(self) -> dict[str, Profile]:
+        """The profiles by scheduler name."""
+        return self.config.profiles
+
+    # -- start-up: informers ------------------------------------------------------------------
+    def start(self) -> None:
+        """List and watch, then start the scheduling loop and the queue's timers."""
+        if self.process is not None:
+            return
+        self.informers["nodes"] = Informer(self.sim, self.client, "nodes",
+                                           on_add=self._add_node, on_update=self._update_node,
+                                           on_delete=self._delete_node)
+        for resource in SPREAD_OBJECTS:
+            try:
+                self.client.info(resource)
+            except StatusError:  # not served (yet): nothing of that kind to spread by
+                continue
+            self.informers[resource] = Informer(
+                self.sim, self.client, resource,
+                on_add=lambda o, r=resource: self.cache.set_object(r, o),
+                on_update=lambda _, o, r=resource: self.cache.set_object(r, o),
+                on_delete=lambda o, r=resource: self.cache.set_object(r, o, deleted=True))
+        self.informers["pods"] = Informer(self.sim, self.client, "pods",
+                                          field_selector=POD_FIELD_SELECTOR,
+                                          transform=PodTrimmer(),
+                                          on_add=self._add_pod, on_update=self._update_pod,
+                                          on_delete=self._delete_pod)
+        for informer in self.informers.values():
+            informer.start()
+        self.queue.run()
+        self.process = self.sim.process(self._run())
+        self.sim.record(COMPONENT, "Started", "scheduler",
+                        f"profiles: {', '.join(self.config.profiles)}")
+
+    def stop(self) -> None:
+        """Stop watching and scheduling."""
+        for informer in self.informers.values():
+            informer.stop()
+        if self.process is not None and self.process.is_alive:
+            self.process.interrupt()
+        self.process = None
+
+    # -- event handlers (eventhandlers.go) --------------------------------------------------------
+    def _responsible(self, pod: Mapping[str, Any]) -> bool:
+        return self.config.profile_for(pod) is not None
+
+    def _gating_plugin(self, pod: Mapping[str, Any]) -> str:
+        profile = self.config.profile_for(pod)
+        if profile is not None and "SchedulingGates" in profile.not_implemented \
+                and (pod.get("spec") or {}).get("schedulingGates"):
+            return "SchedulingGates"
+        return ""
+
+    def _add_node(self, node: Mapping[str, Any]) -> None:
+        self.cache.add_node(node)
+        self.queue.move_all_to_active_or_backoff_queue(q_events.NODE_ADD)
+
+    def _update_node(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        self.cache.update_node(new)
+        for event in node_scheduling_properties_change(old, new):
+            self.queue.move_all_to_active_or_backoff_queue(event)
+
+    def _delete_node(self, node: Mapping[str, Any]) -> None:
+        self.cache.remove_node(node)
+        self.queue.move_all_to_active_or_backoff_queue(q_events.NODE_DELETE)
+
+    def _add_pod(self, pod: Mapping[str, Any]) -> None:
+        node = _node_name(pod)
+        if node:
+            self.cache.add_pod(pod_key(pod), pod, node)
+            self._assigned_pod_event(pod, q_events.ASSIGNED_POD_ADD)
+        elif self._responsible(pod):
+            q = self.queue.add(pod, self._gating_plugin(pod))
+            self.sim.record(COMPONENT, "Queued", pod_ref(pod), f"{q.queue}")
+
+    def _update_pod(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        key, node = pod_key(new), _node_name(new)
+        if node:
+            if _node_name(old):
+                self.cache.update_pod(key, new, node)
+                self._assigned_pod_event(new, q_events.ASSIGNED_POD_UPDATE)
+            else:  # just bound: by us (confirms the assumption) or by someone else
+                self.queue.delete(new)
+                self.cache.add_pod(key, new, node)
+                self._assigned_pod_event(new, q_events.ASSIGNED_POD_ADD)
+        elif self._responsible(new):
+            self.queue.update(old, new, self._gating_plugin(new))
+
+    def _delete_pod(self, pod: Mapping[str, Any]) -> None:
+        key = pod_key(pod)
+        if key in self.cache.pod_states:
+            self.cache.remove_pod(key)
+            self.queue.move_all_to_active_or_backoff_queue(q_events.ASSIGNED_POD_DELETE)
+        else:
+            self.queue.delete(pod)
+
+    def _assigned_pod_event(self, pod: Mapping[str, Any], event: str) -> None:
+        """Only pods rejected by spreading in the same namespace can care (AssignedPodAdded)."""
+        if not self.queue.unschedulable_count:
+            return
+        namespace = _meta(pod).get("namespace") or "default"
+        self.queue.move_all_to_active_or_backoff_queue(
+            event, lambda q: "PodTopologySpread" in q.unschedulable_plugins
+            and (_meta(q.pod).get("namespace") or "default") == namespace)
+
+    def _on_queue_move(self, q: QueuedPodInfo, queue: str, event: str) -> None:
+        if event not in (q_events.UNSCHEDULED_POD_ADD, q_events.SCHEDULE_ATTEMPT_FAILURE):
+            self.sim.record(COMPONENT, "Requeued", pod_ref(q.pod), f"{event}: to {queue}")
+
+    # -- the loop -----------------------------------------------------------------------------
+    def _run(self) -> Iterator[simpy.Event]:
+        try:
+            while True:
+                q = self.queue.pop()
+                if q is None:
+                    yield self.queue.wait()
+                    continue
+                self.schedule_one(q)
+        except simpy.Interrupt:
+            return
+
+    def schedule_one(self, q: QueuedPodInfo) -> None:
+        """One pod's scheduling cycle and binding cycle (scheduleOne)."""
+        pod = q.pod
+        key = q.key
+        profile = self.config.profile_for(pod)
+        if profile is None or _meta(pod).get("deletionTimestamp") is not None \
+                or key in self.cache.pod_states:  # being deleted, or already placed
+            self.queue.done(key)
+            return
+        cycle = self.queue.scheduling_cycle
+        state = CycleState(self.cache.snapshot())
+        if q.pod_info is None:
+            q.pod_info = self._pod_info(pod)
+        try:
+            result = self.schedule_pod(profile, state, pod, q.pod_info)
+        except FitError as err:
+            self._handle_fit_error(q, profile, state, err, cycle)
+            return
+        except FrameworkError as err:
+            self._handle_failure(q, str(err), POD_REASON_SCHEDULER_ERROR, set(), cycle)
+            return
+        host = result.suggested_host
+        assumed = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": host}}
+        info = q.pod_info
+        info.pod = assumed
+        self.cache.assume_pod(key, info, host)
+        status = self._reserve(profile, state, assumed, host)
+        if status is not None:
+            self._unreserve(profile, state, assumed, host)
+            self.cache.forget_pod(key)
+            info.pod = pod
+            self._handle_failure(q, status.message(), POD_REASON_SCHEDULER_ERROR, set(), cycle)
+            return
+        self._bind(profile, state, q, assumed, host, cycle)
+
+    def _pod_info(self, pod: Mapping[str, Any]) -> PodInfo:
+        """The pod's requests worked out -- once per spec: pods of a template share theirs."""
+        spec = pod.get("spec")
+        seen = self._pod_infos.get(id(spec))
+        if seen is not None and seen[0] is spec:
+            return PodInfo.sharing(pod, seen[1])
+        info = PodInfo(pod)
+        if len(self._pod_infos) >= INTERN_LIMIT:
+            self._pod_infos.clear()
+        self._pod_infos[id(spec)] = (spec, info)  # holding spec keeps its id from reuse
+        return info
+
+    # -- scheduling cycle ---------------------------------------------------------------------
+    def schedule_pod(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                     info: PodInfo | None = None, *, dry_run: bool = False,
+                     rng: random.Random | None = None) -> ScheduleResult:
+        """Filter and score the nodes; the suggested host, or FitError (schedulePod).
+
+        ``dry_run`` leaves ``nextStartNodeIndex`` alone; ``rng`` replaces the
+        scheduler's generator (explain passes a copy so it changes nothing).
+        """
+        nodes = state.snapshot.node_infos
+        if not nodes:
+            raise FitError(0, {}, Status(Code.UnschedulableAndUnresolvable, ERR_NO_NODES_AVAILABLE),
+                           ERR_NO_NODES_AVAILABLE, set())
+        rng = rng if rng is not None else self.rng
+        if self.vector is not None:
+            result = self.vector.schedule_pod(self, profile, state, pod, info, dry_run, rng)
+            if result is not None:
+                return result
+        feasible, evaluated = self.find_nodes_that_fit(profile, state, pod, dry_run)
+        if len(feasible) == 1:  # only one node passed: no need to score
+            return ScheduleResult(feasible[0].name, evaluated, 1)
+        scores = run_scores(profile, pod, feasible, state)
+        return ScheduleResult(select_host(scores, rng), evaluated, len(feasible), scores)
+
+    def num_feasible_nodes_to_find(self, profile: Profile, num_all_nodes: int) -> int:
+        """How many feasible nodes this profile's cycles look for (adaptive by default)."""
+        return num_feasible_nodes_to_find(num_all_nodes, self.config.percentage_for(profile))
+
+    def find_nodes_that_fit(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                            dry_run: bool = False) -> tuple[list[NodeInfo], int]:
+        """PreFilter, then Filter from ``nextStartNodeIndex`` until enough nodes fit.
+
+        Returns the feasible nodes and how many nodes were evaluated; raises
+        FitError when none fits (findNodesThatFitPod, findNodesThatPassFilters).
+        """
+        all_nodes = state.snapshot.node_infos
+        pre_res, s, plugins = run_pre_filter_plugins(profile, state, pod, all_nodes)
+        if s is not None:
+            raise FitError(len(all_nodes), {}, s, s.message(), set(plugins))
+        nodes = all_nodes
+        absent: Status | None = None
+        if pre_res is not None and not pre_res.all_nodes():
+            shortlist = pre_res.node_names or set()
+            nodes = [n for n in all_nodes if n.name in shortlist]
+            absent = Status(Code.UnschedulableAndUnresolvable,
+                            f"node(s) didn't satisfy plugin(s) [{' '.join(sorted(plugins))}]")
+        feasible, statuses = self._pass_filters(profile, state, pod, nodes, dry_run)
+        if not feasible:
+            rejectors = {st.plugin for st in statuses.values() if st.plugin} | (
+                set(plugins) if absent is not None else set())
+            raise FitError(len(all_nodes), statuses, absent or Status(
+                Code.UnschedulableAndUnresolvable), "", rejectors)
+        return feasible, len(feasible) + len(statuses)
+
+    def _pass_filters(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                      nodes: list[NodeInfo], dry_run: bool
+                      ) -> tuple[list[NodeInfo], dict[str, Status]]:
+        num_all = len(nodes)
+        if not num_all:
+            return [], {}
+        to_find = self.num_feasible_nodes_to_find(profile, num_all)
+        start = self.next_start_node_index % num_all
+        feasible: list[NodeInfo] = []
+        statuses: dict[str, Status] = {}
+        if not profile.filter_plugins:
+            feasible = [nodes[(start + i) % num_all] for i in range(to_find)]
+        else:
+            for i in range(num_all):
+                node_info = nodes[(start + i) % num_all]
+                s = run_filter_plugins(profile, state, pod, node_info)
+                if s is None:
+                    feasible.append(node_info)
+                    if len(feasible) >= to_find:
+                        break
+                else:
+                    statuses[node_info.name] = s
+        if not dry_run:
+            self.next_start_node_index = (start + len(feasible) + len(statuses)) % num_all
+        return feasible, statuses
+
+    # -- failure ------------------------------------------------------------------------------
+    def post_filter_message(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                            err: FitError) -> str:
+        """What the PostFilter plugins say when no node fits.
+
+        kubelearn does not preempt. A default profile enables DynamicResources and
+        DefaultPreemption, which upstream runs here; their words for a pod with no
+        resource claims and no lower-priority pod to evict are reproduced, then a
+        learner's PostFilter plugins run.
+        """
+        post: list[str] = []
+        if "DynamicResources" in profile.not_implemented:
+            post.append(NO_NEW_CLAIMS_TO_DEALLOCATE)
+        if "DefaultPreemption" in profile.not_implemented:
+            post.append(preemption_message(err.num_all_nodes, err.statuses,
+                                           absent_status=err.absent_status))
+        if profile.plugins["postFilter"]:
+            _, s = run_post_filter_plugins(profile, state, pod, err.statuses)
+            post.extend(s.all_reasons())
+        return ", ".join(post)
+
+    def _handle_fit_error(self, q: QueuedPodInfo, profile: Profile, state: CycleState,
+                          err: FitError, cycle: int) -> None:
+        if err.pre_filter_msg == ERR_NO_NODES_AVAILABLE:
+            message = ERR_NO_NODES_AVAILABLE
+        else:
+            message = err.message(self.post_filter_message(profile, state, q.pod, err))
+        self._handle_failure(q, message, POD_REASON_UNSCHEDULABLE, err.plugins, cycle)
+
+    def _handle_failure(self, q: QueuedPodInfo, message: str, reason: str, plugins: set[str],
+                        cycle: int) -> None:
+        """Requeue the pod, tell the world (handleSchedulingFailure)."""
+        self.failed_attempts += 1
+        pod = q.pod
+        q.unschedulable_plugins = set(plugins)
+        current = self.informers["pods"].store.get(pod_key(pod)) if "pods" in self.informers \
+            else pod
+        if current is None or _node_name(current):
+            self.queue.done(q.key)  # deleted, or bound meanwhile: nothing to retry
+        else:
+            if current is not pod:
+                q.update(current)
+            self.queue.add_unschedulable_if_not_present(q, cycle)
+        self.sim.record(COMPONENT, "FailedScheduling", pod_ref(pod), message)
+        if current is None:
+            return
+        self.recorder.event(pod, "Warning", "FailedScheduling", "Scheduling",
+                            truncate_message(message), self._component(pod))
+        self._set_pod_scheduled_false(current, reason, message)
+
+    def _component(self, pod: Mapping[str, Any]) -> str:
+        return (pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME
+
+    def _set_pod_scheduled_false(self, pod: Mapping[str, Any], reason: str, message: str) -> None:
+        """PodScheduled=False with the reason, through pods/status, if it changed (updatePod)."""
+        conditions = (pod.get("status") or {}).get("conditions") or []
+        old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
+        if old is not None and (old.get("status"), old.get("reason"), old.get("message")) == (
+                "False", reason, message):
+            return
+        transition = old.get("lastTransitionTime") if old is not None and \
+            old.get("status") == "False" else self.sim.timestamp()
+        condition = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
+                     "lastTransitionTime": transition, "reason": reason, "message": message}
+        generation = _meta(pod).get("generation")
+        if generation is not None:  # PodObservedGenerationTracking, on by default since v1.34
+            condition["observedGeneration"] = generation
+        meta = _meta(pod)
+        try:
+            self.client.patch("pods", meta.get("name", ""),
+                              {"status": {"conditions": [condition]}},
+                              meta.get("namespace") or "default", subresource="status")
+        except StatusError as e:
+            self.sim.record(COMPONENT, "StatusUpdateFailed", pod_ref(pod), str(e))
+
+    # -- reserve and bind ---------------------------------------------------------------------
+    def _reserve(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                 host: str) -> Status | None:
+        for pl in profile.plugins["reserve"]:
+            s = pl.reserve(state, pod, host)  # type: ignore[attr-defined]
+            if s is not None and not s.is_success():
+                return Status(s.code, f'running Reserve plugin "{pl.name}": {s.message()}',
+                              plugin=pl.name)
+        return None
+
+    def _unreserve(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                   host: str) -> None:
+        for pl in reversed(profile.plugins["reserve"]):
+            pl.unreserve(state, pod, host)  # type: ignore[attr-defined]
+
+    def _bind(self, profile: Profile, state: CycleState, q: QueuedPodInfo,
+              assumed: Mapping[str, Any], host: str, cycle: int) -> None:
+        """Bind plugins first (a learner's), else the default binder: POST pods/binding."""
+        pod = q.pod
+        meta = _meta(pod)
+        error = ""
+        for pl in profile.plugins["bind"]:
+            s = pl.bind(state, assumed, host)  # type: ignore[attr-defined]
+            if s is None or s.is_success():
+                break
+            if not s.is_skip():
+                error = f'running Bind plugin "{pl.name}": {s.message()}'
+                break
+        else:  # no Bind plugin took it: DefaultBinder POSTs the Binding
+            try:
+                self.client.bind(meta.get("name", ""), host, meta.get("namespace") or "default",
+                                 uid=meta.get("uid"))
+            except StatusError as e:
+                error = f'running Bind plugin "DefaultBinder": {e}'
+        if error:
+            self._unreserve(profile, state, assumed, host)
+            self.cache.forget_pod(q.key)
+            q.pod_info.pod = pod
+            self.queue.move_all_to_active_or_backoff_queue(q_events.ASSIGNED_POD_DELETE)
+            self._handle_failure(q, error, POD_REASON_SCHEDULER_ERROR, set(), cycle)
+            return
+        self.queue.done(q.key)
+        self.scheduled += 1
+        namespace = meta.get("namespace") or "default"
+        message = f"Successfully assigned {namespace}/{meta.get('name', '')} to {host}"
+        self.sim.record(COMPONENT, "Scheduled", pod_ref(pod), message)
+        self.recorder.event(pod, "Normal", "Scheduled", "Binding", message,
+                            self._component(pod))
+
+    # -- for learners -------------------------------------------------------------------------
+    def explain(self, pod: Mapping[str, Any] | str) -> pd.DataFrame:
+        """One row per node: each filter's verdict, each score, the total, feasible, chosen.
+
+        See :func:`kubelearn.scheduler.explain.explain`.
+        """
+        from kubelearn.scheduler.explain import explain
+
+        return explain(self, pod)
+
+    def pending_pods(self) -> pd.DataFrame:
+        """The pods waiting in the queue: which queue, how many attempts."""
+        import pandas as pd
+
+        return pd.DataFrame(self.queue.pending_pods(), columns=["pod", "queue", "attempts"])
+
+
+# -- what changed about a node ---------------------------------------------------------------------
+
+def _without_heartbeats(conditions: Any) -> list[tuple[Any, Any, Any]]:
+    return [(c.get("type"), c.get("status"), c.get("reason")) for c in conditions or []]
+
+
+def node_scheduling_properties_change(old: Mapping[str, Any], new: Mapping[str, Any]
+                                      ) -> list[str]:
+    """The cluster events a node update amounts to (nodeSchedulingPropertiesChange)."""
+    events = []
+    old_spec, new_spec = old.get("spec") or {}, new.get("spec") or {}
+    old_status, new_status = old.get("status") or {}, new.get("status") or {}
+    if bool(old_spec.get("unschedulable")) != bool(new_spec.get("unschedulable")):
+        events.append(q_events.NODE_SPEC_UNSCHEDULABLE_CHANGE)
+    if old_status.get("allocatable") != new_status.get("allocatable"):
+        events.append(q_events.NODE_ALLOCATABLE_CHANGE)
+    if _meta(old).get("labels") != _meta(new).get("labels"):
+        events.append(q_events.NODE_LABEL_CHANGE)
+    if old_spec.get("taints") != new_spec.get("taints"):
+        events.append(q_events.NODE_TAINT_CHANGE)
+    if _without_heartbeats(old_status.get("conditions")) != \
+            _without_heartbeats(new_status.get("conditions")):
+        events.append(q_events.NODE_CONDITION_CHANGE)
+    return events

@@ -1,0 +1,1162 @@
+"""The scheduling cycle as array arithmetic: 5,000 nodes filtered and scored in a few numpy steps.
+
+The per-node path asks every plugin about every node, a Python call each. Here
+the cache's node state is also kept column-wise -- one numpy array per quantity,
+one slot per node -- so a filter is a comparison over a whole column and a score
+a formula over it:
+
+- resources: allocatable and requested CPU, memory, ephemeral storage, pods and
+  extended resources; the *non-zero* requests scoring counts;
+- taints as bitmasks (bit *i* set: the node has the cluster's *i*-th distinct
+  taint), so "has a taint this pod does not tolerate" is one AND;
+- labels as value codes per key, so a nodeSelector term becomes a table lookup;
+- images present per node, matching pods per node for spread constraints.
+
+:class:`VectorizedScheduler` runs a cycle for a profile made only of
+NodeUnschedulable, NodeName, NodePorts, TaintToleration, NodeAffinity,
+NodeResourcesFit (all three scoring strategies), NodeResourcesBalancedAllocation
+(up to two resources), ImageLocality and PodTopologySpread. It visits the nodes
+in the same order, stops at the same ``numFeasibleNodesToFind``, computes the
+same integers (floats where upstream uses them, in the same order of
+operations) and makes the same draw for ties -- so placements equal the
+per-node path's for the same seed. Anything else (a learner's plugin, a pod
+naming its node or shortlisting nodes by name, a pod no node fits -- whose
+message needs each node's reason) goes the per-node way.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from kubelearn.api import LabelSelector, SelectorError
+from kubelearn.scheduler.framework import MAX_NODE_SCORE, CycleState, Profile
+from kubelearn.scheduler.nodeinfo import (
+    CPU,
+    EPHEMERAL_STORAGE,
+    MEMORY,
+    NodeInfo,
+    PodInfo,
+    is_extended_resource_name,
+    is_scalar_resource_name,
+    pod_level_requests_set,
+)
+from kubelearn.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
+from kubelearn.scheduler.plugins.helper import (
+    NO_EXECUTE,
+    NO_SCHEDULE,
+    PREFER_NO_SCHEDULE,
+    pod_tolerations,
+    tolerations_tolerate_taint,
+)
+from kubelearn.scheduler.plugins.image_locality import (
+    MAX_CONTAINER_THRESHOLD,
+    MIN_THRESHOLD,
+    ImageLocality,
+    normalized_image_name,
+    pod_images,
+)
+from kubelearn.scheduler.plugins.node_affinity import (
+    NodeAffinity,
+    NodeAffinityParseError,
+    NodeSelector,
+    NodeSelectorTerm,
+    RequiredNodeAffinity,
+    pod_preferred_node_affinity,
+)
+from kubelearn.scheduler.plugins.node_name import NodeName
+from kubelearn.scheduler.plugins.node_ports import NodePorts, fits_ports
+from kubelearn.scheduler.plugins.node_resources_fit import (
+    LEAST_ALLOCATED,
+    MAX_CUSTOM_PRIORITY_SCORE,
+    MAX_UTILIZATION,
+    MOST_ALLOCATED,
+    REQUESTED_TO_CAPACITY_RATIO,
+    NodeResourcesFit,
+)
+from kubelearn.scheduler.plugins.node_unschedulable import (
+    TAINT_NODE_UNSCHEDULABLE,
+    NodeUnschedulable,
+)
+from kubelearn.scheduler.plugins.pod_topology_spread import (
+    DO_NOT_SCHEDULE,
+    HONOR,
+    LABEL_HOSTNAME,
+    SCHEDULE_ANYWAY,
+    PodTopologySpread,
+    TopologySpreadConstraint,
+)
+from kubelearn.scheduler.plugins.resource_allocation import is_best_effort, pod_resource_requests
+from kubelearn.scheduler.plugins.taint_toleration import (
+    TaintToleration,
+    prefer_no_schedule_tolerations,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import random
+
+    from kubelearn.scheduler.cache import Cache
+    from kubelearn.scheduler.scheduler import Scheduler, ScheduleResult
+
+SUPPORTED_PLUGINS = (NodeUnschedulable, NodeName, NodePorts, TaintToleration, NodeAffinity,
+                     NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality,
+                     PodTopologySpread)
+SPREAD_CACHE_SIZE = 64  # selectors whose per-node matching-pod counts are kept up to date
+_MISSING = -1  # the label code of a node without the key
+# The integer columns. The free_* rows (allocatable - requested; pods left) sit together so
+# NodeResourcesFit's filter is one comparison of a 4-row slice against the pod's requests.
+INT_FIELDS = ("alloc_cpu", "alloc_mem", "alloc_eph", "alloc_pods", "req_cpu", "req_mem",
+              "req_eph", "nz_cpu", "nz_mem", "pod_count", "free_pods", "free_cpu", "free_mem",
+              "free_eph")
+(ALLOC_CPU, ALLOC_MEM, ALLOC_EPH, ALLOC_PODS, REQ_CPU, REQ_MEM, REQ_EPH, NZ_CPU, NZ_MEM,
+ POD_COUNT, FREE_PODS, FREE_CPU, FREE_MEM, FREE_EPH) = range(len(INT_FIELDS))
+_NO_LIMIT = np.iinfo(np.int64).min  # a threshold every node passes
+
+
+def popcount(words: np.ndarray) -> np.ndarray:
+    """Set bits per uint64 word."""
+    if hasattr(np, "bitwise_count"):
+        return np.bitwise_count(words).astype(np.int64)
+    as_bytes = words.view(np.uint8).reshape(*words.shape, 8)
+    return np.unpackbits(as_bytes, axis=-1).sum(axis=-1).astype(np.int64)
+
+
+def default_normalize(scores: np.ndarray, reverse: bool) -> np.ndarray:
+    """helper.DefaultNormalizeScore over an int array."""
+    max_count = max(int(scores.max()) if len(scores) else 0, 0)
+    if max_count == 0:
+        return np.full_like(scores, MAX_NODE_SCORE) if reverse else scores
+    normalized = MAX_NODE_SCORE * scores // max_count
+    return MAX_NODE_SCORE - normalized if reverse else normalized
+
+
+def go_div(a: np.ndarray, b: int) -> np.ndarray:
+    """Integer division truncating toward zero (Go's ``/``), b > 0."""
+    return np.sign(a) * (np.abs(a) // b)
+
+
+class NodeArrays:
+    """The cache's nodes, column-wise: one slot per node, kept in step by cache listeners."""
+
+    def __init__(self, cache: Cache, capacity: int = 64) -> None:
+        self.cache = cache
+        self.cap = 0
+        self.slot_of: dict[str, int] = {}
+        self.names: list[str | None] = []
+        self.free: list[int] = []
+        # the integer columns, one row each (see INT_FIELDS), so one gather takes them all
+        self.ints = np.zeros((len(INT_FIELDS), 0), dtype=np.int64)
+        self.alloc_version = 0  # bumped whenever a node's allocatable is set
+        self.unschedulable = np.zeros(0, dtype=bool)
+        self.has_ports = np.zeros(0, dtype=bool)
+        self.scalar_alloc: dict[str, np.ndarray] = {}
+        self.scalar_req: dict[str, np.ndarray] = {}
+        # taints: a registry of distinct taints, bits per node in words of 64
+        self.taint_ids: dict[tuple[str, str, str], int] = {}
+        self.taints: list[dict[str, str]] = []
+        self.taint_bits = np.zeros((1, 0), dtype=np.uint64)
+        # labels: per key, each node's value as a code into label_values[key]
+        self.label_codes: dict[str, np.ndarray] = {}
+        self.label_values: dict[str, list[str]] = {}
+        self.label_index: dict[str, dict[str, int]] = {}
+        self.label_version: dict[str, int] = {}
+        self.slot_labels: list[Mapping[str, str]] = []
+        # images: size per node (0: absent)
+        self.image_sizes: dict[str, np.ndarray] = {}
+        self.slot_images: list[dict[str, int]] = []
+        # spreading: matching, non-terminating pods per node for recent (namespace, selector)s
+        self.spread_counts: OrderedDict[tuple[str, LabelSelector], np.ndarray] = OrderedDict()
+        self._grow(capacity)
+        for name, info in cache.nodes.items():
+            self.on_node(name, info if info.node is not None else None)
+            if info.pods:
+                self.on_pods_changed(name, info)
+        cache.node_listeners.append(self.on_node)
+        cache.pod_listeners.append(self.on_pod)
+
+    # -- slots -------------------------------------------------------------------------------
+    def _grow(self, capacity: int) -> None:
+        old = self.cap
+        if capacity <= old:
+            return
+
+        def grown(a: np.ndarray, fill: Any = 0) -> np.ndarray:
+            out = np.full((*a.shape[:-1], capacity), fill, dtype=a.dtype)
+            out[..., :old] = a
+            return out
+
+        self.ints = grown(self.ints)
+        self.unschedulable = grown(self.unschedulable, False)
+        self.has_ports = grown(self.has_ports, False)
+        self.scalar_alloc = {k: grown(v) for k, v in self.scalar_alloc.items()}
+        self.scalar_req = {k: grown(v) for k, v in self.scalar_req.items()}
+        self.taint_bits = grown(self.taint_bits)
+        self.label_codes = {k: grown(v, _MISSING) for k, v in self.label_codes.items()}
+        self.image_sizes = {k: grown(v) for k, v in self.image_sizes.items()}
+        self.spread_counts = OrderedDict((k, grown(v)) for k, v in self.spread_counts.items())
+        self.names.extend([None] * (capacity - old))
+        self.slot_labels.extend({} for _ in range(capacity - old))
+        self.slot_images.extend({} for _ in range(capacity - old))
+        self.free.extend(range(capacity - 1, old - 1, -1))
+        self.cap = capacity
+
+    def slot(self, name: str) -> int:
+        """The slot of a node, allocated on first sight."""
+        s = self.slot_of.get(name)
+        if s is None:
+            if not self.free:
+                self._grow(max(64, self.cap * 2))
+            s = self.free.pop()
+            self.slot_of[name] = s
+            self.names[s] = name
+        return s
+
+    def _release(self, name: str) -> None:
+        s = self.slot_of.pop(name)
+        self.names[s] = None
+        self.ints[:, s] = 0
+        self.unschedulable[s] = self.has_ports[s] = False
+        for arrays in (self.scalar_alloc, self.scalar_req, self.image_sizes):
+            for a in arrays.values():
+                a[s] = 0
+        for a in self.spread_counts.values():
+            a[s] = 0
+        self.taint_bits[:, s] = 0
+        self._set_labels(s, {})
+        self.slot_images[s] = {}
+        self.free.append(s)
+
+    # -- listeners ---------------------------------------------------------------------------
+    def on_node(self, name: str, info: NodeInfo | None) -> None:
+        """A node was added, changed or removed."""
+        if info is None:
+            remaining = self.cache.nodes.get(name)
+            if remaining is None:
+                if name in self.slot_of:
+                    self._release(name)
+                return
+            info = remaining  # pods still name it: keep their requests, drop the node
+        s = self.slot(name)
+        alloc = info.allocatable
+        self.ints[ALLOC_CPU, s] = alloc.milli_cpu
+        self.ints[ALLOC_MEM, s] = alloc.memory
+        self.ints[ALLOC_EPH, s] = alloc.ephemeral_storage
+        self.ints[ALLOC_PODS, s] = alloc.allowed_pod_number
+        self.alloc_version += 1
+        self._free(s)
+        for resource in alloc.scalar_resources:
+            self._scalar(resource)
+        for resource, column in self.scalar_alloc.items():
+            column[s] = alloc.scalar_resources.get(resource, 0)
+        self.unschedulable[s] = info.node is not None and info.unschedulable
+        self._set_taints(s, info.taints if info.node is not None else [])
+        self._set_labels(s, info.labels if info.node is not None else {})
+        self._set_images(s, {n: st.size for n, st in info.image_states.items()})
+
+    def on_pod(self, node: str, info: PodInfo, sign: int) -> None:
+        """A pod was counted on (+1) or taken off (-1) a node."""
+        node_info = self.cache.nodes.get(node)
+        if node_info is None:  # the node's last pod left a node-less NodeInfo
+            if node in self.slot_of:
+                self._release(node)
+            return
+        self.on_pods_changed(node, node_info)
+        if not info.terminating and self.spread_counts:
+            labels, namespace = info.labels, info.namespace
+            s = self.slot_of[node]
+            for (ns, selector), counts in self.spread_counts.items():
+                if ns == namespace and selector.matches(labels):
+                    counts[s] += sign
+
+    def on_pods_changed(self, node: str, info: NodeInfo) -> None:
+        """Copy a node's request sums (NodeInfo keeps them) into the columns."""
+        s = self.slot(node)
+        requested, non_zero = info.requested, info.non_zero_requested
+        self.ints[REQ_CPU, s] = requested.milli_cpu
+        self.ints[REQ_MEM, s] = requested.memory
+        self.ints[REQ_EPH, s] = requested.ephemeral_storage
+        self.ints[NZ_CPU, s] = non_zero.milli_cpu
+        self.ints[NZ_MEM, s] = non_zero.memory
+        self.ints[POD_COUNT, s] = len(info.pods)
+        self._free(s)
+        self.has_ports[s] = len(info.used_ports) > 0
+        for resource in requested.scalar_resources:
+            self._scalar(resource)
+        for resource, column in self.scalar_req.items():
+            column[s] = requested.scalar_resources.get(resource, 0)
+
+    def _free(self, s: int) -> None:
+        ints = self.ints
+        ints[FREE_PODS, s] = ints[ALLOC_PODS, s] - ints[POD_COUNT, s]
+        ints[FREE_CPU, s] = ints[ALLOC_CPU, s] - ints[REQ_CPU, s]
+        ints[FREE_MEM, s] = ints[ALLOC_MEM, s] - ints[REQ_MEM, s]
+        ints[FREE_EPH, s] = ints[ALLOC_EPH, s] - ints[REQ_EPH, s]
+
+    def _scalar(self, resource: str) -> None:
+        if resource in self.scalar_alloc:
+            return
+        alloc = np.zeros(self.cap, dtype=np.int64)
+        req = np.zeros(self.cap, dtype=np.int64)
+        for name, s in self.slot_of.items():
+            info = self.cache.nodes.get(name)
+            if info is not None:
+                alloc[s] = info.allocatable.scalar_resources.get(resource, 0)
+                req[s] = info.requested.scalar_resources.get(resource, 0)
+        self.scalar_alloc[resource] = alloc
+        self.scalar_req[resource] = req
+
+    def _set_taints(self, s: int, taints: Sequence[Mapping[str, Any]]) -> None:
+        self.taint_bits[:, s] = 0
+        for t in taints:
+            key = (t.get("key") or "", t.get("value") or "", t.get("effect") or "")
+            i = self.taint_ids.get(key)
+            if i is None:
+                i = self.taint_ids[key] = len(self.taints)
+                self.taints.append({"key": key[0], "value": key[1], "effect": key[2]})
+                if i // 64 >= self.taint_bits.shape[0]:
+                    more = np.zeros((1, self.cap), dtype=np.uint64)
+                    self.taint_bits = np.concatenate([self.taint_bits, more])
+            self.taint_bits[i // 64, s] |= np.uint64(1 << (i % 64))
+
+    def taint_mask(self, ids: Sequence[int]) -> np.ndarray:
+        """The bitmask words selecting the given taint ids."""
+        words = np.zeros(self.taint_bits.shape[0], dtype=np.uint64)
+        for i in ids:
+            words[i // 64] |= np.uint64(1 << (i % 64))
+        return words
+
+    def _set_labels(self, s: int, labels: Mapping[str, str]) -> None:
+        old = self.slot_labels[s]
+        if old == labels:
+            return
+        for key in old.keys() - labels.keys():
+            self.label_codes[key][s] = _MISSING
+            self.label_version[key] += 1
+        for key, value in labels.items():
+            if old.get(key, None) == value and key in old:
+                continue
+            codes = self.label_codes.get(key)
+            if codes is None:
+                codes = self.label_codes[key] = np.full(self.cap, _MISSING, dtype=np.int32)
+                self.label_values[key] = []
+                self.label_index[key] = {}
+                self.label_version[key] = 0
+            index = self.label_index[key]
+            code = index.get(value)
+            if code is None:
+                code = index[value] = len(self.label_values[key])
+                self.label_values[key].append(value)
+            codes[s] = code
+            self.label_version[key] += 1
+        self.slot_labels[s] = dict(labels)
+
+    def _set_images(self, s: int, images: dict[str, int]) -> None:
+        old = self.slot_images[s]
+        if old == images:
+            return
+        for name in old.keys() - images.keys():
+            self.image_sizes[name][s] = 0
+        for name, size in images.items():
+            column = self.image_sizes.get(name)
+            if column is None:
+                column = self.image_sizes[name] = np.zeros(self.cap, dtype=np.int64)
+            column[s] = size
+        self.slot_images[s] = images
+
+    # -- node order ------------------------------------------------------------------------------
+    def arrange(self, names: Sequence[str]) -> None:
+        """Renumber the slots so that node ``i`` of ``names`` sits in slot ``i``.
+
+        A cycle then reads every column as a plain slice ``[:n]`` in NodeTree order.
+        """
+        for name in names:
+            self.slot(name)
+        first = [self.slot_of[name] for name in names]
+        chosen = set(first)
+        rest = [s for s in range(self.cap) if s not in chosen and self.names[s] is not None]
+        free = [s for s in range(self.cap) if self.names[s] is None]
+        perm = np.array(first + rest + free, dtype=np.int64)
+        if np.array_equal(perm, np.arange(self.cap)):
+            return
+        self.ints = self.ints[:, perm]
+        self.unschedulable = self.unschedulable[perm]
+        self.has_ports = self.has_ports[perm]
+        for arrays in (self.scalar_alloc, self.scalar_req, self.label_codes, self.image_sizes,
+                       self.spread_counts):
+            for key in list(arrays):
+                arrays[key] = arrays[key][perm]
+        self.taint_bits = self.taint_bits[:, perm]
+        order = perm.tolist()
+        self.names = [self.names[s] for s in order]
+        self.slot_labels = [self.slot_labels[s] for s in order]
+        self.slot_images = [self.slot_images[s] for s in order]
+        self.slot_of = {name: i for i, name in enumerate(self.names) if name is not None}
+        self.free = list(range(self.cap - 1, len(first) + len(rest) - 1, -1))
+
+    # -- spreading counts ------------------------------------------------------------------------
+    def matching_pods(self, namespace: str, selector: LabelSelector) -> np.ndarray:
+        """Per slot: pods in ``namespace`` matching ``selector``, terminating ones left out."""
+        key = (namespace, selector)
+        counts = self.spread_counts.get(key)
+        if counts is not None:
+            self.spread_counts.move_to_end(key)
+            return counts
+        counts = np.zeros(self.cap, dtype=np.int64)
+        for name, info in self.cache.nodes.items():
+            s = self.slot_of.get(name)
+            if s is None:
+                continue
+            counts[s] = sum(1 for p in info.pods if not p.terminating
+                            and p.namespace == namespace and selector.matches(p.labels))
+        self.spread_counts[key] = counts
+        if len(self.spread_counts) > SPREAD_CACHE_SIZE:
+            self.spread_counts.popitem(last=False)
+        return counts
+
+
+class _Unsupported(Exception):
+    """This pod or profile goes the per-node way."""
+
+
+Selection = slice | np.ndarray  # slots: a slice of the arranged columns, or chosen slots
+MaskFn = Callable[[Selection], np.ndarray]
+FIRST_WINDOW = 256  # nodes filtered in the first window (at least twice the nodes to find)
+
+
+def _size(sel: Selection) -> int:
+    return sel.stop - sel.start if isinstance(sel, slice) else len(sel)
+
+
+class VectorizedScheduler:
+    """Filter and score with arrays; falls back (returns None) where it cannot be exact."""
+
+    def __init__(self, cache: Cache) -> None:
+        self.cache = cache
+        self.arrays = NodeArrays(cache)
+        self._supported: dict[int, bool] = {}
+        self._arranged_for: Any = None
+        self.n = 0
+        self._req_tables: dict[Any, tuple[int, np.ndarray]] = {}
+        self._positive: dict[tuple[Any, ...], bool] = {}
+        self.cycles = 0  # cycles run here
+        self.fallbacks = 0  # cycles handed to the per-node path
+
+    # -- what it can do ------------------------------------------------------------------------
+    def supports(self, profile: Profile) -> bool:
+        """True if every plugin of the profile is one this module computes exactly."""
+        known = self._supported.get(id(profile))
+        if known is None:
+            known = self._supported[id(profile)] = self._check(profile)
+        return known
+
+    @staticmethod
+    def _check(profile: Profile) -> bool:
+        for point, plugins in profile.plugins.items():
+            for pl in plugins:
+                if type(pl) not in SUPPORTED_PLUGINS or point in ("postFilter", "reserve",
+                                                                   "bind"):
+                    return False
+                if isinstance(pl, NodeResourcesBalancedAllocation) and len(pl.resources) > 2:
+                    return False  # population std of 3+ resources: Python's sum order
+        return True
+
+    def all_positive(self, rows: Sequence[int]) -> bool:
+        """True if every node of the snapshot has some of each resource in ``rows``."""
+        key = (tuple(rows), self.n, self.arrays.alloc_version, id(self._arranged_for))
+        known = self._positive.get(key)
+        if known is None:
+            known = bool((self.arrays.ints[list(rows), :self.n] > 0).all())
+            if len(self._positive) > 64:
+                self._positive.clear()
+            self._positive[key] = known
+        return known
+
+    def arrange(self, state: CycleState) -> int:
+        """Lay the columns out in the snapshot's NodeTree order; the number of nodes."""
+        snapshot = state.snapshot
+        if self._arranged_for is not snapshot:
+            self.arrays.arrange([n.name for n in snapshot.node_infos])
+            self._arranged_for = snapshot
+            self.n = len(snapshot.node_infos)
+        return self.n
+
+    # -- the cycle -----------------------------------------------------------------------------
+    def schedule_pod(self, sched: Scheduler, profile: Profile, state: CycleState,
+                     pod: Mapping[str, Any], info: PodInfo | None, dry_run: bool,
+                     rng: random.Random) -> ScheduleResult | None:
+        """The per-node path's answer, computed over arrays; None to hand over."""
+        from kubelearn.scheduler.scheduler import ScheduleResult
+
+        if not self.supports(profile):
+            return None
+        n = self.arrange(state)
+        info = info if info is not None else PodInfo(pod)
+        try:
+            masks = self.filters(profile, pod, info, n)
+        except _Unsupported:
+            self.fallbacks += 1
+            return None
+        to_find = sched.num_feasible_nodes_to_find(profile, n)
+        start = sched.next_start_node_index % n
+        if not profile.filter_plugins:
+            feasible = (start + np.arange(to_find)) % n
+            processed = to_find
+        else:
+            feasible = self._first_feasible(masks, n, start, to_find)
+            if len(feasible) == 0:  # the message needs each node's reason: per-node path
+                self.fallbacks += 1
+                return None
+            if len(feasible) == to_find:
+                processed = (int(feasible[-1]) - start) % n + 1
+            else:
+                processed = n
+        if not dry_run:
+            sched.next_start_node_index = (start + processed) % n
+        self.cycles += 1
+        names = self.arrays.names
+        if len(feasible) == 1:
+            return ScheduleResult(names[int(feasible[0])] or "", processed, 1)
+        totals = self.scores(profile, state, pod, info, feasible, n)
+        top = np.flatnonzero(totals == totals.max())
+        pick = top[0] if len(top) == 1 else top[rng.randrange(len(top))]
+        return ScheduleResult(names[int(feasible[pick])] or "", processed, len(feasible))
+
+    def _first_feasible(self, masks: Sequence[MaskFn], n: int, start: int,
+                        to_find: int) -> np.ndarray:
+        """The first ``to_find`` feasible slots from ``start`` on, wrapping around.
+
+        Windows of growing size, so a roomy cluster filters a few hundred nodes,
+        not all of them -- the same nodes the per-node loop would check.
+        """
+        found: list[np.ndarray] = []
+        count = scanned = 0
+        window = max(FIRST_WINDOW, to_find + to_find // 2)
+        while scanned < n and count < to_find:
+            length = min(window, n - scanned)
+            lo = (start + scanned) % n
+            parts = [(lo, lo + length)] if lo + length <= n else [(lo, n), (0, lo + length - n)]
+            for a, b in parts:
+                sel = slice(a, b)
+                mask = masks[0](sel) if masks else np.ones(b - a, dtype=bool)
+                for fn in masks[1:]:
+                    mask = mask & fn(sel)  # not in place: a mask may be a view of a column
+                positions = np.flatnonzero(mask) + a
+                found.append(positions)
+                count += len(positions)
+            scanned += length
+            window *= 2
+        feasible = np.concatenate(found) if found else np.zeros(0, dtype=np.int64)
+        return feasible[:to_find]
+
+    # -- filters -------------------------------------------------------------------------------
+    def filters(self, profile: Profile, pod: Mapping[str, Any], info: PodInfo,
+                n: int) -> list[MaskFn]:
+        """Each Filter plugin as a function of a selection of slots: True where it passes.
+
+        What needs the whole cluster (spreading's per-domain counts) or Python per
+        distinct value (label requirements) is worked out here, once per pod.
+        """
+        a = self.arrays
+        spec = pod.get("spec") or {}
+        if spec.get("nodeName"):
+            raise _Unsupported("pod names its node")
+        masks: list[MaskFn] = []
+        tolerations = pod_tolerations(pod)
+        everyone = slice(0, n)
+        for pl in profile.filter_plugins:
+            if isinstance(pl, NodeUnschedulable):
+                taint = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": NO_SCHEDULE}
+                if not tolerations_tolerate_taint(tolerations, taint):
+                    masks.append(lambda sel: ~a.unschedulable[sel])
+            elif isinstance(pl, TaintToleration):
+                words = self._untolerated_words(tolerations, (NO_SCHEDULE, NO_EXECUTE))
+                if words is not None:
+                    masks.append(lambda sel, w=words: ~(
+                        a.taint_bits[:, sel] & w[:, None]).any(axis=0))
+            elif isinstance(pl, NodeAffinity):
+                full = self._node_affinity_filter(pl, pod, everyone)
+                if full is not None:
+                    masks.append(lambda sel, m=full: m[sel])
+            elif isinstance(pl, NodePorts):
+                if info.host_ports:
+                    full = self._ports_free(info.host_ports, everyone)
+                    masks.append(lambda sel, m=full: m[sel])
+            elif isinstance(pl, NodeResourcesFit):
+                masks.append(self._fits(pl, info))
+            elif isinstance(pl, PodTopologySpread):
+                full = self._spread_filter(pl, pod, everyone)
+                if full is not None:
+                    masks.append(lambda sel, m=full: m[sel])
+            elif isinstance(pl, NodeName):
+                pass  # a pending pod names no node (checked above)
+        return masks
+
+    def _untolerated_words(self, tolerations: Sequence[Mapping[str, Any]],
+                           effects: Sequence[str]) -> np.ndarray | None:
+        """Bitmask words of the cluster's taints with these effects the pod does not tolerate."""
+        ids = [i for i, t in enumerate(self.arrays.taints)
+               if t["effect"] in effects and not tolerations_tolerate_taint(tolerations, t)]
+        return self.arrays.taint_mask(ids) if ids else None
+
+    def _untolerated(self, sel: Selection, tolerations: Sequence[Mapping[str, Any]],
+                     effects: Sequence[str]) -> np.ndarray:
+        """How many of each node's taints with these effects the tolerations leave."""
+        words = self._untolerated_words(tolerations, effects)
+        if words is None:
+            return np.zeros(_size(sel), dtype=np.int64)
+        return popcount(self.arrays.taint_bits[:, sel] & words[:, None]).sum(axis=0)
+
+    def _node_affinity_filter(self, pl: NodeAffinity, pod: Mapping[str, Any],
+                              sel: Selection) -> np.ndarray | None:
+        spec = pod.get("spec") or {}
+        required = ((spec.get("affinity") or {}).get("nodeAffinity")
+                    or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
+        if isinstance(required, Mapping):
+            for term in required.get("nodeSelectorTerms") or []:
+                if term.get("matchFields"):
+                    raise _Unsupported("matchFields may shortlist nodes in PreFilter")
+        elif pl.added_node_selector is None and spec.get("nodeSelector") is None:
+            return None  # PreFilter says Skip
+        mask = np.ones(_size(sel), dtype=bool)
+        if pl.added_node_selector is not None:
+            mask &= self.node_selector_mask(pl.added_node_selector, sel)
+        return mask & self.required_mask(RequiredNodeAffinity(pod), sel)
+
+    def required_mask(self, required: RequiredNodeAffinity, sel: Selection) -> np.ndarray:
+        """RequiredNodeAffinity.match over the nodes."""
+        mask = np.ones(_size(sel), dtype=bool)
+        if required.label_selector is not None:
+            for req in required.label_selector.requirements:
+                mask &= self._requirement_mask(req, sel)
+        if required.node_selector is not None:
+            mask &= self.node_selector_mask(required.node_selector, sel)
+        return mask
+
+    def node_selector_mask(self, selector: NodeSelector, sel: Selection) -> np.ndarray:
+        """NodeSelector.match: any term matches."""
+        mask = np.zeros(_size(sel), dtype=bool)
+        for term in selector.terms:
+            mask |= self.term_mask(term, sel)
+        return mask
+
+    def term_mask(self, term: NodeSelectorTerm, sel: Selection) -> np.ndarray:
+        """NodeSelectorTerm.matches: every requirement and field holds."""
+        size = _size(sel)
+        if term.errors:
+            return np.zeros(size, dtype=bool)
+        mask = np.ones(size, dtype=bool)
+        if term.labels is not None:
+            for req in term.labels.requirements:
+                mask &= self._requirement_mask(req, sel)
+        for key, op, value in term.fields or ():
+            if key == "metadata.name":
+                names = self.arrays.names
+                chosen = names[sel] if isinstance(sel, slice) else [names[s] for s in sel]
+                equal = np.fromiter((name == value for name in chosen), dtype=bool, count=size)
+            else:
+                equal = np.full(size, value == "", dtype=bool)
+            mask &= equal if op == "In" else ~equal
+        return mask
+
+    def _requirement_mask(self, req: Any, sel: Selection) -> np.ndarray:
+        """A label requirement over the nodes: its verdict per distinct value, looked up."""
+        a = self.arrays
+        codes = a.label_codes.get(req.key)
+        if codes is None:
+            return np.full(_size(sel), req.matches({}), dtype=bool)
+        version = a.label_version[req.key]
+        cached = self._req_tables.get(req)
+        if cached is None or cached[0] != version or len(cached[1]) != \
+                len(a.label_values[req.key]) + 1:
+            values = a.label_values[req.key]
+            table = np.array([req.matches({req.key: v}) for v in values] + [req.matches({})],
+                             dtype=bool)
+            self._req_tables[req] = (version, table)
+        else:
+            table = cached[1]
+        return table[codes[sel]]  # code -1 picks the last entry: the key is missing
+
+    def _ports_free(self, ports: Sequence[Mapping[str, Any]], sel: Selection) -> np.ndarray:
+        a = self.arrays
+        mask = np.ones(_size(sel), dtype=bool)
+        slots = np.arange(sel.start, sel.stop) if isinstance(sel, slice) else sel
+        for i in np.flatnonzero(a.has_ports[sel]):
+            name = a.names[int(slots[i])]
+            info = self.cache.nodes.get(name) if name else None
+            if info is not None and not fits_ports(ports, info):
+                mask[i] = False
+        return mask
+
+    def _fits(self, pl: NodeResourcesFit, info: PodInfo) -> MaskFn:
+        """fits_request over the nodes."""
+        a = self.arrays
+        request = info.requested
+        # at least one pod slot left; then each requested resource's free amount
+        wants = [1, _NO_LIMIT, _NO_LIMIT, _NO_LIMIT]
+        if not request.is_zero():
+            for i, want in enumerate((request.milli_cpu, request.memory,
+                                      request.ephemeral_storage), start=1):
+                if want > 0:
+                    wants[i] = want
+        thresholds = np.array(wants, dtype=np.int64)[:, None]
+        scalars = []
+        for name, want in (request.scalar_resources.items() if not request.is_zero() else ()):
+            if want == 0 or (is_extended_resource_name(name) and (
+                    name in pl.ignored_resources
+                    or name.split("/")[0] in pl.ignored_resource_groups)):
+                continue
+            a._scalar(name)
+            scalars.append((name, want))
+
+        def fits(sel: Selection) -> np.ndarray:
+            mask = (a.ints[FREE_PODS:FREE_EPH + 1, sel] >= thresholds).all(axis=0)
+            for name, want in scalars:
+                mask &= a.scalar_req[name][sel] <= a.scalar_alloc[name][sel] - want
+            return mask
+        return fits
+
+    # -- PodTopologySpread ---------------------------------------------------------------------
+    def _constraints(self, pl: PodTopologySpread, pod: Mapping[str, Any], action: str,
+                     state: CycleState | None = None) -> list[TopologySpreadConstraint]:
+        try:
+            return pl.constraints(state if state is not None else CycleState(
+                self.cache.snapshot()), pod, action)
+        except SelectorError as e:
+            raise _Unsupported("bad selector: the per-node path reports it") from e
+
+    def _domains(self, key: str, sel: Selection, missing_as_empty: bool) -> np.ndarray:
+        """Each node's value code for ``key``; -1 if missing, or the code of "" if asked."""
+        a = self.arrays
+        codes = a.label_codes.get(key)
+        if codes is None:
+            if not missing_as_empty:
+                return np.full(_size(sel), _MISSING, dtype=np.int64)
+            return np.zeros(_size(sel), dtype=np.int64)  # no node has the key: all in ""
+        out = codes[sel].astype(np.int64)
+        if missing_as_empty:
+            empty = a.label_index[key].get("")
+            if empty is None:
+                empty = len(a.label_values[key])  # a code no node holds
+            out[out == _MISSING] = empty
+        return out
+
+    def _inclusion(self, c: TopologySpreadConstraint, pod: Mapping[str, Any],
+                   sel: Selection) -> np.ndarray:
+        """match_node_inclusion_policies over the nodes."""
+        mask = np.ones(_size(sel), dtype=bool)
+        if c.node_affinity_policy == HONOR:
+            mask &= self.required_mask(RequiredNodeAffinity(pod), sel)
+        if c.node_taints_policy == HONOR:
+            mask &= self._untolerated(sel, pod_tolerations(pod), (NO_SCHEDULE, NO_EXECUTE)) == 0
+        return mask
+
+    def _spread_filter(self, pl: PodTopologySpread, pod: Mapping[str, Any],
+                       sel: slice) -> np.ndarray | None:
+        """PreFilter's per-domain counts over all nodes, then each node's skew."""
+        own = (pod.get("spec") or {}).get("topologySpreadConstraints")
+        if not own and pl.system_defaulted:
+            return None  # the system defaults are all ScheduleAnyway: PreFilter says Skip
+        constraints = self._constraints(pl, pod, DO_NOT_SCHEDULE)
+        if not constraints:
+            return None  # PreFilter says Skip
+        a = self.arrays
+        meta = pod.get("metadata") or {}
+        namespace = meta.get("namespace") or "default"
+        pod_labels = meta.get("labels") or {}
+        size = _size(sel)
+        has_all = np.ones(size, dtype=bool)
+        for c in constraints:
+            has_all &= self._domains(c.topology_key, sel, False) != _MISSING
+        mask = np.ones(size, dtype=bool)
+        for c in constraints:
+            domains = self._domains(c.topology_key, sel, False)
+            eligible = has_all & self._inclusion(c, pod, sel)
+            counts = a.matching_pods(namespace, c.selector)[sel]
+            width = max(int(domains.max()) + 1 if size else 1, 1)
+            d = domains[eligible]
+            present = np.bincount(d, minlength=width) > 0
+            match_num = np.bincount(d, weights=counts[eligible], minlength=width).astype(np.int64)
+            num_domains = int(present.sum())
+            if num_domains < c.min_domains:
+                min_match = 0
+            elif num_domains == 0:
+                min_match = 2**31 - 1
+            else:
+                min_match = int(match_num[present].min())
+            self_match = 1 if c.selector.matches(pod_labels) else 0
+            has_key = domains != _MISSING
+            safe = np.maximum(domains, 0)
+            node_match = np.where(has_key & present[safe], match_num[safe], 0)
+            mask &= has_key & (node_match + self_match - min_match <= c.max_skew)
+        return mask
+
+    def _spread_scores(self, pl: PodTopologySpread, state: CycleState, pod: Mapping[str, Any],
+                       feasible: np.ndarray, n: int) -> np.ndarray | None:
+        """PreScore, Score and NormalizeScore of soft spreading; None when it skips."""
+        if not n:
+            return None
+        own = (pod.get("spec") or {}).get("topologySpreadConstraints") or []
+        require_all = bool(own) or not pl.system_defaulted
+        if not own and pl.system_defaulted and not _may_have_default_selector(
+                pod, state.snapshot.objects):
+            return None  # no Service or controller selects the pod: no default selector
+        constraints = self._constraints(pl, pod, SCHEDULE_ANYWAY, state)
+        if not constraints:
+            return None
+        a = self.arrays
+        namespace = (pod.get("metadata") or {}).get("namespace") or "default"
+        everyone = slice(0, n)
+        n_cand = len(feasible)
+        all_has = np.ones(n, dtype=bool)
+        cand_has = np.ones(n_cand, dtype=bool)
+        if require_all:
+            for c in constraints:
+                all_has &= self._domains(c.topology_key, everyone, False) != _MISSING
+                cand_has &= self._domains(c.topology_key, feasible, False) != _MISSING
+        ignored = ~cand_has
+        score = np.zeros(n_cand, dtype=np.float64)
+        for c in constraints:
+            counts_all = a.matching_pods(namespace, c.selector)
+            cand_domains = self._domains(c.topology_key, feasible, True)
+            cand_key = self._domains(c.topology_key, feasible, False) != _MISSING
+            if c.topology_key == LABEL_HOSTNAME:
+                weight = math.log(n_cand - int(ignored.sum()) + 2)
+                cnt = counts_all[feasible]
+            else:
+                all_domains = self._domains(c.topology_key, everyone, True)
+                width = max(int(all_domains.max()) + 1, int(cand_domains.max()) + 1)
+                present = np.zeros(width, dtype=bool)
+                present[cand_domains[cand_has]] = True
+                weight = math.log(int(present.sum()) + 2)
+                elig = all_has & self._inclusion(c, pod, everyone)
+                totals = np.bincount(all_domains[elig], weights=counts_all[:n][elig],
+                                     minlength=width).astype(np.int64)
+                totals[~present] = 0
+                cnt = totals[cand_domains]
+            term = cnt * weight + (c.max_skew - 1)
+            score = score + np.where(cand_key, term, 0.0)
+        raw = np.floor(score + 0.5).astype(np.int64)  # go_round of a non-negative float
+        raw[ignored] = 0
+        live = raw[~ignored]
+        min_score = int(live.min()) if len(live) else 0
+        max_score = max(0, int(live.max()) if len(live) else 0)
+        if max_score == 0:
+            out = np.full(n_cand, MAX_NODE_SCORE, dtype=np.int64)
+        else:
+            out = MAX_NODE_SCORE * (max_score + min_score - raw) // max_score
+        out[ignored] = 0
+        return out
+
+    # -- scores --------------------------------------------------------------------------------
+    def scores(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+               info: PodInfo, feasible: np.ndarray, n: int) -> np.ndarray:
+        """Σ weight × normalized score over the feasible nodes, in their order."""
+        totals = np.zeros(len(feasible), dtype=np.int64)
+        same_everywhere = 0  # plugins that gave every node the same score: added once
+        cols = self.arrays.ints[:NZ_MEM + 1, feasible]  # the columns scores read, at once
+        for pl in profile.score_plugins:
+            s = self.plugin_scores(pl, state, pod, info, feasible, n, cols)
+            if s is None:
+                continue
+            if isinstance(s, int):
+                same_everywhere += s * profile.score_weights.get(pl.name, 1)
+            else:
+                totals += s * profile.score_weights.get(pl.name, 1)
+        return totals + same_everywhere if same_everywhere else totals
+
+    def plugin_scores(self, pl: Any, state: CycleState, pod: Mapping[str, Any], info: PodInfo,
+                      feasible: np.ndarray, n: int, cols: np.ndarray | None = None
+                      ) -> np.ndarray | int | None:
+        """One plugin's final scores (after NormalizeScore); None if its PreScore skips.
+
+        A plain int means every feasible node gets that score.
+        """
+        if cols is None:
+            cols = self.arrays.ints[:NZ_MEM + 1, feasible]
+        score = self._SCORERS.get(type(pl))
+        if score is None:  # pragma: no cover - supports() keeps others out
+            raise _Unsupported(pl.name)
+        return score(self, pl, state, pod, info, feasible, n, cols)
+
+    def _taint_scores(self, pl: TaintToleration, state: CycleState, pod: Mapping[str, Any],
+                      info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
+                      ) -> np.ndarray:
+        tolerations = prefer_no_schedule_tolerations(pod_tolerations(pod))
+        if self._untolerated_words(tolerations, (PREFER_NO_SCHEDULE,)) is None:
+            return MAX_NODE_SCORE  # no taint to count anywhere: reversed, all score 100
+        raw = self._untolerated(feasible, tolerations, (PREFER_NO_SCHEDULE,))
+        return default_normalize(raw, True)
+
+    def _affinity_scores(self, pl: NodeAffinity, state: CycleState, pod: Mapping[str, Any],
+                         info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
+                         ) -> np.ndarray | None:
+        try:
+            preferred = pod_preferred_node_affinity(pod)
+        except NodeAffinityParseError as e:  # pragma: no cover - filtered before
+            raise _Unsupported("the per-node path reports the error") from e
+        if preferred is None and pl.added_pref_sched_terms is None:
+            return None
+        raw = np.zeros(len(feasible), dtype=np.int64)
+        for terms in (pl.added_pref_sched_terms, preferred):
+            for term, weight in (terms.terms if terms is not None else ()):
+                raw += np.where(self.term_mask(term, feasible), weight, 0)
+        return default_normalize(raw, False)
+
+    def _image_scores(self, pl: ImageLocality, state: CycleState, pod: Mapping[str, Any],
+                      info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
+                      ) -> np.ndarray:
+        images = pod_images(pod)
+        if not images:  # calculatePriority clamps 0 up to the minimum: score 0
+            return np.zeros(len(feasible), dtype=np.int64)
+        total_nodes = n or 1
+        summed: Any = 0
+        for image in images:
+            name = normalized_image_name(image)
+            sizes = self.arrays.image_sizes.get(name)
+            holders = self.cache.image_nodes.get(name)
+            if sizes is None or not holders:
+                continue
+            spread = len(holders) / total_nodes
+            summed = summed + (sizes[feasible] * spread).astype(np.int64)  # int(): toward 0
+        if isinstance(summed, int):  # no node has any of the images: all clamp to 0
+            return 0
+        max_threshold = MAX_CONTAINER_THRESHOLD * len(images)
+        summed = np.minimum(np.maximum(summed, MIN_THRESHOLD), max_threshold)
+        return MAX_NODE_SCORE * (summed - MIN_THRESHOLD) // (max_threshold - MIN_THRESHOLD)
+
+    def _spread_scores_of(self, pl: PodTopologySpread, state: CycleState,
+                          pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
+                          cols: np.ndarray) -> np.ndarray | None:
+        return self._spread_scores(pl, state, pod, feasible, n)
+
+    def _fit_scores_of(self, pl: NodeResourcesFit, state: CycleState, pod: Mapping[str, Any],
+                       info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
+                       ) -> np.ndarray:
+        return self._fit_scores(pl, pod, info, feasible, cols)
+
+    def _balanced_scores_of(self, pl: NodeResourcesBalancedAllocation, state: CycleState,
+                            pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
+                            cols: np.ndarray) -> np.ndarray | None:
+        return self._balanced_scores(pl, pod, info, feasible, cols)
+
+    _SCORERS: dict[type, Callable[..., np.ndarray | None]] = {
+        TaintToleration: _taint_scores, NodeAffinity: _affinity_scores,
+        NodeResourcesFit: _fit_scores_of, NodeResourcesBalancedAllocation: _balanced_scores_of,
+        ImageLocality: _image_scores, PodTopologySpread: _spread_scores_of}
+
+    @staticmethod
+    def pod_requests(pod: Mapping[str, Any], info: PodInfo, resources: Sequence[Any],
+                     use_requested: bool) -> list[int]:
+        """pod_resource_requests, read off the PodInfo where that gives the same numbers."""
+        names = [r.name for r in resources]
+        if pod_level_requests_set(pod) or not all(
+                name in (CPU, MEMORY, EPHEMERAL_STORAGE) or is_scalar_resource_name(name)
+                for name in names):
+            return pod_resource_requests(pod, resources, use_requested)
+        requested = info.requested
+        out = []
+        for name in names:
+            if name == CPU:
+                out.append(requested.milli_cpu if use_requested else info.non0_cpu)
+            elif name == MEMORY:
+                out.append(requested.memory if use_requested else info.non0_mem)
+            else:
+                out.append(requested.get(name))
+        return out
+
+    @staticmethod
+    def _rows(resources: Sequence[Any], use_requested: bool) -> tuple[list[int], list[int]] | None:
+        """The (allocatable, requested) rows of ``cols`` for cpu, memory, ephemeral storage."""
+        alloc_rows, req_rows = [], []
+        for r in resources:
+            if r.name == CPU:
+                alloc_rows.append(ALLOC_CPU)
+                req_rows.append(REQ_CPU if use_requested else NZ_CPU)
+            elif r.name == MEMORY:
+                alloc_rows.append(ALLOC_MEM)
+                req_rows.append(REQ_MEM if use_requested else NZ_MEM)
+            elif r.name == EPHEMERAL_STORAGE:
+                alloc_rows.append(ALLOC_EPH)
+                req_rows.append(REQ_EPH)
+            else:
+                return None
+        return (alloc_rows, req_rows) if resources else None
+
+    def _two_rows(self, resources: Sequence[Any], use_requested: bool
+                  ) -> tuple[list[int], list[int]] | None:
+        rows = self._rows(resources, use_requested)
+        return rows if rows is not None and len(rows[0]) == 2 else None
+
+    def _resource_columns(self, name: str, pod_request: int, slots: np.ndarray,
+                          cols: np.ndarray, use_requested: bool
+                          ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(allocatable, requested + the pod) of one resource; None: left out everywhere.
+
+        ``cols`` are the integer columns gathered at ``slots``. Scoring counts the
+        non-zero requests for cpu and memory unless ``use_requested``.
+        """
+        a = self.arrays
+        if pod_request == 0 and is_scalar_resource_name(name):
+            return None
+        if name == CPU:
+            return cols[ALLOC_CPU], cols[REQ_CPU if use_requested else NZ_CPU] + pod_request
+        if name == MEMORY:
+            return cols[ALLOC_MEM], cols[REQ_MEM if use_requested else NZ_MEM] + pod_request
+        if name == EPHEMERAL_STORAGE:
+            return cols[ALLOC_EPH], cols[REQ_EPH] + pod_request
+        if is_scalar_resource_name(name):
+            a._scalar(name)
+            alloc = a.scalar_alloc[name][slots]
+            # a node without the resource leaves it out (0, 0)
+            return alloc, np.where(alloc > 0, a.scalar_req[name][slots] + pod_request, 0)
+        return None
+
+    def _fit_scores(self, pl: NodeResourcesFit, pod: Mapping[str, Any], info: PodInfo,
+                    slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The scoring strategy's weighted mean over the resources (resource_allocation.go)."""
+        requests = self.pod_requests(pod, info, pl.resources, False)
+        strategy = pl.strategy.type
+        if strategy not in (LEAST_ALLOCATED, MOST_ALLOCATED, REQUESTED_TO_CAPACITY_RATIO):
+            raise _Unsupported(strategy)
+        fast = self._rows(pl.resources, False) if strategy != REQUESTED_TO_CAPACITY_RATIO \
+            else None
+        if fast is not None and self.all_positive(fast[0]):
+            alloc = cols[fast[0]]  # every resource on every node: one 2-D step
+            req = cols[fast[1]] + np.array(requests, dtype=np.int64)[:, None]
+            if strategy == LEAST_ALLOCATED:  # over capacity: max(.., 0) makes it 0
+                score = np.maximum(alloc - req, 0) * MAX_NODE_SCORE // alloc
+            else:
+                score = np.minimum(req, alloc) * MAX_NODE_SCORE // alloc
+            weights = [r.weight for r in pl.resources]
+            if any(w != 1 for w in weights):
+                score = score * np.array(weights, dtype=np.int64)[:, None]
+            return score.sum(axis=0) // sum(weights)
+        raw_fn = None
+        if strategy == REQUESTED_TO_CAPACITY_RATIO:
+            scale = MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE
+            raw_fn = _broken_linear([(u, s * scale) for u, s in pl.strategy.shape or []])
+        node_score: Any = 0
+        weight_sum: Any = 0  # a plain int while every node counts every resource
+        for r, pod_request in zip(pl.resources, requests, strict=True):
+            columns = self._resource_columns(r.name, pod_request, slots, cols, False)
+            if columns is None:
+                continue
+            alloc, req = columns
+            present = alloc != 0
+            everywhere = bool(present.all())
+            safe = alloc if everywhere else np.where(present, alloc, 1)
+            if strategy == LEAST_ALLOCATED:  # over capacity: max(.., 0) makes it 0
+                score = np.maximum(alloc - req, 0) * MAX_NODE_SCORE // safe
+            elif strategy == MOST_ALLOCATED:
+                score = np.minimum(req, alloc) * MAX_NODE_SCORE // safe
+            else:
+                utilization = MAX_UTILIZATION - (alloc - req) * MAX_UTILIZATION // safe
+                utilization[req > alloc] = MAX_UTILIZATION
+                score = raw_fn(utilization)  # type: ignore[misc]
+                present = present & (score > 0)  # a zero does not count towards the mean
+                everywhere = False
+            if everywhere:
+                node_score = node_score + score * r.weight
+                weight_sum = weight_sum + r.weight
+            else:
+                node_score = node_score + np.where(present, score * r.weight, 0)
+                weight_sum = weight_sum + np.where(present, r.weight, 0)
+        if isinstance(weight_sum, int):
+            if weight_sum == 0:
+                return np.zeros(len(slots), dtype=np.int64)
+            if strategy == REQUESTED_TO_CAPACITY_RATIO:  # pragma: no cover - never a plain int
+                return np.floor(node_score / weight_sum + 0.5).astype(np.int64)
+            return node_score // weight_sum
+        safe_sum = np.where(weight_sum > 0, weight_sum, 1)
+        if strategy == REQUESTED_TO_CAPACITY_RATIO:
+            out = np.floor(node_score / safe_sum + 0.5).astype(np.int64)  # math.Round, >= 0
+        else:
+            out = node_score // safe_sum
+        return np.where(weight_sum > 0, out, 0)
+
+    def _balanced_scores(self, pl: NodeResourcesBalancedAllocation, pod: Mapping[str, Any],
+                         info: PodInfo, slots: np.ndarray, cols: np.ndarray
+                         ) -> np.ndarray | None:
+        """How evenly the resources end up used, with and without the pod."""
+        requests = self.pod_requests(pod, info, pl.resources, True)
+        if is_best_effort(requests):
+            return None
+        fast = self._two_rows(pl.resources, True)
+        if fast is not None:
+            alloc_rows, req_rows = fast
+            if self.all_positive(alloc_rows):  # both resources on every node: two fractions
+                alloc = cols[alloc_rows + alloc_rows]
+                # rows: cpu with the pod, memory with, cpu without, memory without
+                offsets = np.array(requests + [0, 0], dtype=np.int64)[:, None]
+                fractions = np.minimum((cols[req_rows + req_rows] + offsets) / alloc, 1.0)
+                std = np.abs((fractions[0::2] - fractions[1::2]) / 2)
+                balance = ((1 - std) * MAX_NODE_SCORE).astype(np.int64)  # int(): toward zero
+                half = MAX_NODE_SCORE // 2
+                return half + (half + balance[0] - balance[1]) // 2
+        with_pod, without_pod, present = [], [], []
+        for r, pod_request in zip(pl.resources, requests, strict=True):
+            columns = self._resource_columns(r.name, pod_request, slots, cols, True)
+            if columns is None:
+                continue
+            alloc, req = columns
+            here = alloc != 0
+            if bool(here.all()):
+                with_pod.append(np.minimum(req / alloc, 1.0))
+                without_pod.append(np.minimum((req - pod_request) / alloc, 1.0))
+                present.append(None)
+            else:
+                safe = np.where(here, alloc, 1)
+                with_pod.append(np.minimum(np.where(here, req, 0) / safe, 1.0))
+                without_pod.append(np.minimum(np.where(here, req - pod_request, 0) / safe, 1.0))
+                present.append(here)
+
+        def balance(fractions: list[np.ndarray]) -> np.ndarray:
+            if len(fractions) != 2:  # one resource (or none) counted: std 0
+                return np.full(len(slots), MAX_NODE_SCORE, dtype=np.int64)
+            std = np.abs((fractions[0] - fractions[1]) / 2)
+            if present[0] is not None or present[1] is not None:
+                both = np.ones(len(slots), dtype=bool)
+                for here in present:
+                    if here is not None:
+                        both &= here
+                std[~both] = 0.0  # a node missing one: a single fraction, std 0
+            return ((1 - std) * MAX_NODE_SCORE).astype(np.int64)  # int(): toward zero, >= 0
+
+        half = MAX_NODE_SCORE // 2
+        return half + (half + balance(with_pod) - balance(without_pod)) // 2
+
+
+def _may_have_default_selector(pod: Mapping[str, Any],
+                               objects: Mapping[str, Sequence[Mapping[str, Any]]]) -> bool:
+    """False when no Service in the pod's namespace has a selector and no controller owns it.
+
+    Then spreading's default selector is empty and its PreScore skips, without
+    building constraints (helper.DefaultSelector does the full work otherwise).
+    """
+    meta = pod.get("metadata") or {}
+    if any(ref.get("controller") for ref in meta.get("ownerReferences") or []):
+        return True
+    namespace = meta.get("namespace") or "default"
+    return any(((svc.get("metadata") or {}).get("namespace") or "default") == namespace
+               and (svc.get("spec") or {}).get("selector") is not None
+               for svc in objects.get("services", ()))
+
+
+def _broken_linear(shape: Sequence[tuple[int, int]]):  # -> Callable[[ndarray], ndarray]
+    """helper.BuildBrokenLinearFunction over arrays (integer arithmetic, Go division)."""
+    def f(p: np.ndarray) -> np.ndarray:
+        out = np.full(len(p), shape[-1][1], dtype=np.int64)
+        for i in range(len(shape) - 1, -1, -1):  # the smallest i with p <= u_i wins
+            u, s = shape[i]
+            if i == 0:
+                value = np.full(len(p), shape[0][1], dtype=np.int64)
+            else:
+                u0, s0 = shape[i - 1]
+                value = s0 + go_div((s - s0) * (p - u0), u - u0)
+            out = np.where(p <= u, value, out)
+        return out
+    return f
