@@ -18,6 +18,7 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from datetime import datetime, timezone
 
 from kubelearn.api import StatusError
 
@@ -34,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--speed", type=float, default=1.0,
                        help="simulated seconds per wall-clock second (default 1)")
     serve.add_argument("--seed", type=int, default=0, help="the simulation's random seed")
+    serve.add_argument("--nodes", type=int, default=3,
+                       help="worker nodes, a kubelet each (default 3)")
     serve.add_argument("--kubeconfig", default=None,
                        help="where to write the kubeconfig (default: a temporary file)")
     serve.add_argument("-f", "--filename", action="append", default=[], metavar="MANIFEST",
@@ -49,7 +52,13 @@ def serve_command(args: argparse.Namespace) -> int:
     if args.speed < 0:
         print(f"error: --speed must be 0 or more, not {args.speed:g}", file=sys.stderr)
         return 2
-    cluster = Cluster(seed=args.seed)
+    if args.nodes < 0:
+        print(f"error: --nodes must be 0 or more, not {args.nodes}", file=sys.stderr)
+        return 2
+    # Served, the cluster follows the wall clock: its virtual second 0 is now, so the
+    # ages kubectl computes from timestamps (describe, events) come out right.
+    epoch = datetime.now(timezone.utc).replace(microsecond=0)
+    cluster = Cluster(seed=args.seed, nodes=args.nodes, epoch=epoch)
     for manifest in args.filename:
         try:
             for obj in cluster.apply(manifest):

@@ -71,6 +71,8 @@ class Cluster:
     ``--etcd-compaction-interval``; 0 turns the compactor off),
     ``audit_limit`` (keep only the newest audit rows),
     ``disable_admission_plugins`` (names, e.g. ``("TaintNodesByCondition",)``),
+    ``epoch`` (the datetime of virtual second 0; ``kubelearn serve`` sets it to the
+    moment serving starts, so kubectl's ages agree with the wall clock),
     ``scheduler_config`` (a KubeSchedulerConfiguration, YAML text or dict) and
     ``scheduler_plugins`` (``{"Name": PluginClass}``: a learner's plugins the config
     may enable); ``scheduler=False`` leaves the scheduler out. ``nodes`` worker
@@ -83,11 +85,11 @@ class Cluster:
     def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
         unknown = set(settings) - {"compaction_interval", "audit_limit",
                                    "disable_admission_plugins", "scheduler_config",
-                                   "scheduler_plugins", "scheduler"} - NODE_SETTINGS
+                                   "scheduler_plugins", "scheduler", "epoch"} - NODE_SETTINGS
         if unknown:
             raise TypeError(f"unknown cluster settings: {sorted(unknown)}")
         self.settings = settings
-        self.sim = Simulation(seed)
+        self.sim = Simulation(seed, **({"epoch": settings["epoch"]} if "epoch" in settings else {}))
         self.etcd = Store(self.sim)
         self.authenticator = TokenAuthenticator()
         self._token_rng = self.sim.rng("tokens")

@@ -36,8 +36,9 @@ RECORD_COLUMNS = list(Record._fields)
 class Simulation:
     """A cluster's clock, randomness and memory of events."""
 
-    def __init__(self, seed: int = 0) -> None:
+    def __init__(self, seed: int = 0, epoch: datetime = EPOCH) -> None:
         self.seed = seed
+        self.epoch = epoch  # the instant of virtual second 0, for timestamps
         self.env = simpy.Environment()
         self.random = random.Random(seed)
         self._records: list[Record] = []
@@ -58,12 +59,12 @@ class Simulation:
 
     def timestamp(self, at: float | None = None) -> str:
         """RFC 3339 time of virtual second ``at`` (default: now), as Kubernetes prints it."""
-        moment = EPOCH + timedelta(seconds=self.now if at is None else at)
+        moment = self.epoch + timedelta(seconds=self.now if at is None else at)
         return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def micro_timestamp(self, at: float | None = None) -> str:
         """RFC 3339 with microseconds, the MicroTime format of Lease renewTime."""
-        moment = EPOCH + timedelta(seconds=self.now if at is None else at)
+        moment = self.epoch + timedelta(seconds=self.now if at is None else at)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
     # -- scheduling work ----------------------------------------------------

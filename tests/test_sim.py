@@ -87,3 +87,11 @@ def test_timestamps_are_rfc3339_from_the_epoch():
     sim.run(61.25)
     assert sim.timestamp() == "2024-01-01T00:01:01Z"
     assert sim.micro_timestamp() == "2024-01-01T00:01:01.250000Z"
+
+
+def test_a_served_cluster_can_start_its_clock_at_another_instant():
+    from datetime import datetime, timezone
+
+    sim = Simulation(epoch=datetime(2026, 11, 27, 6, 0, tzinfo=timezone.utc))
+    sim.run(90)
+    assert sim.timestamp() == "2026-11-27T06:01:30Z"
