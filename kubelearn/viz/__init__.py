@@ -5,6 +5,6 @@ and returns a matplotlib Figure, a DataFrame or a widget. Nothing here changes
 the model, and the model never reads a widget.
 """
 
-from kubelearn.viz import apiserver, etcd, kubelet
+from kubelearn.viz import apiserver, etcd, kubelet, scheduler
 
-__all__ = ["apiserver", "etcd", "kubelet"]
+__all__ = ["apiserver", "etcd", "kubelet", "scheduler"]
