@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubelearn.api import NotFound, load
@@ -34,7 +35,8 @@ from kubelearn.apiserver.compactor import COMPACTION_INTERVAL, Compactor
 from kubelearn.apiserver.patch import three_way_patch
 from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
-from kubelearn.controllers import NodeLifecycleController
+from kubelearn.controllers import GarbageCollector, NodeLifecycleController, ReplicaSetController
+from kubelearn.controllers.tainteviction import TaintEvictionController
 from kubelearn.etcd import Store
 from kubelearn.kubelet import Kubelet
 from kubelearn.kubelet.kubelet import node_network
@@ -49,6 +51,12 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 NODE_SETTINGS = {"node_cpu", "node_memory", "node_pods", "node_ephemeral_storage",
                  "node_bandwidth", "zones", "kubelet_config"}
 DEFAULT_ZONES = ("zone-a", "zone-b", "zone-c")
+# kube-controller-manager's node lifecycle flags (kubelearn.controllers.nodelifecycle), e.g.
+# node_monitor_grace_period=40 for the default before v1.32.
+NODE_LIFECYCLE_SETTINGS = {"node_monitor_period", "node_monitor_grace_period",
+                           "node_startup_grace_period", "node_eviction_rate",
+                           "secondary_node_eviction_rate", "unhealthy_zone_threshold",
+                           "large_cluster_size_threshold"}
 
 # The identities a cluster starts with, by the short names cluster.client() accepts.
 IDENTITIES = {
@@ -62,6 +70,18 @@ _ALIASES = {"scheduler": "kube-scheduler", "controller-manager": "kube-controlle
             authn.KUBE_SCHEDULER: "kube-scheduler",
             authn.KUBE_CONTROLLER_MANAGER: "kube-controller-manager",
             authn.KUBE_PROXY: "kube-proxy"}
+
+
+def enabled_controllers(flags: Iterable[str], known: Iterable[str]) -> set[str]:
+    """The controllers a ``--controllers`` style list turns on: ``*`` all, ``-name`` not name."""
+    known = list(known)
+    flags = [flags] if isinstance(flags, str) else list(flags)
+    unknown = {f.lstrip("-") for f in flags} - set(known) - {"*"}
+    if unknown:
+        raise ValueError(f"unknown controllers {sorted(unknown)}; known: {', '.join(known)}")
+    on = set(known) if "*" in flags else set()
+    on |= {f for f in flags if f in known}
+    return on - {f[1:] for f in flags if f.startswith("-")}
 
 
 class Cluster:
@@ -79,13 +99,22 @@ class Cluster:
     nodes get a kubelet each (:meth:`add_node`), shaped by ``node_cpu`` ("4"),
     ``node_memory`` ("8Gi"), ``node_pods`` (110), ``node_ephemeral_storage``,
     ``node_bandwidth`` (MiB/s), ``zones`` (zone-a, zone-b, zone-c in turn) and
-    ``kubelet_config`` (a :class:`~kubelearn.kubelet.KubeletConfig`).
+    ``kubelet_config`` (a :class:`~kubelearn.kubelet.KubeletConfig`). The node lifecycle
+    controller takes kube-controller-manager's flags: ``node_monitor_period`` (5),
+    ``node_monitor_grace_period`` (50; 40 before v1.32), ``node_startup_grace_period`` (60),
+    ``node_eviction_rate`` (0.1), ``secondary_node_eviction_rate`` (0.01),
+    ``unhealthy_zone_threshold`` (0.55), ``large_cluster_size_threshold`` (50).
+    ``controllers`` picks the controllers that run, like kube-controller-manager's
+    ``--controllers``: ``("*",)`` (default) all of nodelifecycle, tainteviction, replicaset
+    and garbagecollector; ``("*", "-replicaset")`` all but one; ``("nodelifecycle",)`` one.
     """
 
     def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
         unknown = set(settings) - {"compaction_interval", "audit_limit",
                                    "disable_admission_plugins", "scheduler_config",
-                                   "scheduler_plugins", "scheduler", "epoch"} - NODE_SETTINGS
+                                   "scheduler_plugins", "scheduler", "epoch", "controllers"} \
+            - NODE_SETTINGS \
+            - NODE_LIFECYCLE_SETTINGS
         if unknown:
             raise TypeError(f"unknown cluster settings: {sorted(unknown)}")
         self.settings = settings
@@ -115,10 +144,23 @@ class Cluster:
         # kube-controller-manager (kubelearn.controllers), each controller under its own
         # service account as kubeadm runs them. So far the node lifecycle controller,
         # whose NoSchedule pass lifts the not-ready taint every new node is born with.
-        self.controllers = {
-            "nodelifecycle": NodeLifecycleController(
-                self.sim, self.client(authn.controller_user("node-controller"))),
+        node_controller = self.client(authn.controller_user("node-controller"))
+        informers = self._clients["kube-controller-manager"]
+        factories: dict[str, Callable[[], Any]] = {
+            "nodelifecycle": lambda: NodeLifecycleController(
+                self.sim, node_controller, informer_client=informers,
+                **{k: v for k, v in settings.items() if k in NODE_LIFECYCLE_SETTINGS}),
+            # The taint manager runs as node-controller too (upstream: "taint-manager uses
+            # existing cluster role from node-controller").
+            "tainteviction": lambda: TaintEvictionController(
+                self.sim, node_controller, informer_client=informers),
+            "replicaset": lambda: ReplicaSetController(
+                self.sim, self.client(authn.controller_user("replicaset-controller"))),
+            "garbagecollector": lambda: GarbageCollector(
+                self.sim, self.client(authn.controller_user("generic-garbage-collector"))),
         }
+        enabled = enabled_controllers(settings.get("controllers", ("*",)), factories)
+        self.controllers = {name: factories[name]() for name in factories if name in enabled}
         for controller in self.controllers.values():
             controller.start()
         # Worker nodes node-1..node-N, a kubelet each (kubelearn.kubelet); see add_node.

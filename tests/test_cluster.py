@@ -109,3 +109,16 @@ def test_serve_delegates_to_the_http_front(monkeypatch):
     monkeypatch.setattr(serve_module, "serve", lambda cluster, **kw: seen.update(kw) or "server")
     cluster = kl.Cluster(seed=0)
     assert cluster.serve(port=0, quiet=True) == "server" and seen == {"port": 0, "quiet": True}
+
+
+def test_controllers_are_chosen_like_kube_controller_managers_flag():
+    from kubelearn.cluster import enabled_controllers
+
+    known = ["nodelifecycle", "tainteviction", "replicaset", "garbagecollector"]
+    assert enabled_controllers(("*",), known) == set(known)
+    assert enabled_controllers(("*", "-replicaset"), known) == set(known) - {"replicaset"}
+    assert enabled_controllers("nodelifecycle", known) == {"nodelifecycle"}
+    with pytest.raises(ValueError, match="unknown controllers \\['nope'\\]"):
+        enabled_controllers(("nope",), known)
+    cluster = kl.Cluster(seed=0, controllers=("nodelifecycle",))
+    assert list(cluster.controllers) == ["nodelifecycle"]

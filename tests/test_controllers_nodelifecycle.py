@@ -1,7 +1,16 @@
-"""The node lifecycle controller's NoSchedule pass: condition taints follow conditions."""
+"""The node lifecycle controller: NoSchedule condition taints, heartbeats, NoExecute taints."""
 
 import kubelearn as kl
-from kubelearn.controllers.nodelifecycle import reconcile_taints, wanted_noschedule_taints
+from kubelearn.controllers.nodelifecycle import (
+    STATE_FULL_DISRUPTION,
+    STATE_NORMAL,
+    STATE_PARTIAL_DISRUPTION,
+    RateLimitedTimedQueue,
+    compute_zone_state,
+    reconcile_taints,
+    wanted_noschedule_taints,
+)
+from kubelearn.sim import Simulation
 
 NOT_READY = "node.kubernetes.io/not-ready"
 
@@ -55,3 +64,147 @@ def test_cordoning_a_node_taints_it_unschedulable():
     cluster.admin.patch("nodes", "node-1", {"spec": {"unschedulable": False}}, patch_type="merge")
     cluster.run(1)
     assert not cluster.admin.get("nodes", "node-1")["spec"].get("taints")
+
+
+# -- monitorNodeHealth and the NoExecute taints ------------------------------------------------
+
+UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+def records(cluster, reason, obj=None):
+    return [r for r in cluster.sim.records
+            if r.reason == reason and (obj is None or r.object == obj)]
+
+
+def no_execute(cluster, name):
+    taints = cluster.admin.get("nodes", name)["spec"].get("taints") or []
+    return [t for t in taints if t["effect"] == "NoExecute"]
+
+
+def stopped_node(grace=None, nodes=3, **settings):
+    """A cluster whose node-1 dies at 30s; returns it and the last lease renewal's time."""
+    if grace is not None:
+        settings["node_monitor_grace_period"] = grace
+    cluster = kl.Cluster(seed=0, nodes=nodes, **settings)
+    cluster.run(30)
+    cluster.stop_node("node-1")
+    last = records(cluster, "LeaseRenewed", "lease/kube-node-lease/node-1")[-1].time
+    return cluster, last
+
+
+def test_zone_states_follow_upstreams_compute_zone_state():
+    ready, not_ready, unknown = {"status": "True"}, {"status": "False"}, {"status": "Unknown"}
+    assert compute_zone_state([ready, ready]) == (0, STATE_NORMAL)
+    assert compute_zone_state([unknown, None]) == (2, STATE_FULL_DISRUPTION)
+    assert compute_zone_state([ready, unknown, unknown]) == (2, STATE_NORMAL)  # not > 2
+    assert compute_zone_state([ready, unknown, unknown, not_ready]) == (3,
+                                                                      STATE_PARTIAL_DISRUPTION)
+    assert compute_zone_state([ready, ready, ready, unknown, unknown, unknown]) == (
+        3, STATE_NORMAL)  # 50% < 55%
+
+
+def test_taint_queue_is_unique_and_rate_limited():
+    sim = Simulation(0)
+    queue = RateLimitedTimedQueue(sim, 0.1)
+    done = []
+    assert queue.add("a") and queue.add("b") and not queue.add("a")
+    queue.try_(lambda name: (done.append((sim.now, name)) or True, 0))
+    assert done == [(0.0, "a")]  # burst 1
+    sim.run(9.9)
+    queue.try_(lambda name: (done.append((sim.now, name)) or True, 0))
+    sim.run(0.1)
+    queue.try_(lambda name: (done.append((sim.now, name)) or True, 0))
+    assert done == [(0.0, "a"), (10.0, "b")]
+    assert not queue.add("a")  # processed names stay in the set until removed
+    queue.swap_limiter(0)
+    queue.remove("a")
+    queue.add("a")
+    queue.try_(lambda name: (done.append((sim.now, name)) or True, 0))
+    assert len(done) == 2  # rate 0: no tainting at all
+
+
+def test_a_silent_node_goes_unknown_50_to_55s_after_its_last_heartbeat():
+    cluster, last = stopped_node()
+    cluster.run(60)
+    unknown = records(cluster, "NodeStatusUnknown", "node/node-1")
+    assert len(unknown) == 1 and last + 50 <= unknown[0].time < last + 55
+    node = cluster.admin.get("nodes", "node-1")
+    conditions = {c["type"]: c for c in node["status"]["conditions"]}
+    ready = conditions["Ready"]
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "Unknown", "NodeStatusUnknown", "Kubelet stopped posting node status.")
+    for kind in ("MemoryPressure", "DiskPressure", "PIDPressure"):
+        assert conditions[kind]["status"] == "Unknown"
+    events = [e for e in cluster.admin.list("events", "default")["items"]
+              if e["reason"] == "NodeNotReady" and e["involvedObject"]["kind"] == "Node"]
+    assert [e["message"] for e in events] == ["Node node-1 status is now: NodeNotReady"]
+    assert events[0]["source"]["component"] == "node-controller"
+    # The other nodes kept heartbeating.
+    assert get_ready(cluster, "node-2") == "True"
+
+
+def get_ready(cluster, name):
+    node = cluster.admin.get("nodes", name)
+    return next(c["status"] for c in node["status"]["conditions"] if c["type"] == "Ready")
+
+
+def test_then_the_unreachable_noexecute_taint_with_time_added():
+    cluster, last = stopped_node()
+    cluster.run(70)
+    unknown_at = records(cluster, "NodeStatusUnknown", "node/node-1")[0].time
+    taints = no_execute(cluster, "node-1")
+    assert [t["key"] for t in taints] == [UNREACHABLE]  # never both
+    added = records(cluster, "NoExecuteTaintAdded", "node/node-1")[0].time
+    assert unknown_at < added <= unknown_at + 5.1  # the next monitor pass
+    assert taints[0]["timeAdded"] == cluster.sim.timestamp(added)
+    assert not no_execute(cluster, "node-2")
+
+
+def test_grace_period_is_configurable_40s_as_before_v1_32():
+    cluster, last = stopped_node(grace=40)
+    cluster.run(60)
+    unknown = records(cluster, "NodeStatusUnknown", "node/node-1")[0].time
+    assert last + 40 <= unknown < last + 45
+
+
+def test_a_node_back_gets_its_taints_removed():
+    cluster, _ = stopped_node()
+    cluster.run(90)
+    assert no_execute(cluster, "node-1")
+    cluster.start_node("node-1")
+    cluster.run(15)
+    assert get_ready(cluster, "node-1") == "True"
+    assert not cluster.admin.get("nodes", "node-1")["spec"].get("taints")
+    assert records(cluster, "NoExecuteTaintRemoved", "node/node-1")
+
+
+def test_all_nodes_silent_is_full_disruption_and_nothing_is_tainted():
+    cluster = kl.Cluster(seed=0, nodes=2)
+    cluster.run(30)
+    cluster.stop_node("node-1")
+    cluster.stop_node("node-2")
+    cluster.run(120)
+    assert get_ready(cluster, "node-1") == "Unknown"
+    assert records(cluster, "MasterDisruptionMode")
+    assert not no_execute(cluster, "node-1") and not no_execute(cluster, "node-2")
+
+
+def test_a_small_zone_mostly_down_stops_tainting():
+    cluster = kl.Cluster(seed=0, nodes=4, zones=("zone-a",))
+    cluster.run(30)
+    for name in ("node-1", "node-2", "node-3"):  # 3 of 4 > 55%: PartialDisruption
+        cluster.stop_node(name)
+    cluster.run(120)
+    assert cluster.controllers["nodelifecycle"].zone_states == {
+        ":\x00:zone-a": STATE_PARTIAL_DISRUPTION}
+    assert not any(no_execute(cluster, f"node-{i}") for i in (1, 2, 3))  # 4 nodes <= 50: rate 0
+
+
+def test_noexecute_tainting_goes_at_0_1_nodes_per_second_per_zone():
+    cluster = kl.Cluster(seed=0, nodes=5, zones=("zone-a",))
+    cluster.run(30)
+    cluster.stop_node("node-1")
+    cluster.stop_node("node-2")  # 2 of 5: still Normal
+    cluster.run(120)
+    times = sorted(r.time for r in records(cluster, "NoExecuteTaintAdded"))
+    assert len(times) == 2 and abs(times[1] - times[0] - 10) < 0.2

@@ -1,0 +1,96 @@
+"""The shape every controller has: informers feed a work queue, a worker syncs one key at a time.
+
+This is how kube-controller-manager's controllers are built (client-go's
+``SharedInformer`` and ``workqueue``):
+
+1. An :class:`~kubelearn.scheduler.informer.Informer` per resource lists, then
+   watches, and keeps a local cache (``informer.store``). Its handlers run
+   inside the delivery of a watch event -- they never call the API server; they
+   only decide *which object needs a look* and add its key to the queue.
+2. A :class:`WorkQueue` holds each key at most once, however many events named
+   it: ten pod events for one ReplicaSet become one sync.
+3. A worker (a SimPy process) takes keys off the queue and calls the
+   controller's ``sync(key)``, which reads the cache, compares what is with
+   what should be, and calls the API server to close the gap. A sync that fails
+   with an API error is retried later, waiting longer each time
+   (``workqueue.DefaultControllerRateLimiter``: 5ms doubling up to 1000s).
+
+The informer is the scheduler's (kubelearn/scheduler/informer.py): one informer
+for every component, as client-go has one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from typing import Any
+
+import simpy
+
+from kubelearn.api import StatusError
+from kubelearn.scheduler.informer import Informer, object_key
+from kubelearn.sim import Simulation
+
+__all__ = ["Informer", "WorkQueue", "object_key"]
+
+# client-go workqueue.DefaultItemBasedRateLimiter: NewItemExponentialFailureRateLimiter(5ms, 1000s)
+RETRY_BASE_DELAY = 0.005
+RETRY_MAX_DELAY = 1000.0
+
+
+class WorkQueue:
+    """Keys waiting for a sync, each at most once; one worker calls ``sync(key)`` for each."""
+
+    def __init__(self, sim: Simulation, name: str, sync: Callable[[str], Any]) -> None:
+        self.sim = sim
+        self.name = name  # the controller's name, for the records of failed syncs
+        self.sync = sync
+        self._waiting: dict[str, None] = {}  # an ordered set: first added, first synced
+        self._failures: dict[str, int] = {}
+        self._wake: simpy.Event | None = None
+        self._process: simpy.Process | None = None
+
+    def __len__(self) -> int:
+        return len(self._waiting)
+
+    def add(self, key: str) -> None:
+        """Ask for a sync of ``key`` (no-op if it is already waiting)."""
+        if key in self._waiting:
+            return
+        self._waiting[key] = None
+        if self._wake is not None and not self._wake.triggered:
+            self._wake.succeed()
+
+    def add_after(self, key: str, delay: float) -> None:
+        """Ask for a sync of ``key`` in ``delay`` seconds."""
+        self.sim.call_later(delay, lambda: self.add(key))
+
+    def add_rate_limited(self, key: str) -> None:
+        """Retry ``key`` later: 5ms, 10ms, 20ms... after each failure in a row."""
+        failures = self._failures.get(key, 0)
+        self._failures[key] = failures + 1
+        self.add_after(key, min(RETRY_BASE_DELAY * 2 ** failures, RETRY_MAX_DELAY))
+
+    def forget(self, key: str) -> None:
+        """The key synced fine: its next failure starts the back-off afresh."""
+        self._failures.pop(key, None)
+
+    def start(self) -> None:
+        """Start the worker."""
+        if self._process is None:
+            self._process = self.sim.process(self._worker())
+
+    def _worker(self) -> Generator[simpy.Event, Any, None]:
+        while True:
+            if not self._waiting:
+                self._wake = self.sim.env.event()
+                yield self._wake
+                continue
+            key = next(iter(self._waiting))
+            del self._waiting[key]
+            try:
+                self.sync(key)
+            except StatusError as error:  # the API said no: try again later
+                self.sim.record(self.name, "SyncFailed", key, str(error))
+                self.add_rate_limited(key)
+            else:
+                self.forget(key)
