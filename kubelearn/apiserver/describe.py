@@ -1209,6 +1209,15 @@ def describe_service(svc: Obj, events: Sequence[Obj] | None, now: datetime, *,
     return w.text()
 
 
+def write_object_header(w: PrefixWriter, meta: Obj, *, namespaced: bool = True) -> None:
+    """The lines most describers open with: Name, Namespace, Labels, Annotations."""
+    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
+    if namespaced:
+        w.write(LEVEL_0, f"Namespace:\t{meta.get('namespace', '')}\n")
+    print_labels_multiline(w, "Labels", meta.get("labels"))
+    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+
+
 def describe_namespace(ns: Obj) -> str:
     """describeNamespace: status and conditions (kubectl shows no events for a namespace).
 
@@ -1217,9 +1226,7 @@ def describe_namespace(ns: Obj) -> str:
     """
     meta, status = _meta(ns), _status(ns)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta, namespaced=False)
     w.write(LEVEL_0, f"Status:\t{status.get('phase') or ''}\n")
     conditions = _maps(status.get("conditions"))
     if conditions:
@@ -1237,10 +1244,7 @@ def describe_endpoints(ep: Obj, events: Sequence[Obj] | None, now: datetime) -> 
     """describeEndpoints: each subset's ready and not-ready addresses and ports."""
     meta = _meta(ep)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(LEVEL_0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta)
     w.write(LEVEL_0, "Subsets:\n")
     for subset in _maps(ep.get("subsets")):
         ready = ",".join(str(a.get("ip", "")) for a in _maps(subset.get("addresses")))
@@ -1265,10 +1269,7 @@ def describe_endpoint_slice(eps: Obj, events: Sequence[Obj] | None, now: datetim
     """describeEndpointSliceV1: address type, ports, and each endpoint's conditions."""
     meta = _meta(eps)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(LEVEL_0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta)
     w.write(LEVEL_0, f"AddressType:\t{eps.get('addressType') or ''}\n")
     ports = _maps(eps.get("ports"))
     if not ports:
@@ -1308,10 +1309,7 @@ def describe_config_map(cm: Obj, events: Sequence[Obj] | None, now: datetime) ->
     """ConfigMapDescriber: each key and its value, then the binary keys' sizes."""
     meta = _meta(cm)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(LEVEL_0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta)
     w.write(LEVEL_0, "\nData\n====\n")
     data = _map(cm.get("data"))
     for key in sorted(data):
@@ -1343,10 +1341,7 @@ def describe_secret(secret: Obj) -> str:
     """describeSecret: the sizes of the values, never the values."""
     meta = _meta(secret)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(LEVEL_0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta)
     w.write(LEVEL_0, f"\nType:\t{secret.get('type') or ''}\n")
     w.write(LEVEL_0, "\nData\n====\n")
     data = _map(secret.get("data"))
@@ -1363,10 +1358,7 @@ def describe_service_account(sa: Obj, events: Sequence[Obj] | None, now: datetim
     """describeServiceAccount: its image pull secrets."""
     meta = _meta(sa)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(LEVEL_0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta)
     # kubectl v1.32 also lists the account's secrets (tokens are those of type
     # service-account-token; kubelearn has no token controller, so none are).
     sections = {
@@ -1438,9 +1430,7 @@ def describe_role(role: Obj) -> str:
     """RoleDescriber / ClusterRoleDescriber: the rules, one resource per line."""
     meta = _meta(role)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta, namespaced=False)
     w.write(LEVEL_0, "PolicyRule:\n")
     w.write(LEVEL_1, "Resources\tNon-Resource URLs\tResource Names\tVerbs\n")
     w.write(LEVEL_1, "---------\t-----------------\t--------------\t-----\n")
@@ -1455,9 +1445,7 @@ def describe_binding(binding: Obj) -> str:
     """RoleBindingDescriber / ClusterRoleBindingDescriber: the role and the subjects."""
     meta, ref = _meta(binding), _map(binding.get("roleRef"))
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta, namespaced=False)
     w.write(LEVEL_0, "Role:\n")
     w.write(LEVEL_1, f"Kind:\t{ref.get('kind', '')}\n")
     w.write(LEVEL_1, f"Name:\t{ref.get('name', '')}\n")
@@ -1549,10 +1537,7 @@ def describe_generic(obj: Obj, events: Sequence[Obj] | None, now: datetime) -> s
     """genericDescriber: Name, Namespace, Labels, Annotations, then every other field."""
     meta = _meta(obj)
     w = PrefixWriter()
-    w.write(LEVEL_0, f"Name:\t{meta.get('name', '')}\n")
-    w.write(LEVEL_0, f"Namespace:\t{meta.get('namespace', '')}\n")
-    print_labels_multiline(w, "Labels", meta.get("labels"))
-    print_annotations_multiline(w, "Annotations", meta.get("annotations"))
+    write_object_header(w, meta)
     _print_unstructured(w, LEVEL_0, obj, "")
     if events is not None:
         describe_events(events, w, now)
