@@ -38,9 +38,13 @@ from kubelearn.api import (
     pod_requests,
 )
 from kubelearn.apiserver.printers import (
+    _int,
     _map,
     _maps,
+    _meta,
     _selector_string,
+    _spec,
+    _status,
     format_label_selector,
     format_labels,
     human_duration,
@@ -213,22 +217,6 @@ def _quantity(value: Any) -> str:
 def _intstr(value: Any) -> str:
     """An IntOrString as it prints: ``1`` or ``25%``."""
     return "" if value is None else str(value)
-
-
-def _meta(obj: Obj) -> Mapping[str, Any]:
-    return _map(obj.get("metadata"))
-
-
-def _spec(obj: Obj) -> Mapping[str, Any]:
-    return _map(obj.get("spec"))
-
-
-def _status(obj: Obj) -> Mapping[str, Any]:
-    return _map(obj.get("status"))
-
-
-def _int(value: Any, default: int = 0) -> int:
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
 
 
 # -- the shared pieces of describe.go ----------------------------------------------------------

@@ -69,24 +69,10 @@ def request_of(pod: Mapping[str, Any]) -> Usage:
     return cached
 
 
-def _request_of(pod: Mapping[str, Any]) -> Usage:
-    usage = Usage(pods=1)
-    for name, q in pod_requests(pod).items():
-        if name == "cpu":
-            usage.milli_cpu = q.milli_value()
-        elif name == "memory":
-            usage.memory = q.value()
-        elif name == "ephemeral-storage":
-            usage.ephemeral_storage = q.value()
-        else:
-            usage.scalar[name] = q.value()
-    return usage
-
-
-def capacity_of(allocatable: Mapping[str, Quantity]) -> Usage:
-    """A node's allocatable resources in the same units."""
-    usage = Usage()
-    for name, q in allocatable.items():
+def _usage(quantities: Mapping[str, Quantity], pods: int = 0) -> Usage:
+    """Quantities by resource name in the units the checks compare (millicores, bytes)."""
+    usage = Usage(pods=pods)
+    for name, q in quantities.items():
         if name == "cpu":
             usage.milli_cpu = q.milli_value()
         elif name == "memory":
@@ -98,6 +84,15 @@ def capacity_of(allocatable: Mapping[str, Quantity]) -> Usage:
         else:
             usage.scalar[name] = q.value()
     return usage
+
+
+def _request_of(pod: Mapping[str, Any]) -> Usage:
+    return _usage(pod_requests(pod), pods=1)
+
+
+def capacity_of(allocatable: Mapping[str, Quantity]) -> Usage:
+    """A node's allocatable resources in the same units."""
+    return _usage(allocatable)
 
 
 def insufficient(resource: str, requested: int, used: int, capacity: int) -> tuple[str, str]:
