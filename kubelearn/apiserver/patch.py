@@ -223,22 +223,10 @@ def _unprocessable(message: str) -> StatusError:
     return StatusError(message, reason="Invalid", code=422)
 
 
-def _parent(doc: Any, tokens: list[str], op: str, path: str) -> tuple[Any, str]:
+def _walk(doc: Any, tokens: list[str], op: str, path: str) -> Any:
+    """The node at ``tokens`` below ``doc``; 422 when the path is missing."""
     node = doc
-    for token in tokens[:-1]:
-        if isinstance(node, dict) and token in node:
-            node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
-        else:
-            raise _unprocessable(f"{op} operation does not apply: doc is missing path: "
-                                 f"\"{path}\": missing value")
-    return node, tokens[-1]
-
-
-def _get(doc: Any, path: str, op: str) -> Any:
-    node = doc
-    for token in _pointer(path):
+    for token in tokens:
         if isinstance(node, dict) and token in node:
             node = node[token]
         elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
@@ -247,6 +235,14 @@ def _get(doc: Any, path: str, op: str) -> Any:
             raise _unprocessable(f"{op} operation does not apply: doc is missing path: "
                                  f"\"{path}\": missing value")
     return node
+
+
+def _parent(doc: Any, tokens: list[str], op: str, path: str) -> tuple[Any, str]:
+    return _walk(doc, tokens[:-1], op, path), tokens[-1]
+
+
+def _get(doc: Any, path: str, op: str) -> Any:
+    return _walk(doc, _pointer(path), op, path)
 
 
 def _add(doc: Any, path: str, value: Any, op: str = "add") -> Any:
