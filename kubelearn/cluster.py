@@ -36,6 +36,7 @@ from kubelearn.apiserver.patch import three_way_patch
 from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
 from kubelearn.controllers import GarbageCollector, NodeLifecycleController, ReplicaSetController
+from kubelearn.controllers.informer import SharedInformerFactory
 from kubelearn.controllers.tainteviction import TaintEvictionController
 from kubelearn.etcd import Store
 from kubelearn.kubelet import Kubelet
@@ -144,23 +145,27 @@ class Cluster:
         # kube-controller-manager (kubelearn.controllers), each controller under its own
         # service account as kubeadm runs them. So far the node lifecycle controller,
         # whose NoSchedule pass lifts the not-ready taint every new node is born with.
+        # They share one set of informers (one watch and one cache per resource), listing
+        # and watching as kube-controller-manager's own identity.
         node_controller = self.client(authn.controller_user("node-controller"))
-        informers = self._clients["kube-controller-manager"]
+        self.informers = SharedInformerFactory(self.sim, self._clients["kube-controller-manager"])
+        shared = {"informers": self.informers}
         factories: dict[str, Callable[[], Any]] = {
             "nodelifecycle": lambda: NodeLifecycleController(
-                self.sim, node_controller, informer_client=informers,
+                self.sim, node_controller, **shared,
                 **{k: v for k, v in settings.items() if k in NODE_LIFECYCLE_SETTINGS}),
             # The taint manager runs as node-controller too (upstream: "taint-manager uses
             # existing cluster role from node-controller").
-            "tainteviction": lambda: TaintEvictionController(
-                self.sim, node_controller, informer_client=informers),
+            "tainteviction": lambda: TaintEvictionController(self.sim, node_controller, **shared),
             "replicaset": lambda: ReplicaSetController(
-                self.sim, self.client(authn.controller_user("replicaset-controller"))),
+                self.sim, self.client(authn.controller_user("replicaset-controller")), **shared),
             "garbagecollector": lambda: GarbageCollector(
-                self.sim, self.client(authn.controller_user("generic-garbage-collector"))),
+                self.sim, self.client(authn.controller_user("generic-garbage-collector")),
+                **shared),
         }
         enabled = enabled_controllers(settings.get("controllers", ("*",)), factories)
         self.controllers = {name: factories[name]() for name in factories if name in enabled}
+        self.informers.start()
         for controller in self.controllers.values():
             controller.start()
         # Worker nodes node-1..node-N, a kubelet each (kubelearn.kubelet); see add_node.

@@ -31,7 +31,7 @@ from typing import Any
 
 from kubelearn.api import NotFound
 from kubelearn.client import Client
-from kubelearn.controllers.informer import Informer, WorkQueue
+from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue
 from kubelearn.sim import Simulation
 
 COMPONENT = "garbage-collector"
@@ -64,24 +64,24 @@ class GarbageCollector:
     """The graph of owners and dependents, and the workers that delete and orphan."""
 
     def __init__(self, sim: Simulation, client: Client,
-                 resources: tuple[str, ...] = MONITORED) -> None:
+                 resources: tuple[str, ...] = MONITORED, *,
+                 informers: SharedInformerFactory | None = None) -> None:
         self.sim = sim
         self.client = client
         self.nodes: dict[str, Node] = {}  # uid -> node
         self.dependents: dict[str, set[str]] = {}  # owner uid -> dependent uids
         self.attempt_to_delete = WorkQueue(sim, COMPONENT, self.attempt_to_delete_item)
         self.attempt_to_orphan = WorkQueue(sim, COMPONENT, self.orphan_dependents)
-        self.informers = [
-            Informer(sim, client, resource,
-                     on_add=lambda obj, r=resource: self._observe(r, obj),
-                     on_update=lambda old, new, r=resource: self._observe(r, new),
-                     on_delete=self._forget)
-            for resource in resources]
+        self.informers = informers or SharedInformerFactory(sim, client)
+        for resource in resources:  # the monitors: one shared informer per resource
+            self.informers.informer(resource).add_event_handler(
+                lambda obj, r=resource: self._observe(r, obj),
+                lambda old, new, r=resource: self._observe(r, new),
+                self._forget)
 
     def start(self) -> None:
         """Start the monitors (owners first) and the workers."""
-        for informer in self.informers:
-            informer.start()
+        self.informers.start()
         self.attempt_to_delete.start()
         self.attempt_to_orphan.start()
 

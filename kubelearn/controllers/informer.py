@@ -16,7 +16,11 @@ This is how kube-controller-manager's controllers are built (client-go's
    (``workqueue.DefaultControllerRateLimiter``: 5ms doubling up to 1000s).
 
 The informer is the scheduler's (kubelearn/scheduler/informer.py): one informer
-for every component, as client-go has one.
+for every component, as client-go has one. Inside the controller manager the
+controllers *share* informers (:class:`SharedInformerFactory`, client-go's
+``SharedInformerFactory``): one pod informer -- one watch, one cache of every
+pod -- hands each change to the ReplicaSet controller, the taint eviction
+controller, the garbage collector and the rest. Ten controllers, one copy.
 """
 
 from __future__ import annotations
@@ -27,14 +31,51 @@ from typing import Any
 import simpy
 
 from kubelearn.api import StatusError
+from kubelearn.client import Client
 from kubelearn.scheduler.informer import Informer, object_key
 from kubelearn.sim import Simulation
 
-__all__ = ["Informer", "WorkQueue", "object_key"]
+__all__ = ["Informer", "SharedInformerFactory", "WorkQueue", "object_key"]
 
 # client-go workqueue.DefaultItemBasedRateLimiter: NewItemExponentialFailureRateLimiter(5ms, 1000s)
 RETRY_BASE_DELAY = 0.005
 RETRY_MAX_DELAY = 1000.0
+
+
+class SharedInformerFactory:
+    """One informer per resource for everyone who asks (informers.SharedInformerFactory).
+
+    ``factory.informer("pods").add_event_handler(...)`` in a controller's
+    constructor; ``factory.start()`` once they are all built lists and watches
+    each resource, in the order they were first asked for. An informer asked
+    for after the start starts at once; a handler added to a running informer
+    first gets the cached objects as adds (as client-go's does).
+    """
+
+    def __init__(self, sim: Simulation, client: Client) -> None:
+        self.sim = sim
+        self.client = client
+        self.informers: dict[str, Informer] = {}
+        self.started = False
+
+    def __repr__(self) -> str:
+        return f"SharedInformerFactory({', '.join(map(repr, self.informers.values()))})"
+
+    def informer(self, resource: str) -> Informer:
+        """The shared informer for ``resource`` (plural, e.g. ``"pods"``)."""
+        informer = self.informers.get(resource)
+        if informer is None:
+            informer = self.informers[resource] = Informer(self.sim, self.client, resource)
+            if self.started:
+                informer.start()
+        return informer
+
+    def start(self) -> None:
+        """Start every informer not yet running."""
+        self.started = True
+        for informer in list(self.informers.values()):
+            if not informer.started:
+                informer.start()
 
 
 class WorkQueue:

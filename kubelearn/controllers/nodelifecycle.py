@@ -33,8 +33,8 @@ import simpy
 
 from kubelearn.api import StatusError
 from kubelearn.client import Client
+from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue
 from kubelearn.kubelet.events import NORMAL, WARNING, EventRecorder
-from kubelearn.scheduler.informer import Informer
 from kubelearn.sim import Simulation
 
 COMPONENT = "node-lifecycle-controller"
@@ -249,13 +249,14 @@ class NodeHealth:
 class NodeLifecycleController:
     """Keeps each node's condition taints in step with its conditions, and watches heartbeats.
 
-    ``client`` acts as the ``node-controller`` service account; ``informer_client``
-    (default: the same) lists and watches leases for the shared informers, as
-    kube-controller-manager's own identity does. The keyword arguments are
-    kube-controller-manager's flags, with their defaults.
+    ``client`` acts as the ``node-controller`` service account; ``informers`` (the
+    controller manager's shared informers, made from ``client`` if not given) list
+    and watch nodes and leases. The keyword arguments are kube-controller-manager's
+    flags, with their defaults.
     """
 
-    def __init__(self, sim: Simulation, client: Client, *, informer_client: Client | None = None,
+    def __init__(self, sim: Simulation, client: Client, *,
+                 informers: SharedInformerFactory | None = None,
                  node_monitor_period: float = NODE_MONITOR_PERIOD,
                  node_monitor_grace_period: float = NODE_MONITOR_GRACE_PERIOD,
                  node_startup_grace_period: float = NODE_STARTUP_GRACE_PERIOD,
@@ -266,7 +267,7 @@ class NodeLifecycleController:
                  record_checks: bool = True) -> None:
         self.sim = sim
         self.client = client
-        self.informer_client = informer_client or client
+        self.informers = informers or SharedInformerFactory(sim, client)
         self.node_monitor_period = node_monitor_period
         self.node_monitor_grace_period = node_monitor_grace_period
         self.node_startup_grace_period = node_startup_grace_period
@@ -275,7 +276,6 @@ class NodeLifecycleController:
         self.unhealthy_zone_threshold = unhealthy_zone_threshold
         self.large_cluster_size_threshold = large_cluster_size_threshold
         self.record_checks = record_checks  # one record per monitor pass, for timelines
-        self.nodes: dict[str, dict] = {}  # the node informer's cache (shared objects: copy)
         self.leases: dict[str, str] = {}  # node name -> lease spec.renewTime (lease informer)
         self.node_health: dict[str, NodeHealth] = {}
         self.known_nodes: set[str] = set()
@@ -285,32 +285,28 @@ class NodeLifecycleController:
         self.recorder.record_as = COMPONENT
         self._work = sim.env.event()  # fires when a taint queue gets a node
         self._processes: list[simpy.Process] = []
-        self.lease_informer = Informer(sim, self.informer_client, "leases", on_add=self._on_lease,
-                                       on_update=lambda _old, new: self._on_lease(new),
-                                       on_delete=self._on_lease_deleted)
+        # nodeUpdateQueue: nodes whose NoSchedule condition taints need a look.
+        self.node_update_queue = WorkQueue(sim, COMPONENT, self.taint_no_schedule)
+        node_informer = self.informers.informer("nodes")
+        node_informer.add_event_handler(
+            lambda node: self.node_update_queue.add(node["metadata"]["name"]),
+            lambda _old, node: self.node_update_queue.add(node["metadata"]["name"]))
+        # the node informer's cache, by name (shared objects: copy before changing one)
+        self.nodes: dict[str, Mapping[str, Any]] = node_informer.store
+        self.lease_informer = self.informers.informer("leases")
+        self.lease_informer.add_event_handler(self._on_lease, lambda _old, new: self._on_lease(new),
+                                              self._on_lease_deleted)
 
     def start(self) -> None:
         """Watch nodes and leases; monitor node health and run the tainting passes."""
         if not self._processes:
-            self.lease_informer.start()
-            self._processes = [self.sim.process(self._run()),
+            self.informers.start()
+            self.node_update_queue.start()
+            self._processes = [
                                self.sim.process(self._monitor_loop()),
                                self.sim.process(self._no_execute_tainting_loop())]
 
     # -- informers ---------------------------------------------------------------------------
-    def _run(self) -> Generator[simpy.Event, Any, None]:
-        stream = self.client.watch("nodes")
-        while not stream.stopped:
-            event = yield stream.get()
-            if event is None or event["type"] not in ("ADDED", "MODIFIED", "DELETED"):
-                continue
-            name = event["object"]["metadata"]["name"]
-            if event["type"] == "DELETED":
-                self.nodes.pop(name, None)
-                continue
-            self.nodes[name] = event["object"]
-            self.taint_no_schedule(name)
-
     def _on_lease(self, lease: Mapping[str, Any]) -> None:
         """The lease informer's handler: remember each node lease's renewTime."""
         meta = lease.get("metadata") or {}
@@ -324,6 +320,9 @@ class NodeLifecycleController:
 
     def taint_no_schedule(self, name: str) -> None:
         """doNoScheduleTaintingPass: add and remove this node's NoSchedule condition taints."""
+        cached = self.nodes.get(name)
+        if cached is None or reconcile_taints(cached) is None:
+            return  # gone, or its taints already agree with its conditions (from the cache)
         try:
             node = self.client.get("nodes", name)
             taints = reconcile_taints(node)

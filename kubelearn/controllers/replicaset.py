@@ -33,7 +33,7 @@ from typing import Any
 from kubelearn.api import LabelSelector, NotFound, StatusError
 from kubelearn.client import Client
 from kubelearn.controllers.events import NORMAL, WARNING, EventRecorder, object_ref
-from kubelearn.controllers.informer import Informer, WorkQueue, object_key
+from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue, object_key
 from kubelearn.sim import Simulation
 
 COMPONENT = "replicaset-controller"
@@ -280,23 +280,23 @@ class ReplicaSetController:
     """
 
     def __init__(self, sim: Simulation, client: Client, *, burst_replicas: int = BURST_REPLICAS,
-                 events: bool = True) -> None:
+                 events: bool = True, informers: SharedInformerFactory | None = None) -> None:
         self.sim = sim
         self.client = client
         self.burst_replicas = burst_replicas
         self.expectations = Expectations(sim)
         self.recorder = EventRecorder(sim, client, COMPONENT, enabled=events)
         self.queue = WorkQueue(sim, COMPONENT, self.sync)
-        self.replicasets = Informer(sim, client, "replicasets", on_add=self._add_rs,
-                                    on_update=lambda old, new: self._add_rs(new),
-                                    on_delete=self._delete_rs)
-        self.pods = Informer(sim, client, "pods", on_add=self._add_pod,
-                             on_update=self._update_pod, on_delete=self._delete_pod)
+        self.informers = informers or SharedInformerFactory(sim, client)
+        self.replicasets = self.informers.informer("replicasets")
+        self.replicasets.add_event_handler(self._add_rs, lambda old, new: self._add_rs(new),
+                                           self._delete_rs)
+        self.pods = self.informers.informer("pods")
+        self.pods.add_event_handler(self._add_pod, self._update_pod, self._delete_pod)
 
     def start(self) -> None:
         """Start the informers and the worker."""
-        self.replicasets.start()
-        self.pods.start()
+        self.informers.start()
         self.queue.start()
 
     # -- event handlers: decide which ReplicaSet needs a sync -----------------------------------

@@ -27,8 +27,8 @@ from typing import Any
 
 from kubelearn.api import NotFound, StatusError
 from kubelearn.client import Client
+from kubelearn.controllers.informer import SharedInformerFactory, object_key
 from kubelearn.kubelet.events import NORMAL, EventRecorder
-from kubelearn.scheduler.informer import Informer, object_key
 from kubelearn.scheduler.plugins.helper import tolerates
 from kubelearn.sim import Simulation
 
@@ -85,34 +85,35 @@ class TaintEvictionController:
     """Deletes pods from NoExecute-tainted nodes once their tolerations run out.
 
     Upstream runs it under the ``node-controller`` service account ("taint-manager
-    uses existing cluster role from node-controller"); ``informer_client`` (default
-    the same) lists and watches nodes and pods.
+    uses existing cluster role from node-controller"); ``informers`` (the controller
+    manager's shared informers, made from ``client`` if not given) list and watch
+    nodes and pods.
     """
 
     def __init__(self, sim: Simulation, client: Client, *,
-                 informer_client: Client | None = None) -> None:
+                 informers: SharedInformerFactory | None = None) -> None:
         self.sim = sim
         self.client = client
         self.recorder = EventRecorder(sim, client, COMPONENT, "")
         self.recorder.record_as = COMPONENT
-        informers = informer_client or client
+        self.informers = informers or SharedInformerFactory(sim, client)
         self.tainted_nodes: dict[str, list[dict]] = {}  # node -> its NoExecute taints
         self.pods_on_node: dict[str, dict[str, Mapping[str, Any]]] = {}  # node -> key -> pod
         # taintEvictionQueue (TimedWorkerQueue): None once done, so it is not added again.
         self.work: dict[str, TimedWork | None] = {}
-        self.pod_informer = Informer(sim, informers, "pods", on_add=self._pod_added,
-                                     on_update=self._pod_updated, on_delete=self._pod_deleted)
-        self.node_informer = Informer(sim, informers, "nodes", on_add=self._node_updated,
-                                      on_update=lambda _old, new: self._node_updated(new),
-                                      on_delete=self._node_deleted)
+        self.pod_informer = self.informers.informer("pods")
+        self.pod_informer.add_event_handler(self._pod_added, self._pod_updated, self._pod_deleted)
+        self.node_informer = self.informers.informer("nodes")
+        self.node_informer.add_event_handler(self._node_updated,
+                                             lambda _old, new: self._node_updated(new),
+                                             self._node_deleted)
         self._started = False
 
     def start(self) -> None:
-        """Start the informers (pods first, so a node's pods are known when it is seen)."""
+        """Start the informers (pods and nodes, in either order: each handler checks the other)."""
         if not self._started:
             self._started = True
-            self.pod_informer.start()
-            self.node_informer.start()
+            self.informers.start()
 
     # -- informer handlers: caches and timers only, no API calls --------------------------------
     def _pod_added(self, pod: Mapping[str, Any]) -> None:

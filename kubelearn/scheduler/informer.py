@@ -8,6 +8,10 @@ each object in a local store and calls ``on_add``, ``on_update(old, new)`` and
 Expired`` because the version was compacted away) it lists again and turns the
 difference into the same calls -- client-go's Reflector and DeltaFIFO.
 
+Several components may share one informer (client-go's ``SharedInformer``):
+each adds its handlers with :meth:`Informer.add_event_handler`, and every
+change is stored once and handed to each of them in turn.
+
 Handlers run inside the watch event's delivery, that is inside someone else's
 API call: they must not call the API server themselves. They update a cache or
 a queue; a SimPy process acts later.
@@ -50,9 +54,9 @@ class Informer:
         self.sim = sim
         self.client = client
         self.resource = resource
-        self.on_add = on_add
-        self.on_update = on_update
-        self.on_delete = on_delete
+        self.handlers: list[tuple[Handler | None, UpdateHandler | None, Handler | None]] = []
+        if on_add or on_update or on_delete:
+            self.handlers.append((on_add, on_update, on_delete))
         self.field_selector = field_selector
         self.label_selector = label_selector
         self.transform = transform
@@ -61,13 +65,24 @@ class Informer:
         self.stream: Any = None
         self.relists = 0
         self._stopped = False
+        self.started = False
 
     def __repr__(self) -> str:
         return f"Informer({self.resource}, {len(self.store)} objects)"
 
+    def add_event_handler(self, on_add: Handler | None = None,
+                          on_update: UpdateHandler | None = None,
+                          on_delete: Handler | None = None) -> None:
+        """Hand every change to these handlers too; if already running, replay the store as adds."""
+        self.handlers.append((on_add, on_update, on_delete))
+        if self.started and on_add is not None:
+            for obj in list(self.store.values()):
+                on_add(obj)
+
     def start(self) -> None:
         """List, replay the list as changes, and watch from its resourceVersion."""
         self._stopped = False
+        self.started = True
         listed = self.client.list(self.resource, field_selector=self.field_selector,
                                   label_selector=self.label_selector)
         self.resource_version = listed["metadata"]["resourceVersion"]
@@ -78,16 +93,15 @@ class Informer:
         for key, old in list(self.store.items()):
             if key not in fresh:
                 del self.store[key]
-                self._call(self.on_delete, old)
+                self._deleted(old)
         for key, obj in fresh.items():
             old = self.store.get(key)
             self.store[key] = obj
             if old is None:
-                self._call(self.on_add, obj)
+                self._added(obj)
             elif old.get("metadata", {}).get("resourceVersion") != \
                     obj.get("metadata", {}).get("resourceVersion"):
-                if self.on_update is not None:
-                    self.on_update(old, obj)
+                self._updated(old, obj)
         self.stream = self.client.watch(self.resource, resource_version=self.resource_version,
                                         field_selector=self.field_selector,
                                         label_selector=self.label_selector)
@@ -100,10 +114,20 @@ class Informer:
         if self.stream is not None:
             self.stream.stop()
 
-    @staticmethod
-    def _call(handler: Handler | None, obj: Mapping[str, Any]) -> None:
-        if handler is not None:
-            handler(obj)
+    def _added(self, obj: Mapping[str, Any]) -> None:
+        for on_add, _, _ in self.handlers:
+            if on_add is not None:
+                on_add(obj)
+
+    def _updated(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
+        for _, on_update, _ in self.handlers:
+            if on_update is not None:
+                on_update(old, new)
+
+    def _deleted(self, obj: Mapping[str, Any]) -> None:
+        for _, _, on_delete in self.handlers:
+            if on_delete is not None:
+                on_delete(obj)
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
         kind, obj = event["type"], event["object"]
@@ -117,14 +141,14 @@ class Informer:
         key = object_key(obj)
         if kind == "DELETED":
             old = self.store.pop(key, None)
-            self._call(self.on_delete, old if old is not None else obj)
+            self._deleted(old if old is not None else obj)
             return
         old = self.store.get(key)
         self.store[key] = obj
         if old is None:
-            self._call(self.on_add, obj)
-        elif self.on_update is not None:
-            self.on_update(old, obj)
+            self._added(obj)
+        else:
+            self._updated(old, obj)
 
     def _watch_ended(self) -> None:
         if self._stopped:
