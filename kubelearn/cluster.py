@@ -27,6 +27,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from kubelearn import rollout
 from kubelearn.api import NotFound, load
 from kubelearn.api.manifest import Source
 from kubelearn.apiserver import authn
@@ -36,6 +37,9 @@ from kubelearn.apiserver.patch import three_way_patch
 from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
 from kubelearn.controllers import GarbageCollector, NodeLifecycleController, ReplicaSetController
+from kubelearn.controllers.deployment import DeploymentController
+from kubelearn.controllers.endpoints import EndpointsController
+from kubelearn.controllers.endpointslice import EndpointSliceController
 from kubelearn.controllers.informer import SharedInformerFactory
 from kubelearn.controllers.tainteviction import TaintEvictionController
 from kubelearn.etcd import Store
@@ -106,8 +110,9 @@ class Cluster:
     ``node_eviction_rate`` (0.1), ``secondary_node_eviction_rate`` (0.01),
     ``unhealthy_zone_threshold`` (0.55), ``large_cluster_size_threshold`` (50).
     ``controllers`` picks the controllers that run, like kube-controller-manager's
-    ``--controllers``: ``("*",)`` (default) all of nodelifecycle, tainteviction, replicaset
-    and garbagecollector; ``("*", "-replicaset")`` all but one; ``("nodelifecycle",)`` one.
+    ``--controllers``: ``("*",)`` (default) all of nodelifecycle, tainteviction, replicaset,
+    deployment, garbagecollector, endpoint and endpointslice; ``("*", "-replicaset")`` all
+    but one; ``("nodelifecycle",)`` one.
     """
 
     def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
@@ -159,8 +164,15 @@ class Cluster:
             "tainteviction": lambda: TaintEvictionController(self.sim, node_controller, **shared),
             "replicaset": lambda: ReplicaSetController(
                 self.sim, self.client(authn.controller_user("replicaset-controller")), **shared),
+            "deployment": lambda: DeploymentController(
+                self.sim, self.client(authn.controller_user("deployment-controller")), **shared),
             "garbagecollector": lambda: GarbageCollector(
                 self.sim, self.client(authn.controller_user("generic-garbage-collector")),
+                **shared),
+            "endpoint": lambda: EndpointsController(
+                self.sim, self.client(authn.controller_user("endpoint-controller")), **shared),
+            "endpointslice": lambda: EndpointSliceController(
+                self.sim, self.client(authn.controller_user("endpointslice-controller")),
                 **shared),
         }
         enabled = enabled_controllers(settings.get("controllers", ("*",)), factories)
@@ -308,6 +320,32 @@ class Cluster:
         info = self.admin.info(kind)
         return self.admin.delete(info.resource, name, namespace if info.namespaced else None,
                                  **options)
+
+    # -- kubectl rollout (kubelearn.rollout) -----------------------------------------------------
+    def rollout_status(self, name: str, namespace: str = "default") -> str:
+        """``kubectl rollout status deployment/<name>``: one look, kubectl's message."""
+        return rollout.status(self.admin, name, namespace)
+
+    def rollout_history(self, name: str, namespace: str = "default"):  # -> pandas.DataFrame
+        """``kubectl rollout history deployment/<name>``: REVISION and CHANGE-CAUSE."""
+        return rollout.history(self.admin, name, namespace)
+
+    def rollout_undo(self, name: str, to_revision: int | None = None,
+                     namespace: str = "default") -> str:
+        """``kubectl rollout undo deployment/<name> [--to-revision=N]``."""
+        return rollout.undo(self.admin, name, to_revision, namespace)
+
+    def rollout_pause(self, name: str, namespace: str = "default") -> str:
+        """``kubectl rollout pause deployment/<name>``."""
+        return rollout.pause(self.admin, name, namespace)
+
+    def rollout_resume(self, name: str, namespace: str = "default") -> str:
+        """``kubectl rollout resume deployment/<name>``."""
+        return rollout.resume(self.admin, name, namespace)
+
+    def rollout_restart(self, name: str, namespace: str = "default") -> str:
+        """``kubectl rollout restart deployment/<name>``: restartedAt from the virtual clock."""
+        return rollout.restart(self.admin, name, self.sim.timestamp(), namespace)
 
     # -- what happened ---------------------------------------------------------------------------
     def events(self, component: str | None = None):  # -> pandas.DataFrame

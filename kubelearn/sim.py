@@ -43,6 +43,9 @@ class Simulation:
         self.random = random.Random(seed)
         self._records: list[Record] = []
         self._listeners: list[Callable[[Record], None]] = []
+        # Per layout, the last (epoch, second) turned into text, and the text: thousands
+        # of objects are stamped at one virtual instant, and strftime is not free.
+        self._stamps: dict[str, tuple[datetime, float, str]] = {}
 
     # -- time ---------------------------------------------------------------
     @property
@@ -59,13 +62,19 @@ class Simulation:
 
     def timestamp(self, at: float | None = None) -> str:
         """RFC 3339 time of virtual second ``at`` (default: now), as Kubernetes prints it."""
-        moment = self.epoch + timedelta(seconds=self.now if at is None else at)
-        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+        return self._format(self.now if at is None else at, "%Y-%m-%dT%H:%M:%SZ")
 
     def micro_timestamp(self, at: float | None = None) -> str:
         """RFC 3339 with microseconds, the MicroTime format of Lease renewTime."""
-        moment = self.epoch + timedelta(seconds=self.now if at is None else at)
-        return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        return self._format(self.now if at is None else at, "%Y-%m-%dT%H:%M:%S.%fZ")
+
+    def _format(self, seconds: float, layout: str) -> str:
+        """Virtual second ``seconds`` as text in ``layout``, remembering the last answer."""
+        last = self._stamps.get(layout)
+        if last is None or last[0] != self.epoch or last[1] != seconds:
+            text = (self.epoch + timedelta(seconds=seconds)).strftime(layout)
+            last = self._stamps[layout] = (self.epoch, seconds, text)
+        return last[2]
 
     # -- scheduling work ----------------------------------------------------
     def process(self, generator: Generator[simpy.Event, Any, Any]) -> simpy.Process:

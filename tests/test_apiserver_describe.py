@@ -371,8 +371,12 @@ def test_deployment_old_and_new_replica_sets():
     stranger = {**REPLICA_SET, "metadata": {"name": "other", "ownerReferences": []}}
     text = describe(DEPLOYMENT, None, now="2026-06-10T12:30:40Z",
                     replica_sets=[old, REPLICA_SET, stranger])
-    assert "OldReplicaSets:  blue-old (0/0 replicas created)\n" in text
+    assert "OldReplicaSets:  <none>\n" in text  # scaled to 0: history, not old pods
     assert "NewReplicaSet:   blue-6466bf85df (3/3 replicas created)\n" in text
+    rolling = {**old, "spec": {**old["spec"], "replicas": 2}, "status": {"replicas": 2}}
+    text = describe(DEPLOYMENT, None, now="2026-06-10T12:30:40Z",
+                    replica_sets=[rolling, REPLICA_SET, stranger])
+    assert "OldReplicaSets:  blue-old (2/2 replicas created)\n" in text
     assert "OldReplicaSets" not in describe(DEPLOYMENT, None, now="2026-06-10T12:30:40Z")
 
 

@@ -63,7 +63,8 @@ def test_get_describe_delete():
     cluster.run(90)
     table = cluster.get("deployments")
     assert list(table.columns) == ["NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"]
-    assert table.iloc[0].to_dict() == {"NAME": "web", "READY": "0/2", "UP-TO-DATE": 0,
+    # no nodes: the deployment controller made 2 pods of the new template, none can run
+    assert table.iloc[0].to_dict() == {"NAME": "web", "READY": "0/2", "UP-TO-DATE": 2,
                                        "AVAILABLE": 0, "AGE": "90s"}
     assert "NAMESPACE" in cluster.get("serviceaccounts", namespace=None).columns
     assert list(cluster.get("nodes").columns)[:2] == ["NAME", "STATUS"]

@@ -60,7 +60,9 @@ def test_cordoning_a_node_taints_it_unschedulable():
     cluster.admin.patch("nodes", "node-1", {"spec": {"unschedulable": True}}, patch_type="merge")
     cluster.run(1)
     taints = cluster.admin.get("nodes", "node-1")["spec"]["taints"]
-    assert {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule"} in taints
+    # SwapNodeControllerTaint stamps every taint it adds with timeAdded.
+    assert {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule",
+            "timeAdded": cluster.sim.timestamp(1)} in taints
     cluster.admin.patch("nodes", "node-1", {"spec": {"unschedulable": False}}, patch_type="merge")
     cluster.run(1)
     assert not cluster.admin.get("nodes", "node-1")["spec"].get("taints")
@@ -208,3 +210,120 @@ def test_noexecute_tainting_goes_at_0_1_nodes_per_second_per_zone():
     cluster.run(120)
     times = sorted(r.time for r in records(cluster, "NoExecuteTaintAdded"))
     assert len(times) == 2 and abs(times[1] - times[0] - 10) < 0.2
+
+
+# -- checked against upstream node_lifecycle_controller.go (each test names what it pins) -------
+
+def node_events(cluster, reason):
+    return [e for e in cluster.admin.list("events", "default")["items"]
+            if e["reason"] == reason and e["involvedObject"]["kind"] == "Node"]
+
+
+def test_the_monitor_runs_its_first_pass_at_once():
+    # wait.UntilWithContext(ctx, monitorNodeHealth, period): the first call does not wait.
+    cluster = kl.Cluster(seed=0)
+    cluster.run(6)
+    passes = [r.time for r in records(cluster, "MonitorNodeHealth")]
+    assert passes == [0.0, 5.0]
+
+
+def test_new_nodes_get_registered_node_and_deleted_ones_removing_node_events():
+    # monitorNodeHealth's classifyNodes: RecordNodeEvent "Node %s event: %s".
+    cluster = kl.Cluster(seed=0, nodes=2)
+    cluster.run(6)
+    assert sorted(e["message"] for e in node_events(cluster, "RegisteredNode")) == [
+        "Node node-1 event: Registered Node node-1 in Controller",
+        "Node node-2 event: Registered Node node-2 in Controller"]
+    assert node_events(cluster, "RegisteredNode")[0]["source"]["component"] == "node-controller"
+    cluster.stop_node("node-2")
+    cluster.admin.delete("nodes", "node-2")
+    cluster.run(6)
+    assert [e["message"] for e in node_events(cluster, "RemovingNode")] == [
+        "Node node-2 event: Removing Node node-2 from Controller"]
+
+
+def test_noschedule_pass_adds_and_removes_only_the_difference():
+    # TaintSetDiff + SwapNodeControllerTaint: taints already right stay where they are (with
+    # their timeAdded); new ones are appended in condition order, stamped timeAdded.
+    cordon = {"key": "node.kubernetes.io/unschedulable", "effect": "NoSchedule",
+              "timeAdded": "2024-01-01T00:00:01Z"}
+    theirs = {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}
+    n = node({"Ready": "True", "PIDPressure": "True", "MemoryPressure": "True"},
+             [cordon, theirs], unschedulable=True)
+    assert reconcile_taints(n, "2024-01-01T00:00:09Z") == [cordon, theirs, {
+        "key": "node.kubernetes.io/pid-pressure", "effect": "NoSchedule",
+        "timeAdded": "2024-01-01T00:00:09Z"}, {
+        "key": "node.kubernetes.io/memory-pressure", "effect": "NoSchedule",
+        "timeAdded": "2024-01-01T00:00:09Z"}]
+
+
+def test_a_queued_node_without_ready_condition_is_retried_in_50ms():
+    # doNoExecuteTaintingPass: condition == nil -> return false, 50 * time.Millisecond
+    cluster = kl.Cluster(seed=0, nodes=1)
+    cluster.run(6)
+    controller = cluster.controllers["nodelifecycle"]
+    controller.nodes["ghost"] = {"metadata": {"name": "ghost"}, "status": {}}
+    try:
+        assert controller._taint_one("ghost") == (False, 0.05)
+    finally:
+        del controller.nodes["ghost"]
+    assert controller._taint_one("gone") == (True, 0.0)  # not in the lister: done
+
+
+def test_a_node_labelled_exclude_disruption_does_not_count_for_its_zone():
+    # isNodeExcludedFromDisruptionChecks: node.kubernetes.io/exclude-disruption
+    def run(label):
+        cluster = kl.Cluster(seed=0, nodes=2, zones=("zone-a",))
+        if label:
+            cluster.admin.patch("nodes", "node-2", {"metadata": {"labels": {
+                "node.kubernetes.io/exclude-disruption": ""}}}, patch_type="merge")
+        cluster.run(30)
+        cluster.stop_node("node-1")
+        cluster.run(90)
+        return cluster
+    counted = run(label=False)  # 1 of 2 not ready: Normal, tainted
+    assert no_execute(counted, "node-1") and not records(counted, "MasterDisruptionMode")
+    excluded = run(label=True)  # the zone is node-1 alone: every zone fully disrupted
+    assert records(excluded, "MasterDisruptionMode") and not no_execute(excluded, "node-1")
+
+
+def test_swap_limiter_compares_the_never_limiters_qps_of_1():
+    # client-go fakeNeverRateLimiter.QPS() returns 1, and SwapLimiter returns early when the
+    # QPS is unchanged: after a swap to 0, a swap to 1/s keeps the never limiter.
+    sim = Simulation(0)
+    queue = RateLimitedTimedQueue(sim, 0.1)
+    queue.swap_limiter(0)
+    queue.swap_limiter(1.0)
+    assert queue.limiter.qps == 0
+    queue.swap_limiter(0.5)
+    assert queue.limiter.qps == 0.5
+
+
+def test_a_node_that_never_reported_gets_the_startup_grace_from_its_creation():
+    # tryUpdateNodeHealth: no Ready condition -> probeTimestamp = node.CreationTimestamp,
+    # grace nodeStartupGracePeriod (60s). Created at 1s and first seen at 7s, it goes Unknown
+    # at the first pass at or after 61s (63s), not 7 + 60 = 67s.
+    cluster = kl.Cluster(seed=0, node_monitor_period=7)
+    cluster.run(1)
+    cluster.admin.create({"apiVersion": "v1", "kind": "Node", "metadata": {"name": "silent"}})
+    cluster.run(70)
+    assert [r.time for r in records(cluster, "NodeStatusUnknown", "node/silent")] == [63.0]
+    ready = next(c for c in cluster.admin.get("nodes", "silent")["status"]["conditions"]
+                 if c["type"] == "Ready")
+    assert (ready["status"], ready["reason"], ready["message"]) == (
+        "Unknown", "NodeStatusNeverUpdated", "Kubelet never posted node status.")
+
+
+def test_a_ready_condition_removed_keeps_the_probe_timestamp():
+    # tryUpdateNodeHealth sets nodeHealth.status = node.Status before comparing, so a Ready
+    # condition that disappears does not count as a new heartbeat.
+    from kubelearn.controllers.nodelifecycle import NodeHealth
+
+    cluster = kl.Cluster(seed=0)
+    controller = cluster.controllers["nodelifecycle"]
+    controller.node_health["x"] = NodeHealth(0.0, 0.0, {"type": "Ready", "status": "True"})
+    cluster.run(10)
+    observed, current = controller.try_update_node_health(
+        {"metadata": {"name": "x"}, "status": {"conditions": []}})
+    assert observed["status"] == "Unknown" and current is None
+    assert controller.node_health["x"].probe_timestamp == 0.0

@@ -106,3 +106,41 @@ def test_a_node_back_before_eviction_keeps_its_pods():
     cancelled = records(cluster, "TaintManagerEviction", "pod/default/web")
     assert [r.message for r in cancelled] == ["Cancelling deletion of Pod default/web"]
     assert cluster.admin.get("pods", "web")["status"]["phase"] == "Running"
+
+
+# -- checked against upstream taint_eviction.go and timed_workers.go ---------------------------
+
+def test_a_pod_deleted_while_its_eviction_waits_gets_a_cancelling_event():
+    # handlePodUpdate: pod not found -> cancelWorkWithEvent, which records the event when a
+    # deletion was pending.
+    cluster = dead_node_cluster(pod("web"))
+    cluster.run(120)
+    assert records(cluster, "PodEvictionScheduled", "pod/default/web")
+    cluster.admin.delete("pods", "web", "default", grace_period_seconds=0)
+    cluster.run(1)
+    assert [r.message for r in records(cluster, "TaintManagerEviction", "pod/default/web")] == [
+        "Cancelling deletion of Pod default/web"]
+    assert "default/web" not in cluster.controllers["tainteviction"].work
+
+
+def test_a_deletion_that_keeps_failing_leaves_the_queue():
+    # deletePodHandler tries 5 times; a worker that returns an error is removed from the
+    # queue, so a later update may schedule it again (a successful one stays, as nil).
+    from kubelearn.api import StatusError
+
+    cluster = dead_node_cluster(pod("web"), pod("ok"))
+    controller = cluster.controllers["tainteviction"]
+    attempts = []
+    real = controller.add_condition_and_delete_pod
+
+    def flaky(name, namespace):
+        if name == "web":
+            attempts.append(cluster.now)
+            raise StatusError("etcdserver: request timed out", code=500)
+        return real(name, namespace)
+
+    controller.add_condition_and_delete_pod = flaky
+    cluster.run(450)
+    assert len(attempts) == 5
+    assert "default/web" not in controller.work
+    assert controller.work["default/ok"] is None and gone(cluster, "ok")

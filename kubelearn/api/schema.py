@@ -16,6 +16,7 @@ Fields it does not describe are ignored, as with ``fieldValidation=Ignore``.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -369,11 +370,19 @@ def check_value(value: Any, typ: Any) -> None:
         raise BadRequest(decoder.saved)
 
 
-def check_types(obj: Mapping[str, Any]) -> None:
-    """Raise BadRequest, worded as the API server's decoder, if a known field has the wrong type."""
+def check_types(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> None:
+    """Raise BadRequest, worded as the API server's decoder, if a known field has the wrong type.
+
+    ``stored``: the object an update replaces. Its top-level fields passed this
+    check when they were written, so the ones ``obj`` leaves as they were (a
+    status update's spec, a lease renewal's metadata) are not walked again --
+    they cannot hold the first error.
+    """
     kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
     api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
     typ = KIND_TYPES.get(kind) or _TOP.extend(kind)
+    if stored is not None:
+        obj = {k: v for k, v in obj.items() if k not in stored or stored[k] != v}
     try:
         check_value(obj, typ)
     except BadRequest as err:
@@ -415,8 +424,25 @@ def _days_in(month: int, year: int) -> int:
     return 30 if month in (4, 6, 9, 11) else 31
 
 
+# What the API server itself writes: UTC, whole seconds or a fraction (MicroTime: six digits).
+_PLAIN_TIME = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})"
+                         r"(\.[0-9]+)?Z")
+
+
+def _plainly_valid(value: str, micro: bool) -> bool:
+    """A quick yes for the everyday timestamp; False sends it through the full parse below."""
+    match = _PLAIN_TIME.fullmatch(value)
+    if match is None or (micro and len(match[7] or "") != 7):
+        return False
+    year, month, day, hour, minute, second = map(int, match.groups()[:6])
+    return 1 <= month <= 12 and 1 <= day <= _days_in(month, year) and hour < 24 \
+        and minute < 60 and second < 60
+
+
 def time_parse_error(value: str, micro: bool = False) -> str | None:
     """What time.Parse says of ``value`` against RFC 3339 (or RFC3339Micro); None if it parses."""
+    if _plainly_valid(value, micro):
+        return None
     layout = RFC3339_MICRO if micro else RFC3339
     head = f"parsing time {_time_quote(value)}"
 

@@ -1085,9 +1085,11 @@ def describe_deployment(d: Obj, events: Sequence[Obj] | None, now: datetime, *,
     uid = meta.get("uid")
     owned = [rs for rs in replica_sets or [] if _controller_uid(rs) == uid]
     want = _strip_hash(spec.get("template"))
+    owned.sort(key=lambda rs: (_meta(rs).get("creationTimestamp") or "", _meta(rs).get("name")))
     new = [rs for rs in owned if _strip_hash(_spec(rs).get("template")) == want][:1]
-    old = [rs for rs in owned if rs not in new]
-    if old or new:
+    # GetAllReplicaSets' first answer: old ReplicaSets that still have replicas
+    old = [rs for rs in owned if rs not in new and _int(_spec(rs).get("replicas")) != 0]
+    if replica_sets is not None:
         w.write(LEVEL_0, f"OldReplicaSets:\t{_replica_sets_text(old)}\n")
         w.write(LEVEL_0, f"NewReplicaSet:\t{_replica_sets_text(new)}\n")
     if events is not None:

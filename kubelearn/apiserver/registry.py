@@ -31,6 +31,11 @@ def _spec(obj: Mapping[str, Any]) -> Any:
     return obj.get("spec")
 
 
+def _spec_and_annotations(obj: Mapping[str, Any]) -> Any:
+    """deploymentStrategy: spec and annotations (which the controller copies to ReplicaSets)."""
+    return (obj.get("spec"), (obj.get("metadata") or {}).get("annotations") or {})
+
+
 def _endpointslice_spec(obj: Mapping[str, Any]) -> Any:
     """EndpointSlice strategy: endpoints, ports and addressType count as the spec."""
     return (obj.get("endpoints"), obj.get("ports"), obj.get("addressType"))
@@ -115,7 +120,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # apps/v1 -----------------------------------------------------------------------
     _row("apps", "Deployment", "deployments", short_names=("deploy",),
          subresources=("scale", "status"), categories=("all",), reset_status_on_create=True,
-         generation=_spec, replicas_path=("spec", "replicas")),
+         generation=_spec_and_annotations, replicas_path=("spec", "replicas")),
     _row("apps", "ReplicaSet", "replicasets", short_names=("rs",),
          subresources=("scale", "status"), categories=("all",), reset_status_on_create=True,
          generation=_spec, replicas_path=("spec", "replicas")),

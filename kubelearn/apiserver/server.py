@@ -390,11 +390,13 @@ class APIServer:
 
     # -- bodies ----------------------------------------------------------------------------------
     def _body(self, request: Request, info: ResourceInfo, *, kind: str | None = None,
-              api_version: str | None = None, fresh: bool = False) -> dict:
+              api_version: str | None = None, fresh: bool = False,
+              stored: dict | None = None) -> dict:
         """The request body as a fresh dict of JSON values, of the right kind, type-checked.
 
         For a status update only ``status`` counts, so only that is copied and checked.
         ``fresh``: the body is already the server's own (a patch result): no copy.
+        ``stored``: the object an update replaces (what it leaves as is needs no check).
         """
         body = request.body
         if body is None:
@@ -429,7 +431,7 @@ class APIServer:
         self._check_kind(body, kind or info.kind, api_version or info.api_version)
         if body.get("metadata") is None:
             body["metadata"] = {}
-        check_types(body)
+        check_types(body, stored)
         return body
 
     @staticmethod
@@ -517,9 +519,9 @@ class APIServer:
         if request.verb == "patch":
             patched = apply_patch(decode(kv), request.body, request.patch_type, info.kind)
             body = self._body(Request("update", info.resource, body=patched, subresource=sub),
-                              info, fresh=True)
+                              info, fresh=True, stored=old)
         else:
-            body = self._body(request, info)
+            body = self._body(request, info, stored=old)
         self._place(body, info, namespace)
         body_name = body["metadata"].get("name")
         if body_name != name:

@@ -454,6 +454,10 @@ class Storage:
             new.clear()
             new.update({k: v for k, v in old.items() if k != "status"})
             new["metadata"] = {**old_meta, "resourceVersion": meta.get("resourceVersion")}
+            if info.resource == "deployments" and "annotations" in meta:
+                # deploymentStatusStrategy resets only spec and labels: the deployment
+                # controller writes the revision annotation through deployments/status.
+                new["metadata"]["annotations"] = meta["annotations"]
             if status is not None:
                 new["status"] = status
             if info.resource == "pods" and old.get("status", {}).get("qosClass"):

@@ -7,7 +7,8 @@ client watch that wants it. Here one etcd watch on ``/registry/`` feeds a
 
 - decodes the new value once and stamps ``metadata.resourceVersion`` with the
   etcd mod revision (a deletion carries the last state, stamped with the
-  deleting revision);
+  deleting revision) -- unless nobody watches the resource (Events, mostly):
+  then it decodes nothing until a watcher comes and asks;
 - remembers, per object, the labels and selectable fields a selector looks at
   (so a watcher can tell an object *entering* its selector, ADDED, from one
   *leaving* it, DELETED, as cache_watcher.go convertToWatchEvent does);
@@ -54,6 +55,9 @@ INITIAL_EVENTS_END = "k8s.io/initial-events-end"
 
 Attrs = tuple[Mapping[str, Any], Mapping[str, str]]  # (labels, selectable fields)
 Callback = Callable[[dict], object]
+# The attributes of an object that changed while nobody watched its resource: not worked
+# out then, but from the stored value if a watcher ever needs them.
+UNDECODED: Attrs = ({}, {})
 
 
 def attrs_of(obj: Mapping[str, Any]) -> Attrs:
@@ -268,6 +272,9 @@ class WatchCache:
         cache.remember(self.sim.now, event)
         prev_attrs = cache.attrs.get(key)
         if event.type == "PUT":
+            if not cache.buckets and cache.by_node is None:
+                cache.index(key, UNDECODED)
+                return
             obj = decode(event.kv)
             attrs: Attrs | None = attrs_of(obj)
         else:
@@ -275,6 +282,8 @@ class WatchCache:
         cache.index(key, attrs)
         if not cache.buckets:
             return
+        if prev_attrs is UNDECODED:
+            prev_attrs = attrs_of(json.loads(event.prev_kv.value)) if event.prev_kv else None
         watchers = self._candidates(cache, namespace, attrs, prev_attrs)
         if watchers:
             self._dispatch(watchers, event, obj, attrs, prev_attrs)
@@ -400,7 +409,14 @@ class WatchCache:
             keys = [k for k in keys if k.startswith(prefix)]
         out = []
         for key in keys:
-            if watcher.passes(cache.attrs.get(key)):
+            attrs = cache.attrs.get(key)
+            if attrs is UNDECODED:
+                kv = self.store.get(key)
+                obj = decode(kv) if kv is not None else None
+                attrs = attrs_of(obj) if obj is not None else None
+                if watcher.passes(attrs):
+                    out.append(obj)
+            elif watcher.passes(attrs):
                 kv = self.store.get(key)
                 if kv is not None:
                     out.append(decode(kv))

@@ -39,7 +39,7 @@ FOREGROUND = "foregroundDeletion"  # metav1.FinalizerDeleteDependents
 ORPHAN = "orphan"  # metav1.FinalizerOrphanDependents
 # The resources whose objects the graph holds (upstream: every resource that supports
 # list, watch and delete; here the ones that own or are owned so far).
-MONITORED = ("deployments", "replicasets", "pods")
+MONITORED = ("deployments", "replicasets", "pods", "services", "endpointslices")
 
 
 @dataclass
@@ -98,7 +98,7 @@ class GarbageCollector:
         self.nodes[uid] = node
         before = {r["uid"] for r in old.owners} if old else set()
         after = {r["uid"] for r in node.owners}
-        for owner in before - after:
+        for owner in sorted(before - after):  # sets: sorted, so the queue order replays
             self.dependents.get(owner, set()).discard(uid)
             if owner in self.nodes and self.nodes[owner].deleting_dependents:
                 self.attempt_to_delete.add(owner)  # one blocker fewer
@@ -109,7 +109,7 @@ class GarbageCollector:
         if node.being_deleted and ORPHAN in finalizers:
             self.attempt_to_orphan.add(uid)
         if node.deleting_dependents:
-            for dependent in self.dependents.get(uid, ()):
+            for dependent in sorted(self.dependents.get(uid, ())):
                 self.attempt_to_delete.add(dependent)
             self.attempt_to_delete.add(uid)
 
@@ -123,7 +123,7 @@ class GarbageCollector:
             owner = self.nodes.get(ref["uid"])
             if owner is not None and owner.deleting_dependents:
                 self.attempt_to_delete.add(owner.uid)
-        for dependent in self.dependents.pop(uid, set()):
+        for dependent in sorted(self.dependents.pop(uid, set())):
             self.attempt_to_delete.add(dependent)
 
     # -- attemptToDeleteItem -----------------------------------------------------------------------
@@ -189,7 +189,8 @@ class GarbageCollector:
 
     def _process_deleting_dependents(self, node: Node, latest: Mapping[str, Any]) -> None:
         """processDeletingDependentsItem: delete the blockers, or let the owner go."""
-        blocking = [self.nodes[d] for d in self.dependents.get(node.uid, ()) if d in self.nodes
+        blocking = [self.nodes[d] for d in sorted(self.dependents.get(node.uid, ()))
+                    if d in self.nodes
                     and any(r["uid"] == node.uid and r.get("blockOwnerDeletion")
                             for r in self.nodes[d].owners)]
         if not blocking:

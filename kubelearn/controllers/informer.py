@@ -35,7 +35,7 @@ from kubelearn.client import Client
 from kubelearn.scheduler.informer import Informer, object_key
 from kubelearn.sim import Simulation
 
-__all__ = ["Informer", "SharedInformerFactory", "WorkQueue", "object_key"]
+__all__ = ["Informer", "SharedInformerFactory", "SyncError", "WorkQueue", "object_key"]
 
 # client-go workqueue.DefaultItemBasedRateLimiter: NewItemExponentialFailureRateLimiter(5ms, 1000s)
 RETRY_BASE_DELAY = 0.005
@@ -78,13 +78,25 @@ class SharedInformerFactory:
                 informer.start()
 
 
-class WorkQueue:
-    """Keys waiting for a sync, each at most once; one worker calls ``sync(key)`` for each."""
+class SyncError(Exception):
+    """A sync that failed for a reason of its own (a stale cache, a missing node): retry it."""
 
-    def __init__(self, sim: Simulation, name: str, sync: Callable[[str], Any]) -> None:
+
+class WorkQueue:
+    """Keys waiting for a sync, each at most once; one worker calls ``sync(key)`` for each.
+
+    ``base_delay`` and ``max_delay`` shape the retry back-off (5ms doubling up to
+    1000s unless a controller picks its own).
+    """
+
+    def __init__(self, sim: Simulation, name: str, sync: Callable[[str], Any], *,
+                 base_delay: float = RETRY_BASE_DELAY, max_delay: float = RETRY_MAX_DELAY,
+                 ) -> None:
         self.sim = sim
         self.name = name  # the controller's name, for the records of failed syncs
         self.sync = sync
+        self.base_delay = base_delay
+        self.max_delay = max_delay
         self._waiting: dict[str, None] = {}  # an ordered set: first added, first synced
         self._failures: dict[str, int] = {}
         self._wake: simpy.Event | None = None
@@ -109,7 +121,7 @@ class WorkQueue:
         """Retry ``key`` later: 5ms, 10ms, 20ms... after each failure in a row."""
         failures = self._failures.get(key, 0)
         self._failures[key] = failures + 1
-        self.add_after(key, min(RETRY_BASE_DELAY * 2 ** failures, RETRY_MAX_DELAY))
+        self.add_after(key, min(self.base_delay * 2 ** failures, self.max_delay))
 
     def forget(self, key: str) -> None:
         """The key synced fine: its next failure starts the back-off afresh."""
@@ -130,7 +142,7 @@ class WorkQueue:
             del self._waiting[key]
             try:
                 self.sync(key)
-            except StatusError as error:  # the API said no: try again later
+            except (StatusError, SyncError) as error:  # the API (or the sync) said no: later
                 self.sim.record(self.name, "SyncFailed", key, str(error))
                 self.add_rate_limited(key)
             else:

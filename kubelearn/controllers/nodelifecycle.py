@@ -31,7 +31,8 @@ from typing import Any
 
 import simpy
 
-from kubelearn.api import StatusError
+from kubelearn.api import NotFound, StatusError
+from kubelearn.apiserver.printers import parse_time
 from kubelearn.client import Client
 from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue
 from kubelearn.kubelet.events import NORMAL, WARNING, EventRecorder
@@ -68,15 +69,34 @@ def wanted_noschedule_taints(node: Mapping[str, Any]) -> set[str]:
     return keys
 
 
-def reconcile_taints(node: Mapping[str, Any]) -> list[dict] | None:
-    """The node's new taint list, or None when its NoSchedule taints are already right."""
+def reconcile_taints(node: Mapping[str, Any], time_added: str | None = None
+                     ) -> list[dict] | None:
+    """The node's new taint list, or None when its NoSchedule taints are already right.
+
+    As doNoScheduleTaintingPass does it (taintutils.TaintSetDiff, then
+    SwapNodeControllerTaint): the owned taints the conditions no longer call for
+    go, the missing ones are appended (in condition order, stamped ``timeAdded``),
+    every other taint stays where it is.
+    """
     taints = list(node.get("spec", {}).get("taints") or [])
     have = {t["key"] for t in taints if t.get("effect") == "NoSchedule" and t["key"] in OWNED}
     want = wanted_noschedule_taints(node)
     if have == want:
         return None
-    kept = [t for t in taints if not (t.get("effect") == "NoSchedule" and t["key"] in OWNED)]
-    return kept + [{"key": key, "effect": "NoSchedule"} for key in sorted(want)]
+    kept = [t for t in taints if not (t.get("effect") == "NoSchedule" and t["key"] in OWNED
+                                      and t["key"] not in want)]
+    stamp = {"timeAdded": time_added} if time_added else {}
+    return kept + [{"key": key, "effect": "NoSchedule", **stamp}
+                   for key in wanted_noschedule_order(node) if key not in have]
+
+
+def wanted_noschedule_order(node: Mapping[str, Any]) -> list[str]:
+    """The wanted NoSchedule taint keys in upstream's order: conditions as listed, then cordon."""
+    keys = [CONDITION_TAINTS.get(c.get("type"), {}).get(c.get("status"))
+            for c in node.get("status", {}).get("conditions") or []]
+    if node.get("spec", {}).get("unschedulable"):
+        keys.append(UNSCHEDULABLE)
+    return list(dict.fromkeys(k for k in keys if k))
 
 
 # -- settings: kube-controller-manager flags and upstream constants ----------------------------
@@ -91,6 +111,10 @@ LARGE_CLUSTER_SIZE_THRESHOLD = 50  # --large-cluster-size-threshold
 EVICTION_RATE_LIMITER_BURST = 1  # scheduler.EvictionRateLimiterBurst
 NODE_EVICTION_PERIOD = 0.1  # scheduler.NodeEvictionPeriod: how often the taint queues are tried
 NODE_HEALTH_UPDATE_RETRY = 5  # scheduler.NodeHealthUpdateRetry
+# doNoExecuteTaintingPass: a queued node without a Ready condition is tried again in 50ms.
+NO_READY_CONDITION_RETRY = 0.05
+# labelNodeDisruptionExclusion: a node with this label does not count towards its zone's state.
+LABEL_EXCLUDE_DISRUPTION = "node.kubernetes.io/exclude-disruption"
 
 # The NoExecute taints of a node whose Ready condition is Unknown or False (never both).
 UNREACHABLE_TAINT = {"key": UNREACHABLE, "effect": "NoExecute"}  # UnreachableTaintTemplate
@@ -165,6 +189,10 @@ class TokenBucket:
         self.tokens = float(burst) if qps > 0 else 0.0
         self.last = sim.now
 
+    def reported_qps(self) -> float:
+        """RateLimiter.QPS(): the rate, except that the never limiter says 1 (client-go)."""
+        return self.qps if self.qps > 0 else 1.0
+
     def try_accept(self) -> bool:
         """Take a token if there is one."""
         if self.qps <= 0:
@@ -228,7 +256,7 @@ class RateLimitedTimedQueue:
 
     def swap_limiter(self, qps: float) -> None:
         """SwapLimiter: a new bucket at ``qps``, drained if the old one was empty (burst 1)."""
-        if self.limiter.qps == qps:
+        if self.limiter.reported_qps() == qps:  # upstream compares limiter.QPS()
             return
         new = TokenBucket(self.sim, qps)
         if qps > 0 and not self.limiter.try_accept():
@@ -278,7 +306,7 @@ class NodeLifecycleController:
         self.record_checks = record_checks  # one record per monitor pass, for timelines
         self.leases: dict[str, str] = {}  # node name -> lease spec.renewTime (lease informer)
         self.node_health: dict[str, NodeHealth] = {}
-        self.known_nodes: set[str] = set()
+        self.known_nodes: dict[str, Mapping[str, Any]] = {}  # knownNodeSet
         self.zone_states: dict[str, str] = {}
         self.zone_no_execute_tainter: dict[str, RateLimitedTimedQueue] = {}
         self.recorder = EventRecorder(sim, client, "node-controller", "")
@@ -293,6 +321,8 @@ class NodeLifecycleController:
             lambda _old, node: self.node_update_queue.add(node["metadata"]["name"]))
         # the node informer's cache, by name (shared objects: copy before changing one)
         self.nodes: dict[str, Mapping[str, Any]] = node_informer.store
+        # getPodsAssignedToNode reads the pods of a node going NotReady from here.
+        self.pod_informer = self.informers.informer("pods")
         self.lease_informer = self.informers.informer("leases")
         self.lease_informer.add_event_handler(self._on_lease, lambda _old, new: self._on_lease(new),
                                               self._on_lease_deleted)
@@ -325,7 +355,7 @@ class NodeLifecycleController:
             return  # gone, or its taints already agree with its conditions (from the cache)
         try:
             node = self.client.get("nodes", name)
-            taints = reconcile_taints(node)
+            taints = reconcile_taints(node, self.sim.timestamp())
             if taints is None:
                 return
             self.client.patch("nodes", name, {"spec": {"taints": taints}},
@@ -338,28 +368,37 @@ class NodeLifecycleController:
 
     # -- monitorNodeHealth -------------------------------------------------------------------
     def _monitor_loop(self) -> Generator[simpy.Event, Any, None]:
-        while True:
-            yield self.sim.timeout(self.node_monitor_period)
+        while True:  # wait.Until: a pass at once, then one every period
             self.monitor_node_health()
+            yield self.sim.timeout(self.node_monitor_period)
 
     def monitor_node_health(self) -> None:
         """One pass: every node's health, its NoExecute taint decision, then the zones'."""
         nodes = [copy.deepcopy(self.nodes[name]) for name in sorted(self.nodes)]
-        for node in nodes:  # new nodes: maybe a new zone with its own taint queue
+        added, deleted, new_zone_representatives = self.classify_nodes(nodes)
+        for node in new_zone_representatives:
+            self._add_zone(zone_key(node))
+        for node in added:
             name = node["metadata"]["name"]
-            if name not in self.known_nodes:
-                self.known_nodes.add(name)
-                self._add_zone(zone_key(node))
-        for name in sorted(self.known_nodes - set(self.nodes)):  # deleted nodes
-            self.known_nodes.discard(name)
-            self.node_health.pop(name, None)
+            self._node_event(name, node["metadata"].get("uid"), "RegisteredNode",
+                             f"Registered Node {name} in Controller")
+            self.known_nodes[name] = node
+            self._add_zone(zone_key(node))
+            self.mark_node_as_reachable(node)
+        for node in deleted:
+            name = node["metadata"]["name"]
+            self._node_event(name, node["metadata"].get("uid"), "RemovingNode",
+                             f"Removing Node {name} from Controller")
+            del self.known_nodes[name]
         zone_conditions: dict[str, list[dict | None]] = {}
         for node in nodes:
             result = self._update_node_health(node)
             if result is None:
                 continue  # could not update it: no decision this pass
             node, observed, current = result
-            zone_conditions.setdefault(zone_key(node), []).append(current)
+            labels = node["metadata"].get("labels") or {}
+            if LABEL_EXCLUDE_DISRUPTION not in labels:  # isNodeExcludedFromDisruptionChecks
+                zone_conditions.setdefault(zone_key(node), []).append(current)
             if current is None:
                 continue
             self.process_taint_based_eviction(node, observed)
@@ -373,6 +412,23 @@ class NodeLifecycleController:
         if self.record_checks:
             self.sim.record(COMPONENT, "MonitorNodeHealth", "",
                             f"checked {len(nodes)} node(s) every {self.node_monitor_period:g}s")
+
+    def classify_nodes(self, nodes: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
+        """classifyNodes: nodes added, nodes deleted, and known nodes of a zone not yet seen."""
+        added, new_zone = [], []
+        for node in nodes:
+            if node["metadata"]["name"] not in self.known_nodes:
+                added.append(node)
+            elif zone_key(node) not in self.zone_states:
+                new_zone.append(node)
+        names = {node["metadata"]["name"] for node in nodes}
+        deleted = [self.known_nodes[name] for name in sorted(self.known_nodes) if name not in names]
+        return added, deleted, new_zone
+
+    def _node_event(self, name: str, uid: str | None, reason: str, event: str) -> None:
+        """RecordNodeEvent: a Normal event about the node, "Node <name> event: <what>"."""
+        ref = {"apiVersion": "v1", "kind": "Node", "name": name, "uid": uid, "namespace": ""}
+        self.recorder.event(ref, NORMAL, reason, f"Node {name} event: {event}", f"node/{name}")
 
     def _update_node_health(self, node: dict) -> tuple[dict, dict, dict | None] | None:
         """tryUpdateNodeHealth, retried with a fresh node on a conflict."""
@@ -402,8 +458,11 @@ class NodeLifecycleController:
             # Never reported: a synthetic Unknown, and the startup grace period.
             observed = {"type": "Ready", "status": "Unknown"}
             grace = self.node_startup_grace_period
-            if health is None:
-                health = NodeHealth(now, now)  # upstream: node.CreationTimestamp (created now)
+            if health is not None:
+                health.ready = None  # nodeHealth.status = &node.Status
+            else:  # probe and transition: the node's creationTimestamp
+                created = self._created_at(node)
+                health = NodeHealth(created, created)
                 self.node_health[name] = health
         else:
             observed = copy.deepcopy(ready)
@@ -439,6 +498,13 @@ class NodeLifecycleController:
                                 f"{now - health.probe_timestamp:g}s (grace period {grace:g}s)")
         return observed, get_condition(node, "Ready")
 
+    def _created_at(self, node: Mapping[str, Any]) -> float:
+        """Virtual seconds of the node's creationTimestamp (now, if it has none)."""
+        moment = parse_time(node["metadata"].get("creationTimestamp"))
+        if moment is None:
+            return self.sim.now
+        return (moment - self.sim.epoch).total_seconds()
+
     def _mark_unknown(self, node: dict, now: float) -> None:
         """Every condition but NetworkUnavailable to Unknown, as the kubelet cannot say."""
         stamp = self.sim.timestamp(now)
@@ -461,21 +527,25 @@ class NodeLifecycleController:
         return {"apiVersion": "v1", "kind": "Node", "name": node["metadata"]["name"],
                 "uid": node["metadata"].get("uid"), "namespace": ""}
 
+    def pods_assigned_to_node(self, node_name: str) -> list[Mapping[str, Any]]:
+        """getPodsAssignedToNode: the node's pods, from the shared pod informer's cache."""
+        return [pod for _, pod in sorted(self.pod_informer.store.items())
+                if (pod.get("spec") or {}).get("nodeName") == node_name]
+
     def mark_pods_not_ready(self, node_name: str) -> None:
         """MarkPodsNotReady: the node's pods' Ready condition to False (endpoints drop them)."""
-        try:
-            pods = self.client.list("pods", field_selector={"spec.nodeName": node_name})["items"]
-        except StatusError:
-            return
-        for pod in pods:
+        for cached in self.pods_assigned_to_node(node_name):
+            pod = copy.deepcopy(cached)
             for condition in (pod.get("status") or {}).get("conditions") or []:
                 if condition.get("type") != "Ready" or condition.get("status") == "False":
-                    continue
+                    continue  # UpdatePodCondition: nothing changed, nothing to write
                 condition.update(status="False", lastTransitionTime=self.sim.timestamp())
                 try:
                     self.client.update_status(pod)
-                except StatusError:
+                except NotFound:  # already deleted: nothing left to do with this pod
                     break
+                except StatusError:
+                    pass  # upstream collects the error, retries next pass, and still records
                 meta = pod["metadata"]
                 self.recorder.event({"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
                                      "namespace": meta.get("namespace"), "uid": meta.get("uid")},
@@ -505,7 +575,7 @@ class NodeLifecycleController:
         """markNodeForTainting: into its zone's queue (again, if the taint is missing)."""
         taints = node.get("spec", {}).get("taints")
         name, zone = node["metadata"]["name"], zone_key(node)
-        queue = self._add_zone(zone)
+        queue = self.zone_no_execute_tainter.get(zone) or self._add_zone(zone)
         template = NOT_READY_TAINT if status == "False" else UNREACHABLE_TAINT
         if not taint_exists(taints, template):
             queue.remove(name)
@@ -521,7 +591,8 @@ class NodeLifecycleController:
     def mark_node_as_reachable(self, node: Mapping[str, Any]) -> bool:
         """markNodeAsReachable: lift both NoExecute taints and leave the queue."""
         name = node["metadata"]["name"]
-        self._add_zone(zone_key(node)).remove(name)
+        zone = zone_key(node)
+        (self.zone_no_execute_tainter.get(zone) or self._add_zone(zone)).remove(name)
         taints = node.get("spec", {}).get("taints")
         if not (taint_exists(taints, UNREACHABLE_TAINT) or taint_exists(taints, NOT_READY_TAINT)):
             return False
@@ -574,7 +645,7 @@ class NodeLifecycleController:
             return True, 0.0
         condition = get_condition(node, "Ready")
         if condition is None:
-            return True, 0.0
+            return False, NO_READY_CONDITION_RETRY
         # Mimic the Ready condition: unreachable and not-ready are mutually exclusive.
         if condition.get("status") == "False":
             add, opposite = NOT_READY_TAINT, UNREACHABLE_TAINT
@@ -587,7 +658,7 @@ class NodeLifecycleController:
     # -- zones --------------------------------------------------------------------------------
     def _add_zone(self, zone: str) -> RateLimitedTimedQueue:
         """addPodEvictorForNewZone: a new zone starts Initial with a normal-rate queue."""
-        if zone not in self.zone_no_execute_tainter:
+        if zone not in self.zone_states:
             self.zone_states[zone] = STATE_INITIAL
             self.zone_no_execute_tainter[zone] = RateLimitedTimedQueue(self.sim,
                                                                        self.node_eviction_rate)
@@ -632,12 +703,15 @@ class NodeLifecycleController:
             _, new_states[zone] = compute_zone_state(conditions, self.unhealthy_zone_threshold)
             if new_states[zone] != STATE_FULL_DISRUPTION:
                 all_are_fully_disrupted = False
-            self._add_zone(zone)
+            if zone not in self.zone_states:  # "Setting initial state for unseen zone"
+                self.zone_states[zone] = STATE_INITIAL
+        # Zones without nodes are forgotten. (Upstream deletes them in the loop below, which
+        # stops at the first zone not fully disrupted: in Go's random map order every
+        # empty zone goes within a few passes. Here they all go at once.)
+        for zone in [z for z in self.zone_states if z not in zone_conditions]:
+            del self.zone_states[zone]
         all_was_fully_disrupted = True
-        for zone in list(self.zone_states):
-            if zone not in zone_conditions:
-                del self.zone_states[zone]
-                continue
+        for zone in self.zone_states:
             if self.zone_states[zone] != STATE_FULL_DISRUPTION:
                 all_was_fully_disrupted = False
                 break

@@ -3,8 +3,10 @@
 The seed's "replication controller replaces a lost replica", as it works today.
 For each ReplicaSet the controller's sync (``syncReplicaSet``):
 
-1. counts the *active* pods in its namespace -- not terminating
-   (``deletionTimestamp``), not ``Succeeded``/``Failed``;
+1. counts the *active* pods it may own -- its own (found through the pod
+   cache's index by controller uid, not by walking every pod) and the orphans
+   in its namespace -- that are not terminating (``deletionTimestamp``) nor
+   ``Succeeded``/``Failed``;
 2. claims them (``ClaimPods``): keeps the pods whose controller ownerReference
    is this ReplicaSet and that still match its selector, *adopts* orphans that
    match (adds the ownerReference), *releases* its pods that no longer match
@@ -16,7 +18,10 @@ For each ReplicaSet the controller's sync (``syncReplicaSet``):
    created fails once rather than 500 times, deletions in the order
    :func:`deletion_order` gives;
 4. writes ``status`` (replicas, fullyLabeledReplicas, readyReplicas,
-   availableReplicas, observedGeneration) through ``replicasets/status``.
+   availableReplicas, observedGeneration) through ``replicasets/status``, and
+   records each write (``ReplicaSetStatus``: ``desired=3 replicas=3
+   readyReplicas=2 availableReplicas=2 observedGeneration=1 images=nginx:1.27``,
+   the numbers of ``kubectl get rs -o wide``) for timelines to draw.
 
 Why expectations: the informer's cache lags behind the controller's own
 writes. Without them a sync right after creating 3 pods would not see them
@@ -33,7 +38,7 @@ from typing import Any
 from kubelearn.api import LabelSelector, NotFound, StatusError
 from kubelearn.client import Client
 from kubelearn.controllers.events import NORMAL, WARNING, EventRecorder, object_ref
-from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue, object_key
+from kubelearn.controllers.informer import Informer, SharedInformerFactory, WorkQueue, object_key
 from kubelearn.sim import Simulation
 
 COMPONENT = "replicaset-controller"
@@ -50,6 +55,10 @@ EXPECTATIONS_TIMEOUT = 300.0
 POD_DELETION_COST = "controller.kubernetes.io/pod-deletion-cost"
 # controller_utils.go podPhaseToOrdinal: Pending < Unknown < Running.
 PHASE_ORDINAL = {"Pending": 0, "Unknown": 1, "Running": 2}
+# controller_utils.go PodControllerUIDIndex and OrphanPodIndexKey: the pod cache's index by
+# the uid of each pod's controller, orphans under one key per namespace.
+POD_CONTROLLER_UID_INDEX = "podControllerUID"
+ORPHAN_POD_INDEX_KEY = "_ORPHAN_POD"
 
 
 # -- pods --------------------------------------------------------------------------------------
@@ -60,6 +69,26 @@ def controller_of(obj: Mapping[str, Any]) -> dict | None:
         if ref.get("controller"):
             return ref
     return None
+
+
+def pod_controller_uid(pod: Mapping[str, Any]) -> list[str]:
+    """The PodControllerUIDIndex function: the controller's uid, else the namespace's orphan key."""
+    ref = controller_of(pod)
+    if ref is not None:
+        return [ref.get("uid", "")]
+    return [f"{ORPHAN_POD_INDEX_KEY}/{pod['metadata'].get('namespace')}"]
+
+
+def filter_pods_by_owner(pods: Informer, owner: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """controller.FilterPodsByOwner: the cached pods ``owner`` controls, then the orphans.
+
+    ``pods`` is a pod informer with the :data:`POD_CONTROLLER_UID_INDEX` index.
+    """
+    meta = owner["metadata"]
+    namespace = meta.get("namespace")
+    owned = [p for p in pods.by_index(POD_CONTROLLER_UID_INDEX, meta["uid"])
+             if p["metadata"].get("namespace") == namespace]
+    return owned + pods.by_index(POD_CONTROLLER_UID_INDEX, f"{ORPHAN_POD_INDEX_KEY}/{namespace}")
 
 
 def is_pod_active(pod: Mapping[str, Any]) -> bool:
@@ -292,6 +321,7 @@ class ReplicaSetController:
         self.replicasets.add_event_handler(self._add_rs, lambda old, new: self._add_rs(new),
                                            self._delete_rs)
         self.pods = self.informers.informer("pods")
+        self.pods.add_indexers({POD_CONTROLLER_UID_INDEX: pod_controller_uid})
         self.pods.add_event_handler(self._add_pod, self._update_pod, self._delete_pod)
 
     def start(self) -> None:
@@ -387,9 +417,7 @@ class ReplicaSetController:
             return
         needs_sync = self.expectations.satisfied(key)
         selector = LabelSelector.from_dict(rs["spec"].get("selector"))
-        namespace = rs["metadata"].get("namespace")
-        pods = [p for p in self.pods.store.values()
-                if p["metadata"].get("namespace") == namespace and is_pod_active(p)]
+        pods = [p for p in filter_pods_by_owner(self.pods, rs) if is_pod_active(p)]
         pods = self.claim_pods(rs, selector, pods)
         error: StatusError | None = None
         if needs_sync and not rs["metadata"].get("deletionTimestamp"):
@@ -489,9 +517,8 @@ class ReplicaSetController:
             uids |= {other["metadata"]["uid"] for other in self.replicasets.store.values()
                      if other["metadata"].get("namespace") == namespace
                      and (controller_of(other) or {}).get("uid") == owner.get("uid")}
-        return [p for p in self.pods.store.values()
-                if p["metadata"].get("namespace") == namespace
-                and (controller_of(p) or {}).get("uid") in uids]
+        return [p for uid in sorted(uids) for p in self.pods.by_index(POD_CONTROLLER_UID_INDEX, uid)
+                if p["metadata"].get("namespace") == namespace]
 
     def create_pod(self, rs: Mapping[str, Any]) -> dict:
         """RealPodControl.CreatePodsWithGenerateName: a pod from the template."""
@@ -572,7 +599,9 @@ class ReplicaSetController:
                 return rs
             new = {**rs, "status": {**status, "observedGeneration": generation}}
             try:
-                return self.client.update_status(new)
+                out = self.client.update_status(new)
+                self._record_status(out)
+                return out
             except NotFound:
                 return rs
             except StatusError:
@@ -582,6 +611,16 @@ class ReplicaSetController:
                                      rs["metadata"]["namespace"])
                 generation = rs["metadata"].get("generation")
         return rs
+
+    def _record_status(self, rs: Mapping[str, Any]) -> None:
+        """A ``ReplicaSetStatus`` record of what was written (parse with key=value words)."""
+        status = rs.get("status") or {}
+        counts = " ".join(f"{k}={int(status.get(k) or 0)}" for k in (
+            "replicas", "readyReplicas", "availableReplicas", "observedGeneration"))
+        containers = ((rs["spec"].get("template") or {}).get("spec") or {}).get("containers") or []
+        images = ",".join(str(c.get("image")) for c in containers) or "<none>"
+        self.sim.record(COMPONENT, "ReplicaSetStatus", object_ref(rs),
+                        f"desired={rs['spec'].get('replicas', 1)} {counts} images={images}")
 
 
 def owner_reference(rs: Mapping[str, Any]) -> dict:

@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kubelearn.api import NotFound, StatusError
+from kubelearn.api import StatusError
 from kubelearn.client import Client
 from kubelearn.controllers.informer import SharedInformerFactory, object_key
 from kubelearn.kubelet.events import NORMAL, EventRecorder
@@ -142,7 +142,8 @@ class TaintEvictionController:
         key, node = object_key(pod), (pod.get("spec") or {}).get("nodeName")
         if node:
             self.pods_on_node.get(node, {}).pop(key, None)
-        self.cancel_work(key, event=False)
+        # handlePodUpdate, pod not found: cancelWorkWithEvent (an event if a deletion was pending)
+        self.cancel_work(key)
         self.work.pop(key, None)
 
     def _node_updated(self, node: Mapping[str, Any]) -> None:
@@ -224,16 +225,20 @@ class TaintEvictionController:
         self.recorder.event({"apiVersion": "v1", "kind": "Pod", "namespace": namespace,
                              "name": name}, NORMAL, "TaintManagerEviction",
                             f"Marking for deletion Pod {key}", f"pod/{key}")
+        deleted = False
         for _ in range(RETRIES):
             try:
                 self.add_condition_and_delete_pod(name, namespace)
-            except NotFound:
-                break
-            except StatusError:
+            except StatusError:  # NotFound too: upstream retries every error
                 continue
+            deleted = True
             break
-        # Keep the key (as None) so that later updates of the pod do not add it again.
-        self.work[key] = None
+        if not deleted:
+            self.work.pop(key, None)  # a failed worker leaves the queue: it may be added again
+        elif key in self.work:
+            # Keep the key (as None) so later updates of the pod do not add it again -- only
+            # if nothing cancelled it meanwhile (PR #129577, v1.33).
+            self.work[key] = None
 
     def add_condition_and_delete_pod(self, name: str, namespace: str) -> None:
         """addConditionAndDeletePod: a DisruptionTarget condition, then DELETE."""

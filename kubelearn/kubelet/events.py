@@ -24,7 +24,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubelearn.api import NotFound, StatusError
+from kubelearn.api import AlreadyExists, NotFound, StatusError
 from kubelearn.sim import EPOCH
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -88,18 +88,25 @@ class EventRecorder:
                 self._seen.move_to_end(key)
                 return
         namespace = ref.get("namespace") or "default"
-        name = f"{ref.get('name')}.{self._nanos():x}"
-        try:
-            self.client.create({
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": name, "namespace": namespace},
-                "involvedObject": dict(ref), "reason": reason, "message": message,
-                "source": {"component": self.component, "host": self.host},
-                "firstTimestamp": now, "lastTimestamp": now, "count": 1, "type": event_type,
-                "eventTime": None, "reportingComponent": self.component,
-                "reportingInstance": self.host}, namespace)
-        except StatusError:
-            return  # upstream logs and drops an event it cannot write
+        for _ in range(64):  # on a virtual clock another recorder may have this nanosecond
+            name = f"{ref.get('name')}.{self._nanos():x}"
+            try:
+                self.client.create({
+                    "apiVersion": "v1", "kind": "Event",
+                    "metadata": {"name": name, "namespace": namespace},
+                    "involvedObject": dict(ref), "reason": reason, "message": message,
+                    "source": {"component": self.component, "host": self.host},
+                    "firstTimestamp": now, "lastTimestamp": now, "count": 1,
+                    "type": event_type, "eventTime": None,
+                    "reportingComponent": self.component,
+                    "reportingInstance": self.host}, namespace)
+            except AlreadyExists:
+                continue
+            except StatusError:
+                return  # upstream logs and drops an event it cannot write
+            break
+        else:
+            return
         self._seen[key] = (name, namespace, 1)
         if len(self._seen) > MAX_LRU_CACHE_ENTRIES:
             self._seen.popitem(last=False)

@@ -5,6 +5,9 @@ and returns a matplotlib Figure, a DataFrame or a widget. Nothing here changes
 the model, and the model never reads a widget.
 """
 
-from kubelearn.viz import apiserver, etcd, kubelet, scheduler
+from kubelearn.viz import apiserver, etcd, kubelet, nodes, rollout, scheduler
+from kubelearn.viz.nodes import node_failure_timeline
+from kubelearn.viz.rollout import rollout_timeline
 
-__all__ = ["apiserver", "etcd", "kubelet", "scheduler"]
+__all__ = ["apiserver", "etcd", "kubelet", "node_failure_timeline", "nodes", "rollout",
+           "rollout_timeline", "scheduler"]

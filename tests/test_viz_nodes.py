@@ -1,0 +1,151 @@
+"""kl.viz.node_failure_timeline and friends: built from records, labelled for a learner."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+
+import kubelearn as kl  # noqa: E402
+from kubelearn.viz import nodes  # noqa: E402
+
+UNREACHABLE = "node.kubernetes.io/unreachable"
+
+
+def web(replicas=6, name="web", tolerations=None):
+    spec = {"containers": [{"name": "web", "image": "nginx:1.27"}]}
+    if tolerations:
+        spec["tolerations"] = tolerations
+    return {"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": name},
+            "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": name}},
+                     "template": {"metadata": {"labels": {"app": name}}, "spec": spec}}}
+
+
+def dead(*manifests, back_at=None, seconds=420):
+    cluster = kl.Cluster(seed=0, nodes=3)
+    cluster.apply(list(manifests) or [web()])
+    cluster.run(60)
+    cluster.stop_node("node-1")
+    if back_at is not None:
+        cluster.run(back_at - 60)
+        cluster.start_node("node-1")
+    cluster.run(seconds)
+    return cluster
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    return dead()
+
+
+def texts(fig):
+    ax = fig.axes[0]
+    found = [t.get_text() for t in ax.texts]
+    found += [t.get_text() for t in ax.get_yticklabels()]
+    found += [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else []
+    return found + [ax.get_title()]
+
+
+def test_the_timeline_shows_every_step_with_its_duration(cluster):
+    fig = kl.viz.node_failure_timeline(cluster, "node-1")
+    found = texts(fig)
+    joined = "\n".join(found)
+    for expected in ("50s grace", "Ready=Unknown (+50s)", "300s toleration", "NoSchedule",
+                     "unreachable:NoExecute", "evicted (+355s) → Terminating",
+                     "lease renewal (every 10s)", "controller check (every 5s)",
+                     "kubelet stops"):
+        assert expected in joined, expected
+    victims = sorted(p["metadata"]["name"] for p in cluster.admin.list("pods")["items"]
+                     if p["metadata"].get("deletionTimestamp"))
+    assert len(victims) == 2
+    for name in victims:
+        assert f"pod {name}" in found
+    new_lanes = [t for t in found if t.startswith("new pod ")]
+    assert len(new_lanes) == 2
+    assert joined.count("→ node-2") + joined.count("→ node-3") == 2
+    assert "→ node-1" not in joined
+    assert joined.count("Running (+") == 2
+    assert fig.axes[0].get_xlabel() == "simulated seconds"
+    plt.close(fig)
+
+
+def test_the_timeline_reads_records_only(cluster):
+    # The same figure from the events DataFrame alone.
+    fig = kl.viz.node_failure_timeline(cluster.events(), "node-1")
+    assert "300s toleration" in texts(fig)
+    plt.close(fig)
+
+
+def test_failure_steps_give_the_durations(cluster):
+    steps = nodes.failure_steps(cluster.events(), "node-1")
+    after = dict(zip(steps["step"], steps["after last heartbeat"], strict=True))
+    assert after["Ready=Unknown (grace period 50s)"] == 50
+    assert after["tainted node.kubernetes.io/unreachable:NoExecute"] == 55
+    evicted = [v for k, v in after.items() if k.endswith("evicted (TaintManagerEviction)")]
+    assert evicted == [355, 355]
+    running = [v for k, v in after.items() if k.endswith(" Running")]
+    assert len(running) == 2 and all(355 <= v <= 360 for v in running)
+
+
+def test_a_node_that_never_died_gets_an_empty_timeline_that_says_so(cluster):
+    fig = kl.viz.node_failure_timeline(cluster, "node-2")
+    title = fig.axes[0].get_title()
+    assert "node-2 never went Ready=Unknown" in title and "nothing was tainted" in title
+    plt.close(fig)
+    steps = nodes.failure_steps(cluster.events(), "node-2")
+    assert steps.empty
+
+
+def test_a_short_toleration_shows_its_own_countdown():
+    short = [{"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute",
+              "tolerationSeconds": 30}]
+    cluster = dead(web(3), web(3, "quick", short))
+    found = "\n".join(texts(kl.viz.node_failure_timeline(cluster, "node-1")))
+    assert "30s toleration" in found and "300s toleration" in found
+    assert "30s / 300s toleration" in found  # the title names both
+    plt.close("all")
+
+
+def test_a_node_back_in_time_keeps_its_pods_on_the_timeline():
+    cluster = dead(back_at=200, seconds=300)
+    found = "\n".join(texts(kl.viz.node_failure_timeline(cluster, "node-1")))
+    assert "kept: node back" in found and "taints removed" in found and "kubelet back" in found
+    assert "node back in time: pods kept" in found
+    assert "evicted" not in found.replace("evicted (TaintManagerEviction)", "")
+    assert "new pod" not in found
+    plt.close("all")
+
+
+def test_evictions_over_time_draws_one_staircase_per_run(cluster):
+    fig = nodes.evictions_over_time({"one node": cluster.events()}, failed_at=60, horizon=400)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["one node: 1 node — FullDisruption (taint rate 0.1/s)"]
+    line = fig.axes[0].get_lines()[0]
+    assert list(line.get_ydata()) == [0, 1, 1]
+    plt.close(fig)
+
+
+def test_the_widget_has_a_slider_for_each_knob_and_draws():
+    widget = nodes.failure_widget(grace_period=40, toleration_seconds=30)
+    sliders = widget.children[0].children
+    assert [(s.description, s.value) for s in sliders] == [("grace (s)", 40),
+                                                          ("toleration (s)", 30)]
+    plt.close("all")
+
+
+def test_replicaset_timeline_marks_scale_down_in_the_controllers_order():
+    cluster = kl.Cluster(seed=1, nodes=3)
+    cluster.apply(web(4))
+    cluster.run(30)
+    cluster.admin.patch("replicasets", "web", {"spec": {"replicas": 2}}, "default",
+                        patch_type="merge")
+    cluster.run(10)
+    deleted = [r.message.removeprefix("Deleted pod: ") for r in cluster.sim.records
+               if r.reason == "SuccessfulDelete"]
+    fig = nodes.replicaset_timeline(cluster, "web")
+    ax = fig.axes[0]
+    rows = [t.get_text() for t in ax.get_yticklabels()]
+    marks = {t.get_text(): rows[round(t.xy[1])] for t in ax.texts}
+    assert marks == {"scale-down #1": deleted[0], "scale-down #2": deleted[1]}
+    plt.close(fig)
