@@ -323,7 +323,7 @@ def test_a_ready_condition_removed_keeps_the_probe_timestamp():
     controller = cluster.controllers["nodelifecycle"]
     controller.node_health["x"] = NodeHealth(0.0, 0.0, {"type": "Ready", "status": "True"})
     cluster.run(10)
-    observed, current = controller.try_update_node_health(
+    _, observed, current = controller.try_update_node_health(
         {"metadata": {"name": "x"}, "status": {"conditions": []}})
     assert observed["status"] == "Unknown" and current is None
     assert controller.node_health["x"].probe_timestamp == 0.0

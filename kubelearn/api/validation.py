@@ -239,37 +239,45 @@ def validate_owner_references(refs: Any, path: Path) -> list[FieldError]:
     return errs
 
 
+_METADATA = Path("metadata")
+# Every write is validated: its metadata.<field> paths are made once (a Path never changes).
+_METADATA_FIELDS = {field: _METADATA.child(field) for field in (
+    "generateName", "name", "namespace", "generation", "labels", "annotations",
+    "ownerReferences", "finalizers")}
+
+
 def validate_object_meta(obj: Mapping[str, Any], name_rule: NameRule, namespaced: bool,
                          path: Path | None = None) -> list[FieldError]:
     """metadata: name, namespace, labels, annotations... (ValidateObjectMeta)."""
-    path = path or Path("metadata")
+    path = path or _METADATA
+    child = _METADATA_FIELDS.__getitem__ if path is _METADATA else path.child
     meta = _map(obj.get("metadata"))
     name, generate_name = _str(meta.get("name")), _str(meta.get("generateName"))
     errs = []
     if generate_name:
-        errs += _each(name_rule(generate_name, True), path.child("generateName"), generate_name)
+        errs += _each(name_rule(generate_name, True), child("generateName"), generate_name)
     if not name:
         if not generate_name:  # with generateName, the API server makes the name first
-            errs.append(FieldError.required(path.child("name"),
+            errs.append(FieldError.required(child("name"),
                                             "name or generateName is required"))
     else:
-        errs += _each(name_rule(name, False), path.child("name"), name)
+        errs += _each(name_rule(name, False), child("name"), name)
     namespace = _str(meta.get("namespace"))
     if namespaced:  # an empty namespace is filled from the request URL before validation
         if namespace:
-            errs += _each(name_is_dns_label(namespace, False), path.child("namespace"), namespace)
+            errs += _each(name_is_dns_label(namespace, False), child("namespace"), namespace)
     elif namespace:
-        errs.append(FieldError.forbidden(path.child("namespace"), "not allowed on this type"))
-    errs += validate_nonnegative(_int(meta.get("generation")), path.child("generation"))
-    errs += validate_labels(meta.get("labels"), path.child("labels"))
-    errs += validate_annotations(meta.get("annotations"), path.child("annotations"))
-    errs += validate_owner_references(meta.get("ownerReferences"), path.child("ownerReferences"))
+        errs.append(FieldError.forbidden(child("namespace"), "not allowed on this type"))
+    errs += validate_nonnegative(_int(meta.get("generation")), child("generation"))
+    errs += validate_labels(meta.get("labels"), child("labels"))
+    errs += validate_annotations(meta.get("annotations"), child("annotations"))
+    errs += validate_owner_references(meta.get("ownerReferences"), child("ownerReferences"))
     finalizers = [_str(f) for f in _list(meta.get("finalizers"))]
     for finalizer in finalizers:
-        errs += _each(is_qualified_name(finalizer), path.child("finalizers"), finalizer)
+        errs += _each(is_qualified_name(finalizer), child("finalizers"), finalizer)
     if "orphan" in finalizers and "foregroundDeletion" in finalizers:
         errs.append(FieldError.invalid(
-            path.child("finalizers"), finalizers,
+            child("finalizers"), finalizers,
             "finalizer orphan and foregroundDeletion cannot be both set"))
     return errs
 

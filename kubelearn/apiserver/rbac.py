@@ -250,8 +250,24 @@ def aggregate_rules(cluster_role: Mapping[str, Any],
 
 # -- the authorizer (plugin/pkg/auth/authorizer/rbac/rbac.go) -----------------------------
 
+class BindingDescriber:
+    """The binding that granted a rule, put in words only when printed.
+
+    Upstream's visitor gets a fmt.Stringer for the same reason: most rules
+    visited do not allow the request, and their source is never shown.
+    """
+
+    __slots__ = ("binding", "subject")
+
+    def __init__(self, binding: Mapping[str, Any], subject: Mapping[str, Any]) -> None:
+        self.binding, self.subject = binding, subject
+
+    def __str__(self) -> str:
+        return describe_source(self.binding, self.subject)
+
+
 Source = Callable[[str], list[dict]]
-Visit = tuple[str, Mapping[str, Any] | None, str | None]  # (source, rule, error)
+Visit = tuple[BindingDescriber | str, Mapping[str, Any] | None, str | None]  # (source, rule, error)
 
 
 class RBACAuthorizer:
@@ -301,7 +317,7 @@ class RBACAuthorizer:
             except LookupError as err:
                 yield "", None, str(err)
                 continue
-            source = describe_source(binding, subject)
+            source = BindingDescriber(binding, subject)
             for rule in rules:
                 yield source, rule, None
         if not namespace:
@@ -317,7 +333,7 @@ class RBACAuthorizer:
             except LookupError as err:
                 yield "", None, str(err)
                 continue
-            source = describe_source(binding, subject)
+            source = BindingDescriber(binding, subject)
             for rule in rules:
                 yield source, rule, None
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from collections.abc import Mapping
-from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import (
@@ -86,6 +85,9 @@ _AUTHZ_CACHE_LIMIT = 20000
 # Kinds whose names need only be path segments (pkg/apis/rbac/validation ValidateRBACName),
 # which kubelearn.api.validation's NAME_RULES does not list yet.
 _PATH_SEGMENT_NAMES = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding"}
+# A caller's body becomes the server's own through JSON, as over HTTP; one encoder made
+# once (json.dumps with options builds a new one per call).
+_to_json = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 
 
 class _Progress:
@@ -143,7 +145,7 @@ class APIServer:
         self._rbac_lists: dict[str, tuple[int, list[dict]]] = {}
         self._listed: dict[str, tuple[int, dict]] = {}
         self._named_resources: set[str] = set()
-        self._authz_cache: dict[Attributes, Decision] = {}
+        self._authz_cache: dict[tuple, Decision] = {}  # see _authorize for the key
         self._authz_generation = -1
         self.authorizer = authorizer if authorizer is not None else RBACAuthorizer(
             self._rbac_source)
@@ -231,16 +233,22 @@ class APIServer:
         A decision does not depend on the object's name unless some rule lists
         resourceNames for that resource, so the name is left out of the key then.
         """
-        generation = sum(self.watch_cache.changes(r) for r in (
-            "roles", "rolebindings", "clusterroles", "clusterrolebindings"))
+        changes = self.watch_cache.changes
+        generation = (changes("roles") + changes("rolebindings") + changes("clusterroles")
+                      + changes("clusterrolebindings"))
         if generation != self._authz_generation or len(self._authz_cache) > _AUTHZ_CACHE_LIMIT:
             self._authz_cache.clear()
             self._authz_generation = generation
             self._named_resources = self._resources_with_names()
-        key = attrs
-        if attrs.name and "*" not in self._named_resources \
+        name = attrs.name
+        if name and "*" not in self._named_resources \
                 and attrs.resource not in self._named_resources:
-            key = replace(attrs, name="")
+            name = ""
+        # The attributes as a plain tuple: it hashes in C, where the frozen dataclasses
+        # (Attributes holding a UserInfo) would hash field by field in Python.
+        user = attrs.user
+        key = (user.name, user.groups, user.uid, attrs.verb, attrs.resource, attrs.subresource,
+               attrs.namespace, name, attrs.group, attrs.path, attrs.resource_request)
         decision = self._authz_cache.get(key)
         if decision is None:
             decision = self.authorizer.authorize(attrs)
@@ -419,7 +427,7 @@ class APIServer:
                         if k in body}
             if not fresh:
                 try:
-                    body = json.loads(json.dumps(body, allow_nan=False))
+                    body = json.loads(_to_json(body))
                 except (TypeError, ValueError):
                     body = jsonable(body)
         if not isinstance(body, dict):

@@ -34,7 +34,7 @@ import simpy
 from kubelearn.api import NotFound, StatusError
 from kubelearn.apiserver.printers import parse_time
 from kubelearn.client import Client
-from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue
+from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue, object_key
 from kubelearn.kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelearn.sim import Simulation
 
@@ -97,6 +97,16 @@ def wanted_noschedule_order(node: Mapping[str, Any]) -> list[str]:
     if node.get("spec", {}).get("unschedulable"):
         keys.append(UNSCHEDULABLE)
     return list(dict.fromkeys(k for k in keys if k))
+
+
+# nodeNameKeyIndex: the pod informer's index of pods by the node they are bound to.
+NODE_NAME_INDEX = "spec.nodeName"
+
+
+def pod_node_name(pod: Mapping[str, Any]) -> list[str]:
+    """The index function: the pod's node, if it has one."""
+    node = (pod.get("spec") or {}).get("nodeName")
+    return [node] if node else []
 
 
 # -- settings: kube-controller-manager flags and upstream constants ----------------------------
@@ -323,6 +333,7 @@ class NodeLifecycleController:
         self.nodes: dict[str, Mapping[str, Any]] = node_informer.store
         # getPodsAssignedToNode reads the pods of a node going NotReady from here.
         self.pod_informer = self.informers.informer("pods")
+        self.pod_informer.add_indexers({NODE_NAME_INDEX: pod_node_name})
         self.lease_informer = self.informers.informer("leases")
         self.lease_informer.add_event_handler(self._on_lease, lambda _old, new: self._on_lease(new),
                                               self._on_lease_deleted)
@@ -374,7 +385,9 @@ class NodeLifecycleController:
 
     def monitor_node_health(self) -> None:
         """One pass: every node's health, its NoExecute taint decision, then the zones'."""
-        nodes = [copy.deepcopy(self.nodes[name]) for name in sorted(self.nodes)]
+        # The informer's objects, shared and read-only: tryUpdateNodeHealth copies the
+        # one node it changes.
+        nodes = [self.nodes[name] for name in sorted(self.nodes)]
         added, deleted, new_zone_representatives = self.classify_nodes(nodes)
         for node in new_zone_representatives:
             self._add_zone(zone_key(node))
@@ -430,12 +443,12 @@ class NodeLifecycleController:
         ref = {"apiVersion": "v1", "kind": "Node", "name": name, "uid": uid, "namespace": ""}
         self.recorder.event(ref, NORMAL, reason, f"Node {name} event: {event}", f"node/{name}")
 
-    def _update_node_health(self, node: dict) -> tuple[dict, dict, dict | None] | None:
+    def _update_node_health(self, node: Mapping[str, Any]
+                            ) -> tuple[Mapping[str, Any], dict, dict | None] | None:
         """tryUpdateNodeHealth, retried with a fresh node on a conflict."""
         for _ in range(NODE_HEALTH_UPDATE_RETRY):
             try:
-                observed, current = self.try_update_node_health(node)
-                return node, observed, current
+                return self.try_update_node_health(node)
             except StatusError:
                 try:
                     node = self.client.get("nodes", node["metadata"]["name"])
@@ -443,12 +456,14 @@ class NodeLifecycleController:
                     return None
         return None
 
-    def try_update_node_health(self, node: dict) -> tuple[dict, dict | None]:
+    def try_update_node_health(self, node: Mapping[str, Any]
+                               ) -> tuple[Mapping[str, Any], dict, dict | None]:
         """Move the probe timestamp on a new heartbeat; past the grace period, go Unknown.
 
-        Returns the Ready condition as observed and as it is now (``node`` is changed
-        in place). The probe timestamp is the controller's clock, set when it sees
-        the lease's renewTime advance or the Ready condition's heartbeat change.
+        Returns the node as it is now (``node`` itself, or a changed copy), its Ready
+        condition as observed and as it is now. The probe timestamp is the
+        controller's clock, set when it sees the lease's renewTime advance or the
+        Ready condition's heartbeat change.
         """
         name = node["metadata"]["name"]
         now = self.sim.now
@@ -465,18 +480,18 @@ class NodeLifecycleController:
                 health = NodeHealth(created, created)
                 self.node_health[name] = health
         else:
-            observed = copy.deepcopy(ready)
+            observed = dict(ready)  # a condition is flat: a shallow copy is a full one
             grace = self.node_monitor_grace_period
         saved = health.ready if health else None
         if health is None:
-            health = NodeHealth(now, now, copy.deepcopy(ready))
+            health = NodeHealth(now, now, dict(ready))
         elif (saved is None) != (ready is None):
-            health = NodeHealth(now, now, copy.deepcopy(ready), health.renew_time)
+            health = NodeHealth(now, now, dict(ready), health.renew_time)
         elif saved is not None and ready is not None and \
                 saved.get("lastHeartbeatTime") != ready.get("lastHeartbeatTime"):
             transition = now if saved.get("lastTransitionTime") != ready.get(
                 "lastTransitionTime") else health.ready_transition_timestamp
-            health = NodeHealth(now, transition, copy.deepcopy(ready), health.renew_time)
+            health = NodeHealth(now, transition, dict(ready), health.renew_time)
         self.node_health[name] = health
         # Always update the probe time if the node lease is renewed.
         renew_time = self.leases.get(name)
@@ -487,16 +502,17 @@ class NodeLifecycleController:
         # period after the previous pass has run, so passes drift later and "after" is
         # reached at the pass grace seconds on; on an exact virtual grid that is >=.
         if now >= health.probe_timestamp + grace:
+            node = copy.deepcopy(node)
             self._mark_unknown(node, now)
             current = get_condition(node, "Ready")
             if current != observed:
                 self.client.update_status(node)
                 self.node_health[name] = NodeHealth(health.probe_timestamp, now,
-                                                    copy.deepcopy(current), health.renew_time)
+                                                    dict(current), health.renew_time)
                 self.sim.record(COMPONENT, "NodeStatusUnknown", f"node/{name}",
                                 f"Kubelet stopped posting node status: no heartbeat seen for "
                                 f"{now - health.probe_timestamp:g}s (grace period {grace:g}s)")
-        return observed, get_condition(node, "Ready")
+        return node, observed, get_condition(node, "Ready")
 
     def _created_at(self, node: Mapping[str, Any]) -> float:
         """Virtual seconds of the node's creationTimestamp (now, if it has none)."""
@@ -529,8 +545,8 @@ class NodeLifecycleController:
 
     def pods_assigned_to_node(self, node_name: str) -> list[Mapping[str, Any]]:
         """getPodsAssignedToNode: the node's pods, from the shared pod informer's cache."""
-        return [pod for _, pod in sorted(self.pod_informer.store.items())
-                if (pod.get("spec") or {}).get("nodeName") == node_name]
+        pods = self.pod_informer.by_index(NODE_NAME_INDEX, node_name)
+        return sorted(pods, key=object_key)  # by namespace/name: the same order every run
 
     def mark_pods_not_ready(self, node_name: str) -> None:
         """MarkPodsNotReady: the node's pods' Ready condition to False (endpoints drop them)."""
