@@ -36,6 +36,7 @@ bench: $(VENV)/.test  ## print speed figures
 	$(BIN)/python benchmarks/etcd_store.py
 	$(BIN)/python benchmarks/apiserver.py
 	$(BIN)/python benchmarks/scheduler.py
+	$(BIN)/python benchmarks/cluster.py
 
 binder-check:  ## build binder/'s environment in a fresh venv and run a lesson there
 	$(BIN)/python -m pytest tests/test_binder.py -m binder $(ARGS)
