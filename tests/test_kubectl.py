@@ -308,3 +308,50 @@ def test_server_side_apply_is_refused_clearly(kubectl, tmp_path):
                    manifest(tmp_path, "ssa.yaml", POD.format(name="ssa")), check=False)
     assert proc.returncode == 1
     assert "Server-side apply not available on the server" in proc.stderr
+
+
+@pytest.fixture(scope="module")
+def cluster_env(tmp_path_factory):
+    """A second served cluster with 3 nodes and a fast clock: pods start, rollouts finish."""
+    served = Cluster(seed=0, nodes=3).serve(
+        quiet=True, speed=20, kubeconfig=tmp_path_factory.mktemp("kube3") / "config")
+    home = tmp_path_factory.mktemp("home3")
+    yield {**os.environ, "KUBECONFIG": str(served.kubeconfig_path), "HOME": str(home),
+           "KUBECACHEDIR": str(home / "cache")}
+    served.stop()
+
+
+def test_rollout_status_history_and_undo_with_the_real_kubectl(cluster_env):
+    def kubectl(*args: str) -> str:
+        proc = subprocess.run([KUBECTL, *args], capture_output=True, text=True,
+                              env=cluster_env, timeout=TIMEOUT)
+        assert proc.returncode == 0, f"kubectl {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
+        return proc.stdout
+
+    kubectl("create", "deployment", "web", "--image=nginx:1.27", "--replicas=4")
+    assert 'deployment "web" successfully rolled out' in kubectl(
+        "rollout", "status", "deployment/web", "--timeout=50s")
+    kubectl("set", "image", "deployment/web", "nginx=nginx:1.28")
+    assert 'deployment "web" successfully rolled out' in kubectl(
+        "rollout", "status", "deployment/web", "--timeout=50s")
+    history = kubectl("rollout", "history", "deployment/web").splitlines()
+    assert [line.split()[0] for line in history[2:] if line.strip()] == ["1", "2"]
+    assert kubectl("rollout", "undo", "deployment/web").strip() == "deployment.apps/web rolled back"
+    kubectl("rollout", "status", "deployment/web", "--timeout=50s")
+    images = kubectl("get", "rs", "-o",
+                     "jsonpath={range .items[*]}{.spec.template.spec.containers[0].image}="
+                     "{.status.replicas} {end}").split()
+    assert sorted(images) == ["nginx:1.27=4", "nginx:1.28=0"]
+    # The Service's endpoints come from the Endpoints and EndpointSlice controllers.
+    kubectl("expose", "deployment", "web", "--port=80")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        addresses = kubectl("get", "endpoints", "web", "-o",
+                            "jsonpath={.subsets[*].addresses[*].ip}").split()
+        if len(addresses) == 4:
+            break
+        time.sleep(0.5)
+    assert len(addresses) == 4
+    slices = kubectl("get", "endpointslices", "-l", "kubernetes.io/service-name=web", "-o",
+                     "jsonpath={.items[*].endpoints[*].addresses[0]}").split()
+    assert sorted(slices) == sorted(addresses)
