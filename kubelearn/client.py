@@ -77,12 +77,12 @@ class Client:
                 name: str | None = None, subresource: str | None = None, body: Any = None,
                 query: dict[str, Any] | None = None, patch_type: str | None = None) -> Any:
         """Send one request through the API server's pipeline."""
-        query = {k: v for k, v in (query or {}).items() if v is not None}
+        params = {k: str(v).lower() if isinstance(v, bool) else str(v)
+                  for k, v in query.items() if v is not None} if query else {}
         return self.api.handle(Request(
             verb=verb, resource=info.resource, group=info.group, version=info.version,
             namespace=namespace, name=name, subresource=subresource, body=body,
-            query={k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in query.items()},
-            token=self.token, patch_type=patch_type, user_agent=self.user_agent))
+            query=params, token=self.token, patch_type=patch_type, user_agent=self.user_agent))
 
     # -- the verbs -------------------------------------------------------------------------------
     def get(self, resource: str, name: str, namespace: str | None = None) -> dict:

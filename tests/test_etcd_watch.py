@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from kubelearn.etcd import CompactedError, Event, KeyValue, Op, Store
+from kubelearn.etcd import CompactedError, Event, InvalidArgumentError, KeyValue, Op, Store
 from kubelearn.etcd.watch import Watcher
 from kubelearn.sim import Simulation
 
@@ -178,6 +178,16 @@ def test_callback_is_called_after_the_write(store):
     store.watch("/a", callback=lambda e: seen.append((e.kv.value, store.revision)))
     store.put("/a", "1")
     assert seen == [(b"1", 2)]  # the write is complete when the callback runs
+
+
+def test_a_watch_that_keeps_nothing_still_calls_back(store):
+    seen = []
+    w = store.watch("/a", callback=seen.append, keep=False)
+    store.put("/a", "1")
+    store.put("/a", "2")
+    assert [e.kv.value for e in seen] == [b"1", b"2"] and w.events == []
+    with pytest.raises(InvalidArgumentError):
+        store.watch("/a", keep=False)  # nothing would ever see its events
 
 
 def test_callback_that_writes_does_not_reorder_events(store):

@@ -293,3 +293,41 @@ def test_same_placements_end_to_end_through_the_api():
     assert fast == per_node
     assert vector.cycles > 300
     assert sum(v is not None for v in fast.values()) > 250
+
+
+def test_spread_counts_stay_equal_to_a_recount():
+    # The label indexes keep cached counts in step as pods come and go: any cached
+    # (namespace, selector) must equal counting every pod again.
+    from kubelearn.api import LabelSelector
+
+    rng = random.Random(5)
+    sched = offline_scheduler()
+    arrays = sched.vector.arrays
+    for i in range(20):
+        sched._add_node(random_node(rng, i))
+    selectors = [(ns, LabelSelector.parse(text)) for ns in ("default", "shop")
+                 for text in ("app=a", "app in (a,b)", "app=a,tier=web", "tier", "!app", "")]
+    placed = []
+    for step in range(400):
+        if placed and rng.random() < 0.3:
+            sched.cache.remove_pod(placed.pop(rng.randrange(len(placed))))
+        else:
+            meta = {"name": f"p-{step}", "namespace": rng.choice(["default", "shop"]),
+                    "labels": {k: rng.choice(["a", "b"]) for k in ("app", "tier")
+                               if rng.random() < 0.7}}
+            if rng.random() < 0.2:
+                meta["deletionTimestamp"] = "2024-01-01T00:00:00Z"
+            pod = {"metadata": meta, "spec": {"nodeName": f"node-{rng.randrange(20):03d}",
+                                              "containers": [{"name": "c", "image": "x"}]}}
+            sched.cache.add_pod(pod_key(pod), pod, pod["spec"]["nodeName"])
+            placed.append(pod_key(pod))
+        ns, selector = rng.choice(selectors)
+        arrays.matching_pods(ns, selector)  # start counting this one, if not yet
+    assert len(arrays.spread_counts) == len(selectors)  # all kept up to date, none recounted
+    for (ns, selector), cached in arrays.spread_counts.items():
+        expected = np.zeros(arrays.cap, dtype=np.int64)
+        for name, info in sched.cache.nodes.items():
+            expected[arrays.slot_of[name]] = sum(
+                1 for p in info.pods if not p.terminating and p.namespace == ns
+                and selector.matches(p.labels))
+        assert (cached == expected).all(), (ns, str(selector))

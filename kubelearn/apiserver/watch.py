@@ -27,7 +27,6 @@ treat them as read-only and copy before changing one.
 from __future__ import annotations
 
 import heapq
-import json
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
@@ -235,7 +234,7 @@ class WatchCache:
             if found is not None:
                 found[0].index(kv.key, attrs_of(decode(kv)))
         self._etcd_watch = store.watch("/registry/", prefix=True, prev_kv=True,
-                                       callback=self._on_etcd_event)
+                                       callback=self._on_etcd_event, keep=False)
 
     # -- which resource a key belongs to ---------------------------------------------------------
     def _locate(self, key: str) -> tuple[_ResourceCache, str | None] | None:
@@ -283,7 +282,7 @@ class WatchCache:
         if not cache.buckets:
             return
         if prev_attrs is UNDECODED:
-            prev_attrs = attrs_of(json.loads(event.prev_kv.value)) if event.prev_kv else None
+            prev_attrs = attrs_of(decode(event.prev_kv)) if event.prev_kv else None
         watchers = self._candidates(cache, namespace, attrs, prev_attrs)
         if watchers:
             self._dispatch(watchers, event, obj, attrs, prev_attrs)
@@ -431,7 +430,7 @@ class WatchCache:
             if event.kv.mod_revision <= rv or not event.kv.key.startswith(prefix):
                 continue
             obj = decode(event.kv) if event.type == "PUT" else None
-            prev = json.loads(event.prev_kv.value) if event.prev_kv is not None else None
+            prev = decode(event.prev_kv) if event.prev_kv is not None else None
             now_in = obj is not None and watcher.passes(attrs_of(obj))
             was_in = prev is not None and watcher.passes(attrs_of(prev))
             if now_in:
@@ -482,7 +481,7 @@ class WatchCache:
 def _last_state(event: EtcdEvent) -> dict:
     """A DELETED event's object: the last state, stamped with the deleting revision."""
     assert event.prev_kv is not None, "the API server's etcd watch asks for prev_kv"
-    obj = json.loads(event.prev_kv.value)
+    obj = decode(event.prev_kv)
     obj["metadata"]["resourceVersion"] = str(event.kv.mod_revision)
     return obj
 

@@ -212,24 +212,29 @@ class Store:
     # -- watch ----------------------------------------------------------------------
     def watch(self, key: str, range_end: str | None = None, *, prefix: bool = False,
               start_revision: int = 0, prev_kv: bool = False,
-              callback: Callback | None = None) -> Watcher:
+              callback: Callback | None = None, keep: bool = True) -> Watcher:
         """Watch a key, range or prefix: past events from ``start_revision``, then live ones.
 
         ``start_revision`` 0 means "from the next write". Past events are
         delivered (and ``callback`` called) before this returns. A start below
         the compaction revision raises CompactedError — a real etcd instead
         sends one response with ``compact_revision`` and cancels the watch.
+        ``keep=False`` (with a callback) does not keep ``watcher.events``: a
+        long-lived watch that keeps its own window, like the API server's watch
+        cache, would otherwise hold every value ever written past compaction.
         """
         keys = KeyRange.of(key, range_end, prefix)
         start = check_revision(start_revision, "start_revision")
         if callback is not None and not callable(callback):
             raise InvalidArgumentError(f"callback must be callable, not {type(callback).__name__}")
+        if not keep and callback is None:
+            raise InvalidArgumentError("a watch that keeps no events needs a callback")
         if 0 < start < self._compact_revision:
             raise CompactedError(self._compact_revision)
         current = self._revision
         replay = self._replay(keys, start, bool(prev_kv)) if 0 < start <= current else []
         return self._watches.add(keys, start or current + 1, max(start, current + 1),
-                                 bool(prev_kv), callback, replay)
+                                 bool(prev_kv), callback, replay, keep=keep)
 
     # -- leases -------------------------------------------------------------------
     def grant(self, ttl: int, lease_id: int = 0) -> Lease:
@@ -363,6 +368,8 @@ class Store:
 
     def _holds(self, cmp: Compare, revision: int) -> bool:
         """Whether a compare passes: for a range, every key in it must pass (applyCompare)."""
+        if cmp.range.single:  # the usual case: no list of one key to build
+            return cmp.holds(self._kv_at(cmp.range.key, revision))
         found = [kv for key in self._keys_in(cmp.range)
                  if (kv := self._kv_at(key, revision)) is not None]
         if not found:

@@ -5,7 +5,8 @@ objects in revision order, with no gaps: first the past events from its
 ``start_revision`` (replayed from the store's history), then every new change
 as it is written. Read them three ways:
 
-- ``watcher.events`` — every event delivered so far (kept until the watcher goes);
+- ``watcher.events`` — every event delivered so far (kept until the watcher goes,
+  unless it was started with ``keep=False``);
 - ``callback(event)`` — called for each event, right after the write;
 - ``event = yield watcher.get()`` — from a SimPy process.
 
@@ -35,13 +36,15 @@ class Watcher:
     """One watch on a key range: its events, in revision order."""
 
     def __init__(self, hub: WatchHub, watch_id: int, keys: KeyRange, start_revision: int,
-                 next_revision: int, prev_kv: bool, callback: Callback | None) -> None:
+                 next_revision: int, prev_kv: bool, callback: Callback | None,
+                 keep: bool = True) -> None:
         self.id = watch_id
         self.range = keys
         self.start_revision = start_revision
         self.prev_kv = prev_kv
         self.callback = callback
         self.events: list[Event] = []
+        self.keep = keep
         self.canceled = False
         self._hub = hub
         self._next = next_revision  # live events below this were replayed (or not wanted)
@@ -85,7 +88,8 @@ class Watcher:
 
     def _push(self, event: Event) -> None:
         """Hand one event to this watcher's list, waiting process and callback."""
-        self.events.append(event)
+        if self.keep:
+            self.events.append(event)
         if self._waiter is not None:
             waiter, self._waiter = self._waiter, None
             self._read += 1
@@ -116,10 +120,10 @@ class WatchHub:
         return sum(map(len, self._by_key.values())) + sum(map(len, self._by_range.values()))
 
     def add(self, keys: KeyRange, start_revision: int, next_revision: int, prev_kv: bool,
-            callback: Callback | None, replay: list[Event]) -> Watcher:
+            callback: Callback | None, replay: list[Event], keep: bool = True) -> Watcher:
         """Register a watcher and deliver its ``replay`` of past events first."""
         watcher = Watcher(self, self._next_id, keys, start_revision, next_revision, prev_kv,
-                          callback)
+                          callback, keep)
         self._next_id += 1
         index = self._by_key if keys.single else self._by_range
         index.setdefault(keys.key if keys.single else keys, []).append(watcher)

@@ -71,6 +71,8 @@ class Informer:
         self.indexers: dict[str, IndexFunc] = {}
         # index name -> index value -> the keys with that value (a dict as an ordered set)
         self.indices: dict[str, dict[str, dict[str, None]]] = {}
+        # index name -> key -> the values its stored object gave, so an update computes only the new
+        self._indexed: dict[str, dict[str, list[str]]] = {}
         self.resource_version = ""
         self.stream: Any = None
         self.relists = 0
@@ -96,8 +98,9 @@ class Informer:
                 continue
             self.indexers[name] = index_func
             self.indices[name] = {}
+            self._indexed[name] = {}
             for key, obj in self.store.items():
-                self._reindex(name, key, None, obj)
+                self._reindex(name, key, obj)
 
     def by_index(self, name: str, value: str) -> list[Mapping[str, Any]]:
         """Indexer.ByIndex: the cached objects whose ``name`` index gives ``value``."""
@@ -111,14 +114,17 @@ class Informer:
             old = self.store.get(key)
             self.store[key] = obj
         for name in self.indexers:
-            self._reindex(name, key, old, obj)
+            self._reindex(name, key, obj)
         return old
 
-    def _reindex(self, name: str, key: str, old: Mapping[str, Any] | None,
-                 new: Mapping[str, Any] | None) -> None:
-        index_func, index = self.indexers[name], self.indices[name]
-        before = index_func(old) if old is not None else []
-        after = index_func(new) if new is not None else []
+    def _reindex(self, name: str, key: str, new: Mapping[str, Any] | None) -> None:
+        index, indexed = self.indices[name], self._indexed[name]
+        before = indexed.get(key, [])
+        after = self.indexers[name](new) if new is not None else []
+        if after:
+            indexed[key] = after
+        else:
+            indexed.pop(key, None)
         if before == after:
             return
         for value in before:

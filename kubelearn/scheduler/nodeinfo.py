@@ -8,7 +8,8 @@
   what the filter checks), ``non_zero_requested`` (what scoring uses), ``allocatable``,
   ``used_ports`` and ``image_states``.
 - :class:`Snapshot` -- every NodeInfo of one scheduling cycle, built from node and pod
-  dicts, with the image spread ImageLocality needs and the objects default spreading reads.
+  dicts, with the image spread ImageLocality needs and the objects default spreading reads
+  (each kind through a :class:`Lister`, indexed by namespace).
 
 A port of pkg/scheduler/framework/types.go (NodeInfo, PodInfo.CalculateResource,
 Resource), k8s.io/kube-scheduler/framework (HostPortInfo, ImageStateSummary),
@@ -421,11 +422,35 @@ class NodeInfo:
 
 # -- Snapshot ------------------------------------------------------------------------------------
 
+class Lister:
+    """One resource's objects by namespace, then name, as a client-go lister indexes them.
+
+    ``list(ns)`` and ``get(ns, name)`` read one namespace -- ``Services(ns).List()``,
+    ``ReplicaSets(ns).Get(name)`` -- instead of walking every object of the kind.
+    """
+
+    def __init__(self, objects: Iterable[Mapping[str, Any]] = ()) -> None:
+        self.by_namespace: dict[str, dict[str, Mapping[str, Any]]] = {}
+        for obj in objects:
+            meta = _map(obj.get("metadata"))
+            names = self.by_namespace.setdefault(meta.get("namespace") or "default", {})
+            names.setdefault(meta.get("name"), obj)  # a repeated name: the first, as a scan finds
+
+    def list(self, namespace: str) -> Iterable[Mapping[str, Any]]:
+        """The objects in ``namespace``."""
+        return self.by_namespace.get(namespace, {}).values()
+
+    def get(self, namespace: str, name: str | None) -> Mapping[str, Any] | None:
+        """The object ``namespace/name``, or None."""
+        return self.by_namespace.get(namespace, {}).get(name)
+
+
 class Snapshot:
     """The nodes (and watched objects) one scheduling cycle sees (backend/cache.Snapshot).
 
     ``objects`` holds the Services, ReplicationControllers, ReplicaSets and StatefulSets
-    that PodTopologySpread's default constraints read, keyed by resource name.
+    that PodTopologySpread's default constraints read, keyed by resource name;
+    :meth:`lister` gives one resource's objects indexed by namespace.
     """
 
     def __init__(self, node_infos: Iterable[NodeInfo] = (),
@@ -433,6 +458,14 @@ class Snapshot:
         self.node_infos: list[NodeInfo] = list(node_infos)
         self._by_name = {n.name: n for n in self.node_infos}
         self.objects: Mapping[str, list[Mapping[str, Any]]] = objects or {}
+        self._listers: dict[str, Lister] = {}
+
+    def lister(self, resource: str) -> Lister:
+        """``objects[resource]`` by namespace and name, indexed on first use."""
+        lister = self._listers.get(resource)
+        if lister is None:
+            lister = self._listers[resource] = Lister(self.objects.get(resource, ()))
+        return lister
 
     @classmethod
     def build(cls, nodes: Iterable[Mapping[str, Any]], pods: Iterable[Mapping[str, Any]] = (),

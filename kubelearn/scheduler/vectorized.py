@@ -41,6 +41,7 @@ from kubelearn.scheduler.nodeinfo import (
     MEMORY,
     NodeInfo,
     PodInfo,
+    Snapshot,
     is_extended_resource_name,
     is_scalar_resource_name,
     pod_level_requests_set,
@@ -107,6 +108,7 @@ SUPPORTED_PLUGINS = (NodeUnschedulable, NodeName, NodePorts, TaintToleration, No
                      PodTopologySpread)
 SPREAD_CACHE_SIZE = 64  # selectors whose per-node matching-pod counts are kept up to date
 _MISSING = -1  # the label code of a node without the key
+LabelKey = tuple[str, str, str]  # (namespace, label key, value)
 # The integer columns. The free_* rows (allocatable - requested; pods left) sit together so
 # NodeResourcesFit's filter is one comparison of a 4-row slice against the pod's requests.
 INT_FIELDS = ("alloc_cpu", "alloc_mem", "alloc_eph", "alloc_pods", "req_cpu", "req_mem",
@@ -170,11 +172,17 @@ class NodeArrays:
         self.slot_images: list[dict[str, int]] = []
         # spreading: matching, non-terminating pods per node for recent (namespace, selector)s
         self.spread_counts: OrderedDict[tuple[str, LabelSelector], np.ndarray] = OrderedDict()
+        # ... kept cheap by two indexes on one (namespace, label, value): the non-terminating
+        # pods with it (and their nodes), and the counted selectors that require it
+        self.pods_by_label: dict[LabelKey, dict[PodInfo, str]] = {}
+        self.selectors_by_label: dict[LabelKey | None, dict[tuple[str, LabelSelector], None]] = {}
         self._grow(capacity)
         for name, info in cache.nodes.items():
             self.on_node(name, info if info.node is not None else None)
             if info.pods:
                 self.on_pods_changed(name, info)
+            for pod in info.pods:
+                self._index_pod(name, pod, 1)
         cache.node_listeners.append(self.on_node)
         cache.pod_listeners.append(self.on_pod)
 
@@ -259,6 +267,7 @@ class NodeArrays:
 
     def on_pod(self, node: str, info: PodInfo, sign: int) -> None:
         """A pod was counted on (+1) or taken off (-1) a node."""
+        self._index_pod(node, info, sign)
         node_info = self.cache.nodes.get(node)
         if node_info is None:  # the node's last pod left a node-less NodeInfo
             if node in self.slot_of:
@@ -268,9 +277,26 @@ class NodeArrays:
         if not info.terminating and self.spread_counts:
             labels, namespace = info.labels, info.namespace
             s = self.slot_of[node]
-            for (ns, selector), counts in self.spread_counts.items():
-                if ns == namespace and selector.matches(labels):
-                    counts[s] += sign
+            # Only the selectors filed under one of the pod's labels (or under none) can match.
+            for key in [None, *((namespace, k, v) for k, v in labels.items())]:
+                for ns, selector in self.selectors_by_label.get(key, ()):
+                    if ns == namespace and selector.matches(labels):
+                        self.spread_counts[ns, selector][s] += sign
+
+    def _index_pod(self, node: str, info: PodInfo, sign: int) -> None:
+        """File a non-terminating pod under each of its labels (+1), or take it out (-1)."""
+        if info.terminating:
+            return
+        namespace = info.namespace
+        for k, v in info.labels.items():
+            key = (namespace, k, v)
+            if sign > 0:
+                self.pods_by_label.setdefault(key, {})[info] = node
+            else:
+                pods = self.pods_by_label[key]
+                del pods[info]
+                if not pods:
+                    del self.pods_by_label[key]
 
     def on_pods_changed(self, node: str, info: NodeInfo) -> None:
         """Copy a node's request sums (NodeInfo keeps them) into the columns."""
@@ -406,15 +432,27 @@ class NodeArrays:
             self.spread_counts.move_to_end(key)
             return counts
         counts = np.zeros(self.cap, dtype=np.int64)
-        for name, info in self.cache.nodes.items():
-            s = self.slot_of.get(name)
-            if s is None:
-                continue
-            counts[s] = sum(1 for p in info.pods if not p.terminating
-                            and p.namespace == namespace and selector.matches(p.labels))
+        label = _required_label(namespace, selector)
+        if label is None:  # nothing to look up by: every pod is a candidate
+            for name, info in self.cache.nodes.items():
+                s = self.slot_of.get(name)
+                if s is None:
+                    continue
+                counts[s] = sum(1 for p in info.pods if not p.terminating
+                                and p.namespace == namespace and selector.matches(p.labels))
+        else:  # only the pods with that label can match
+            for pod, name in self.pods_by_label.get(label, {}).items():
+                s = self.slot_of.get(name)
+                if s is not None and selector.matches(pod.labels):
+                    counts[s] += 1
         self.spread_counts[key] = counts
+        self.selectors_by_label.setdefault(label, {})[key] = None
         if len(self.spread_counts) > SPREAD_CACHE_SIZE:
-            self.spread_counts.popitem(last=False)
+            old, _ = self.spread_counts.popitem(last=False)
+            old_label = _required_label(*old)
+            del self.selectors_by_label[old_label][old]
+            if not self.selectors_by_label[old_label]:
+                del self.selectors_by_label[old_label]
         return counts
 
 
@@ -802,7 +840,7 @@ class VectorizedScheduler:
         own = (pod.get("spec") or {}).get("topologySpreadConstraints") or []
         require_all = bool(own) or not pl.system_defaulted
         if not own and pl.system_defaulted and not _may_have_default_selector(
-                pod, state.snapshot.objects):
+                pod, state.snapshot):
             return None  # no Service or controller selects the pod: no default selector
         constraints = self._constraints(pl, pod, SCHEDULE_ANYWAY, state)
         if not constraints:
@@ -1130,8 +1168,16 @@ class VectorizedScheduler:
         return half + (half + balance(with_pod) - balance(without_pod)) // 2
 
 
-def _may_have_default_selector(pod: Mapping[str, Any],
-                               objects: Mapping[str, Sequence[Mapping[str, Any]]]) -> bool:
+def _required_label(namespace: str, selector: LabelSelector) -> LabelKey | None:
+    """A (namespace, label, value) every pod ``selector`` matches has, or None if none is pinned."""
+    for r in selector.requirements:
+        value = selector.requires_exact_match(r.key)
+        if value is not None:
+            return namespace, r.key, value
+    return None
+
+
+def _may_have_default_selector(pod: Mapping[str, Any], snapshot: Snapshot) -> bool:
     """False when no Service in the pod's namespace has a selector and no controller owns it.
 
     Then spreading's default selector is empty and its PreScore skips, without
@@ -1141,9 +1187,8 @@ def _may_have_default_selector(pod: Mapping[str, Any],
     if any(ref.get("controller") for ref in meta.get("ownerReferences") or []):
         return True
     namespace = meta.get("namespace") or "default"
-    return any(((svc.get("metadata") or {}).get("namespace") or "default") == namespace
-               and (svc.get("spec") or {}).get("selector") is not None
-               for svc in objects.get("services", ()))
+    return any((svc.get("spec") or {}).get("selector") is not None
+               for svc in snapshot.lister("services").list(namespace))
 
 
 def _broken_linear(shape: Sequence[tuple[int, int]]):  # -> Callable[[ndarray], ndarray]

@@ -40,7 +40,7 @@ from kubelearn.scheduler.framework import (
     ScorePlugin,
     Status,
 )
-from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo
+from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot
 from kubelearn.scheduler.plugins.helper import (
     field as get,
 )
@@ -193,20 +193,22 @@ def _controller_of(pod: Mapping[str, Any]) -> Mapping[str, Any] | None:
     return None
 
 
-def default_selector(pod: Mapping[str, Any], objects: Mapping[str, Sequence[Mapping[str, Any]]]
+def default_selector(pod: Mapping[str, Any],
+                     objects: Snapshot | Mapping[str, Sequence[Mapping[str, Any]]]
                      ) -> LabelSelector:
     """The selector of the Services and the controller that own the pod (DefaultSelector).
 
-    ``objects`` maps ``services``, ``replicationcontrollers``, ``replicasets`` and
-    ``statefulsets`` to lists of those objects.
+    ``objects`` is a Snapshot, or a mapping of ``services``, ``replicationcontrollers``,
+    ``replicasets`` and ``statefulsets`` to lists of those objects. As upstream's
+    listers, it reads the pod's namespace only, and finds the controller by name.
     """
+    snapshot = objects if isinstance(objects, Snapshot) else Snapshot(objects=objects)
     namespace = get(pod, "metadata", "namespace") or "default"
     pod_labels = get(pod, "metadata", "labels") or {}
     label_set: dict[str, str] = {}
-    for svc in objects.get("services", ()):
+    for svc in snapshot.lister("services").list(namespace):
         svc_selector = get(svc, "spec", "selector")
-        if (get(svc, "metadata", "namespace") or "default") != namespace \
-                or svc_selector is None:  # a nil selector matches nothing
+        if svc_selector is None:  # a nil selector matches nothing
             continue
         if LabelSelector.from_set(svc_selector).matches(pod_labels):
             label_set.update(svc_selector)
@@ -220,20 +222,18 @@ def default_selector(pod: Mapping[str, Any], objects: Mapping[str, Sequence[Mapp
     resource = kinds.get((owner.get("apiVersion"), owner.get("kind")))
     if resource is None:
         return selector
-    for obj in objects.get(resource, ()):
-        if get(obj, "metadata", "name") != owner.get("name") or \
-                (get(obj, "metadata", "namespace") or "default") != namespace:
-            continue
-        if resource == "replicationcontrollers":
-            label_set.update(get(obj, "spec", "selector") or {})
-            return LabelSelector.from_set(label_set)
-        try:
-            other = LabelSelector.from_dict(get(obj, "spec", "selector"))
-        except SelectorError:
-            return selector
-        if other != LabelSelector.nothing():
-            selector = LabelSelector([*selector.requirements, *other.requirements])
+    obj = snapshot.lister(resource).get(namespace, owner.get("name"))
+    if obj is None:
         return selector
+    if resource == "replicationcontrollers":
+        label_set.update(get(obj, "spec", "selector") or {})
+        return LabelSelector.from_set(label_set)
+    try:
+        other = LabelSelector.from_dict(get(obj, "spec", "selector"))
+    except SelectorError:
+        return selector
+    if other != LabelSelector.nothing():
+        selector = LabelSelector([*selector.requirements, *other.requirements])
     return selector
 
 
@@ -311,7 +311,7 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
         constraints = filter_topology_spread_constraints(self.default_constraints, labels, action)
         if not constraints:
             return []
-        selector = default_selector(pod, state.snapshot.objects)
+        selector = default_selector(pod, state.snapshot)
         if selector.empty():
             return []
         for c in constraints:
