@@ -11,13 +11,13 @@
     >>> list(cluster.get("pods")["NAME"])
     ['web']
 
-This is the control plane only: the API server (with its compactor) over
-etcd, and a bearer token -- hence a :class:`~kubelearn.client.Client` -- for
-each identity a component runs as: the admin (``kubernetes-admin`` in
-``system:masters``), ``system:kube-scheduler``, ``system:kube-controller-manager``
-and ``system:kube-proxy``. Nodes, the scheduler and the controllers join in
-later lessons. Everything runs on the virtual clock: time moves only in
-:meth:`Cluster.run`.
+The API server (with its compactor) over etcd; the scheduler; the controller
+manager's controllers on shared informers; a kubelet per worker node. Each
+talks to the API server only, through a :class:`~kubelearn.client.Client`
+with a bearer token for the identity it runs as: the admin
+(``kubernetes-admin`` in ``system:masters``), ``system:kube-scheduler``, each
+controller's service account in ``kube-system``, ``system:node:<name>``.
+Everything runs on the virtual clock: time moves only in :meth:`Cluster.run`.
 """
 
 from __future__ import annotations
@@ -36,12 +36,16 @@ from kubelearn.apiserver.compactor import COMPACTION_INTERVAL, Compactor
 from kubelearn.apiserver.patch import three_way_patch
 from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
-from kubelearn.controllers import GarbageCollector, NodeLifecycleController, ReplicaSetController
-from kubelearn.controllers.deployment import DeploymentController
-from kubelearn.controllers.endpoints import EndpointsController
-from kubelearn.controllers.endpointslice import EndpointSliceController
+from kubelearn.controllers import (
+    DeploymentController,
+    EndpointsController,
+    EndpointSliceController,
+    GarbageCollector,
+    NodeLifecycleController,
+    ReplicaSetController,
+    TaintEvictionController,
+)
 from kubelearn.controllers.informer import SharedInformerFactory
-from kubelearn.controllers.tainteviction import TaintEvictionController
 from kubelearn.etcd import Store
 from kubelearn.kubelet import Kubelet
 from kubelearn.kubelet.kubelet import node_network
