@@ -5,19 +5,25 @@ because the ReplicaSet controller created an ``Event`` object about the
 ReplicaSet, as client-go's ``record.EventRecorder`` does (source.component
 ``replicaset-controller``). Events are best effort: one the API server refuses
 is dropped. The record (``sim.record``) is what timelines read.
+
+Every component shares one recorder, as every Kubernetes component uses
+client-go's: the kubelet's (kubelearn/kubelet/events.py), with its correlator
+(the same event again bumps ``count``: ``(x5 over 2m)``). This module only lets
+a controller name the object itself rather than an ObjectReference.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from kubelearn.api import StatusError
-from kubelearn.client import Client
-from kubelearn.sim import EPOCH, Simulation
+from kubelearn.kubelet import events as record
 
-NORMAL, WARNING = "Normal", "Warning"
-_EPOCH_SECONDS = EPOCH.timestamp()
+if TYPE_CHECKING:  # pragma: no cover
+    from kubelearn.client import Client
+    from kubelearn.sim import Simulation
+
+NORMAL, WARNING = record.NORMAL, record.WARNING
 
 
 def object_ref(obj: Mapping[str, Any]) -> str:
@@ -28,43 +34,23 @@ def object_ref(obj: Mapping[str, Any]) -> str:
     return f"{kind}/{namespace}/{meta.get('name')}" if namespace else f"{kind}/{meta.get('name')}"
 
 
-class EventRecorder:
+def reference(obj: Mapping[str, Any]) -> dict[str, Any]:
+    """The ObjectReference an Event's involvedObject holds (reference.GetReference)."""
+    meta = obj.get("metadata") or {}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
+            "namespace": meta.get("namespace") or "default", "name": meta.get("name"),
+            "uid": meta.get("uid"), "resourceVersion": meta.get("resourceVersion")}
+
+
+class EventRecorder(record.EventRecorder):
     """Records a controller's events and posts them as Event objects."""
 
     def __init__(self, sim: Simulation, client: Client, component: str, *,
                  enabled: bool = True) -> None:
-        self.sim = sim
-        self.client = client
-        self.component = component
-        self.enabled = enabled
-        self._last_nanos = 0
+        super().__init__(sim, client, component, "", enabled=enabled)
+        self.record_as = component
 
-    def event(self, obj: Mapping[str, Any], event_type: str, reason: str, message: str) -> None:
+    def event(self, obj: Mapping[str, Any], event_type: str, reason: str,  # type: ignore[override]
+              message: str) -> None:
         """Record ``reason`` about ``obj`` and (if enabled) post an Event for it."""
-        self.sim.record(self.component, reason, object_ref(obj), message)
-        if not self.enabled:
-            return
-        meta = obj.get("metadata") or {}
-        namespace = meta.get("namespace") or "default"
-        now = self.sim.timestamp()
-        try:
-            self.client.create({
-                "apiVersion": "v1", "kind": "Event",
-                "metadata": {"name": f"{meta.get('name')}.{self._nanos():x}",
-                             "namespace": namespace},
-                "involvedObject": {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"),
-                                   "namespace": namespace, "name": meta.get("name"),
-                                   "uid": meta.get("uid"),
-                                   "resourceVersion": meta.get("resourceVersion")},
-                "reason": reason, "message": message, "type": event_type,
-                "source": {"component": self.component},
-                "firstTimestamp": now, "lastTimestamp": now, "count": 1,
-                "reportingComponent": self.component}, namespace)
-        except StatusError:
-            return  # upstream logs and drops an event it cannot write
-
-    def _nanos(self) -> int:
-        """Unix nanoseconds now, never the same twice (names are ``<object>.<hex nanos>``)."""
-        nanos = max(int(round((_EPOCH_SECONDS + self.sim.now) * 1e9)), self._last_nanos + 1)
-        self._last_nanos = nanos
-        return nanos
+        super().event(reference(obj), event_type, reason, message, object_ref(obj))
