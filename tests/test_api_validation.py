@@ -97,6 +97,20 @@ def test_other_formats() -> None:
         "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"]
 
 
+def test_remembered_answers_are_fresh_lists() -> None:
+    # The checks cache their answers; a caller changing the list it got changes no later one.
+    for _ in range(2):
+        reasons = is_dns1123_subdomain("Web")
+        assert reasons == [SUBDOMAIN_MSG]
+        reasons.append("changed")
+    assert is_label_key("app") == [] and is_label_key("app") is not is_label_key("app")
+
+    class Name(str):
+        pass
+
+    assert is_dns1123_subdomain(Name("Web")) == [SUBDOMAIN_MSG]  # not cached, same answer
+
+
 def test_which_rule_each_kind_uses() -> None:
     assert NAME_RULES["Namespace"]("a.b", False) == ["must not contain dots"]
     assert NAME_RULES["Service"]("1web", False) == [DNS1035_MSG]
@@ -408,6 +422,76 @@ def test_unknown_kinds_get_metadata_checks() -> None:
     validate({"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}})
     assert "metadata.name: Required value" in invalid(
         {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {}})
+
+
+# -- checks skipped when they cannot fail -------------------------------------------------------
+
+
+def test_skipped_quantity_checks_have_nothing_to_say() -> None:
+    # Validation skips these checks (and their paths) when the predicates say they would pass.
+    from kubelearn.api import Path
+    from kubelearn.api.quantity import parse_quantity
+    from kubelearn.api.validation import (
+        _native_and_not_negative,
+        _plainly_valid,
+        validate_container_resource_name,
+        validate_quantity_value,
+    )
+    names = ["cpu", "memory", "ephemeral-storage", "pods", "hugepages-2Mi", "storage",
+             "requests.cpu", "example.com/gpu", "kubernetes.io/x", "Bad Name"]
+    for name in names:
+        for text in ["0", "1", "100m", "1.5", "4Gi", "-1", "-100m"]:
+            q, path = parse_quantity(text), Path("x")
+            if _native_and_not_negative(name, q):
+                assert validate_quantity_value(name, q, path) == []
+            if _plainly_valid(name, q):
+                assert validate_container_resource_name(name, path) == []
+                assert validate_quantity_value(name, q, path) == []
+
+
+def test_errors_keep_their_paths_and_order_where_checks_are_skipped() -> None:
+    # Paths are made only once a check fails: each error still names its field, in order.
+    pod = {"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": "web", "labels": {"app": "web", "-bad": "x y"},
+                        "annotations": {"a/b/c": "v"}, "finalizers": ["a/b/c"]},
+           "spec": {"volumes": [{"name": "data"}, {"name": "Data"}, {"name": "data"}],
+                    "containers": [{"name": "web", "image": "nginx",
+                                    "ports": [{"containerPort": 80, "hostPort": 70000,
+                                               "protocol": "tcp"}],
+                                    "volumeMounts": [{"name": "nope", "mountPath": "/d"},
+                                                     {"name": "data", "mountPath": "/d"}],
+                                    "imagePullPolicy": "Sometimes",
+                                    "resources": {"requests": {"cpu": "-1",
+                                                               "example.com/gpu": "1.5"},
+                                                  "limits": {"memory": "1Gi"}}}],
+                    "restartPolicy": "Sometimes", "nodeSelector": {"disk": "-ssd"},
+                    "nodeName": "Node_1",
+                    "tolerations": [{"key": "a/b/c", "operator": "Exists",
+                                     "effect": "Sometimes"}],
+                    "overhead": {"cpu": "-1m"}}}
+    errs = validate_errors(pod)
+    assert [e.field for e in errs] == [
+        "metadata.labels", "metadata.labels", "metadata.annotations", "metadata.finalizers",
+        "spec.volumes[1].name", "spec.volumes[2].name",
+        "spec.containers[0].ports[0].hostPort", "spec.containers[0].ports[0].protocol",
+        "spec.containers[0].volumeMounts[0].name", "spec.containers[0].volumeMounts[1].mountPath",
+        "spec.containers[0].imagePullPolicy", "spec.containers[0].resources.requests[cpu]",
+        "spec.containers[0].resources.requests[example.com/gpu]",
+        "spec.containers[0].resources.limits", "spec.restartPolicy", "spec.nodeSelector",
+        "spec.nodeName", "spec.tolerations[0].key", "spec.tolerations[0].effect",
+        "spec.overhead[cpu]"]
+    assert [str(e) for e in errs if "Invalid value: \"-" in str(e)] == [
+        'metadata.labels: Invalid value: "-bad": ' + is_label_key("-bad")[0],
+        'spec.containers[0].resources.requests[cpu]: Invalid value: "-1": must be greater than '
+        'or equal to 0',
+        'spec.nodeSelector: Invalid value: "-ssd": ' + is_label_value("-ssd")[0],
+        'spec.overhead[cpu]: Invalid value: "-1m": must be greater than or equal to 0']
+    node = {"apiVersion": "v1", "kind": "Node", "metadata": {"name": "n"},
+            "spec": {"taints": [{"key": "k", "effect": "NoSchedule"}]},
+            "status": {"capacity": {"cpu": "-1", "pods": "110", "example.com/gpu": "1.5"}}}
+    assert [str(e) for e in validate_errors(node)] == [
+        'status.capacity.cpu: Invalid value: "-1": must be greater than or equal to 0',
+        'status.capacity.example.com/gpu: Invalid value: "1500m": must be an integer']
 
 
 # -- fuzz: whatever goes in, only a StatusError comes out ---------------------------------------

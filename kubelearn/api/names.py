@@ -18,8 +18,10 @@ pkg/api/validate/content (dns.go, kube.go, errors.go); pkg/api/validation/path.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
+from collections.abc import Callable
 
 DNS1123_LABEL_MAX_LENGTH = 63  # validation.DNS1123LabelMaxLength
 DNS1123_SUBDOMAIN_MAX_LENGTH = 253  # validation.DNS1123SubdomainMaxLength
@@ -59,6 +61,25 @@ def _matches(fmt: str, value: str) -> bool:
     return re.fullmatch(fmt, value) is not None
 
 
+# The API server checks the same few names, label keys and values on every write (a node's
+# Lease every 10 s), so each check below remembers its recent answers. The answer depends on
+# the string alone; it is kept as a tuple, and every caller gets a fresh list it may change.
+_CACHE_SIZE = 8192
+
+
+def _memoized(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
+    """``check`` with its answers for plain ``str`` values cached (others are checked anew)."""
+    cached = functools.lru_cache(maxsize=_CACHE_SIZE)(lambda value: tuple(check(value)))
+
+    @functools.wraps(check)
+    def memoized(value: str) -> list[str]:
+        if value.__class__ is str:  # a str subclass or a wrong type: no caching, same outcome
+            return list(cached(value))
+        return check(value)
+
+    return memoized
+
+
 def max_len_error(length: int) -> str:
     """``must be no more than N bytes`` (content.MaxLenError; said "characters" before v1.34)."""
     return f"must be no more than {length} bytes"
@@ -82,6 +103,7 @@ def inclusive_range_error(lo: int, hi: int) -> str:
     return f"must be between {lo} and {hi}, inclusive"
 
 
+@_memoized
 def is_dns1123_label(value: str) -> list[str]:
     """Reasons ``value`` is not an RFC 1123 label (container names, namespaces)."""
     errs = []
@@ -95,6 +117,7 @@ def is_dns1123_label(value: str) -> list[str]:
     return errs
 
 
+@_memoized
 def is_dns1123_subdomain(value: str) -> list[str]:
     """Reasons ``value`` is not an RFC 1123 subdomain (pods, nodes, most names)."""
     errs = []
@@ -105,6 +128,7 @@ def is_dns1123_subdomain(value: str) -> list[str]:
     return errs
 
 
+@_memoized
 def is_dns1035_label(value: str) -> list[str]:
     """Reasons ``value`` is not an RFC 1035 label (service names)."""
     errs = []
@@ -115,6 +139,7 @@ def is_dns1035_label(value: str) -> list[str]:
     return errs
 
 
+@_memoized
 def is_label_key(value: str) -> list[str]:
     """Reasons ``value`` is not a label key (a qualified name), ``[prefix/]name``."""
     errs = []
@@ -146,6 +171,7 @@ def is_label_key(value: str) -> list[str]:
 is_qualified_name = is_label_key  # validation.IsQualifiedName is content.IsLabelKey
 
 
+@_memoized
 def is_label_value(value: str) -> list[str]:
     """Reasons ``value`` is not a label value (empty is fine)."""
     errs = []
@@ -166,6 +192,7 @@ def is_in_range(value: int, lo: int, hi: int) -> list[str]:
     return [] if lo <= value <= hi else [inclusive_range_error(lo, hi)]
 
 
+@_memoized
 def is_valid_port_name(port: str) -> list[str]:
     """Reasons ``port`` is not an IANA service name such as ``http``."""
     errs = []
@@ -192,6 +219,7 @@ def _has_chdir_prefix(value: str) -> list[str]:
     return []
 
 
+@_memoized
 def is_config_map_key(value: str) -> list[str]:
     """Reasons ``value`` is not a ConfigMap or Secret key."""
     errs = []
@@ -203,6 +231,7 @@ def is_config_map_key(value: str) -> list[str]:
     return errs + _has_chdir_prefix(value)
 
 
+@_memoized
 def is_valid_ip(value: str) -> list[str]:
     """Reasons ``value`` is not an IPv4 or IPv6 address (netutils.ParseIPSloppy)."""
     if "%" not in value:

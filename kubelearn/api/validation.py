@@ -112,11 +112,17 @@ STANDARD_RESOURCES = STANDARD_CONTAINER_RESOURCES | {
 
 def _map(value: Any) -> Mapping[str, Any]:
     """A struct field's value; null (Go's zero value) reads as empty."""
+    if value.__class__ is dict:  # the usual cases, both much cheaper than the ABC check below
+        return value
+    if value is None:
+        return {}
     return value if isinstance(value, Mapping) else {}
 
 
 def _list(value: Any) -> list[Any]:
     """A slice field's value; null reads as empty."""
+    if value is None:  # the usual case for an optional list
+        return []
     return list(value) if isinstance(value, (list, tuple)) else []
 
 
@@ -140,8 +146,17 @@ def validate_nonnegative(value: int, path: Path) -> list[FieldError]:
 
 
 def _each(msgs: list[str], path: Path, value: Any) -> list[FieldError]:
-    """One Invalid for each reason ``value`` fails its format."""
+    """One Invalid for each reason ``value`` fails its format.
+
+    Hot callers write ``if msgs := check(value): errs += _each(msgs, path, value)``: almost
+    every write passes every check, and then neither the call nor the path need be made.
+    """
     return [FieldError.invalid(path, value, msg) for msg in msgs]
+
+
+def _item(path: Path, field: str, i: int, *more: str) -> Path:
+    """``path.field[i].more...``: the path of a list item's field, made when an error needs it."""
+    return path.child(field).index(i).child(*more) if more else path.child(field).index(i)
 
 
 def validate_dns1123_label(value: str, path: Path) -> list[FieldError]:
@@ -153,8 +168,10 @@ def validate_labels(labels: Any, path: Path) -> list[FieldError]:
     """Every key a qualified name, every value a label value (ValidateLabels)."""
     errs = []
     for key, value in _map(labels).items():
-        errs += _each(is_qualified_name(key), path, key)
-        errs += _each(is_label_value(_str(value)), path, _str(value))
+        if msgs := is_qualified_name(key):
+            errs += _each(msgs, path, key)
+        if msgs := is_label_value(_str(value)):
+            errs += _each(msgs, path, _str(value))
     return errs
 
 
@@ -162,7 +179,8 @@ def validate_annotations(annotations: Any, path: Path) -> list[FieldError]:
     """Keys qualified names (case aside), 256 KiB in all (ValidateAnnotations)."""
     errs, size = [], 0
     for key, value in _map(annotations).items():
-        errs += _each(is_qualified_name(key.lower()), path, key)
+        if msgs := is_qualified_name(key.lower()):
+            errs += _each(msgs, path, key)
         size += len(key.encode()) + len(_str(value).encode())
     if size > TOTAL_ANNOTATION_SIZE_LIMIT:
         errs.append(FieldError.too_long(path, TOTAL_ANNOTATION_SIZE_LIMIT))
@@ -240,6 +258,7 @@ def validate_owner_references(refs: Any, path: Path) -> list[FieldError]:
 
 
 _METADATA = Path("metadata")
+_SPEC = Path("spec")
 # Every write is validated: its metadata.<field> paths are made once (a Path never changes).
 _METADATA_FIELDS = {field: _METADATA.child(field) for field in (
     "generateName", "name", "namespace", "generation", "labels", "annotations",
@@ -254,27 +273,35 @@ def validate_object_meta(obj: Mapping[str, Any], name_rule: NameRule, namespaced
     meta = _map(obj.get("metadata"))
     name, generate_name = _str(meta.get("name")), _str(meta.get("generateName"))
     errs = []
-    if generate_name:
-        errs += _each(name_rule(generate_name, True), child("generateName"), generate_name)
+    # Every write comes through here, and nearly all pass: each error path below is looked up
+    # only once its check has failed, and an empty (or missing) field is not walked at all.
+    if generate_name and (msgs := name_rule(generate_name, True)):
+        errs += _each(msgs, child("generateName"), generate_name)
     if not name:
         if not generate_name:  # with generateName, the API server makes the name first
             errs.append(FieldError.required(child("name"),
                                             "name or generateName is required"))
-    else:
-        errs += _each(name_rule(name, False), child("name"), name)
+    elif msgs := name_rule(name, False):
+        errs += _each(msgs, child("name"), name)
     namespace = _str(meta.get("namespace"))
     if namespaced:  # an empty namespace is filled from the request URL before validation
-        if namespace:
-            errs += _each(name_is_dns_label(namespace, False), child("namespace"), namespace)
+        if namespace and (msgs := name_is_dns_label(namespace, False)):
+            errs += _each(msgs, child("namespace"), namespace)
     elif namespace:
         errs.append(FieldError.forbidden(child("namespace"), "not allowed on this type"))
-    errs += validate_nonnegative(_int(meta.get("generation")), child("generation"))
-    errs += validate_labels(meta.get("labels"), child("labels"))
-    errs += validate_annotations(meta.get("annotations"), child("annotations"))
-    errs += validate_owner_references(meta.get("ownerReferences"), child("ownerReferences"))
+    generation = _int(meta.get("generation"))
+    if generation < 0:
+        errs += validate_nonnegative(generation, child("generation"))
+    if labels := meta.get("labels"):
+        errs += validate_labels(labels, child("labels"))
+    if annotations := meta.get("annotations"):
+        errs += validate_annotations(annotations, child("annotations"))
+    if refs := meta.get("ownerReferences"):
+        errs += validate_owner_references(refs, child("ownerReferences"))
     finalizers = [_str(f) for f in _list(meta.get("finalizers"))]
     for finalizer in finalizers:
-        errs += _each(is_qualified_name(finalizer), child("finalizers"), finalizer)
+        if msgs := is_qualified_name(finalizer):
+            errs += _each(msgs, child("finalizers"), finalizer)
     if "orphan" in finalizers and "foregroundDeletion" in finalizers:
         errs.append(FieldError.invalid(
             child("finalizers"), finalizers,
@@ -333,6 +360,25 @@ def validate_quantity_value(name: str, quantity: Quantity, path: Path) -> list[F
     return errs
 
 
+def _native_and_not_negative(name: str, quantity: Quantity) -> bool:
+    """True if validate_quantity_value would pass ``quantity`` without a word.
+
+    A resource with no domain (cpu, pods, hugepages-2Mi...) is not an extended one, so its
+    quantity need not be whole: only a negative one is an error. Callers skip the check, and
+    the path its errors would carry, for what nearly every object holds.
+    """
+    return "/" not in name and quantity.sign() >= 0
+
+
+def _plainly_valid(name: str, quantity: Quantity) -> bool:
+    """cpu, memory or ephemeral-storage, not negative: nothing for the two checks above to say.
+
+    validate_container_resource_name passes these standard container resource names, and
+    validate_quantity_value any native quantity that is not negative.
+    """
+    return name in STANDARD_CONTAINER_RESOURCES and _native_and_not_negative(name, quantity)
+
+
 def validate_resource_requirements(resources: Any, path: Path) -> list[FieldError]:
     """Names, quantities, and requests within limits (ValidateResourceRequirements)."""
     resources = _map(resources)
@@ -341,11 +387,13 @@ def validate_resource_requirements(resources: Any, path: Path) -> list[FieldErro
     requests = resource_list(resources.get("requests"))
     errs = []
     for name, q in limits.items():
-        errs += validate_container_resource_name(name, lim_path.key(name))
-        errs += validate_quantity_value(name, q, lim_path.key(name))
+        if not _plainly_valid(name, q):
+            errs += validate_container_resource_name(name, lim_path.key(name))
+            errs += validate_quantity_value(name, q, lim_path.key(name))
     for name, q in requests.items():
-        errs += validate_container_resource_name(name, req_path.key(name))
-        errs += validate_quantity_value(name, q, req_path.key(name))
+        if not _plainly_valid(name, q):
+            errs += validate_container_resource_name(name, req_path.key(name))
+            errs += validate_quantity_value(name, q, req_path.key(name))
         if name in limits:
             limit = limits[name]
             if q != limit and not _overcommit_allowed(name):
@@ -383,35 +431,40 @@ def validate_container_ports(ports: Any, path: Path) -> list[FieldError]:
         container_port = _int(port.get("containerPort"))
         if container_port == 0:
             errs.append(FieldError.required(p.child("containerPort")))
-        else:
-            errs += _each(is_valid_port_num(container_port), p.child("containerPort"),
-                          container_port)
+        elif msgs := is_valid_port_num(container_port):
+            errs += _each(msgs, p.child("containerPort"), container_port)
         host_port = _int(port.get("hostPort"))
-        if host_port:
-            errs += _each(is_valid_port_num(host_port), p.child("hostPort"), host_port)
-        errs += _check_enum(port.get("protocol"), SUPPORTED_PROTOCOLS, p.child("protocol"))
+        if host_port and (msgs := is_valid_port_num(host_port)):
+            errs += _each(msgs, p.child("hostPort"), host_port)
+        errs += _check_enum(port.get("protocol"), SUPPORTED_PROTOCOLS, p, "protocol")
     return errs
 
 
-def _check_enum(value: Any, allowed: Sequence[str], path: Path) -> list[FieldError]:
-    """A field the API server defaults: checked against ``allowed`` only when set."""
-    if value is None or value == "":
+def _check_enum(value: Any, allowed: Sequence[str], path: Path, *fields: str) -> list[FieldError]:
+    """A field the API server defaults: checked against ``allowed`` only when set.
+
+    The error's path is ``path``, or ``path.child(*fields)`` -- made only if there is an error.
+    """
+    if value is None or value == "" or value in allowed:
         return []
-    return [] if value in allowed else [FieldError.not_supported(path, value, allowed)]
+    return [FieldError.not_supported(path.child(*fields) if fields else path, value, allowed)]
 
 
 def _validate_container(c: Mapping[str, Any], path: Path, volumes: set[str],
                         init: bool) -> list[FieldError]:
     """validateContainerCommon: name, image, ports, env, mounts, pull policy, resources."""
     errs = []
+    # Paths are made only for errors, or for a field that is there to check: most containers
+    # of most writes have no error at all.
     name = _str(c.get("name"))
     if not name:
         errs.append(FieldError.required(path.child("name")))
-    else:
-        errs += validate_dns1123_label(name, path.child("name"))
+    elif msgs := is_dns1123_label(name):
+        errs += _each(msgs, path.child("name"), name)
     if not _str(c.get("image")):
         errs.append(FieldError.required(path.child("image")))
-    errs += validate_container_ports(c.get("ports"), path.child("ports"))
+    if ports := c.get("ports"):
+        errs += validate_container_ports(ports, path.child("ports"))
     for i, env in enumerate(_map(e) for e in _list(c.get("env"))):
         env_name = _str(env.get("name"))
         if not env_name:
@@ -424,19 +477,20 @@ def _validate_container(c: Mapping[str, Any], path: Path, volumes: set[str],
                 "characters other than '='"))
     mount_paths = set()
     for i, mount in enumerate(_map(m) for m in _list(c.get("volumeMounts"))):
-        p = path.child("volumeMounts").index(i)
         mount_name, mount_path = _str(mount.get("name")), _str(mount.get("mountPath"))
         if not mount_name:
-            errs.append(FieldError.required(p.child("name")))
+            errs.append(FieldError.required(_item(path, "volumeMounts", i, "name")))
         elif mount_name not in volumes:
-            errs.append(FieldError.not_found(p.child("name"), mount_name))
+            errs.append(FieldError.not_found(_item(path, "volumeMounts", i, "name"), mount_name))
         if not mount_path:
-            errs.append(FieldError.required(p.child("mountPath")))
+            errs.append(FieldError.required(_item(path, "volumeMounts", i, "mountPath")))
         elif mount_path in mount_paths:
-            errs.append(FieldError.invalid(p.child("mountPath"), mount_path, "must be unique"))
+            errs.append(FieldError.invalid(_item(path, "volumeMounts", i, "mountPath"),
+                                           mount_path, "must be unique"))
         mount_paths.add(mount_path)
-    errs += _check_enum(c.get("imagePullPolicy"), PULL_POLICIES, path.child("imagePullPolicy"))
-    errs += validate_resource_requirements(c.get("resources"), path.child("resources"))
+    errs += _check_enum(c.get("imagePullPolicy"), PULL_POLICIES, path, "imagePullPolicy")
+    if resources := c.get("resources"):
+        errs += validate_resource_requirements(resources, path.child("resources"))
     restart = c.get("restartPolicy")
     if restart is not None:
         if not init:
@@ -455,8 +509,8 @@ def validate_tolerations(tolerations: Any, path: Path) -> list[FieldError]:
         p = path.index(i)
         key, op, value = _str(t.get("key")), _str(t.get("operator")), _str(t.get("value"))
         effect = _str(t.get("effect"))
-        if key:
-            errs += _each(is_qualified_name(key), p.child("key"), key)
+        if key and (msgs := is_qualified_name(key)):
+            errs += _each(msgs, p.child("key"), key)
         if not key and op != "Exists":
             errs.append(FieldError.invalid(
                 p.child("operator"), op, "operator must be Exists when `key` is empty, which "
@@ -480,7 +534,7 @@ def validate_tolerations(tolerations: Any, path: Path) -> list[FieldError]:
         else:
             errs.append(FieldError.not_supported(p.child("operator"), op, TOLERATION_OPERATORS))
         if effect:
-            errs += _check_enum(effect, TAINT_EFFECTS, p.child("effect"))
+            errs += _check_enum(effect, TAINT_EFFECTS, p, "effect")
     return errs
 
 
@@ -489,15 +543,16 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
     spec = _map(spec)
     errs: list[FieldError] = []
     volumes: set[str] = set()
+    # As in _validate_container, paths are made for errors and for fields that are set.
     for i, volume in enumerate(_map(v) for v in _list(spec.get("volumes"))):
-        p = path.child("volumes").index(i)
         name = _str(volume.get("name"))
         if not name:
-            errs.append(FieldError.required(p.child("name")))
+            errs.append(FieldError.required(_item(path, "volumes", i, "name")))
         else:
-            errs += validate_dns1123_label(name, p.child("name"))
+            if msgs := is_dns1123_label(name):
+                errs += _each(msgs, _item(path, "volumes", i, "name"), name)
             if name in volumes:
-                errs.append(FieldError.duplicate(p.child("name"), name))
+                errs.append(FieldError.duplicate(_item(path, "volumes", i, "name"), name))
         volumes.add(name)
     containers = [_map(c) for c in _list(spec.get("containers"))]
     if not containers:
@@ -517,13 +572,14 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
         if name in names:  # init container names share one namespace with containers
             errs.append(FieldError.duplicate(p.child("name"), name))
         names.add(name)
-    errs += _check_enum(spec.get("restartPolicy"), RESTART_POLICIES, path.child("restartPolicy"))
-    errs += _check_enum(spec.get("dnsPolicy"), DNS_POLICIES, path.child("dnsPolicy"))
-    errs += validate_labels(spec.get("nodeSelector"), path.child("nodeSelector"))
+    errs += _check_enum(spec.get("restartPolicy"), RESTART_POLICIES, path, "restartPolicy")
+    errs += _check_enum(spec.get("dnsPolicy"), DNS_POLICIES, path, "dnsPolicy")
+    if node_selector := spec.get("nodeSelector"):
+        errs += validate_labels(node_selector, path.child("nodeSelector"))
     for field in ("serviceAccountName", "nodeName", "priorityClassName"):
         value = _str(spec.get(field))
-        if value:
-            errs += _each(is_dns1123_subdomain(value), path.child(field), value)
+        if value and (msgs := is_dns1123_subdomain(value)):
+            errs += _each(msgs, path.child(field), value)
     deadline = spec.get("activeDeadlineSeconds")
     if deadline is not None and not 1 <= _int(deadline) <= MAX_INT32:
         errs.append(FieldError.invalid(path.child("activeDeadlineSeconds"), _int(deadline),
@@ -531,16 +587,18 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
     for field in ("hostname", "subdomain"):
         if _str(spec.get(field)):
             errs += validate_dns1123_label(_str(spec.get(field)), path.child(field))
-    errs += validate_tolerations(spec.get("tolerations"), path.child("tolerations"))
+    if tolerations := spec.get("tolerations"):
+        errs += validate_tolerations(tolerations, path.child("tolerations"))
     for name, q in resource_list(spec.get("overhead")).items():
-        errs += validate_quantity_value(name, q, path.child("overhead").key(name))
+        if not _native_and_not_negative(name, q):
+            errs += validate_quantity_value(name, q, path.child("overhead").key(name))
     return errs
 
 
 def validate_pod(pod: Mapping[str, Any]) -> list[FieldError]:
     """A Pod on create (ValidatePodCreate): metadata and spec."""
     errs = validate_object_meta(pod, name_is_dns_subdomain, True)
-    return errs + validate_pod_spec(pod.get("spec"), Path("spec"))
+    return errs + validate_pod_spec(pod.get("spec"), _SPEC)
 
 
 def validate_pod_template(template: Any, path: Path) -> list[FieldError]:
@@ -583,11 +641,13 @@ def validate_node(node: Mapping[str, Any]) -> list[FieldError]:
     """A Node (ValidateNode): metadata, taints, capacity and allocatable."""
     errs = validate_object_meta(node, name_is_dns_subdomain, False)
     # Upstream puts the taints under "metadata" in the path: metadata.taints[0].effect.
-    errs += validate_taints(_map(node.get("spec")).get("taints"), Path("metadata", "taints"))
+    if taints := _map(node.get("spec")).get("taints"):
+        errs += validate_taints(taints, Path("metadata", "taints"))
     status = _map(node.get("status"))
-    for field in ("capacity", "allocatable"):
+    for field in ("capacity", "allocatable"):  # a dozen quantities on every status update
         for name, q in resource_list(status.get(field)).items():
-            errs += validate_quantity_value(name, q, Path("status", field, name))
+            if not _native_and_not_negative(name, q):
+                errs += validate_quantity_value(name, q, Path("status", field, name))
     return errs
 
 
@@ -858,7 +918,7 @@ def validate_replicaset(rs: Mapping[str, Any]) -> list[FieldError]:
 def validate_lease(lease: Mapping[str, Any]) -> list[FieldError]:
     """A Lease (coordination ValidateLease): positive duration, no negative transitions."""
     errs = validate_object_meta(lease, name_is_dns_subdomain, True)
-    spec, path = _map(lease.get("spec")), Path("spec")
+    spec, path = _map(lease.get("spec")), _SPEC
     duration = spec.get("leaseDurationSeconds")
     if duration is not None and _int(duration) <= 0:
         errs.append(FieldError.invalid(path.child("leaseDurationSeconds"), _int(duration),
