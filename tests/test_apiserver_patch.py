@@ -174,3 +174,17 @@ def test_patches_through_the_api_server():
     with pytest.raises(StatusError) as err:
         cluster.admin.patch("configmaps", "cm", stale, patch_type="merge")
     assert err.value.code == 409
+
+
+def test_an_in_process_patch_goes_through_json_like_one_over_http():
+    """The server keeps nothing of the caller's patch: later changes to it change nothing."""
+    original = {"kind": "Pod", "status": {"phase": "Pending"}}
+    patch = {"status": {"conditions": [{"type": "Ready", "status": "True"}], "ports": (80, 81)}}
+    out = apply_patch(original, patch, "merge", "Pod")
+    assert out["status"] == {"phase": "Pending", "ports": [80, 81],
+                             "conditions": [{"type": "Ready", "status": "True"}]}
+    patch["status"]["conditions"][0]["status"] = "False"
+    assert out["status"]["conditions"][0]["status"] == "True"
+    assert original == {"kind": "Pod", "status": {"phase": "Pending"}}
+    with pytest.raises(BadRequest, match="unsupported value: NaN"):
+        apply_patch(original, {"spec": {"x": float("nan")}}, "merge", "Pod")

@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubelearn.api import BadRequest, StatusError, UnsupportedMediaType
+from kubelearn.api.manifest import jsonable
 from kubelearn.apiserver.request import (
     APPLY_PATCH,
     JSON_PATCH,
@@ -36,6 +37,9 @@ from kubelearn.apiserver.request import (
 
 # The patch types this server accepts, as the 415 lists them.
 PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
+# An in-process patch becomes the server's own through JSON (json.dumps with options builds
+# a new encoder per call, so one is made here).
+_to_json = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
 SHORT_NAMES = {"json": JSON_PATCH, "merge": MERGE_PATCH, "strategic": STRATEGIC_MERGE_PATCH,
                "apply": APPLY_PATCH}
 
@@ -89,14 +93,19 @@ def merge_key(kind: str, path: tuple[str, ...]) -> str | None:
 
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: merge ``patch`` into ``target`` (neither is changed)."""
+    return _merge(target, copy.deepcopy(patch))
+
+
+def _merge(target: Any, patch: Any) -> Any:
+    """merge_patch with a patch of one's own: its values go into the result uncopied."""
     if not isinstance(patch, Mapping):
-        return copy.deepcopy(patch)
+        return patch
     result = dict(target) if isinstance(target, Mapping) else {}
     for key, value in patch.items():
         if value is None:
             result.pop(key, None)
         else:
-            result[key] = merge_patch(result.get(key), value)
+            result[key] = _merge(result.get(key), value)
     return result
 
 
@@ -321,7 +330,8 @@ def json_patch(document: Any, operations: Any) -> Any:
 
 
 def parse_patch(body: Any) -> Any:
-    """A PATCH body as JSON values: text is parsed, dicts and lists are used as they are."""
+    """A PATCH body as JSON values of its own: text is parsed, dicts and lists go through
+    JSON, as over HTTP (the caller's objects are never shared with the result)."""
     if isinstance(body, (bytes, bytearray)):
         body = bytes(body).decode("utf-8", "replace")
     if isinstance(body, str):
@@ -331,7 +341,10 @@ def parse_patch(body: Any) -> Any:
             raise BadRequest(f"error decoding patch: {err}") from None
     if body is None:
         raise BadRequest("the body of the request was empty: a patch is required")
-    return body
+    try:
+        return json.loads(_to_json(body))
+    except (TypeError, ValueError):
+        return jsonable(body)
 
 
 def apply_patch(original: Mapping[str, Any], body: Any, patch_type: str | None,
@@ -347,7 +360,7 @@ def apply_patch(original: Mapping[str, Any], body: Any, patch_type: str | None,
         raise BadRequest("json: cannot unmarshal array into Go value of type "
                          "map[string]interface {}")
     elif patch_type == MERGE_PATCH:
-        result = merge_patch(original, patch)
+        result = _merge(original, patch)  # the patch is ours: parse_patch made it
     else:
         result = strategic_merge_patch(original, patch, kind)
     if not isinstance(result, dict):
