@@ -148,8 +148,11 @@ def _bool(value: Any) -> str:
 def selectable_fields(obj: Mapping[str, Any]) -> dict[str, str]:
     """The fields ``obj`` offers to field selectors, as its kind's registry lists them."""
     def part(value: Any) -> Mapping[str, Any]:
-        # dict first: an isinstance check against the Mapping ABC is slow, and this runs per event
-        return value if type(value) is dict or isinstance(value, Mapping) else {}
+        # dict and None first: an isinstance check against the Mapping ABC is slow, and this
+        # runs per event (a Lease has no status)
+        if type(value) is dict:
+            return value
+        return {} if value is None or not isinstance(value, Mapping) else value
 
     kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
     meta, spec, status = part(obj.get("metadata")), part(obj.get("spec")), part(obj.get("status"))
