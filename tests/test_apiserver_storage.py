@@ -387,6 +387,21 @@ def test_events_live_on_an_etcd_lease(cluster):
     assert cluster.admin.list("events", "default")["items"] == []
 
 
+def test_a_revoked_lease_is_not_reused(cluster):
+    def event(name):
+        cluster.admin.create({"apiVersion": "v1", "kind": "Event", "metadata": {"name": name},
+                              "involvedObject": {"kind": "Pod", "name": "web",
+                                                 "namespace": "default"}})
+        return cluster.etcd.get(f"/registry/events/default/{name}").lease
+
+    first = event("web.1")
+    cluster.etcd.revoke(first)  # etcdctl lease revoke: the event goes with it
+    second = event("web.2")
+    assert second != first and cluster.etcd.time_to_live(second).ttl > 0
+    assert [e["metadata"]["name"] for e in cluster.admin.list("events", "default")["items"]] \
+        == ["web.2"]
+
+
 def test_same_seed_same_uids_and_names():
     def history(seed):
         c = kl.Cluster(seed=seed)

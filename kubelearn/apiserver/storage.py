@@ -259,7 +259,7 @@ class LeaseManager:
         now = self.sim.now
         reuse = min(int(LEASE_REUSE_PERCENT * ttl), LEASE_REUSE_SECONDS)
         if now + ttl < self._expires <= now + ttl + reuse:
-            if any(lease.id == self._lease_id for lease in self.store.leases()):
+            if self.store.time_to_live(self._lease_id).ttl != -1:  # not revoked meanwhile
                 return self._lease_id
         ttl += reuse
         lease = self.store.grant(ttl)
