@@ -119,9 +119,15 @@ def _keys(status: Mapping[str, Any]) -> frozenset:
     return _KEY_SETS.setdefault(keys, keys)
 
 
+# json.dumps(status, sort_keys=True, separators=(",", ":")), with one encoder made once
+# (not one per call); a status holds no cycles, so the circular check is left out.
+_FINGERPRINT_ENCODER = json.JSONEncoder(sort_keys=True, separators=(",", ":"),
+                                        check_circular=False)
+
+
 def fingerprint(status: Mapping[str, Any]) -> int:
     """A hash of a status, to tell whether it changed since it was last written."""
-    return hash(json.dumps(status, sort_keys=True, separators=(",", ":")))
+    return hash(_FINGERPRINT_ENCODER.encode(status))
 
 
 def parse_timestamp(text: Any) -> float | None:

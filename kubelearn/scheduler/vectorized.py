@@ -107,6 +107,7 @@ SUPPORTED_PLUGINS = (NodeUnschedulable, NodeName, NodePorts, TaintToleration, No
                      NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality,
                      PodTopologySpread)
 SPREAD_CACHE_SIZE = 64  # selectors whose per-node matching-pod counts are kept up to date
+SHAPE_CACHE_SIZE = 1024  # pod shapes whose default spreading constraints (tolerations) are kept
 _MISSING = -1  # the label code of a node without the key
 LabelKey = tuple[str, str, str]  # (namespace, label key, value)
 # The integer columns. The free_* rows (allocatable - requested; pods left) sit together so
@@ -480,6 +481,10 @@ class VectorizedScheduler:
         self.n = 0
         self._req_tables: dict[Any, tuple[int, np.ndarray]] = {}
         self._positive: dict[tuple[Any, ...], bool] = {}
+        # spreading's default constraints, per pod shape, for one snapshot (see _constraints)
+        self._constraints_for: Snapshot | None = None
+        self._constraints_seen: dict[tuple, tuple[PodTopologySpread, list]] = {}
+        self._untolerated_seen: dict[tuple, np.ndarray | None] = {}  # see _untolerated_words
         self.cycles = 0  # cycles run here
         self.fallbacks = 0  # cycles handed to the per-node path
 
@@ -636,9 +641,24 @@ class VectorizedScheduler:
     def _untolerated_words(self, tolerations: Sequence[Mapping[str, Any]],
                            effects: Sequence[str]) -> np.ndarray | None:
         """Bitmask words of the cluster's taints with these effects the pod does not tolerate."""
-        ids = [i for i, t in enumerate(self.arrays.taints)
+        taints = self.arrays.taints
+        # Pods of a template share their tolerations: remembered per tolerations and taint
+        # registry (it only grows, so its length tells its version).
+        try:
+            key = (len(taints), tuple(effects), tuple(tuple(t.items()) for t in tolerations))
+            known = self._untolerated_seen.get(key, False)
+        except TypeError:  # an unhashable value in a toleration: work it out every time
+            key, known = None, False
+        if known is not False:
+            return known
+        ids = [i for i, t in enumerate(taints)
                if t["effect"] in effects and not tolerations_tolerate_taint(tolerations, t)]
-        return self.arrays.taint_mask(ids) if ids else None
+        words = self.arrays.taint_mask(ids) if ids else None
+        if key is not None:
+            if len(self._untolerated_seen) >= SHAPE_CACHE_SIZE:
+                self._untolerated_seen.clear()
+            self._untolerated_seen[key] = words
+        return words
 
     def _untolerated(self, sel: Selection, tolerations: Sequence[Mapping[str, Any]],
                      effects: Sequence[str]) -> np.ndarray:
@@ -760,11 +780,26 @@ class VectorizedScheduler:
     # -- PodTopologySpread ---------------------------------------------------------------------
     def _constraints(self, pl: PodTopologySpread, pod: Mapping[str, Any], action: str,
                      state: CycleState | None = None) -> list[TopologySpreadConstraint]:
+        snapshot = state.snapshot if state is not None else self.cache.snapshot()
+        # The defaults with the deduced selector are the same for every pod of a controller:
+        # kept per snapshot (whose Services and controllers they read) and pod shape.
+        key = _default_constraints_key(pl, pod, action)
+        if key is not None:
+            if self._constraints_for is not snapshot:
+                self._constraints_for, self._constraints_seen = snapshot, {}
+            seen = self._constraints_seen.get(key)
+            if seen is not None and seen[0] is pl:
+                return seen[1]
         try:
-            return pl.constraints(state if state is not None else CycleState(
-                self.cache.snapshot()), pod, action)
+            constraints = pl.constraints(state if state is not None else CycleState(snapshot),
+                                         pod, action)
         except SelectorError as e:
             raise _Unsupported("bad selector: the per-node path reports it") from e
+        if key is not None:
+            if len(self._constraints_seen) >= SHAPE_CACHE_SIZE:
+                self._constraints_seen.clear()
+            self._constraints_seen[key] = (pl, constraints)
+        return constraints
 
     def _domains(self, key: str, sel: Selection, missing_as_empty: bool) -> np.ndarray:
         """Each node's value code for ``key``; -1 if missing, or the code of "" if asked."""
@@ -782,11 +817,18 @@ class VectorizedScheduler:
             out[out == _MISSING] = empty
         return out
 
+    def _has_key(self, key: str, sel: Selection) -> np.ndarray:
+        """Which nodes have the label ``key`` (``_domains(key, sel, False) != _MISSING``)."""
+        codes = self.arrays.label_codes.get(key)
+        if codes is None:
+            return np.zeros(_size(sel), dtype=bool)
+        return codes[sel] != _MISSING
+
     def _inclusion(self, c: TopologySpreadConstraint, pod: Mapping[str, Any],
                    sel: Selection) -> np.ndarray:
         """match_node_inclusion_policies over the nodes."""
         mask = np.ones(_size(sel), dtype=bool)
-        if c.node_affinity_policy == HONOR:
+        if c.node_affinity_policy == HONOR and _may_require_nodes(pod):
             mask &= self.required_mask(RequiredNodeAffinity(pod), sel)
         if c.node_taints_policy == HONOR:
             mask &= self._untolerated(sel, pod_tolerations(pod), (NO_SCHEDULE, NO_EXECUTE)) == 0
@@ -849,44 +891,61 @@ class VectorizedScheduler:
         namespace = (pod.get("metadata") or {}).get("namespace") or "default"
         everyone = slice(0, n)
         n_cand = len(feasible)
-        all_has = np.ones(n, dtype=bool)
-        cand_has = np.ones(n_cand, dtype=bool)
+        # Which candidates have each topology key: worked out once per key, not per use.
+        cand_keys = {c.topology_key: self._has_key(c.topology_key, feasible)
+                     for c in constraints}
+        all_has: np.ndarray | None = None  # None: every node counts (nothing required)
+        ignored: np.ndarray | None = None  # None: no candidate is ignored
         if require_all:
+            all_has = np.ones(n, dtype=bool)
+            cand_has = np.ones(n_cand, dtype=bool)
             for c in constraints:
-                all_has &= self._domains(c.topology_key, everyone, False) != _MISSING
-                cand_has &= self._domains(c.topology_key, feasible, False) != _MISSING
-        ignored = ~cand_has
+                all_has &= self._has_key(c.topology_key, everyone)
+                cand_has &= cand_keys[c.topology_key]
+            if not cand_has.all():
+                ignored = ~cand_has
+        n_ignored = int(np.count_nonzero(ignored)) if ignored is not None else 0
         score = np.zeros(n_cand, dtype=np.float64)
         for c in constraints:
             counts_all = a.matching_pods(namespace, c.selector)
-            cand_domains = self._domains(c.topology_key, feasible, True)
-            cand_key = self._domains(c.topology_key, feasible, False) != _MISSING
+            cand_key = cand_keys[c.topology_key]
             if c.topology_key == LABEL_HOSTNAME:
-                weight = math.log(n_cand - int(ignored.sum()) + 2)
+                weight = math.log(n_cand - n_ignored + 2)
                 cnt = counts_all[feasible]
             else:
                 all_domains = self._domains(c.topology_key, everyone, True)
-                width = max(int(all_domains.max()) + 1, int(cand_domains.max()) + 1)
+                cand_domains = all_domains[feasible]  # the feasible slots lie in [0, n)
+                width = int(all_domains.max()) + 1  # the candidates' codes are among these
                 present = np.zeros(width, dtype=bool)
-                present[cand_domains[cand_has]] = True
-                weight = math.log(int(present.sum()) + 2)
-                elig = all_has & self._inclusion(c, pod, everyone)
-                totals = np.bincount(all_domains[elig], weights=counts_all[:n][elig],
-                                     minlength=width).astype(np.int64)
+                present[cand_domains if ignored is None else cand_domains[~ignored]] = True
+                weight = math.log(int(np.count_nonzero(present)) + 2)
+                elig = self._inclusion(c, pod, everyone)
+                if all_has is not None:
+                    elig &= all_has
+                if elig.all():  # every node counts: no need to pick them out
+                    totals = np.bincount(all_domains, weights=counts_all[:n], minlength=width)
+                else:
+                    totals = np.bincount(all_domains[elig], weights=counts_all[:n][elig],
+                                         minlength=width)
+                totals = totals.astype(np.int64)
                 totals[~present] = 0
                 cnt = totals[cand_domains]
             term = cnt * weight + (c.max_skew - 1)
             score = score + np.where(cand_key, term, 0.0)
         raw = np.floor(score + 0.5).astype(np.int64)  # go_round of a non-negative float
-        raw[ignored] = 0
-        live = raw[~ignored]
+        if ignored is not None:
+            raw[ignored] = 0
+            live = raw[~ignored]
+        else:
+            live = raw
         min_score = int(live.min()) if len(live) else 0
         max_score = max(0, int(live.max()) if len(live) else 0)
         if max_score == 0:
             out = np.full(n_cand, MAX_NODE_SCORE, dtype=np.int64)
         else:
             out = MAX_NODE_SCORE * (max_score + min_score - raw) // max_score
-        out[ignored] = 0
+        if ignored is not None:
+            out[ignored] = 0
         return out
 
     # -- scores --------------------------------------------------------------------------------
@@ -1175,6 +1234,38 @@ def _required_label(namespace: str, selector: LabelSelector) -> LabelKey | None:
         if value is not None:
             return namespace, r.key, value
     return None
+
+
+def _default_constraints_key(pl: PodTopologySpread, pod: Mapping[str, Any],
+                             action: str) -> tuple | None:
+    """What PodTopologySpread.constraints reads of a pod without constraints of its own.
+
+    The namespace, the labels and the controller (the defaults with the selector
+    DefaultSelector deduces); None for a pod with its own constraints, or an odd one.
+    """
+    spec, meta = pod.get("spec"), pod.get("metadata")
+    if not isinstance(spec, Mapping) or spec.get("topologySpreadConstraints") \
+            or not isinstance(meta, Mapping):
+        return None
+    try:
+        labels = frozenset((meta.get("labels") or {}).items())
+        owner = None
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("controller"):
+                owner = (ref.get("apiVersion"), ref.get("kind"), ref.get("name"))
+                break
+    except (AttributeError, TypeError):  # not mappings: leave it to the plugin
+        return None
+    if not all(isinstance(v, str) for _, v in labels):
+        return None  # only strings: 1 and True would make one key
+    return id(pl), action, meta.get("namespace") or "default", labels, owner
+
+
+def _may_require_nodes(pod: Mapping[str, Any]) -> bool:
+    """False when the pod has neither a nodeSelector nor an affinity: every node matches."""
+    spec = pod.get("spec")
+    return not isinstance(spec, Mapping) or bool(spec.get("nodeSelector")
+                                                 or spec.get("affinity"))
 
 
 def _may_have_default_selector(pod: Mapping[str, Any], snapshot: Snapshot) -> bool:
