@@ -158,6 +158,10 @@ class KeyRange(NamedTuple):
     def of(cls, key: object, range_end: object = None, prefix: bool = False) -> KeyRange:
         """Build and check the range of a request, the way clientv3 and etcd do."""
         key = check_key(key)
+        if range_end is None and not prefix:  # one key: every compare and op of the API server
+            if key == "":
+                raise EmptyKeyError()
+            return cls(key, None)
         if range_end is not None:
             range_end = check_key(range_end, "range_end")
         if prefix:

@@ -149,21 +149,28 @@ class Store:
         """
         check_txn(compare, success, failure)
         begin = self._revision
-        succeeded = all(self._holds(cmp, begin) for cmp in compare)
+        succeeded = True
+        for cmp in compare:  # all(...), without a generator per txn
+            if not self._holds(cmp, begin):
+                succeeded = False
+                break
         ops = success if succeeded else failure
         for op in ops:  # refuse the whole txn before changing anything (apply.go checkRequests)
-            if op.kind == "put":
-                self._lessor.check(op.lease)
-                check_size(op.key, op.value)
-            elif op.kind == "range":
+            kind = op.kind
+            if kind == "put":
+                if op.lease:
+                    self._lessor.check(op.lease)
+                check_size(op.range.key, op.value)
+            elif kind == "range":
                 self._resolve(op.revision, begin)
         changes: list[Change] = []
         responses: list[PutResponse | RangeResponse | DeleteResponse] = []
         for op in ops:
-            if op.kind == "put":
-                prev = self._write_put(changes, op.key, op.value, op.lease)
+            kind = op.kind
+            if kind == "put":
+                prev = self._write_put(changes, op.range.key, op.value, op.lease)
                 responses.append(PutResponse(begin + 1, prev if op.prev_kv else None))
-            elif op.kind == "delete":
+            elif kind == "delete":
                 prevs = self._write_deletes(changes, op.range)
                 responses.append(DeleteResponse(begin + 1 if changes else begin, len(prevs),
                                                 prevs if op.prev_kv else []))
@@ -368,8 +375,9 @@ class Store:
 
     def _holds(self, cmp: Compare, revision: int) -> bool:
         """Whether a compare passes: for a range, every key in it must pass (applyCompare)."""
-        if cmp.range.single:  # the usual case: no list of one key to build
-            return cmp.holds(self._kv_at(cmp.range.key, revision))
+        keys = cmp.range
+        if keys.end is None:  # keys.single, the usual case: no list of one key to build
+            return cmp.holds(self._kv_at(keys.key, revision))
         found = [kv for key in self._keys_in(cmp.range)
                  if (kv := self._kv_at(key, revision)) is not None]
         if not found:

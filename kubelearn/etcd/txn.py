@@ -16,6 +16,7 @@ The store (store.py) evaluates compares and applies ops.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -29,6 +30,10 @@ MAX_TXN_OPS = 128
 TARGETS = ("VERSION", "CREATE", "MOD", "VALUE", "LEASE")
 RESULTS = {"==": "EQUAL", "!=": "NOT_EQUAL", "<": "LESS", ">": "GREATER"}
 _TARGET_ALIASES = {"create_revision": "CREATE", "mod_revision": "MOD"}
+# Every write of the API server builds a compare, so the spellings the builders use map
+# straight to their canonical name; other spellings ("mod", ...) take the slower checks.
+_TARGET_OF = {**{target: target for target in TARGETS}, **_TARGET_ALIASES}
+_RESULT_OF = {**RESULTS, **{result: result for result in RESULTS.values()}}
 
 
 class Compare:
@@ -42,18 +47,19 @@ class Compare:
     def __init__(self, key: str, target: str, result: str, value: object,
                  range_end: str | None = None, *, prefix: bool = False) -> None:
         self.range = KeyRange.of(key, range_end, prefix)
-        if not isinstance(target, str) or (
-            target.upper() not in TARGETS and target not in _TARGET_ALIASES
-        ):
-            raise InvalidArgumentError(f"compare target must be one of {TARGETS}, not {target!r}")
-        self.target = _TARGET_ALIASES.get(target, target.upper())
-        if result in RESULTS:
-            result = RESULTS[result]
-        if result not in RESULTS.values():
+        canonical = _TARGET_OF.get(target) if isinstance(target, str) else None
+        if canonical is None:
+            if not isinstance(target, str) or target.upper() not in TARGETS:
+                raise InvalidArgumentError(
+                    f"compare target must be one of {TARGETS}, not {target!r}")
+            canonical = target.upper()
+        self.target = canonical
+        canonical = _RESULT_OF.get(result)
+        if canonical is None:
             raise InvalidArgumentError(
                 f"compare result must be one of {sorted(RESULTS)} or {sorted(RESULTS.values())}, "
                 f"not {result!r}")
-        self.result = result
+        self.result = canonical
         if self.target == "VALUE":
             self.value: bytes | int = to_value(value)
         elif isinstance(value, int) and not isinstance(value, bool):
@@ -98,16 +104,8 @@ class Compare:
         if kv is None:
             if self.target == "VALUE":
                 return False  # etcd: comparing the value of a missing key always fails
-            kv = KeyValue("", b"", 0, 0, 0, 0)
-        actual = _FIELD_OF[self.target](kv)
-        want = self.value
-        if self.result == "EQUAL":
-            return actual == want
-        if self.result == "NOT_EQUAL":
-            return actual != want
-        if self.result == "LESS":
-            return actual < want  # type: ignore[operator]
-        return actual > want  # type: ignore[operator]
+            kv = _ABSENT
+        return _TEST_OF[self.result](_FIELD_OF[self.target](kv), self.value)
 
     def _fields(self) -> tuple:
         return (self.range, self.target, self.result, self.value)
@@ -124,17 +122,24 @@ class Compare:
         return f"Compare({self.range.key!r}{end}: {self.target} {op} {self.value!r})"
 
 
+# What a compare reads of a key-value, and how it compares it to its value.
 _FIELD_OF = {
-    "VALUE": lambda kv: kv.value,
-    "VERSION": lambda kv: kv.version,
-    "CREATE": lambda kv: kv.create_revision,
-    "MOD": lambda kv: kv.mod_revision,
-    "LEASE": lambda kv: kv.lease,
+    "VALUE": operator.attrgetter("value"),
+    "VERSION": operator.attrgetter("version"),
+    "CREATE": operator.attrgetter("create_revision"),
+    "MOD": operator.attrgetter("mod_revision"),
+    "LEASE": operator.attrgetter("lease"),
 }
+_TEST_OF = {"EQUAL": operator.eq, "NOT_EQUAL": operator.ne, "LESS": operator.lt,
+            "GREATER": operator.gt}
+# An absent key compares as all zeros (etcd compares against an empty KeyValue).
+_ABSENT = KeyValue("", b"", 0, 0, 0, 0)
 
 
 class _Field:
     """``Compare.version(key)`` before the comparison operator is applied."""
+
+    __slots__ = ("key", "target", "range_end")
 
     def __init__(self, key: str, target: str, range_end: str | None) -> None:
         self.key, self.target, self.range_end = key, target, range_end
@@ -209,25 +214,30 @@ def _check_lease(lease: object) -> int:
 
 def check_txn(compare: Sequence[Compare], success: Sequence[Op], failure: Sequence[Op]) -> None:
     """Refuse a txn the way etcd's gRPC layer does, before it reaches the store."""
-    for name, items, kind in (("compare", compare, Compare), ("success", success, Op),
-                              ("failure", failure, Op)):
-        if not isinstance(items, (list, tuple)):
-            raise InvalidArgumentError(f"txn {name} must be a list, not {type(items).__name__}")
-        for item in items:
-            if not isinstance(item, kind):
-                raise InvalidArgumentError(
-                    f"txn {name} must hold {kind.__name__} objects, not {type(item).__name__}")
+    _check_items("compare", compare, Compare)
+    _check_items("success", success, Op)
+    _check_items("failure", failure, Op)
     # api/v3rpc/key.go checkTxnRequest
-    if max(len(compare), len(success), len(failure)) > MAX_TXN_OPS:
+    if len(compare) > MAX_TXN_OPS or len(success) > MAX_TXN_OPS or len(failure) > MAX_TXN_OPS:
         raise TooManyOpsError()
-    _check_no_duplicate_writes(success)
-    _check_no_duplicate_writes(failure)
+    if len(success) > 1:  # one op cannot clash with itself (the API server's usual txn)
+        _check_no_duplicate_writes(success)
+    if len(failure) > 1:
+        _check_no_duplicate_writes(failure)
+
+
+def _check_items(name: str, items: Sequence, kind: type) -> None:
+    """Refuse a part of a txn that is not a list of ``kind`` objects."""
+    if not isinstance(items, (list, tuple)):
+        raise InvalidArgumentError(f"txn {name} must be a list, not {type(items).__name__}")
+    for item in items:
+        if not isinstance(item, kind):
+            raise InvalidArgumentError(
+                f"txn {name} must hold {kind.__name__} objects, not {type(item).__name__}")
 
 
 def _check_no_duplicate_writes(ops: Sequence[Op]) -> None:
     """A branch may not put a key twice, nor put a key it also deletes (key.go checkIntervals)."""
-    if len(ops) < 2:
-        return  # one op cannot clash with itself (the API server's usual txn)
     deletes = [op.range for op in ops if op.kind == "delete"]
     puts: set[str] = set()
     for op in ops:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 
 import simpy
 
-from kubelearn.etcd.kv import Event, KeyRange, KeyValue
+from kubelearn.etcd.kv import ALL_KEYS_FROM, Event, KeyRange, KeyValue
 
 Callback = Callable[[Event], object]
 
@@ -111,6 +111,10 @@ class WatchHub:
         self.env = env
         self._by_key: dict[str, list[Watcher]] = {}
         self._by_range: dict[KeyRange, list[Watcher]] = {}
+        # _by_range flattened to (first key, range end, watchers); None after a watcher comes
+        # or goes, rebuilt on the next write. Every write is checked against every watched
+        # range, so the check is two string comparisons inline, not KeyRange.__contains__.
+        self._ranges: list[tuple[str, str, list[Watcher]]] | None = []
         self._queue: deque[tuple[Watcher | None, list]] = deque()
         self._draining = False
         self._next_id = 0
@@ -127,6 +131,7 @@ class WatchHub:
         self._next_id += 1
         index = self._by_key if keys.single else self._by_range
         index.setdefault(keys.key if keys.single else keys, []).append(watcher)
+        self._ranges = None
         if replay:
             self._queue.append((watcher, replay))
             self._drain()
@@ -142,6 +147,7 @@ class WatchHub:
             group.remove(watcher)
             if not group:
                 del index[slot]  # type: ignore[arg-type]
+            self._ranges = None
 
     def notify(self, changes: list[tuple[KeyValue, KeyValue | None]]) -> None:
         """Queue the changes of one committed revision and deliver them."""
@@ -197,7 +203,11 @@ class WatchHub:
     def _watchers_of(self, key: str) -> list[Watcher]:
         """The watchers interested in ``key``, in a fixed order (key watchers first)."""
         found = list(self._by_key.get(key, ()))
-        for keys, group in self._by_range.items():
-            if key in keys:
-                found.extend(group)
+        ranges = self._ranges
+        if ranges is None:
+            ranges = self._ranges = [(keys.key, keys.end, group)  # type: ignore[misc]
+                                     for keys, group in self._by_range.items()]
+        for start, end, group in ranges:
+            if start <= key and (end == ALL_KEYS_FROM or key < end):  # key in KeyRange(start, end)
+                found += group  # a copy: a callback may add or cancel watchers meanwhile
         return found
