@@ -190,6 +190,28 @@ def test_a_failed_write_is_an_event_and_retried():
     assert len([r for r in cluster.sim.records if r.reason == "SyncFailed"]) > 1  # retried
 
 
+def test_a_service_that_keeps_failing_is_dropped_after_15_retries():
+    """handleErr: NumRequeues < maxRetries (15) retries, 5ms doubling; then the key is dropped."""
+    cluster = kl.Cluster(nodes=0, seed=0, controllers=("*", "-endpoint"))
+    mallory = EndpointsController(cluster.sim, cluster.client("mallory"),
+                                  informers=cluster.informers)
+    mallory.start()
+    cluster.apply(service())
+    cluster.run(600)  # 5ms + 10ms + ... + 82s = 164s of back-off, with room to spare
+    mine = [r for r in cluster.sim.records if r.component == "endpoint-controller"
+            and r.object == "default/web"]
+    failed = [r for r in mine if r.reason == "SyncFailed"]
+    dropped = [r for r in mine if r.reason == "SyncDropped"]
+    assert len(failed) == 16  # the first sync and 15 retries
+    assert failed[-1].time - failed[0].time == pytest.approx(0.005 * (2 ** 15 - 1), abs=0.01)
+    assert len(dropped) == 1 and dropped[0].time == failed[-1].time
+    assert dropped[0].message.startswith("dropping default/web out of the queue after 15 retries")
+    cluster.apply({**service(), "metadata": {"name": "web", "labels": {"tier": "front"}}})
+    cluster.run(1)  # a change to the service brings it back
+    assert len([r for r in cluster.sim.records if r.reason == "SyncFailed"
+                and r.component == "endpoint-controller"]) > 16
+
+
 def test_the_endpoint_controller_runs_as_its_service_account_with_upstream_rules():
     cluster = kl.Cluster(seed=0)
     role = cluster.admin.get("clusterroles", "system:controller:endpoint-controller")

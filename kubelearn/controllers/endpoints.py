@@ -48,6 +48,9 @@ from kubelearn.controllers.replicaset import is_pod_ready
 from kubelearn.sim import Simulation
 
 COMPONENT = "endpoint-controller"
+# endpoints_controller.go maxRetries: a failing service is retried 15 times (5ms ... 82s),
+# then dropped out of the queue until it changes again.
+MAX_RETRIES = 15
 
 # pkg/controller/endpoint/endpoints_controller.go maxCapacity: at most this many addresses
 # in one Endpoints object; the rest are dropped and the object annotated.
@@ -417,7 +420,7 @@ class EndpointsController:
         self.batch_period = batch_period
         self.max_capacity = max_capacity
         self.recorder = EventRecorder(sim, client, COMPONENT, enabled=events)
-        self.queue = WorkQueue(sim, COMPONENT, self.sync)
+        self.queue = WorkQueue(sim, COMPONENT, self.sync, max_retries=MAX_RETRIES)
         self.trigger_times = TriggerTimeTracker()
         self.informers = informers or SharedInformerFactory(sim, client)
         self.services = self.informers.informer("services")

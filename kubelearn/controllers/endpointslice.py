@@ -79,6 +79,8 @@ ENDPOINT_SLICE_CHANGE_MIN_SYNC_DELAY = 1.0
 # endpointslice_controller.go defaultSyncBackOff / maxSyncBackOff: retries wait 1s, 2s, 4s...
 DEFAULT_SYNC_BACKOFF = 1.0
 MAX_SYNC_BACKOFF = 1000.0
+# endpointslice_controller.go maxRetries: then the service is dropped out of the queue.
+MAX_RETRIES = 15
 _DELETION_EXPECTED = -1  # endpointslice_tracker.go deletionExpected
 
 
@@ -281,7 +283,7 @@ class EndpointSliceController:
         self.batch_period = batch_period
         self.recorder = EventRecorder(sim, client, COMPONENT, enabled=events)
         self.queue = WorkQueue(sim, COMPONENT, self.sync, base_delay=DEFAULT_SYNC_BACKOFF,
-                               max_delay=MAX_SYNC_BACKOFF)
+                               max_delay=MAX_SYNC_BACKOFF, max_retries=MAX_RETRIES)
         self.tracker = EndpointSliceTracker()
         self.trigger_times = TriggerTimeTracker()
         self.informers = informers or SharedInformerFactory(sim, client)

@@ -86,17 +86,21 @@ class WorkQueue:
     """Keys waiting for a sync, each at most once; one worker calls ``sync(key)`` for each.
 
     ``base_delay`` and ``max_delay`` shape the retry back-off (5ms doubling up to
-    1000s unless a controller picks its own).
+    1000s unless a controller picks its own). ``max_retries``: after that many retries
+    in a row a failing key is dropped until something adds it again, as the
+    controllers' handleErr does with ``queue.NumRequeues(key) < maxRetries``; None
+    retries for ever (the ReplicaSet controller, the garbage collector).
     """
 
     def __init__(self, sim: Simulation, name: str, sync: Callable[[str], Any], *,
                  base_delay: float = RETRY_BASE_DELAY, max_delay: float = RETRY_MAX_DELAY,
-                 ) -> None:
+                 max_retries: int | None = None) -> None:
         self.sim = sim
         self.name = name  # the controller's name, for the records of failed syncs
         self.sync = sync
         self.base_delay = base_delay
         self.max_delay = max_delay
+        self.max_retries = max_retries
         self._waiting: dict[str, None] = {}  # an ordered set: first added, first synced
         self._failures: dict[str, int] = {}
         self._wake: simpy.Event | None = None
@@ -144,6 +148,12 @@ class WorkQueue:
                 self.sync(key)
             except (StatusError, SyncError) as error:  # the API (or the sync) said no: later
                 self.sim.record(self.name, "SyncFailed", key, str(error))
-                self.add_rate_limited(key)
+                if self.max_retries is None or self._failures.get(key, 0) < self.max_retries:
+                    self.add_rate_limited(key)
+                else:  # handleErr: "Dropping ... out of the queue"
+                    self.sim.record(self.name, "SyncDropped", key,
+                                    f"dropping {key} out of the queue after "
+                                    f"{self.max_retries} retries: {error}")
+                    self.forget(key)
             else:
                 self.forget(key)

@@ -31,6 +31,9 @@ from kubelearn.controllers.replicaset import controller_of
 from kubelearn.sim import Simulation
 
 COMPONENT = "deployment-controller"
+# deployment_controller.go maxRetries: a failing deployment is retried 15 times (5ms ... 82s),
+# then dropped out of the queue until it changes again.
+MAX_RETRIES = 15
 
 Obj = Mapping[str, Any]
 
@@ -52,7 +55,7 @@ class DeploymentController:
         self.sim = sim
         self.client = client
         self.recorder = EventRecorder(sim, client, COMPONENT, enabled=events)
-        self.queue = WorkQueue(sim, COMPONENT, self.sync_deployment)
+        self.queue = WorkQueue(sim, COMPONENT, self.sync_deployment, max_retries=MAX_RETRIES)
         self.informers = informers or SharedInformerFactory(sim, client)
         self.deployments = self.informers.informer("deployments")
         self.deployments.add_event_handler(self._enqueue, lambda old, new: self._enqueue(new),
