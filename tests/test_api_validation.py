@@ -163,6 +163,15 @@ VALID = {
     "Endpoints": {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "web"},
                   "subsets": [{"addresses": [{"ip": "10.244.1.5", "nodeName": "node-1"}],
                                "ports": [{"port": 80, "protocol": "TCP"}]}]},
+    "EndpointSlice": {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice",
+                      "metadata": {"name": "web-x7k2p",
+                                   "labels": {"kubernetes.io/service-name": "web"}},
+                      "addressType": "IPv4",
+                      "endpoints": [{"addresses": ["10.244.1.5"], "nodeName": "node-1",
+                                     "conditions": {"ready": True},
+                                     "hints": {"forZones": [{"name": "zone-a"}]}}],
+                      "ports": [{"name": "http", "port": 80, "protocol": "TCP",
+                                 "appProtocol": "http"}]},
 }
 
 
@@ -405,6 +414,35 @@ def test_workload_field_errors(kind: str, edits: dict, expected: str) -> None:
      "(127.0.0.0/8, ::1/128)"),
     ("Endpoints", {"subsets__0__addresses": []},
      "subsets[0]: Required value: must specify `addresses` or `notReadyAddresses`"),
+    # pkg/apis/discovery/validation
+    ("EndpointSlice", {"addressType": "IP"},
+     'addressType: Unsupported value: "IP": supported values: "FQDN", "IPv4", "IPv6"'),
+    ("EndpointSlice", {"addressType": DELETE}, "addressType: Required value"),
+    ("EndpointSlice", {"endpoints__0__addresses": []},
+     "endpoints[0].addresses: Required value: must contain at least 1 address"),
+    ("EndpointSlice", {"endpoints__0__addresses": [f"10.0.0.{i}" for i in range(1, 102)]},
+     "endpoints[0].addresses: Too many: 101: must have at most 100 items"),
+    ("EndpointSlice", {"endpoints__0__addresses": ["10.0.0.300"]},
+     'endpoints[0].addresses[0]: Invalid value: "10.0.0.300": must be a valid IPv4 address, '
+     'endpoints[0].addresses[0]: Invalid value: "10.0.0.300": must be a valid IP address'),
+    ("EndpointSlice", {"endpoints__0__addresses": ["fd00::5"]},
+     'endpoints[0].addresses[0]: Invalid value: "fd00::5": must be a valid IPv4 address'),
+    ("EndpointSlice", {"addressType": "IPv6", "endpoints__0__addresses": ["::1"]},
+     'endpoints[0].addresses[0]: Invalid value: "::1": may not be in the loopback range '
+     "(127.0.0.0/8, ::1/128)"),
+    ("EndpointSlice", {"addressType": "FQDN", "endpoints__0__addresses": ["web"]},
+     'endpoints[0].addresses[0]: Invalid value: "web": should be a domain with at least two '
+     "segments separated by dots"),
+    ("EndpointSlice", {"endpoints__0__nodeName": "Node_1"},
+     'endpoints[0].nodeName: Invalid value: "Node_1": a lowercase RFC 1123 subdomain'),
+    ("EndpointSlice", {"endpoints__0__hints__forZones": [{"name": "a"}, {"name": "a"}]},
+     'endpoints[0].hints.forZones[1].name: Duplicate value: "a"'),
+    ("EndpointSlice", {"ports": [{"name": "http", "protocol": "TCP"},
+                                 {"name": "http", "protocol": "ICMP"}]},
+     'ports[1].name: Duplicate value: "http", ports[1].protocol: Unsupported value: "ICMP": '
+     'supported values: "SCTP", "TCP", "UDP"'),
+    ("EndpointSlice", {"ports__0__appProtocol": "a b"},
+     'ports[0].appProtocol: Invalid value: "a b": name part must consist of alphanumeric'),
 ])
 def test_kind_field_errors(kind: str, edits: dict, expected: str) -> None:
     assert expected in invalid(changed(kind, **edits))
@@ -584,3 +622,16 @@ def test_fuzz_fields_of_every_kind(data: st.DataObject) -> None:
 ))
 def test_fuzz_any_input(source: Any) -> None:
     _loaded_and_validated(source)
+
+
+def test_an_endpointslice_keeps_its_address_type() -> None:
+    """ValidateEndpointSliceUpdate: addressType is immutable."""
+    import kubelearn as kl
+
+    cluster = kl.Cluster(seed=0)
+    made = cluster.admin.create(VALID["EndpointSlice"])
+    made["addressType"] = "IPv6"
+    made["endpoints"] = [{"addresses": ["fd00::5"]}]
+    with pytest.raises(Invalid) as err:
+        cluster.admin.update(made)
+    assert 'addressType: Invalid value: "IPv6": field is immutable' in str(err.value)

@@ -786,6 +786,134 @@ def validate_endpoints(ep: Mapping[str, Any]) -> list[FieldError]:
     return errs
 
 
+# -- endpointslices (pkg/apis/discovery/validation) ----------------------------------------------
+
+ADDRESS_TYPES = ("FQDN", "IPv4", "IPv6")  # supportedAddressTypes, sorted as sets.List prints them
+# discovery validation's limits
+MAX_SLICE_ENDPOINTS = 1000
+MAX_ENDPOINT_ADDRESSES = 100
+MAX_SLICE_PORTS = 20000
+MAX_TOPOLOGY_LABELS = 16
+MAX_ZONE_HINTS = 8
+
+
+def _ip_family(value: str) -> int | None:
+    """4 or 6 for an address ParseIPSloppy reads, else None (IPv4-mapped IPv6 is 4: To4())."""
+    if is_valid_ip(value):
+        return None
+    if ":" not in value:
+        return 4
+    return 4 if ipaddress.IPv6Address(value).ipv4_mapped is not None else 6
+
+
+def _fqdn_errors(name: str, path: Path) -> list[FieldError]:
+    """validation.IsFullyQualifiedDomainName: a DNS subdomain of at least two labels."""
+    if not name:
+        return [FieldError.required(path)]
+    name = name[:-1] if name.endswith(".") else name
+    if msgs := is_dns1123_subdomain(name):
+        return [FieldError.invalid(path, name, ",".join(msgs))]
+    labels = name.split(".")
+    if len(labels) < 2:
+        return [FieldError.invalid(
+            path, name, "should be a domain with at least two segments separated by dots")]
+    for label in labels:
+        if msgs := is_dns1123_label(label):
+            return [FieldError.invalid(path, label, ",".join(msgs))]
+    return []
+
+
+def _slice_endpoint_errors(endpoint: Mapping[str, Any], address_type: str,
+                           path: Path) -> list[FieldError]:
+    """One endpoint of a slice: its addresses, nodeName, topology, hostname and hints."""
+    errs: list[FieldError] = []
+    addresses = [_str(a) for a in _list(endpoint.get("addresses"))]
+    address_path = path.child("addresses")
+    if not addresses:
+        errs.append(FieldError.required(address_path, "must contain at least 1 address"))
+    elif len(addresses) > MAX_ENDPOINT_ADDRESSES:
+        errs.append(FieldError.too_many(address_path, len(addresses), MAX_ENDPOINT_ADDRESSES))
+    for i, address in enumerate(addresses):  # unknown address types are not checked
+        p = address_path.index(i)
+        if address_type in ("IPv4", "IPv6"):
+            family = _ip_family(address)
+            if family != (4 if address_type == "IPv4" else 6):  # IsValidIPv4Address / IPv6
+                errs.append(FieldError.invalid(p, address,
+                                               f"must be a valid {address_type} address"))
+            if family is None:  # then ValidateEndpointIP, which says it in its own words
+                errs.append(FieldError.invalid(p, address, "must be a valid IP address"))
+            else:
+                errs += _validate_endpoint_ip(address, p)
+        elif address_type == "FQDN":
+            errs += _fqdn_errors(address, p)
+    node_name = endpoint.get("nodeName")
+    if node_name is not None and (msgs := is_dns1123_subdomain(_str(node_name))):
+        errs += _each(msgs, path.child("nodeName"), _str(node_name))
+    topology = _map(endpoint.get("deprecatedTopology"))
+    if len(topology) > MAX_TOPOLOGY_LABELS:
+        errs.append(FieldError.too_many(path.child("deprecatedTopology"), len(topology),
+                                        MAX_TOPOLOGY_LABELS))
+    if topology:
+        errs += validate_labels(topology, path.child("deprecatedTopology"))
+    hostname = endpoint.get("hostname")
+    if hostname is not None:
+        errs += validate_dns1123_label(_str(hostname), path.child("hostname"))
+    hints = endpoint.get("hints")
+    if hints is not None:
+        zones = [_map(z) for z in _list(_map(hints).get("forZones"))]
+        zones_path = path.child("hints", "forZones")
+        if len(zones) > MAX_ZONE_HINTS:
+            errs.append(FieldError.too_many(zones_path, len(zones), MAX_ZONE_HINTS))
+            return errs
+        seen: set[str] = set()
+        for i, zone in enumerate(zones):
+            name, p = _str(zone.get("name")), zones_path.index(i).child("name")
+            if name in seen:
+                errs.append(FieldError.duplicate(p, name))
+            seen.add(name)
+            errs += _each(is_label_value(name), p, name)
+    return errs
+
+
+def validate_endpointslice(eps: Mapping[str, Any]) -> list[FieldError]:
+    """An EndpointSlice (ValidateEndpointSlice): address type, endpoints, ports."""
+    errs = validate_object_meta(eps, name_is_dns_subdomain, True)
+    address_type = _str(eps.get("addressType"))
+    if not address_type:
+        errs.append(FieldError.required(Path("addressType")))
+    elif address_type not in ADDRESS_TYPES:
+        errs.append(FieldError.not_supported(Path("addressType"), address_type, ADDRESS_TYPES))
+    endpoints = [_map(e) for e in _list(eps.get("endpoints"))]
+    if len(endpoints) > MAX_SLICE_ENDPOINTS:
+        errs.append(FieldError.too_many(Path("endpoints"), len(endpoints), MAX_SLICE_ENDPOINTS))
+    else:
+        for i, endpoint in enumerate(endpoints):
+            errs += _slice_endpoint_errors(endpoint, address_type, Path("endpoints").index(i))
+    ports = [_map(p) for p in _list(eps.get("ports"))]
+    if len(ports) > MAX_SLICE_PORTS:
+        return errs + [FieldError.too_many(Path("ports"), len(ports), MAX_SLICE_PORTS)]
+    names: set[str] = set()
+    for i, port in enumerate(ports):
+        p = Path("ports").index(i)
+        name = _str(port.get("name"))
+        if name:
+            errs += validate_dns1123_label(name, p.child("name"))
+        if name in names:
+            errs.append(FieldError.duplicate(p.child("name"), name))
+        names.add(name)
+        protocol = port.get("protocol")
+        if protocol is None:
+            errs.append(FieldError.required(p.child("protocol")))
+        elif protocol not in SUPPORTED_PROTOCOLS:
+            errs.append(FieldError.not_supported(p.child("protocol"), protocol,
+                                                 SUPPORTED_PROTOCOLS))
+        app_protocol = port.get("appProtocol")
+        if app_protocol is not None:
+            errs += _each(is_qualified_name(_str(app_protocol)), p.child("appProtocol"),
+                          _str(app_protocol))
+    return errs
+
+
 # -- configmaps -----------------------------------------------------------------------------------
 
 
@@ -956,6 +1084,7 @@ _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "Service": validate_service, "ConfigMap": validate_configmap,
     "Deployment": validate_deployment, "ReplicaSet": validate_replicaset,
     "Lease": validate_lease, "Event": validate_event, "Endpoints": validate_endpoints,
+    "EndpointSlice": validate_endpointslice,
 }
 
 

@@ -577,6 +577,10 @@ class APIServer:
             if selector != (old.get("spec") or {}).get("selector"):
                 errs.append(FieldError.invalid(Path("spec", "selector"), selector,
                                                "field is immutable"))
+        elif info.resource == "endpointslices":  # ValidateEndpointSliceUpdate
+            if new.get("addressType") != old.get("addressType"):
+                errs.append(FieldError.invalid(Path("addressType"), new.get("addressType"),
+                                               "field is immutable"))
         elif info.resource == "services":
             ip, old_ip = (new.get("spec") or {}).get("clusterIP"), \
                 (old.get("spec") or {}).get("clusterIP")
