@@ -176,12 +176,17 @@ def test_over_capacity_truncates_and_annotates():
     assert ep["metadata"]["annotations"][OVER_CAPACITY] == "truncated"
 
 
-def test_a_failed_write_is_an_event_and_retried():
+def forbidden_controller() -> kl.Cluster:
+    """A cluster whose endpoints controller runs as "mallory", who may not write Endpoints."""
     cluster = kl.Cluster(nodes=0, seed=0, controllers=("*", "-endpoint"))
-    mallory = EndpointsController(cluster.sim, cluster.client("mallory"),
-                                  informers=cluster.informers)
-    mallory.start()
+    EndpointsController(cluster.sim, cluster.client("mallory"),
+                        informers=cluster.informers).start()
     cluster.apply(service())
+    return cluster
+
+
+def test_a_failed_write_is_an_event_and_retried():
+    cluster = forbidden_controller()
     cluster.run(1)
     failed = [r for r in cluster.sim.records if r.reason == "FailedToCreateEndpoint"]
     assert failed and failed[0].object == "endpoints/default/web"
@@ -192,11 +197,7 @@ def test_a_failed_write_is_an_event_and_retried():
 
 def test_a_service_that_keeps_failing_is_dropped_after_15_retries():
     """handleErr: NumRequeues < maxRetries (15) retries, 5ms doubling; then the key is dropped."""
-    cluster = kl.Cluster(nodes=0, seed=0, controllers=("*", "-endpoint"))
-    mallory = EndpointsController(cluster.sim, cluster.client("mallory"),
-                                  informers=cluster.informers)
-    mallory.start()
-    cluster.apply(service())
+    cluster = forbidden_controller()
     cluster.run(600)  # 5ms + 10ms + ... + 82s = 164s of back-off, with room to spare
     mine = [r for r in cluster.sim.records if r.component == "endpoint-controller"
             and r.object == "default/web"]
