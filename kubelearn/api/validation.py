@@ -789,7 +789,8 @@ def validate_endpoints(ep: Mapping[str, Any]) -> list[FieldError]:
 # -- endpointslices (pkg/apis/discovery/validation) ----------------------------------------------
 
 ADDRESS_TYPES = ("FQDN", "IPv4", "IPv6")  # supportedAddressTypes, sorted as sets.List prints them
-# discovery validation's limits
+# pkg/apis/discovery/validation: maxEndpoints, maxAddresses, maxPorts, maxTopologyLabels,
+# maxZoneHints
 MAX_SLICE_ENDPOINTS = 1000
 MAX_ENDPOINT_ADDRESSES = 100
 MAX_SLICE_PORTS = 20000
