@@ -512,3 +512,28 @@ def test_same_seed_same_rollout_and_no_failed_syncs():
     first = run()
     assert first == run()
     assert not [r for r in first if r.reason == "SyncFailed"]
+
+
+def test_a_sync_failing_for_a_terminating_namespace_is_forgotten(monkeypatch):
+    """handleErr: an error with the NamespaceTerminating cause is not retried."""
+    from kubelearn.api import Forbidden
+
+    cluster = kl.Cluster(seed=0, nodes=0)
+    client = cluster.controllers["deployment"].client
+    create, tries = client.create, []
+
+    def refuse_replicasets(obj, *args, **kwargs):
+        if obj.get("kind") == "ReplicaSet":
+            tries.append(1)
+            err = Forbidden("replicasets", "", "unable to create new content in namespace "
+                            "default because it is being terminated")
+            err.details = {"causes": [{"reason": "NamespaceTerminating"}]}
+            raise err
+        return create(obj, *args, **kwargs)
+
+    monkeypatch.setattr(client, "create", refuse_replicasets)
+    cluster.apply(deployment(replicas=2))
+    cluster.run(60)
+    assert len(tries) <= 2  # the deployment's own events; without the cause: 16 tries
+    assert not [r for r in cluster.sim.records
+                if r.component == COMPONENT and r.reason == "SyncFailed"]

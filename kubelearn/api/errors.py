@@ -369,6 +369,10 @@ def qualified(name: str, group: str = "") -> str:
     return f"{name}.{group}" if group else name
 
 
+# v1.NamespaceTerminatingCause: the cause of a create refused in a namespace being deleted.
+NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"
+
+
 class StatusError(Exception):
     """An API error carried as a ``kind: Status`` object, as the API server returns it."""
 
@@ -387,6 +391,11 @@ class StatusError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def has_cause(self, reason: str) -> bool:
+        """errors.HasStatusCause: one of ``details.causes`` has this reason."""
+        causes = (self.details or {}).get("causes") or ()
+        return any(isinstance(c, dict) and c.get("reason") == reason for c in causes)
 
     @property
     def status(self) -> dict[str, Any]:

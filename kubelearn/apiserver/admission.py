@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import Forbidden, NotFound, StatusError
-from kubelearn.api.errors import go_quote
+from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE, go_quote
 
 if TYPE_CHECKING:  # pragma: no cover
     import random
@@ -130,7 +130,7 @@ class NamespaceLifecycle(AdmissionPlugin):
             err = a.forbidden(f"unable to create new content in namespace {a.namespace} "
                               "because it is being terminated")
             err.details = dict(err.details or {})
-            err.details["causes"] = [{"reason": "NamespaceTerminating",
+            err.details["causes"] = [{"reason": NAMESPACE_TERMINATING_CAUSE,
                                       "message": f"namespace {a.namespace} is being terminated",
                                       "field": "metadata.namespace"}]
             raise err

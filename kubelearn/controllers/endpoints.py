@@ -41,6 +41,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from kubelearn.api import LabelSelector, NotFound, StatusError
+from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE
 from kubelearn.client import Client
 from kubelearn.controllers.events import WARNING, EventRecorder
 from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue, object_key
@@ -544,8 +545,7 @@ class EndpointsController:
             else:
                 self.client.update(new, namespace)
         except StatusError as error:
-            causes = ((error.details or {}).get("causes") or [])
-            if create and any(c.get("reason") == "NamespaceTerminating" for c in causes):
+            if create and error.has_cause(NAMESPACE_TERMINATING_CAUSE):
                 return  # creates will keep failing in a terminating namespace: drop it
             if create:
                 self.recorder.event(new, WARNING, "FailedToCreateEndpoint",

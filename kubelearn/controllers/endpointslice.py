@@ -41,7 +41,7 @@ from datetime import datetime
 from typing import Any
 
 from kubelearn.api import StatusError
-from kubelearn.api.errors import aggregate
+from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE, aggregate
 from kubelearn.client import Client
 from kubelearn.controllers.endpoints import (
     ENDPOINT_UPDATES_BATCH_PERIOD,
@@ -540,8 +540,7 @@ class EndpointSliceController:
                 try:
                     created = self.client.create(eps, namespace)
                 except StatusError as error:
-                    causes = (error.details or {}).get("causes") or []
-                    if any(c.get("reason") == "NamespaceTerminating" for c in causes):
+                    if error.has_cause(NAMESPACE_TERMINATING_CAUSE):
                         return
                     raise SyncError(f"failed to create EndpointSlice for Service "
                                     f"{namespace}/{name}: {error}") from error

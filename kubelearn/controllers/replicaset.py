@@ -36,6 +36,7 @@ from datetime import datetime
 from typing import Any
 
 from kubelearn.api import LabelSelector, NotFound, StatusError
+from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE
 from kubelearn.client import Client
 from kubelearn.controllers.events import NORMAL, WARNING, EventRecorder, object_ref
 from kubelearn.controllers.informer import Informer, SharedInformerFactory, WorkQueue, object_key
@@ -484,7 +485,7 @@ class ReplicaSetController:
             count = min(-diff, self.burst_replicas)
             self.expectations.expect_creations(key, count)
             successes, error = slow_start_batch(
-                count, SLOW_START_INITIAL_BATCH_SIZE, lambda: self.create_pod(rs),
+                count, SLOW_START_INITIAL_BATCH_SIZE, lambda: self._create_unless_terminating(rs),
                 lambda n: self.sim.record(COMPONENT, "SlowStartBatch", object_ref(rs),
                                           f"creating a batch of {n} pods"))
             for _ in range(count - successes):  # the skipped ones will never be observed
@@ -507,6 +508,15 @@ class ReplicaSetController:
                         error = error or e
             return error
         return None
+
+    def _create_unless_terminating(self, rs: Mapping[str, Any]) -> None:
+        """One create of manageReplicas: in a namespace being deleted every create will fail,
+        so such a failure counts as done rather than as an error to retry."""
+        try:
+            self.create_pod(rs)
+        except StatusError as error:
+            if not error.has_cause(NAMESPACE_TERMINATING_CAUSE):
+                raise
 
     def _related_pods(self, rs: Mapping[str, Any]) -> list[Mapping[str, Any]]:
         """getIndirectlyRelatedPods: pods of every ReplicaSet with the same controller."""
@@ -536,7 +546,8 @@ class ReplicaSetController:
         try:
             created = self.client.create(pod, rs["metadata"]["namespace"])
         except StatusError as error:
-            self.recorder.event(rs, WARNING, "FailedCreate", f"Error creating: {error}")
+            if not error.has_cause(NAMESPACE_TERMINATING_CAUSE):  # no event for those
+                self.recorder.event(rs, WARNING, "FailedCreate", f"Error creating: {error}")
             raise
         self.recorder.event(rs, NORMAL, "SuccessfulCreate",
                             f"Created pod: {created['metadata']['name']}")

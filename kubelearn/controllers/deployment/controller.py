@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from kubelearn.api import AlreadyExists, LabelSelector, NotFound, StatusError
+from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE
 from kubelearn.client import Client
 from kubelearn.controllers.deployment import util
 from kubelearn.controllers.events import NORMAL, WARNING, EventRecorder, object_ref
@@ -55,7 +56,7 @@ class DeploymentController:
         self.sim = sim
         self.client = client
         self.recorder = EventRecorder(sim, client, COMPONENT, enabled=events)
-        self.queue = WorkQueue(sim, COMPONENT, self.sync_deployment, max_retries=MAX_RETRIES)
+        self.queue = WorkQueue(sim, COMPONENT, self._sync, max_retries=MAX_RETRIES)
         self.informers = informers or SharedInformerFactory(sim, client)
         self.deployments = self.informers.informer("deployments")
         self.deployments.add_event_handler(self._enqueue, lambda old, new: self._enqueue(new),
@@ -155,6 +156,15 @@ class DeploymentController:
             self._enqueue(d)
 
     # -- syncDeployment ------------------------------------------------------------------------
+    def _sync(self, key: str) -> None:
+        """syncDeployment as the worker runs it: handleErr forgets, rather than retries, a
+        failure caused by the namespace being deleted."""
+        try:
+            self.sync_deployment(key)
+        except StatusError as error:
+            if not error.has_cause(NAMESPACE_TERMINATING_CAUSE):
+                raise
+
     def sync_deployment(self, key: str) -> None:
         """syncDeployment: delete-only, paused, scaling event, or a rollout."""
         from kubelearn.controllers.deployment import recreate, rolling
