@@ -1,6 +1,7 @@
 """The Deployment controller: rolling updates, Recreate, progress, history, rollback, scaling."""
 
 import pytest
+from namespace_testing import refuse_creates
 
 import kubelearn as kl
 from kubelearn.api import BadRequest, NotFound
@@ -516,22 +517,9 @@ def test_same_seed_same_rollout_and_no_failed_syncs():
 
 def test_a_sync_failing_for_a_terminating_namespace_is_forgotten(monkeypatch):
     """handleErr: an error with the NamespaceTerminating cause is not retried."""
-    from kubelearn.api import Forbidden
-
     cluster = kl.Cluster(seed=0, nodes=0)
-    client = cluster.controllers["deployment"].client
-    create, tries = client.create, []
-
-    def refuse_replicasets(obj, *args, **kwargs):
-        if obj.get("kind") == "ReplicaSet":
-            tries.append(1)
-            err = Forbidden("replicasets", "", "unable to create new content in namespace "
-                            "default because it is being terminated")
-            err.details = {"causes": [{"reason": "NamespaceTerminating"}]}
-            raise err
-        return create(obj, *args, **kwargs)
-
-    monkeypatch.setattr(client, "create", refuse_replicasets)
+    tries = refuse_creates(monkeypatch, cluster.controllers["deployment"].client, "ReplicaSet",
+                           "replicasets")
     cluster.apply(deployment(replicas=2))
     cluster.run(60)
     assert len(tries) <= 2  # the deployment's own events; without the cause: 16 tries

@@ -1,5 +1,7 @@
 """The ReplicaSet controller: replicas kept, adoption, slow start, scale-down order, status."""
 
+from namespace_testing import refuse_creates
+
 import kubelearn as kl
 from kubelearn.api import Forbidden
 from kubelearn.controllers.replicaset import deletion_order, slow_start_batch
@@ -184,29 +186,10 @@ def test_orphans_are_adopted_and_pods_that_stop_matching_are_released():
     assert len([p for p in active_pods(cluster) if p["metadata"]["labels"]["app"] == "web"]) == 3
 
 
-def terminating_namespace_error() -> Forbidden:
-    """What NamespaceLifecycle answers a create in a namespace being deleted."""
-    err = Forbidden("pods", "", "unable to create new content in namespace default because it "
-                    "is being terminated")
-    err.details = {**(err.details or {}), "causes": [
-        {"reason": "NamespaceTerminating", "message": "namespace default is being terminated",
-         "field": "metadata.namespace"}]}
-    return err
-
-
 def test_creates_refused_for_a_terminating_namespace_are_not_retried(monkeypatch):
     """manageReplicas: such a failure counts as done; createPods posts no FailedCreate event."""
     cluster = kl.Cluster(seed=0, nodes=0)
-    client = cluster.controllers["replicaset"].client
-    create, tries = client.create, []
-
-    def refuse_pods(obj, *args, **kwargs):
-        if obj.get("kind") == "Pod":
-            tries.append(1)
-            raise terminating_namespace_error()
-        return create(obj, *args, **kwargs)
-
-    monkeypatch.setattr(client, "create", refuse_pods)
+    tries = refuse_creates(monkeypatch, cluster.controllers["replicaset"].client, "Pod", "pods")
     cluster.apply(replicaset(3))
     cluster.run(60)
     assert len(tries) == 3  # slow start 1 + 2, each "done": no error, so no retry
