@@ -37,6 +37,7 @@ bench: $(VENV)/.test  ## print speed figures
 	$(BIN)/python benchmarks/apiserver.py
 	$(BIN)/python benchmarks/scheduler.py
 	$(BIN)/python benchmarks/cluster.py
+	$(BIN)/python benchmarks/proxy.py
 
 binder-check:  ## build binder/'s environment in a fresh venv and run a lesson there
 	$(BIN)/python -m pytest tests/test_binder.py -m binder $(ARGS)

@@ -12,16 +12,20 @@
     ['web']
 
 The API server (with its compactor) over etcd; the scheduler; the controller
-manager's controllers on shared informers; a kubelet per worker node. Each
-talks to the API server only, through a :class:`~kubelearn.client.Client`
-with a bearer token for the identity it runs as: the admin
-(``kubernetes-admin`` in ``system:masters``), ``system:kube-scheduler``, each
-controller's service account in ``kube-system``, ``system:node:<name>``.
+manager's controllers on shared informers; the cluster DNS; a kubelet and a
+kube-proxy per worker node. Each talks to the API server only, through a
+:class:`~kubelearn.client.Client` with a bearer token for the identity it runs
+as: the admin (``kubernetes-admin`` in ``system:masters``),
+``system:kube-scheduler``, each controller's service account in
+``kube-system``, ``kube-system:coredns``, ``system:node:<name>``,
+``system:kube-proxy``. Beside them, the data path: the nodes' network
+(:mod:`kubelearn.proxy.network`) and the clients :meth:`Cluster.traffic` starts.
 Everything runs on the virtual clock: time moves only in :meth:`Cluster.run`.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from collections.abc import Callable, Iterable
@@ -33,6 +37,7 @@ from kubelearn.api.manifest import Source
 from kubelearn.apiserver import authn
 from kubelearn.apiserver.authn import TokenAuthenticator, UserInfo
 from kubelearn.apiserver.compactor import COMPACTION_INTERVAL, Compactor
+from kubelearn.apiserver.endpointsreconciler import CONTROL_PLANE_IP, SECURE_PORT
 from kubelearn.apiserver.patch import three_way_patch
 from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
@@ -47,8 +52,10 @@ from kubelearn.controllers import (
 )
 from kubelearn.controllers.informer import SharedInformerFactory
 from kubelearn.etcd import Store
-from kubelearn.kubelet import Kubelet
-from kubelearn.kubelet.kubelet import node_network
+from kubelearn.kubelet import Kubelet, KubeletConfig
+from kubelearn.kubelet.kubelet import CLUSTER_CIDR, node_network
+from kubelearn.proxy import ClusterDNS, Dataplane, KubeProxy, Network, Traffic
+from kubelearn.proxy.dns import DNS_PORTS, addon_manifests, dns_ip
 from kubelearn.scheduler import Scheduler
 from kubelearn.sim import Simulation
 
@@ -66,6 +73,10 @@ NODE_LIFECYCLE_SETTINGS = {"node_monitor_period", "node_monitor_grace_period",
                            "node_startup_grace_period", "node_eviction_rate",
                            "secondary_node_eviction_rate", "unhealthy_zone_threshold",
                            "large_cluster_size_threshold"}
+
+# What the control plane machine serves: the API server, and kubelearn's DNS (53, and 9153 for
+# metrics) -- the kubernetes and kube-dns Services' endpoints.
+CONTROL_PLANE_PORTS = frozenset({SECURE_PORT, *(port for _, port, _ in DNS_PORTS)})
 
 # The identities a cluster starts with, by the short names cluster.client() accepts.
 IDENTITIES = {
@@ -99,6 +110,9 @@ class Cluster:
     Settings: ``compaction_interval`` (seconds, 300 as kube-apiserver's
     ``--etcd-compaction-interval``; 0 turns the compactor off),
     ``audit_limit`` (keep only the newest audit rows),
+    ``service_cidr`` (``"10.96.0.0/12"``, kube-apiserver's ``--service-cluster-ip-range``
+    as kubeadm sets it) and ``service_node_port_range`` (``"30000-32767"``,
+    ``--service-node-port-range``): where Services get their ClusterIPs and NodePorts,
     ``disable_admission_plugins`` (names, e.g. ``("TaintNodesByCondition",)``),
     ``epoch`` (the datetime of virtual second 0; ``kubelearn serve`` sets it to the
     moment serving starts, so kubectl's ages agree with the wall clock),
@@ -122,7 +136,8 @@ class Cluster:
     def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
         unknown = set(settings) - {"compaction_interval", "audit_limit",
                                    "disable_admission_plugins", "scheduler_config",
-                                   "scheduler_plugins", "scheduler", "epoch", "controllers"} \
+                                   "scheduler_plugins", "scheduler", "epoch", "controllers",
+                                   "service_cidr", "service_node_port_range"} \
             - NODE_SETTINGS \
             - NODE_LIFECYCLE_SETTINGS
         if unknown:
@@ -138,7 +153,9 @@ class Cluster:
         self.api = APIServer(self.sim, self.etcd, authenticator=self.authenticator,
                              audit_limit=settings.get("audit_limit"),
                              disable_admission_plugins=tuple(
-                                 settings.get("disable_admission_plugins", ())))
+                                 settings.get("disable_admission_plugins", ())),
+                             **{k: settings[k] for k in ("service_cidr", "service_node_port_range")
+                                if k in settings})
         self.compactor = Compactor(self.sim, self.etcd,
                                    settings.get("compaction_interval", COMPACTION_INTERVAL))
         self._clients: dict[str, Client] = {name: Client(self.api, token, user_agent=name)
@@ -184,8 +201,20 @@ class Cluster:
         self.informers.start()
         for controller in self.controllers.values():
             controller.start()
-        # Worker nodes node-1..node-N, a kubelet each (kubelearn.kubelet); see add_node.
+        # The cluster DNS (kubelearn.proxy.dns): what kubeadm's addon phase creates, as the
+        # admin, then the server itself, a client as kube-system:coredns like CoreDNS.
+        service_cidr = self.api.services.cluster_ips.cidr
+        self.dns_ip = dns_ip(service_cidr)
+        for obj in addon_manifests(service_cidr):
+            self.admin.create(obj)
+        self.dns = ClusterDNS(self.sim, self.client(authn.service_account_user(
+            "kube-system", "coredns")), service_ip=self.dns_ip)
+        self.dns.start()
+        # Worker nodes node-1..node-N, a kubelet and a kube-proxy each; see add_node.
         self.kubelets: dict[str, Kubelet] = {}
+        self.proxies: dict[str, KubeProxy] = {}
+        self.network = Network(self.kubelets, {CONTROL_PLANE_IP: CONTROL_PLANE_PORTS})
+        self.traffics: list[Traffic] = []
         for _ in range(nodes):
             self.add_node()
         # One lock around every touch of the cluster when it is served over HTTP
@@ -245,17 +274,49 @@ class Cluster:
                 options[setting.removeprefix("node_").removeprefix("kubelet_")] = \
                     self.settings[setting]
         options.update(node)
+        config = options.get("config") or KubeletConfig()
+        if config.cluster_dns != (self.dns_ip,):  # kubeadm sets clusterDNS from the CIDR
+            options["config"] = dataclasses.replace(config, cluster_dns=(self.dns_ip,))
         kubelet = Kubelet(self.sim, self.client(authn.node_user(name)), name, **options)
         self.kubelets[name] = kubelet
+        # kube-proxy (kubelearn.proxy): kubeadm runs it as a DaemonSet pod; kubelearn runs it
+        # beside the kubelet, as system:kube-proxy. The node's kernel (its Dataplane) outlives
+        # the process.
+        dataplane = Dataplane(name, kubelet.node_ip, clock=lambda: self.sim.now)
+        self.proxies[name] = KubeProxy(self.sim, self.client("kube-proxy"), name,
+                                       node_ip=kubelet.node_ip, cluster_cidr=CLUSTER_CIDR,
+                                       dataplane=dataplane)
         return kubelet
 
     def stop_node(self, name: str, *, power_off: bool = False) -> None:
-        """Kill a node's kubelet: no more heartbeats or status (``power_off``: containers too)."""
+        """Kill a node's kubelet: no more heartbeats or status.
+
+        ``power_off``: the machine itself goes down -- its containers, its kube-proxy
+        and its network with it; requests to its pods time out.
+        """
         self.kubelets[name].stop(power_off=power_off)
+        if power_off:
+            self.proxies[name].stop(power_off=True)
 
     def start_node(self, name: str) -> None:
-        """Bring a node's kubelet back: it re-registers, heartbeats and resyncs its pods."""
+        """Bring a node back: the kubelet re-registers, heartbeats and resyncs its pods; a
+        machine that lost power starts its kube-proxy again (a full sync of its rules)."""
         self.kubelets[name].start()
+        if not self.proxies[name].running:
+            self.proxies[name].start()
+
+    # -- traffic (kubelearn.proxy.traffic) -------------------------------------------------------
+    def traffic(self, to: str, rate: float = 100.0, **options: Any) -> Traffic:
+        """Start clients sending ``rate`` requests a second to ``to`` (a Service name,
+        ``ip:port``, or a node's ``ip:nodePort``); see :class:`~kubelearn.proxy.Traffic`.
+
+        Options: ``from_node`` (a node, a list, ``"outside"``; default every node),
+        ``namespace``, ``port``, ``keepalive`` and ``connections``, ``timeout``,
+        ``duration``, ``name``. ``.stop()`` stops them; ``.requests()`` is every request.
+        """
+        traffic = Traffic(self, to, rate, **options)
+        self.traffics.append(traffic)
+        return traffic
 
     # -- kubectl, in Python ----------------------------------------------------------------------
     def apply(self, manifest: Source) -> list[dict]:

@@ -126,7 +126,7 @@ def test_deployment_and_service_defaults(cluster):
     body["spec"]["clusterIP"] = "10.96.0.99"
     with pytest.raises(Invalid) as err:
         cluster.admin.update(body)
-    assert 'spec.clusterIPs[0]: Invalid value: "10.96.0.99": may not change once set' in str(
+    assert 'spec.clusterIPs[0]: Invalid value: ["10.96.0.99"]: may not change once set' in str(
         err.value)
 
 

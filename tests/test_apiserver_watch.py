@@ -111,22 +111,28 @@ def test_a_new_kubelet_watch_lists_its_node_from_the_index(cluster):
 
 
 def test_each_change_is_decoded_once_and_shared(cluster):
-    first, second = cluster.admin.watch("configmaps"), cluster.admin.watch("configmaps")
+    first, second = (cluster.admin.watch("configmaps", "default") for _ in range(2))
     cluster.admin.create(cm("a"))
     assert first.drain()[0]["object"] is second.drain()[0]["object"]
 
 
 def test_bookmarks_every_minute_only_when_asked(cluster):
-    with_bookmarks = cluster.admin.watch("configmaps", allow_bookmarks=True)
-    without = cluster.admin.watch("configmaps")
+    with_bookmarks = cluster.admin.watch("configmaps", "default", allow_bookmarks=True)
+    without = cluster.admin.watch("configmaps", "default")
     cluster.run(59)
     assert with_bookmarks.drain() == []
     cluster.admin.create(cm("a"))
     cluster.run(2)  # the first bookmark is due 60s after the watch started
     events = with_bookmarks.drain()
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
+    # The bookmark carries etcd's revision as it went out at t=60; since then only the API
+    # server's master lease (renewed every 10s) was written.
+    rv = events[1]["object"]["metadata"]["resourceVersion"]
     assert events[1]["object"] == {"kind": "ConfigMap", "apiVersion": "v1",
-                                   "metadata": {"resourceVersion": str(cluster.etcd.revision)}}
+                                   "metadata": {"resourceVersion": rv}}
+    later = {kv.key for kv in cluster.etcd.range("/", prefix=True).kvs
+             if kv.mod_revision > int(rv)}
+    assert later <= {"/registry/masterleases/172.18.0.2"}
     cluster.run(120)
     assert [e["type"] for e in with_bookmarks.drain()] == ["BOOKMARK", "BOOKMARK"]
     assert [e["type"] for e in without.drain()] == ["ADDED"]
@@ -134,8 +140,8 @@ def test_bookmarks_every_minute_only_when_asked(cluster):
 
 def test_send_initial_events_ends_with_an_annotated_bookmark(cluster):
     cluster.admin.create(cm("a"))
-    stream = cluster.admin.watch("configmaps", allow_bookmarks=True, send_initial_events=True,
-                                 resource_version="")
+    stream = cluster.admin.watch("configmaps", "default", allow_bookmarks=True,
+                                 send_initial_events=True, resource_version="")
     events = stream.drain()
     assert [e["type"] for e in events] == ["ADDED", "BOOKMARK"]
     assert events[1]["object"]["metadata"]["annotations"] == {
@@ -144,7 +150,7 @@ def test_send_initial_events_ends_with_an_annotated_bookmark(cluster):
 
 def test_callbacks_get_queued_events_first_then_live_ones(cluster):
     cluster.admin.create(cm("a"))
-    stream = cluster.admin.watch("configmaps")
+    stream = cluster.admin.watch("configmaps", "default")
     seen = []
     stream.on_event(lambda e: seen.append((e["type"], e["object"]["metadata"]["name"])))
     cluster.admin.create(cm("b"))
@@ -156,7 +162,7 @@ def test_callbacks_get_queued_events_first_then_live_ones(cluster):
 
 
 def test_a_simpy_process_reads_a_stream_with_get(cluster):
-    stream = cluster.admin.watch("configmaps")
+    stream = cluster.admin.watch("configmaps", "default")
     got = []
 
     def reader():

@@ -51,7 +51,8 @@ def test_namespaces_come_from_the_call_the_object_or_default(cluster):
     assert c.create(cm("c"))["metadata"]["namespace"] == "default"
     everywhere = c.list("configmaps")["items"]
     assert {(o["metadata"]["namespace"], o["metadata"]["name"]) for o in everywhere} == {
-        ("dev", "a"), ("dev", "b"), ("default", "c")}
+        ("dev", "a"), ("dev", "b"), ("default", "c"),
+        ("kube-system", "coredns")}  # the cluster DNS's Corefile, made at start
     assert c.get("namespaces", "dev")["metadata"]["name"] == "dev"  # cluster-scoped
 
 

@@ -65,10 +65,10 @@ def test_ready_pods_land_in_one_slice_owned_by_the_service():
                           "uid": p["metadata"]["uid"]},
             "nodeName": node,
             "zone": nodes[node]["metadata"]["labels"]["topology.kubernetes.io/zone"]}
-    table = cluster.get("endpointslices")
+    table = cluster.get("endpointslices")  # row 0 is the API server's, default/kubernetes
     assert list(table.columns) == ["NAME", "ADDRESSTYPE", "PORTS", "ENDPOINTS", "AGE"]
-    assert list(table.iloc[0][["NAME", "ADDRESSTYPE", "PORTS"]]) == [meta["name"], "IPv4", "8080"]
-    assert table["ENDPOINTS"][0] == ",".join(e["addresses"][0] for e in eps["endpoints"])
+    assert list(table.iloc[1][["NAME", "ADDRESSTYPE", "PORTS"]]) == [meta["name"], "IPv4", "8080"]
+    assert table["ENDPOINTS"][1] == ",".join(e["addresses"][0] for e in eps["endpoints"])
     line = next(x for x in cluster.describe("service", "web").splitlines()
                 if x.startswith("Endpoints:"))
     assert line.split()[1] == ",".join(f"{e['addresses'][0]}:8080" for e in eps["endpoints"])
@@ -80,7 +80,7 @@ def test_a_service_without_pods_gets_a_placeholder_slice():
     cluster.run(5)
     [eps] = slices(cluster)
     assert eps["endpoints"] == [] and eps["ports"] == []
-    assert list(cluster.get("endpointslices").iloc[0][["PORTS", "ENDPOINTS"]]) == \
+    assert list(cluster.get("endpointslices").iloc[1][["PORTS", "ENDPOINTS"]]) == \
         ["<unset>", "<unset>"]
     # kubectl's formatEndpointSlices: a placeholder slice prints nothing (no slice: <none>)
     assert "Endpoints:                \n" in cluster.describe("service", "web")
@@ -136,7 +136,7 @@ def test_250_pods_split_into_slices_of_at_most_100_and_shrink_back():
     assert all(e["conditions"]["ready"] for s in slices(cluster) for e in s["endpoints"])
     ep = cluster.admin.get("endpoints", "web")
     assert sum(len(s["addresses"]) for s in ep["subsets"]) == 250  # under maxCapacity 1000
-    assert cluster.get("endpoints")["ENDPOINTS"][0].endswith(" + 247 more...")
+    assert cluster.get("endpoints")["ENDPOINTS"][1].endswith(" + 247 more...")
     cluster.apply(replicaset(50))
     cluster.run(60)
     sizes = sorted(len(s["endpoints"]) for s in slices(cluster))

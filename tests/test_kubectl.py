@@ -6,6 +6,7 @@ missing kubectl fails instead, since the machines running it have one.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import queue
@@ -356,3 +357,57 @@ def test_rollout_status_history_and_undo_with_the_real_kubectl(cluster_env):
         time.sleep(0.5)
     assert len(addresses) == 4
     assert sorted(slices) == sorted(addresses)
+
+
+def test_services_endpointslices_and_the_kubernetes_service(kubectl, server):
+    """ClusterIPs and NodePorts from the allocators; the kubernetes Service's endpoint is the
+    API server's address, written by its endpoint reconciler."""
+    lines = [line.split() for line in kubectl("get", "svc,endpointslices", "-o", "wide",
+                                              "-n", "default").stdout.splitlines()]
+    assert ["service/kubernetes", "ClusterIP", "10.96.0.1", "<none>", "443/TCP"] in \
+        [line[:5] for line in lines]
+    assert ["endpointslice.discovery.k8s.io/kubernetes", "IPv4", "6443", "172.18.0.2"] in \
+        [line[:4] for line in lines]
+    assert kubectl("get", "endpoints", "kubernetes", "-o",
+                   "jsonpath={.subsets[0].addresses[0].ip}:{.subsets[0].ports[0].port}"
+                   ).stdout == "172.18.0.2:6443"
+    assert kubectl("create", "service", "nodeport", "svc-np", "--tcp=80").stdout.strip() == \
+        "service/svc-np created"
+    spec = json.loads(kubectl("get", "svc", "svc-np", "-o", "json").stdout)["spec"]
+    node_port = spec["ports"][0]["nodePort"]
+    assert 30000 <= node_port <= 32767
+    assert ipaddress.ip_address(spec["clusterIP"]) in ipaddress.ip_network("10.96.0.0/12")
+    row = kubectl("get", "svc", "svc-np", "--no-headers").stdout.split()
+    assert row[:5] == ["svc-np", "NodePort", spec["clusterIP"], "<none>", f"80:{node_port}/TCP"]
+    described = kubectl("describe", "svc", "svc-np").stdout
+    with server.cluster.lock:  # kubelearn's describe prints what kubectl's own describer does
+        assert server.cluster.describe("service", "svc-np") == described
+    # A taken address or port: upstream's 422, as kubectl prints it
+    taken_ip = kubectl("create", "service", "clusterip", "svc-dup", "--tcp=80",
+                       "--clusterip=10.96.0.1", check=False)
+    assert taken_ip.returncode == 1
+    assert taken_ip.stderr.strip() == (
+        'error: failed to create ClusterIP service: Service "svc-dup" is invalid: '
+        'spec.clusterIPs: Invalid value: ["10.96.0.1"]: failed to allocate IP 10.96.0.1: '
+        "provided IP is already allocated")
+    taken_port = kubectl("create", "service", "nodeport", "svc-dup", "--tcp=80",
+                         f"--node-port={node_port}", check=False)
+    assert taken_port.stderr.strip() == (
+        'error: failed to create NodePort service: Service "svc-dup" is invalid: '
+        f"spec.ports[0].nodePort: Invalid value: {node_port}: provided port is already "
+        "allocated")
+    kubectl("delete", "svc", "svc-np")
+    # the port is free again
+    kubectl("create", "service", "nodeport", "svc-np2", "--tcp=80", f"--node-port={node_port}")
+    kubectl("delete", "svc", "svc-np2")
+
+
+def test_expose_gets_a_cluster_ip(kubectl):
+    kubectl("create", "deployment", "exposed", "--image=nginx", "--replicas=0")
+    assert kubectl("expose", "deployment", "exposed", "--port", "80").stdout.strip() == \
+        "service/exposed exposed"
+    ip = kubectl("get", "svc", "exposed", "-o", "jsonpath={.spec.clusterIP}").stdout
+    assert ipaddress.ip_address(ip) in ipaddress.ip_network("10.96.0.0/12")
+    assert ip != "10.96.0.1"
+    kubectl("delete", "svc", "exposed")
+    kubectl("delete", "deployment", "exposed")

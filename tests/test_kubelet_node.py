@@ -32,7 +32,7 @@ def test_registration_fields(cluster):
     assert status["capacity"] == {"cpu": "4", "ephemeral-storage": "100Gi", "hugepages-1Gi": "0",
                                   "hugepages-2Mi": "0", "memory": "8Gi", "pods": "110"}
     assert status["allocatable"] == status["capacity"]
-    assert status["addresses"] == [{"type": "InternalIP", "address": "172.18.0.3"},
+    assert status["addresses"] == [{"type": "InternalIP", "address": "172.18.0.4"},
                                    {"type": "Hostname", "address": "node-2"}]
     info = status["nodeInfo"]
     assert info["kubeletVersion"] == "v1.32.0"
@@ -137,7 +137,9 @@ def test_stop_node_silences_it_and_start_node_brings_it_back(cluster):
     cluster.start_node("node-2")
     cluster.run(21)
     assert times(cluster, "LeaseRenewed", lease) == [0, 10, 20, 85, 95, 105]
-    assert times(cluster, "Starting", "node/node-2") == [0, 85]
+    assert times(cluster, "Starting", "node/node-2", "kubelet/node-2") == [0, 85]
+    # only the kubelet stopped: the machine, and its kube-proxy, ran on
+    assert times(cluster, "Starting", "node/node-2", "kube-proxy/node-2") == [0]
     assert times(cluster, "NodeStatusUpdated", "node/node-2") == [85]  # taken over at once
     # the other nodes never stopped
     assert times(cluster, "LeaseRenewed", "lease/kube-node-lease/node-1")[-1] == 100

@@ -73,8 +73,8 @@ def test_a_pod_goes_pull_create_start_ready(cluster):
                                      'including waiting). Image size: 71303168 bytes.')
     st = status(cluster, "web")
     assert st["phase"] == "Running"
-    assert (st["hostIP"], st["podIP"]) == ("172.18.0.2", "10.244.1.2")
-    assert st["hostIPs"] == [{"ip": "172.18.0.2"}] and st["podIPs"] == [{"ip": "10.244.1.2"}]
+    assert (st["hostIP"], st["podIP"]) == ("172.18.0.3", "10.244.1.2")
+    assert st["hostIPs"] == [{"ip": "172.18.0.3"}] and st["podIPs"] == [{"ip": "10.244.1.2"}]
     assert st["startTime"] == "2024-01-01T00:00:05Z"
     assert [(c["type"], c["status"]) for c in st["conditions"]] == [
         ("PodReadyToStartContainers", "True"), ("Initialized", "True"), ("Ready", "True"),
@@ -302,7 +302,7 @@ def test_host_network_pods_get_the_node_ip(cluster):
     run_pod(cluster, pod("agent", hostNetwork=True))
     run_pod(cluster, pod("normal"))
     cluster.run(10)
-    assert status(cluster, "agent")["podIP"] == "172.18.0.2"
+    assert status(cluster, "agent")["podIP"] == "172.18.0.3"
     assert status(cluster, "normal")["podIP"] == "10.244.1.2"  # the range was not touched
 
 

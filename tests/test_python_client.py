@@ -119,6 +119,8 @@ def test_watch(core):
     start = time.monotonic()
     for event in stream.stream(core.list_namespaced_pod, "default", timeout_seconds=10,
                                resource_version=listed.metadata.resource_version):
+        if event["object"].metadata.name != "watched":
+            continue  # another test's pod, its status still being written by its kubelet
         seen.append((event["type"], event["object"].metadata.name))
         if event["type"] == "DELETED":
             stream.stop()
@@ -134,3 +136,29 @@ def test_watch_ends_at_its_timeout(core):
                                        timeout_seconds=1))
     assert 0.9 <= time.monotonic() - start < 5
     assert all(e["type"] == "ADDED" for e in events)
+
+
+def test_services_and_endpoint_slices(api_client, core):
+    kubernetes = core.read_namespaced_service("kubernetes", "default")
+    assert (kubernetes.spec.cluster_ip, kubernetes.spec.ports[0].target_port) == ("10.96.0.1",
+                                                                                  6443)
+    slices = client.DiscoveryV1Api(api_client).list_namespaced_endpoint_slice(
+        "default", label_selector="kubernetes.io/service-name=kubernetes").items
+    assert [(s.metadata.name, s.address_type, s.endpoints[0].addresses, s.ports[0].port)
+            for s in slices] == [("kubernetes", "IPv4", ["172.18.0.2"], 6443)]
+    assert slices[0].endpoints[0].conditions.ready is True
+    made = core.create_namespaced_service("default", client.V1Service(
+        metadata=client.V1ObjectMeta(name="np"),
+        spec=client.V1ServiceSpec(type="NodePort", selector={"app": "web"},
+                                  ports=[client.V1ServicePort(port=80)])))
+    node_port = made.spec.ports[0].node_port
+    assert 30000 <= node_port <= 32767 and made.spec.cluster_ips == [made.spec.cluster_ip]
+    with pytest.raises(ApiException) as taken:
+        core.create_namespaced_service("default", client.V1Service(
+            metadata=client.V1ObjectMeta(name="np2"),
+            spec=client.V1ServiceSpec(type="NodePort", ports=[
+                client.V1ServicePort(port=80, node_port=node_port)])))
+    assert taken.value.status == 422
+    assert (f"spec.ports[0].nodePort: Invalid value: {node_port}: provided port is already "
+            "allocated") in taken.value.body
+    core.delete_namespaced_service("np", "default")

@@ -61,7 +61,9 @@ from kubelearn.api.selector import LabelSelector, SelectorError
 __all__ = [
     "validate", "validate_errors", "NAME_RULES", "validate_object_meta", "validate_labels",
     "validate_annotations", "validate_label_selector", "validate_pod", "validate_pod_spec",
-    "validate_node", "validate_namespace", "validate_service", "validate_configmap",
+    "validate_node", "validate_namespace", "validate_service", "validate_service_cluster_ips",
+    "validate_service_update",
+    "validate_configmap",
     "validate_deployment", "validate_replicaset", "validate_lease", "validate_event",
     "validate_endpoints", "is_dns1123_label", "is_dns1123_subdomain", "is_dns1035_label",
     "is_label_key", "is_label_value", "is_qualified_name", "is_valid_port_num",
@@ -86,7 +88,6 @@ IS_NOT_INTEGER = "must be an integer"
 TOTAL_ANNOTATION_SIZE_LIMIT = 256 * (1 << 10)  # objectmeta.go TotalAnnotationSizeLimitB
 MAX_CONFIG_SIZE = 1 * 1024 * 1024  # core.MaxSecretSize, also the ConfigMap limit
 MAX_INT32 = 2**31 - 1
-NODE_PORT_RANGE = (30000, 32767)  # kube-apiserver --service-node-port-range default
 
 SUPPORTED_PROTOCOLS = ["SCTP", "TCP", "UDP"]  # sets.List(supportedPortProtocols)
 RESTART_POLICIES = ["Always", "OnFailure", "Never"]
@@ -669,7 +670,11 @@ def validate_namespace(ns: Mapping[str, Any]) -> list[FieldError]:
 
 
 def validate_service(svc: Mapping[str, Any]) -> list[FieldError]:
-    """A Service (ValidateService): DNS-1035 name, ports, selector, type."""
+    """A Service (ValidateService): DNS-1035 name, ports, selector, type, cluster IPs.
+
+    Whether a nodePort lies in ``--service-node-port-range`` is not validation's
+    business: the node port allocator answers that (kubelearn.apiserver.portallocator).
+    """
     errs = validate_object_meta(svc, name_is_dns1035_label, True)
     spec, path = _map(svc.get("spec")), Path("spec")
     svc_type = _str(spec.get("type")) or "ClusterIP"  # defaulted
@@ -678,11 +683,10 @@ def validate_service(svc: Mapping[str, Any]) -> list[FieldError]:
     if not ports and not headless and svc_type != "ExternalName":
         errs.append(FieldError.required(path.child("ports")))
     if svc_type == "ExternalName":
-        cname = _str(spec.get("externalName")).removesuffix(".")
-        if cname:
-            errs += _each(is_dns1123_subdomain(cname), path.child("externalName"), cname)
-        else:
-            errs.append(FieldError.required(path.child("externalName")))
+        errs += _external_name_errors(spec, path)
+    elif headless and svc_type in ("NodePort", "LoadBalancer"):
+        errs.append(FieldError.invalid(path.child("clusterIPs").index(0), "None",
+                                       f"may not be set to 'None' for {svc_type} services"))
     names: set[str] = set()
     for i, port in enumerate(ports):
         p = path.child("ports").index(i)
@@ -707,10 +711,35 @@ def validate_service(svc: Mapping[str, Any]) -> list[FieldError]:
     errs += _check_enum(spec.get("sessionAffinity"), SESSION_AFFINITIES,
                         path.child("sessionAffinity"))
     errs += _check_enum(spec.get("type"), SERVICE_TYPES, path.child("type"))
-    cluster_ip = _str(spec.get("clusterIP"))
-    if cluster_ip and cluster_ip != "None":  # normalized into clusterIPs[0] before validation
-        errs += _each(is_valid_ip(cluster_ip), path.child("clusterIPs").index(0), cluster_ip)
-    seen_node_ports: set[tuple[str, int]] = set()
+    # The service REST syncs clusterIP into clusterIPs before validating; a manifest
+    # checked on its own may have only the singular, so do that here too.
+    normalized = spec if spec.get("clusterIPs") or not spec.get("clusterIP") else \
+        {**spec, "clusterIPs": [spec.get("clusterIP")]}
+    errs += validate_service_cluster_ips({**svc, "spec": normalized})
+    errs += _node_port_errors(ports, svc_type, path)
+    return errs
+
+
+def _external_name_errors(spec: Mapping[str, Any], path: Path) -> list[FieldError]:
+    """An ExternalName Service: a DNS name, and none of the cluster IP fields."""
+    errs = []
+    for field in ("clusterIPs", "ipFamilies", "ipFamilyPolicy"):
+        if spec.get(field) not in (None, []):
+            errs.append(FieldError.forbidden(path.child(field),
+                                             "may not be set for ExternalName services"))
+    cname = _str(spec.get("externalName")).removesuffix(".")
+    if cname:
+        errs += _each(is_dns1123_subdomain(cname), path.child("externalName"), cname)
+    else:
+        errs.append(FieldError.required(path.child("externalName")))
+    return errs
+
+
+def _node_port_errors(ports: list[Mapping[str, Any]], svc_type: str,
+                      path: Path) -> list[FieldError]:
+    """No nodePort on a ClusterIP Service; no nodePort twice for one protocol."""
+    errs: list[FieldError] = []
+    seen: set[tuple[str, int]] = set()
     for i, port in enumerate(ports):
         node_port = _int(port.get("nodePort"))
         if not node_port:
@@ -720,14 +749,111 @@ def validate_service(svc: Mapping[str, Any]) -> list[FieldError]:
             errs.append(FieldError.forbidden(p, "may not be used when `type` is 'ClusterIP'"))
             continue
         key = (_str(port.get("protocol")) or "TCP", node_port)
-        if key in seen_node_ports:
+        if key in seen:
             errs.append(FieldError.duplicate(p, node_port))
-        seen_node_ports.add(key)
-        low, high = NODE_PORT_RANGE  # the service registry's port allocator says this
-        if not low <= node_port <= high:
-            errs.append(FieldError.invalid(
-                p, node_port, "provided port is not in the valid range. The range of valid "
-                f"ports is {low}-{high}"))
+        seen.add(key)
+    return errs
+
+
+SERVICE_IP_FAMILIES = ["IPv4", "IPv6"]  # sets.List(supportedServiceIPFamily)
+SERVICE_IP_FAMILY_POLICIES = ["PreferDualStack", "RequireDualStack", "SingleStack"]
+
+
+def validate_service_cluster_ips(svc: Mapping[str, Any]) -> list[FieldError]:
+    """ValidateServiceClusterIPsRelatedFields: clusterIP(s), ipFamilies, ipFamilyPolicy.
+
+    The service REST runs this before it allocates (alloc.go initIPFamilyFields),
+    so a malformed address is refused before any address is taken.
+    """
+    spec, path = _map(svc.get("spec")), Path("spec")
+    if _str(spec.get("type")) == "ExternalName":
+        return []
+    errs: list[FieldError] = []
+    ips_path = path.child("clusterIPs")
+    cluster_ip = _str(spec.get("clusterIP"))
+    ips = [_str(ip) for ip in _list(spec.get("clusterIPs"))]
+    if cluster_ip:
+        if not ips:
+            errs.append(FieldError.required(ips_path))
+        elif ips[0] != cluster_ip:
+            errs.append(FieldError.invalid(ips_path, ips, "first value must match `clusterIP`"))
+    elif ips:
+        errs.append(FieldError.invalid(ips_path, ips,
+                                       "must be empty when `clusterIP` is not specified"))
+    seen: set[str] = set()
+    for i, family in enumerate(_list(spec.get("ipFamilies"))):
+        if family not in SERVICE_IP_FAMILIES:
+            errs.append(FieldError.not_supported(path.child("ipFamilies").index(i), family,
+                                                 SERVICE_IP_FAMILIES))
+        if family in seen:
+            errs.append(FieldError.duplicate(path.child("ipFamilies").index(i), family))
+        seen.add(_str(family))
+    policy = spec.get("ipFamilyPolicy")
+    if policy is not None and policy not in SERVICE_IP_FAMILY_POLICIES:
+        errs.append(FieldError.not_supported(path.child("ipFamilyPolicy"), policy,
+                                             SERVICE_IP_FAMILY_POLICIES))
+    bad_ips = False
+    for i, ip in enumerate(ips):
+        if i == 0 and ip == "None":
+            if len(ips) > 1:
+                bad_ips = True
+                errs.append(FieldError.invalid(ips_path, ips,
+                                               "'None' must be the first and only value"))
+            continue
+        msgs = is_valid_ip(ip)
+        bad_ips = bad_ips or bool(msgs)
+        errs += _each(msgs, ips_path.index(i), ip)
+    if len(ips) > 2:
+        errs.append(FieldError.invalid(ips_path, ips, "may only hold up to 2 values"))
+    if bad_ips:
+        return errs
+    if len(ips) > 1 and len({":" in ip for ip in ips}) != len(ips):
+        errs.append(FieldError.invalid(ips_path, ips,
+                                       "may specify no more than one IP for each IP family"))
+    families = _list(spec.get("ipFamilies"))
+    if ips and ips != ["None"]:
+        for i, (ip, family) in enumerate(zip(ips, families, strict=False)):
+            if family == "IPv4" and ":" in ip:
+                errs.append(FieldError.invalid(ips_path.index(i), ip, "expected an IPv4 value "
+                                               f"as indicated by `ipFamilies[{i}]`"))
+            if family == "IPv6" and ":" not in ip:
+                errs.append(FieldError.invalid(ips_path.index(i), ip, "expected an IPv6 value "
+                                               f"as indicated by `ipFamilies[{i}]`"))
+    return errs
+
+
+def validate_service_update(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """What a Service update may not change: its cluster IPs and IP families.
+
+    ValidateServiceUpdate's validateUpgradeDowngradeClusterIPs and
+    validateUpgradeDowngradeIPFamilies, for the single-stack case: the primary
+    address and family stay, unless the type changes to or from ExternalName.
+    """
+    spec, old_spec = _map(new.get("spec")), _map(old.get("spec"))
+    if "ExternalName" in (spec.get("type"), old_spec.get("type")):
+        return []
+    errs: list[FieldError] = []
+    ips, old_ips = _list(spec.get("clusterIPs")), _list(old_spec.get("clusterIPs"))
+    if not (ips == ["None"] and old_ips == ["None"]):
+        ips_path = Path("spec", "clusterIPs")
+        if len(ips) == len(old_ips):
+            errs += [FieldError.invalid(ips_path.index(i), ips, "may not change once set")
+                     for i, ip in enumerate(old_ips) if ips[i] != ip]
+        elif len(ips) < len(old_ips):
+            if not ips:
+                errs.append(FieldError.invalid(ips_path.index(0), ips,
+                                               "primary clusterIP can not be unset"))
+            elif ips[0] != old_ips[0]:
+                errs.append(FieldError.invalid(ips_path.index(0), ips, "may not change once set"))
+        elif old_ips and ips[0] != old_ips[0]:
+            errs.append(FieldError.invalid(ips_path.index(0), ips, "may not change once set"))
+    headless, old_headless = ips == ["None"], old_ips == ["None"]
+    families, old_families = _list(spec.get("ipFamilies")), _list(old_spec.get("ipFamilies"))
+    if headless == old_headless and not headless and len(families) == len(old_families):
+        # one error per changed family, each at index 0 -- as upstream writes it
+        errs += [FieldError.invalid(Path("spec", "ipFamilies").index(0), families,
+                                    "may not change once set")
+                 for i, family in enumerate(old_families) if families[i] != family]
     return errs
 
 

@@ -15,6 +15,10 @@ storage. The modules:
 - admission.py   the admission plugins
 - audit.py       one row per request
 - compactor.py   compacting etcd every 5 minutes
+- servicealloc.py  a Service's ClusterIPs and NodePorts, all or nothing; over
+  allocator.py (the bitmap), rangeallocation.py (kept in etcd), ipallocator.py
+  and portallocator.py (the two ranges), repair.py (rebuilt from the Services)
+- endpointsreconciler.py  the ``kubernetes`` Service and its endpoints
 - authn.py, rbac.py, bootstrap.py   who is asking, may they, the default policy
 - printers.py, describe.py          kubectl's tables and describe text
 - http.py, serve.py, discovery.py, openapi.py, kubeconfig.py   the HTTP front

@@ -418,13 +418,12 @@ LOAD_BALANCER_WIDTH = 16
 
 
 def _load_balancer_status(status: Mapping[str, Any], wide: bool) -> str:
-    """The ingress points of a load balancer, comma-joined (loadBalancerStatusStringer)."""
-    seen: list[str] = []
-    for ingress in _maps(_map(status.get("loadBalancer")).get("ingress")):
-        value = ingress.get("ip") or ingress.get("hostname")
-        if value and value not in seen:
-            seen.append(str(value))
-    text = ",".join(seen)
+    """The ingress points of a load balancer, sorted and comma-joined (loadBalancerStatusStringer:
+    a sets.String, whose List() is sorted)."""
+    points = {str(i.get("ip") or i.get("hostname"))
+              for i in _maps(_map(status.get("loadBalancer")).get("ingress"))
+              if i.get("ip") or i.get("hostname")}
+    text = ",".join(sorted(points))
     if not wide and len(text) > LOAD_BALANCER_WIDTH:
         text = text[:LOAD_BALANCER_WIDTH - 3] + "..."
     return text
@@ -461,11 +460,15 @@ def service_ports(ports: Any) -> str:
 
 
 def print_service(svc: Obj, now: datetime) -> Cells:
-    """printService."""
+    """printService: CLUSTER-IP is clusterIPs[0] (``None`` when headless, ``<none>`` for an
+    ExternalName), EXTERNAL-IP as getServiceExternalIP, PORT(S) as makePortString.
+
+    The API server prints tables with Wide set (printerstorage.TableConvertor), so a load
+    balancer's address is never cut short; kubectl only hides the SELECTOR column.
+    """
     spec = _spec(svc)
     cluster_ips = _list(spec.get("clusterIPs"))
-    # A stored Service always has clusterIPs (the API server fills it from clusterIP).
-    internal = str(cluster_ips[0]) if cluster_ips else str(spec.get("clusterIP") or "<none>")
+    internal = str(cluster_ips[0]) if cluster_ips else "<none>"
     return [_name(svc), str(spec.get("type") or ""), internal, service_external_ip(svc),
             service_ports(spec.get("ports")) or "<none>", _age(svc, now),
             format_labels(spec.get("selector"))]

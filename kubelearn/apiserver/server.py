@@ -16,13 +16,19 @@ runs it through :data:`STAGES`:
 
 Reads skip 3-6. Every request leaves an audit row (:meth:`APIServer.audit`)
 naming the stage it reached and how it ended. At start the server stores the
-bootstrap RBAC policy, the namespaces ``default``, ``kube-system``,
-``kube-public`` and ``kube-node-lease`` and the ``kubernetes`` service.
+bootstrap RBAC policy and the namespaces ``default``, ``kube-system``,
+``kube-public`` and ``kube-node-lease``; its repair loops create the ClusterIP
+and NodePort ranges (:mod:`~kubelearn.apiserver.repair`); its kubernetes
+service controller creates the ``kubernetes`` Service and keeps its endpoints
+at the API server's address (:mod:`~kubelearn.apiserver.endpointsreconciler`).
+
+Services get their ClusterIPs and NodePorts from allocators kept in etcd
+(:mod:`~kubelearn.apiserver.servicealloc`), taken before validation and given
+back if the request fails, released when the Service is deleted.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -43,7 +49,7 @@ from kubelearn.api import (
 from kubelearn.api.errors import FieldError, Path
 from kubelearn.api.manifest import jsonable
 from kubelearn.api.names import name_is_path_segment
-from kubelearn.api.validation import validate_object_meta
+from kubelearn.api.validation import validate_object_meta, validate_service_update
 from kubelearn.apiserver.admission import (
     CREATE,
     DELETE,
@@ -57,10 +63,31 @@ from kubelearn.apiserver.audit import AuditLog
 from kubelearn.apiserver.authn import TokenAuthenticator, UserInfo
 from kubelearn.apiserver.bootstrap import bootstrap_policy
 from kubelearn.apiserver.defaults import set_defaults
+from kubelearn.apiserver.endpointsreconciler import (
+    ADVERTISE_ADDRESS,
+    KubernetesServiceController,
+    MasterLeases,
+)
+from kubelearn.apiserver.ipallocator import ServiceIPRange
 from kubelearn.apiserver.patch import apply_patch
+from kubelearn.apiserver.portallocator import PortAllocator
 from kubelearn.apiserver.rbac import Attributes, Decision, RBACAuthorizer, attributes_for, forbidden
 from kubelearn.apiserver.registry import Registry, ResourceInfo, not_found_path
+from kubelearn.apiserver.repair import (
+    IP_REASONS,
+    PORT_REASONS,
+    Repair,
+    repair_loop,
+    service_cluster_ips,
+    service_node_ports,
+)
 from kubelearn.apiserver.request import VERBS, Request
+from kubelearn.apiserver.servicealloc import (
+    Transaction,
+    drop_type_dependent_fields,
+    family_of,
+    new_allocators,
+)
 from kubelearn.apiserver.storage import Storage, decode
 from kubelearn.apiserver.watch import WatchCache, WatchStream
 
@@ -74,11 +101,13 @@ STAGES = ("authentication", "authorization", "decode", "mutating admission", "va
 # The namespaces a cluster starts with (kube-apiserver's system namespaces controller
 # creates kube-system, kube-public and kube-node-lease; default is always there).
 SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
-# kubeadm's --service-cidr; the first address goes to the `kubernetes` service.
+# kubeadm's --service-cidr (kube-apiserver --service-cluster-ip-range); the first address
+# goes to the `kubernetes` Service.
 SERVICE_CIDR = "10.96.0.0/12"
-NODE_PORT_RANGE = (30000, 32767)  # --service-node-port-range
-# The secure port the `kubernetes` service points at (kubeadm's --secure-port).
-APISERVER_PORT = 6443
+SERVICE_NODE_PORT_RANGE = "30000-32767"  # --service-node-port-range (DefaultServiceNodePortRange)
+# The API server's own identity for requests to itself (the loopback client):
+# user.APIServerUser in system:masters (k8s.io/apiserver/pkg/server/config.go).
+LOOPBACK_USER = "system:apiserver"
 # The namespace controller re-checks a terminating namespace this often (seconds).
 NAMESPACE_RESYNC = 5.0
 _AUTHZ_CACHE_LIMIT = 20000
@@ -133,7 +162,9 @@ class APIServer:
                  authorizer: Any = None, disable_admission_plugins: tuple[str, ...] = (),
                  admission_plugins: list[AdmissionPlugin] | None = None,
                  audit_limit: int | None = None, bootstrap: bool = True,
-                 service_cidr: str = SERVICE_CIDR) -> None:
+                 service_cidr: str = SERVICE_CIDR,
+                 service_node_port_range: str = SERVICE_NODE_PORT_RANGE,
+                 advertise_address: str = ADVERTISE_ADDRESS) -> None:
         self.sim = sim
         self.store = store
         self.registry = Registry()
@@ -154,10 +185,11 @@ class APIServer:
                                                 disable_admission_plugins)
         self.admission = Admission(admission_plugins)
         self.audit_log = AuditLog(audit_limit)
-        self._network = ipaddress.ip_network(service_cidr)
-        self._ips = sim.rng("apiserver/service-ips")
-        self._ports = sim.rng("apiserver/node-ports")
-        self._used_ips: set[str] | None = None
+        # The Service REST's allocators (storage_core.go): ClusterIPs and NodePorts in etcd.
+        self.services = new_allocators(sim, store, service_cidr, service_node_port_range)
+        self.advertise_address = advertise_address
+        self.repairs = self._repairs()
+        self.kubernetes_service: KubernetesServiceController | None = None
         if bootstrap:
             self._bootstrap()
 
@@ -503,15 +535,24 @@ class APIServer:
         attrs = AdmissionAttributes(CREATE, info, namespace or "", meta.get("name") or "", body,
                                     user=user, dry_run=dry_run)
         self.admission.admit(attrs)
-        self.storage.prepare_for_create(info, body)
-        if info.resource == "services":
-            self._allocate_service(body)
-        progress.stage = "validation"
-        self._validate(body, info)
-        progress.stage = "validating admission"
-        self.admission.validate(attrs)
-        progress.stage = "storage"
-        obj = self.storage.create(info, body, dry_run=dry_run)
+        # The store's BeginCreate hook: a Service's addresses and ports are taken before the
+        # strategy and validation run, and given back below if anything refuses it.
+        txn = self.services.begin_create(body, dry_run) if info.resource == "services" \
+            else Transaction()
+        try:
+            self.storage.prepare_for_create(info, body)
+            if info.resource == "services":
+                body["status"] = {"loadBalancer": {}}  # svcStrategy: an empty ServiceStatus
+            progress.stage = "validation"
+            self._validate(body, info)
+            progress.stage = "validating admission"
+            self.admission.validate(attrs)
+            progress.stage = "storage"
+            obj = self.storage.create(info, body, dry_run=dry_run)
+        except BaseException:
+            txn.revert()
+            raise
+        txn.commit()
         if info.resource == "namespaces" and not dry_run:
             self._ensure_default_service_account(obj["metadata"]["name"])
         return obj
@@ -546,18 +587,29 @@ class APIServer:
         attrs = AdmissionAttributes(UPDATE, info, namespace or "", name, body, old, sub, user,
                                     dry_run)
         self.admission.admit(attrs)
-        self.storage.prepare_for_update(info, body, old, sub)
-        if info.resource == "services" and not sub:
-            self._keep_service_allocations(body, old)
-        progress.stage = "validation"
-        if sub != "status":  # ValidatePodStatusUpdate & co. look at metadata and status only
-            self._validate(body, info)
-            self._validate_update(info, body, old)
-        progress.stage = "validating admission"
-        self.admission.validate(attrs)
-        progress.stage = "storage"
-        self.storage.check_precondition(info, body, kv)
-        out = self.storage.update(info, body, kv, dry_run=dry_run, old=old)
+        # BeginUpdate: what the client left out but was allocated is kept; what a type change
+        # needs is allocated now, what it gives up is released once the update is stored.
+        services = info.resource == "services" and not sub
+        txn = self.services.begin_update(body, old, dry_run) if services else Transaction()
+        try:
+            self.storage.prepare_for_update(info, body, old, sub)
+            if services:
+                drop_type_dependent_fields(body, old)
+            progress.stage = "validation"
+            if sub != "status":  # ValidatePodStatusUpdate & co. look at metadata and status only
+                self._validate(body, info)
+                self._validate_update(info, body, old)
+            progress.stage = "validating admission"
+            self.admission.validate(attrs)
+            progress.stage = "storage"
+            self.storage.check_precondition(info, body, kv)
+            out = self.storage.update(info, body, kv, dry_run=dry_run, old=old)
+        except BaseException:
+            txn.revert()
+            raise
+        txn.commit()
+        if info.resource == "services" and not dry_run:
+            self._after_delete(info, old)  # the last finalizer went: the Service is gone
         if info.resource == "namespaces" and out["metadata"].get("deletionTimestamp") \
                 and not (out.get("spec") or {}).get("finalizers") and not dry_run:
             self._finish_namespace(name)
@@ -582,11 +634,7 @@ class APIServer:
                 errs.append(FieldError.invalid(Path("addressType"), new.get("addressType"),
                                                "field is immutable"))
         elif info.resource == "services":
-            ip, old_ip = (new.get("spec") or {}).get("clusterIP"), \
-                (old.get("spec") or {}).get("clusterIP")
-            if old_ip and ip != old_ip and (new.get("spec") or {}).get("type") != "ExternalName":
-                errs.append(FieldError.invalid(Path("spec", "clusterIPs").index(0), ip,
-                                               "may not change once set"))
+            errs += validate_service_update(new, old)
         if errs:
             raise Invalid(info.kind, meta.get("name") or "", errs, info.group)
 
@@ -632,7 +680,10 @@ class APIServer:
         progress.stage = "storage"
         if info.resource == "namespaces":
             return self._delete_namespace(name, options, dry_run), 200
-        return self.storage.delete(info, namespace, name, options, dry_run=dry_run, kv=kv), 200
+        out = self.storage.delete(info, namespace, name, options, dry_run=dry_run, kv=kv)
+        if not dry_run:
+            self._after_delete(info, decode(kv))
+        return out, 200
 
     def _delete_collection(self, request: Request, progress: _Progress, user: UserInfo,
                            info: ResourceInfo, namespace: str | None) -> tuple[dict, int]:
@@ -642,13 +693,16 @@ class APIServer:
         progress.stage = "storage"
         listed = self.storage.list(info, namespace, label=label, field=field)
         deleted = []
+        dry_run = bool(_opt(request, "dryRun"))
         for obj in listed["items"]:
             meta = obj["metadata"]
             try:
                 deleted.append(self.storage.delete(info, meta.get("namespace"), meta["name"],
-                                                   options, dry_run=bool(_opt(request, "dryRun"))))
+                                                   options, dry_run=dry_run))
             except NotFound:
                 continue
+            if not dry_run:
+                self._after_delete(info, obj)
         return {"kind": info.list_kind, "apiVersion": info.api_version,
                 "metadata": {"resourceVersion": str(self.store.revision)}, "items": deleted}, 200
 
@@ -698,6 +752,7 @@ class APIServer:
                     self.storage.delete(res, name, item["metadata"]["name"], {})
                 except StatusError:
                     continue
+                self._after_delete(res, item)
         if any(self.storage.list(res, name)["items"] for res in self.registry
                if res.namespaced and res.stored):
             self.sim.call_later(NAMESPACE_RESYNC, lambda: self._finish_namespace(name))
@@ -814,76 +869,79 @@ class APIServer:
         return {"kind": info.kind, "apiVersion": info.api_version,
                 "metadata": {"creationTimestamp": None}, "spec": spec, "status": status}
 
-    # -- services: cluster IPs and node ports ----------------------------------------------------
-    def _allocate_service(self, svc: dict) -> None:
-        """The service REST's allocators: a cluster IP, and node ports for NodePort services."""
-        spec = svc.setdefault("spec", {})
-        kind = spec.get("type") or "ClusterIP"
-        if kind != "ExternalName":
-            ip = spec.get("clusterIP")
-            if ip in (None, ""):
-                ip = self._free_ip()
-            spec["clusterIP"] = ip
-            spec["clusterIPs"] = [ip]
-            if ip != "None" or spec.get("selector"):
-                spec.setdefault("ipFamilies", ["IPv4"])
-                spec.setdefault("ipFamilyPolicy", "SingleStack")
-        if kind in ("NodePort", "LoadBalancer"):
-            used = {p.get("nodePort") for p in spec.get("ports") or () if isinstance(p, dict)}
-            for port in spec.get("ports") or ():
-                if isinstance(port, dict) and not port.get("nodePort"):
-                    while True:
-                        candidate = self._ports.randint(*NODE_PORT_RANGE)
-                        if candidate not in used:
-                            break
-                    port["nodePort"] = candidate
-                    used.add(candidate)
+    # -- services: releasing, repairing, the kubernetes Service ----------------------------------
+    def _after_delete(self, info: ResourceInfo, obj: dict) -> None:
+        """The Service REST's AfterDelete, once a Service really left etcd (not just marked).
 
-    def _free_ip(self) -> str:
-        """A random unused address of the service CIDR (ipallocator picks at random too)."""
-        if self._used_ips is None:
-            info = self.registry.lookup("services")
-            self._used_ips = {str((s.get("spec") or {}).get("clusterIP"))
-                              for s in self.storage.list(info, None)["items"]}
-        size = self._network.num_addresses
-        while True:
-            offset = self._ips.randrange(2, size - 1)  # .0 is the network, .1 the API server
-            ip = str(self._network.network_address + offset)
-            if ip not in self._used_ips:
-                self._used_ips.add(ip)
-                return ip
+        Its ClusterIPs and NodePorts are free again, and its Endpoints go too
+        (storage.go afterDelete: "for fear that the endpoints controller might lag").
+        """
+        if info.resource != "services":
+            return
+        meta = obj["metadata"]
+        namespace, name = meta.get("namespace"), meta["name"]
+        if self.store.get(self.storage.key(info, namespace, name)) is not None:
+            return  # terminating, waiting for a finalizer
+        self.services.after_delete(obj)
+        endpoints = self.registry.lookup("endpoints")
+        try:
+            self.storage.delete(endpoints, namespace, name, {})
+        except NotFound:
+            pass
 
-    @staticmethod
-    def _keep_service_allocations(new: dict, old: dict) -> None:
-        """An update that leaves out what was allocated keeps it (patchAllocatedValues)."""
-        spec, old_spec = new.setdefault("spec", {}), old.get("spec") or {}
-        for field in ("clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy"):
-            if spec.get(field) in (None, "", []) and old_spec.get(field) is not None:
-                spec[field] = old_spec[field]
-        old_ports = {(p.get("port"), p.get("protocol")): p.get("nodePort")
-                     for p in old_spec.get("ports") or () if isinstance(p, dict)}
-        if spec.get("type") in ("NodePort", "LoadBalancer"):
-            for port in spec.get("ports") or ():
-                if isinstance(port, dict) and not port.get("nodePort"):
-                    kept = old_ports.get((port.get("port"), port.get("protocol")))
-                    if kept:
-                        port["nodePort"] = kept
+    def _repairs(self) -> list[Repair]:
+        """The two repair loops, over the two ranges (start-service-ip-repair-controllers)."""
+        ips, ports = self.services.cluster_ips, self.services.node_ports
+        rng = self.sim.rng("apiserver/repair")
+        return [
+            Repair(self.sim, ips.allocator, component="ipallocator-repair-controller",
+                   reasons=IP_REASONS, label=lambda ip: f"Cluster IP [{family_of(ip)}]:{ip}",
+                   new_range=lambda bitmap: ServiceIPRange(ips.cidr, bitmap),
+                   items=service_cluster_ips, rng=rng),
+            Repair(self.sim, ports.allocator, component="portallocator-repair-controller",
+                   reasons=PORT_REASONS, label=lambda port: f"Port {port}",
+                   new_range=lambda bitmap: PortAllocator(ports.port_range, bitmap),
+                   items=service_node_ports, rng=rng),
+        ]
+
+    def _all_services(self) -> list[dict]:
+        return self.storage.list(self.registry.lookup("services"), None)["items"]
+
+    def repair_service_ranges(self) -> None:
+        """One round of both repair loops: rebuild the ranges in etcd from the Services."""
+        services = self._all_services()
+        for repair in self.repairs:
+            repair.run_once(services)
+
+    def _loopback_client(self):  # -> kubelearn.client.Client
+        """The API server's client of itself (LoopbackClientConfig), as system:apiserver."""
+        from kubelearn.apiserver.authn import ALL_AUTHENTICATED, SYSTEM_PRIVILEGED_GROUP
+        from kubelearn.client import Client  # kubelearn.client imports this package
+
+        user = UserInfo(LOOPBACK_USER, (ALL_AUTHENTICATED, SYSTEM_PRIVILEGED_GROUP))
+        token = self.authenticator.issue(user, self.sim.rng("apiserver/loopback"))
+        return Client(self, token, user_agent="kube-apiserver")
 
     # -- start-up --------------------------------------------------------------------------------
     def _bootstrap(self) -> None:
-        """Store what a new cluster has: system namespaces, RBAC policy, the kubernetes service."""
+        """What a new API server does: system namespaces, RBAC policy, ranges, kubernetes Service.
+
+        Then, on the virtual clock: the repair loops every 3 minutes, the
+        kubernetes service controller every 10 seconds.
+        """
         for name in SYSTEM_NAMESPACES:
             self._create_missing({"apiVersion": "v1", "kind": "Namespace",
                                   "metadata": {"name": name}})
         for obj in bootstrap_policy():
             self._create_missing(obj)
-        self._create_missing({
-            "apiVersion": "v1", "kind": "Service",
-            "metadata": {"name": "kubernetes", "namespace": "default",
-                         "labels": {"component": "apiserver", "provider": "kubernetes"}},
-            "spec": {"clusterIP": str(self._network.network_address + 1),
-                     "ports": [{"name": "https", "port": 443, "protocol": "TCP",
-                                "targetPort": APISERVER_PORT}]}})
+        self.repair_service_ranges()  # the post-start hook waits for a first successful round
+        self.sim.process(repair_loop(self.sim, self.repairs, self._all_services))
+        self.kubernetes_service = KubernetesServiceController(
+            self.sim, self._loopback_client(), MasterLeases(self.sim, self.store),
+            service_ip=self.services.cluster_ips.ip_at(0),
+            get_service=lambda: self._lookup("services", "default", "kubernetes"),
+            public_ip=self.advertise_address)
+        self.kubernetes_service.start()
         self.sim.record("kube-apiserver", "Started", "apiserver",
                         f"serving {len(self.registry)} resources at revision {self.store.revision}")
 

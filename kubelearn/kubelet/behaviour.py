@@ -23,6 +23,7 @@ would do. Three sources, the first that speaks wins:
    ``ignore-sigterm``          ``"true"``  SIGTERM does nothing: only SIGKILL stops it (137)
    ``shutdown-seconds``        ``5``       from SIGTERM to a clean exit (code 0)
    ``image-size``              ``700Mi``   the image's size, for the pull time
+   ``listen``                  ``8080``    the TCP port(s) it serves on (``80,443``)
    ==========================  ==========  ==================================================
 
    Times are Go durations (``90s``, ``1m30s``) or plain seconds; each counts
@@ -37,6 +38,13 @@ would do. Three sources, the first that speaks wins:
 3. **The image**'s default (:mod:`kubelearn.kubelet.images`): ``nginx`` serves
    forever, ``busybox`` exits 0 at once -- under ``restartPolicy: Always``
    that is the classic CrashLoopBackOff of a "Completed" container.
+
+Which ports a server answers on is the process's business, not the pod's:
+``containerPort`` is documentation (and a name for ``targetPort`` to point
+at), so nginx serves on 80 even where the pod declares 8080 -- the classic
+"wrong targetPort, connection refused". The ``listen`` setting wins, then the
+image's port; an image the catalogue does not know serves on the ports its
+container declares, or on any port if it declares none.
 """
 
 from __future__ import annotations
@@ -47,11 +55,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelearn.api import parse_quantity
+from kubelearn.api.quantity import QuantityError
 from kubelearn.kubelet.images import ImageSpec
 
 ANNOTATION_PREFIX = "sim.kubelearn.io/"
-SETTINGS = ("crash-after", "exit-code", "startup-seconds", "ready-after", "fail-readiness-after",
-            "fail-liveness-after", "ignore-sigterm", "shutdown-seconds", "image-size")
 FOREVER = None
 
 _UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -71,10 +78,15 @@ class Behaviour:
     handles_sigterm: bool = True
     shutdown_seconds: float = 0.0
     image_size: int | None = None  # bytes, overriding the catalogue
+    ports: frozenset[int] | None = None  # the TCP ports it serves on; None: any
 
     def listening(self, age: float) -> bool:
         """Does the process answer at all ``age`` seconds after its start?"""
         return age >= self.startup_seconds - 1e-9
+
+    def serves(self, port: int, age: float) -> bool:
+        """Would a connection to ``port`` be accepted ``age`` seconds after the start?"""
+        return (self.ports is None or port in self.ports) and age >= self.startup_seconds - 1e-9
 
     def live(self, age: float) -> bool:
         """Would a liveness check pass at this age?"""
@@ -158,21 +170,54 @@ def behaviour_for(pod: Mapping[str, Any], container: Mapping[str, Any],
     command = from_command(container)
     if command is not None:
         fields.update(command)
-    settings = annotations_for(pod, str(container.get("name") or ""))
-    if "crash-after" in settings:
-        fields["run_seconds"] = parse_duration(settings["crash-after"])
-        fields["exit_code"] = 1
-    if "exit-code" in settings:
-        fields["exit_code"] = int(settings["exit-code"])
-    for setting, name in (("startup-seconds", "startup_seconds"), ("ready-after", "ready_after"),
-                          ("fail-readiness-after", "fail_readiness_after"),
-                          ("fail-liveness-after", "fail_liveness_after"),
-                          ("shutdown-seconds", "shutdown_seconds")):
-        if setting in settings:
-            fields[name] = parse_duration(settings[setting])
-    if "ignore-sigterm" in settings:
-        fields["handles_sigterm"] = settings["ignore-sigterm"].strip().lower() not in (
-            "true", "1", "yes")
-    if "image-size" in settings:
-        fields["image_size"] = parse_quantity(settings["image-size"]).value()
+    name = str(container.get("name") or "")
+    for setting, text in annotations_for(pod, name).items():
+        parse = _SETTINGS.get(setting)
+        if parse is None:
+            continue  # an unknown setting is ignored, as Kubernetes ignores unknown annotations
+        try:
+            fields.update(parse(text))
+        except (ValueError, QuantityError) as error:
+            raise ValueError(f"annotation {ANNOTATION_PREFIX}{name}.{setting}: "
+                             f"invalid value {text!r}: {error}") from None
+    if "ports" not in fields:
+        fields["ports"] = _declared_ports(container, image)
     return Behaviour(**fields)
+
+
+def _listen(text: str) -> dict[str, Any]:
+    ports = frozenset(int(p) for p in text.replace(" ", "").split(",") if p)
+    if not ports or not all(1 <= p <= 65535 for p in ports):
+        raise ValueError("want TCP ports from 1 to 65535, e.g. 8080 or 80,443")
+    return {"ports": ports}
+
+
+def _yes(text: str) -> bool:
+    return text.strip().lower() in ("true", "1", "yes")
+
+
+# setting -> the Behaviour fields its text sets
+_SETTINGS: dict[str, Any] = {
+    "crash-after": lambda t: {"run_seconds": parse_duration(t), "exit_code": 1},
+    "exit-code": lambda t: {"exit_code": int(t)},
+    "startup-seconds": lambda t: {"startup_seconds": parse_duration(t)},
+    "ready-after": lambda t: {"ready_after": parse_duration(t)},
+    "fail-readiness-after": lambda t: {"fail_readiness_after": parse_duration(t)},
+    "fail-liveness-after": lambda t: {"fail_liveness_after": parse_duration(t)},
+    "shutdown-seconds": lambda t: {"shutdown_seconds": parse_duration(t)},
+    "ignore-sigterm": lambda t: {"handles_sigterm": not _yes(t)},
+    "image-size": lambda t: {"image_size": parse_quantity(t).value()},
+    "listen": _listen,
+}
+SETTINGS = tuple(_SETTINGS)
+
+
+def _declared_ports(container: Mapping[str, Any], image: ImageSpec | None
+                    ) -> frozenset[int] | None:
+    """The image's server ports, else the container's declared TCP ports, else None (any)."""
+    if image is not None and image.ports:
+        return frozenset(image.ports)
+    declared = {p.get("containerPort") for p in container.get("ports") or ()
+                if isinstance(p, Mapping) and (p.get("protocol") or "TCP") == "TCP"}
+    declared = {p for p in declared if isinstance(p, int)}
+    return frozenset(declared) if declared else None

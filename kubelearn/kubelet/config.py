@@ -53,6 +53,17 @@ class KubeletConfig:
     # nodeStatusMaxImages: how many images the node status lists (the biggest first).
     node_status_max_images: int = 50
 
+    # -- DNS: each pod's /etc/resolv.conf (kubelearn.kubelet.dns) -------------------------------
+    # clusterDNS and clusterDomain: upstream's defaults are empty; kubeadm sets the 10th address
+    # of the service CIDR (GetDNSIP: 10.96.0.10) and networking.dnsDomain (cluster.local).
+    cluster_dns: tuple[str, ...] = ("10.96.0.10",)
+    cluster_domain: str = "cluster.local"
+    # resolvConf: the node's resolver file that dnsPolicy Default pods inherit ("": none).
+    resolv_conf: str = "/etc/resolv.conf"
+    # What that file says on the simulated node: its docker network's gateway, as on a kind
+    # node. Add a "search" line to see a cloud VM's domains appended to every pod's search.
+    host_resolv_conf: str = "nameserver 172.18.0.1\n"
+
     # -- allocatable = capacity - kubeReserved - systemReserved - evictionHard -------------------
     # (pkg/kubelet/cm/node_container_manager_linux.go GetNodeAllocatableReservation.)
     # All zero here; a real kubelet's default evictionHard has memory.available<100Mi, so

@@ -69,16 +69,19 @@ class ImageSpec:
     startup_seconds: float = 0.0  # until it answers probes
     shutdown_seconds: float = 0.0  # from SIGTERM to exit
     handles_sigterm: bool = True
+    ports: tuple[int, ...] = ()  # what its server listens on (TCP), whatever the pod declares
     description: str = ""
 
 
 CATALOGUE: dict[str, ImageSpec] = {
-    "docker.io/library/nginx": ImageSpec(68, description="HTTP server on :80"),
-    "docker.io/library/httpd": ImageSpec(56, description="Apache HTTP server on :80"),
-    "docker.io/library/redis": ImageSpec(45, description="Redis on :6379"),
+    "docker.io/library/nginx": ImageSpec(68, ports=(80,), description="HTTP server on :80"),
+    "docker.io/library/httpd": ImageSpec(56, ports=(80,), description="Apache HTTP server on :80"),
+    "docker.io/library/redis": ImageSpec(45, ports=(6379,), description="Redis on :6379"),
     "docker.io/library/postgres": ImageSpec(150, startup_seconds=5, shutdown_seconds=1,
+                                            ports=(5432,),
                                             description="PostgreSQL on :5432"),
     "docker.io/library/mysql": ImageSpec(170, startup_seconds=15, shutdown_seconds=2,
+                                         ports=(3306,),
                                          description="MySQL on :3306"),
     # A shell as PID 1 has no SIGTERM handler, so the kernel ignores the signal.
     "docker.io/library/busybox": ImageSpec(2, serves=False, handles_sigterm=False,

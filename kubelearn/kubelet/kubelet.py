@@ -27,7 +27,7 @@ real kubelet restart).
     >>> import kubelearn as kl                                     # doctest: +SKIP
     >>> cluster = kl.Cluster(nodes=2)                              # doctest: +SKIP
     >>> cluster.kubelets["node-1"].node_ip                         # doctest: +SKIP
-    '172.18.0.2'
+    '172.18.0.3'
 """
 
 from __future__ import annotations
@@ -39,9 +39,11 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from kubelearn.api import AlreadyExists, NotFound, StatusError, resource_list
+from kubelearn.apiserver.endpointsreconciler import CONTROL_PLANE_IP
 from kubelearn.kubelet import admission, nodestatus
 from kubelearn.kubelet.backoff import Backoff
 from kubelearn.kubelet.config import KubeletConfig
+from kubelearn.kubelet.dns import Configurer, DNSConfig
 from kubelearn.kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelearn.kubelet.lease import NodeLease
 from kubelearn.kubelet.pods import PodWorker
@@ -100,6 +102,15 @@ class Kubelet:
         self.recorder = EventRecorder(sim, client, "kubelet", node_name,
                                       enabled=self.config.events)
         self.lease = NodeLease(self)
+        # Each pod's /etc/resolv.conf (kubelearn.kubelet.dns), by "namespace/name": it lives
+        # in the pod's sandbox, so it outlasts a kubelet restart.
+        self.dns = Configurer(cluster_dns=self.config.cluster_dns,
+                              cluster_domain=self.config.cluster_domain,
+                              resolver_config=self.config.resolv_conf,
+                              host_resolv_conf=self.config.host_resolv_conf,
+                              node_ips=(internal_ip,), events=self.recorder.event,
+                              node_ref=self.node_ref)
+        self.pod_dns: dict[str, DNSConfig] = {}
         self._rng = sim.rng(f"kubelet/{node_name}")
         self.running = False
         self.generation = 0  # one per run of the kubelet process
@@ -120,6 +131,11 @@ class Kubelet:
     def __repr__(self) -> str:
         state = "running" if self.running else "stopped"
         return f"Kubelet({self.node_name}, {state}, pods={len(self.workers)})"
+
+    @property
+    def powered_on(self) -> bool:
+        """Is the machine up (whether or not the kubelet process runs)?"""
+        return not self._power_lost
 
     # -- plumbing ----------------------------------------------------------------------------
     def after(self, delay: float, callback: Callable[[], Any]) -> None:
@@ -160,6 +176,7 @@ class Kubelet:
             self.boots += 1
             self._power_lost = False
         self.workers = {}
+        self.pod_dns = {}  # the pod watch below brings back those still bound here
         self.used = admission.Usage()
         self._new_backoffs()  # a new process remembers no back-off, and holds no lease
         self.lease.latest = None
@@ -333,6 +350,8 @@ class Kubelet:
             if worker is not None:
                 del self.workers[uid]
                 worker.removed()
+            self.pod_dns.pop(f"{pod['metadata'].get('namespace')}/{pod['metadata'].get('name')}",
+                             None)
             return
         if worker is not None:
             worker.update(pod)
@@ -351,6 +370,7 @@ class Kubelet:
         self.used.add(request)
         worker = PodWorker(self, pod, request)
         self.workers[worker.uid] = worker
+        self.pod_dns[f"{worker.namespace}/{worker.name}"] = self.dns.get_pod_dns(pod)
         if pod["metadata"].get("deletionTimestamp"):
             worker.begin_termination()
         else:
@@ -386,6 +406,13 @@ class Kubelet:
         """``namespace/name`` of every pod this kubelet runs."""
         return sorted(f"{w.namespace}/{w.name}" for w in self.workers.values())
 
+    def resolv_conf(self, name: str, namespace: str = "default") -> str:
+        """The pod's /etc/resolv.conf, as its containers read it (KeyError if not on this node)."""
+        config = self.pod_dns.get(f"{namespace}/{name}")
+        if config is None:
+            raise KeyError(f"{namespace}/{name} is not on {self.node_name}")
+        return config.resolv_conf()
+
     def worker(self, name: str, namespace: str = "default") -> PodWorker:
         """The worker of one pod (KeyError if the kubelet does not run it)."""
         for worker in self.workers.values():
@@ -395,17 +422,19 @@ class Kubelet:
 
 
 # -- node addresses (the Cluster's stand-in for node IPAM) -------------------------------------
-# kind puts its nodes on the docker network 172.18.0.0/16; kubeadm's --pod-network-cidr
-# (flannel's default) 10.244.0.0/16 gives each node a /24 (--node-cidr-mask-size 24), which
-# is room for 255 nodes. Bigger clusters need a bigger range: kops' default 100.96.0.0/11.
+# kind puts its nodes on the docker network 172.18.0.0/16: the gateway is .1, the control-plane
+# node (the API server's address, CONTROL_PLANE_IP) .2, and the workers follow from .3.
+# kubeadm's --pod-network-cidr (flannel's default) 10.244.0.0/16 gives each node a /24
+# (--node-cidr-mask-size 24), which is room for 255 nodes. Bigger clusters need a bigger
+# range: kops' default 100.96.0.0/11.
 NODE_NETWORK = "172.18.0.0/16"
 CLUSTER_CIDR = "10.244.0.0/16"
 LARGE_CLUSTER_CIDR = "100.96.0.0/11"
 
 
 def node_network(index: int) -> tuple[str, str]:
-    """``(InternalIP, podCIDR)`` of worker ``index`` (1, 2, ...): 172.18.0.2, 10.244.1.0/24."""
-    internal_ip = str(ipaddress.ip_network(NODE_NETWORK).network_address + index + 1)
+    """``(InternalIP, podCIDR)`` of worker ``index`` (1, 2, ...): 172.18.0.3, 10.244.1.0/24."""
+    internal_ip = str(ipaddress.ip_address(CONTROL_PLANE_IP) + index)
     cidr = ipaddress.ip_network(CLUSTER_CIDR if index < 256 else LARGE_CLUSTER_CIDR)
     base = int(cidr.network_address) + (index % (cidr.num_addresses // 256)) * 256
     return internal_ip, f"{ipaddress.ip_address(base)}/24"

@@ -394,7 +394,8 @@ class PodWorker:
             if self._stopped():
                 return
             self.sandbox = kubelet.runtime.run_pod_sandbox(
-                self.uid, kubelet.node_ip if self.host_network else None)
+                self.uid, kubelet.node_ip if self.host_network else None,
+                f"{self.namespace}/{self.name}")
             self.pod_ip = self.sandbox.ip
             self._record("SandboxCreated", f"pod sandbox created with IP {self.pod_ip}")
             self.enqueue()  # the PLEG sees the sandbox: another sync once this one is done
@@ -454,8 +455,11 @@ class PodWorker:
             self._event(slot, WARNING, "InspectFailed", message)
             return self._fail_start(slot, "InvalidImageName", message)
         ref = parse_reference(image)
-        behaviour = behaviour_for({"metadata": {"annotations": self.annotations}}, slot.spec,
-                                  spec_for(ref))
+        try:
+            behaviour = behaviour_for({"metadata": {"annotations": self.annotations}},
+                                      slot.spec, spec_for(ref))
+        except ValueError as error:  # a sim.kubelearn.io annotation that does not parse
+            return self._fail_start(slot, "CreateContainerConfigError", str(error))
         policy = str(slot.spec.get("imagePullPolicy") or "")
         if not policy:
             policy = "Always" if ref.tag == "latest" else "IfNotPresent"

@@ -67,11 +67,13 @@ def _dotted(address: int) -> str:
 class Sandbox:
     """A pod's sandbox: the pause container holding the pod's network namespace and IP."""
 
-    __slots__ = ("id", "pod_uid", "ip", "created_at", "stopped", "host_network")
+    __slots__ = ("id", "pod_uid", "pod", "ip", "created_at", "stopped", "host_network")
 
-    def __init__(self, sandbox_id: str, pod_uid: str, ip: str, created_at: float) -> None:
+    def __init__(self, sandbox_id: str, pod_uid: str, ip: str, created_at: float,
+                 pod: str = "") -> None:
         self.id = sandbox_id
         self.pod_uid = pod_uid
+        self.pod = pod  # namespace/name, as the sandbox's metadata says
         self.ip = ip
         self.created_at = created_at
         self.stopped = False
@@ -144,23 +146,27 @@ class Runtime:
         self.images: dict[str, tuple[int, float]] = {}
         self._puller_free_at = -math.inf
         self.sandboxes: dict[str, Sandbox] = {}  # pod uid -> its running sandbox
+        self.by_ip: dict[str, Sandbox] = {}  # pod IP -> its running sandbox (not hostNetwork)
         self.containers: dict[str, list[Container]] = {}  # pod uid -> its containers, oldest first
         self._counter = 0
         pause = parse_reference(PAUSE_IMAGE)
         self.images[pause.name] = (size_bytes(pause), -math.inf)  # kubeadm pre-pulls it
 
     # -- sandboxes ---------------------------------------------------------------------------
-    def run_pod_sandbox(self, pod_uid: str, host_ip: str | None = None) -> Sandbox:
+    def run_pod_sandbox(self, pod_uid: str, host_ip: str | None = None, pod: str = ""
+                        ) -> Sandbox:
         """Start a pod's sandbox now (the caller waited SANDBOX_SECONDS) and give it an IP.
 
         A ``hostNetwork`` pod shares the node's network: pass the node's address as
-        ``host_ip`` and no pod IP is taken from the range.
+        ``host_ip`` and no pod IP is taken from the range. ``pod`` is its namespace/name.
         """
         self._counter += 1
         sandbox = Sandbox(_id(self.node_name, pod_uid, self._counter), pod_uid,
-                          host_ip or self._allocate_ip(), self.sim.now)
+                          host_ip or self.allocate_ip(), self.sim.now, pod)
         sandbox.host_network = host_ip is not None
         self.sandboxes[pod_uid] = sandbox
+        if not sandbox.host_network:
+            self.by_ip[sandbox.ip] = sandbox
         return sandbox
 
     def stop_pod_sandbox(self, sandbox: Sandbox) -> None:
@@ -169,12 +175,18 @@ class Runtime:
             return
         sandbox.stopped = True
         if not sandbox.host_network:
-            a, b, c, d = (int(part) for part in sandbox.ip.split("."))
-            self._ips_in_use.discard((a << 24) | (b << 16) | (c << 8) | d)
+            self.release_ip(sandbox.ip)
         if self.sandboxes.get(sandbox.pod_uid) is sandbox:
             del self.sandboxes[sandbox.pod_uid]
+        if self.by_ip.get(sandbox.ip) is sandbox:
+            del self.by_ip[sandbox.ip]
 
-    def _allocate_ip(self) -> str:
+    def release_ip(self, ip: str) -> None:
+        """Give an address back to the range (CNI DEL)."""
+        a, b, c, d = (int(part) for part in ip.split("."))
+        self._ips_in_use.discard((a << 24) | (b << 16) | (c << 8) | d)
+
+    def allocate_ip(self) -> str:
         """The next free address after the last one handed out (host-local's order)."""
         base = int(self.network.network_address)
         size = self.network.num_addresses
@@ -286,6 +298,26 @@ class Runtime:
         if sandbox is not None:
             self.stop_pod_sandbox(sandbox)
         self.containers.pop(pod_uid, None)
+
+    # -- the network, as a connection sees it ------------------------------------------------
+    def accepting(self, sandbox: Sandbox, port: int) -> Container | None:
+        """The container that would accept a TCP connection to ``port`` now, or None.
+
+        A process accepts on the ports it serves (:meth:`Behaviour.serves`) once it is
+        listening, until SIGTERM if it handles the signal (it closes its listener and
+        drains, as nginx does), else until it is killed.
+        """
+        now = self.sim.now
+        for container in self.containers.get(sandbox.pod_uid, ()):
+            if container.started_at is None or now >= container.exit_at - 1e-9 \
+                    or now < container.started_at:
+                continue
+            behaviour = container.behaviour
+            if container.stop_at is not None and behaviour.handles_sigterm:
+                continue
+            if behaviour.serves(port, now - container.started_at):
+                return container
+        return None
 
     def containers_of(self, pod_uid: str) -> list[Container]:
         """A pod's containers the runtime still knows, oldest first."""

@@ -5,9 +5,10 @@ and returns a matplotlib Figure, a DataFrame or a widget. Nothing here changes
 the model, and the model never reads a widget.
 """
 
-from kubelearn.viz import apiserver, etcd, kubelet, nodes, rollout, scheduler
+from kubelearn.viz import apiserver, etcd, kubelet, nodes, rollout, scheduler, traffic
 from kubelearn.viz.nodes import node_failure_timeline
 from kubelearn.viz.rollout import rollout_timeline
+from kubelearn.viz.traffic import traffic_timeline
 
 __all__ = ["apiserver", "etcd", "kubelet", "node_failure_timeline", "nodes", "rollout",
-           "rollout_timeline", "scheduler"]
+           "rollout_timeline", "scheduler", "traffic", "traffic_timeline"]

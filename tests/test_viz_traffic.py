@@ -1,0 +1,137 @@
+"""Lesson 08's tables and figures (kubelearn.viz.traffic): one Service's rules, the paths
+requests took, the rolling-update race pod by pod, and a power cut's error window."""
+
+from __future__ import annotations
+
+import pytest
+
+import kubelearn as kl
+from kubelearn.controllers.nodelifecycle import NODE_MONITOR_GRACE_PERIOD, NODE_MONITOR_PERIOD
+from kubelearn.proxy.iptables import probability
+from kubelearn.proxy.traffic import EXTERNAL_CLIENT_IP
+from kubelearn.viz import traffic as vt
+
+
+@pytest.fixture(scope="module")
+def race() -> kl.Cluster:
+    return vt.simulate_rolling_update(replicas=3, prestop=0)
+
+
+@pytest.fixture(scope="module")
+def dark() -> kl.Cluster:
+    return vt.simulate_power_off(at=40, node="node-2")
+
+
+def web(replicas: int) -> kl.Cluster:
+    cluster = kl.Cluster(seed=0, nodes=3)
+    cluster.apply(vt.web_manifests(replicas))
+    cluster.run(30)
+    return cluster
+
+
+# -- rules_for ----------------------------------------------------------------------------------
+
+def test_rules_for_walks_services_then_the_service_chain_then_each_endpoint_in_jump_order():
+    cluster = web(3)
+    lines = vt.rules_for(cluster.proxies["node-1"].rules(), "default/web").splitlines()
+    assert lines[0].startswith("-A KUBE-SERVICES ")
+    assert lines[0].endswith("-j KUBE-SVC-CDGGSHYLG3RE2FKL")  # upstream's hash of default/web:http
+    svc = [line for line in lines if line.startswith("-A KUBE-SVC-")]
+    assert len(svc) == 4  # the masquerade rule, then one per endpoint
+    assert f"--probability {probability(3)}" in svc[1]
+    assert f"--probability {probability(2)}" in svc[2]
+    assert "--probability" not in svc[3]  # the last rule takes what is left
+    jumps = [line.rsplit(" ", 1)[1] for line in svc[1:]]
+    seps = [line.split()[1] for line in lines if line.startswith("-A KUBE-SEP-")]
+    assert seps == [chain for chain in jumps for _ in range(2)]  # two rules each, jump order
+    assert len(lines) == 11
+    assert not any("kube-dns" in line or "default/kubernetes" in line for line in lines)
+
+
+def test_rules_for_finds_the_reject_of_a_service_without_endpoints_in_the_filter_table():
+    cluster = kl.Cluster(seed=0, nodes=1)
+    cluster.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                   "spec": {"selector": {"app": "typo"}, "ports": [{"port": 80}]}})
+    cluster.run(5)
+    rules = cluster.proxies["node-1"].rules(None)
+    text = vt.rules_for(rules, "default/web")
+    assert text.splitlines() == [line for line in text.splitlines() if "has no endpoints" in line]
+    assert text.endswith("-j REJECT")
+    assert vt.rules_for(rules, "default/nosuch") == ""
+    assert vt.rules_for(rules, "default/we") == ""  # a prefix of a name is another Service
+
+
+# -- paths --------------------------------------------------------------------------------------
+
+def test_paths_counts_every_request_once_and_shows_what_the_pod_saw():
+    cluster = kl.Cluster(seed=0, nodes=2)
+    cluster.apply(vt.web_manifests(1))
+    cluster.admin.patch("services", "web", {"spec": {
+        "type": "NodePort", "externalTrafficPolicy": "Local",
+        "ports": [{"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080}]}})
+    cluster.run(30)
+    runs = [cluster.traffic(f"{k.node_ip}:30080", rate=10, from_node="outside", name=name)
+            for name, k in cluster.kubelets.items()]
+    cluster.run(2)
+    table = vt.paths(*runs)
+    assert table["requests"].sum() == sum(len(r.records) for r in runs) == 40
+    pod_node = cluster.get("pods", wide=True)["NODE"].iloc[0]
+    served = table[table["outcome"] == "ok"]
+    assert list(served["traffic"]) == [pod_node]
+    assert list(served["seen_as"]) == [EXTERNAL_CLIENT_IP]  # Local: no SNAT
+    dropped = table[table["outcome"] == "timeout"]
+    assert list(dropped["node"]) == ["-"] and list(dropped["seen_as"]) == ["-"]
+    assert dropped["reason"].str.contains("has no local endpoints").all()
+    by_outcome = vt.paths(*runs, by=["outcome"])
+    assert dict(zip(by_outcome["outcome"], by_outcome["requests"], strict=True)) == \
+        {"ok": 20, "timeout": 20}
+
+
+# -- the rolling-update race --------------------------------------------------------------------
+
+def test_race_windows_account_for_every_failed_request(race):
+    table = vt.race_windows(race)
+    assert len(table) == 3  # each old pod replaced once
+    assert list(table["stopping"]) == sorted(table["stopping"])
+    assert (table["exited"] == table["stopping"]).all()  # nginx exits at SIGTERM, no preStop
+    assert ((table["rules_updated"] > table["exited"]) & (table["window_ms"] > 0)).all()
+    assert (table["window_ms"] < 1000).all()
+    assert table["failed"].sum() == vt.failures(race) > 0
+
+
+def test_a_prestop_sleep_outlives_the_rules_so_no_window_is_left():
+    table = vt.race_windows(vt.simulate_rolling_update(replicas=3, prestop=5))
+    assert (table["exited"] - table["stopping"]).round(6).eq(5).all()
+    assert (table["exited"] > table["rules_updated"]).all()
+    assert table["window_ms"].eq(0).all() and table["failed"].eq(0).all()
+
+
+def test_the_widget_figure_counts_the_failures_in_its_title(race):
+    fig = vt.rollout_race_figure(replicas=3, prestop=0)
+    assert fig.axes[0].get_title() == f"3 replicas, preStop sleep 0s: {vt.failures(race)} " \
+        "failed requests"
+
+
+# -- a power cut -----------------------------------------------------------------------------
+
+def test_error_window_explains_the_failures_from_the_components_periods(dark):
+    steps = vt.error_window(dark, "node-2").set_index("step")["time"]
+    lease = steps["last lease renewal (heartbeat)"]
+    off = steps["node-2 loses power"]
+    assert off == 40 and off - 10 <= lease < off
+    marked = steps["node controller: Ready=Unknown, its pods NotReady"]
+    assert lease + NODE_MONITOR_GRACE_PERIOD <= marked \
+        <= lease + NODE_MONITOR_GRACE_PERIOD + NODE_MONITOR_PERIOD
+    assert steps["EndpointSlice: its endpoints not ready"] >= marked
+    proxies = steps[steps.index.str.startswith("kube-proxy")]
+    assert sorted(proxies.index) == ["kube-proxy node-1: rules without them",
+                                     "kube-proxy node-3: rules without them"]  # node-2 is dark
+    assert steps["first request to its pod times out"] >= off
+    assert marked - 1 < steps["last request to its pod times out"] <= proxies.max()
+    failed = vt.requests(dark, "web").query("outcome != 'ok'")
+    assert set(failed["outcome"]) == {"timeout"} and failed["time"].max() <= proxies.max()
+
+
+def test_a_power_cut_before_the_traffic_starts_is_refused():
+    with pytest.raises(ValueError, match="at must be 30 s or later"):
+        vt.simulate_power_off(at=10)
