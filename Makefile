@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: lab test lint unit lessons bench binder-check clean
+.PHONY: lab test lint unit lessons outputs bench binder-check clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ unit: $(VENV)/.test
 
 lessons: $(VENV)/.test
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks $(ARGS)
+
+outputs: $(VENV)/.test  ## re-run lessons in place to refresh their outputs: make outputs NB=notebooks/08_kube_proxy.ipynb
+	$(BIN)/python -c 'import sys, nbformat, nbclient; \
+	[nbformat.write(nbclient.NotebookClient(nbformat.read(p, 4), timeout=600, kernel_name="python3", \
+	  store_widget_state=True, record_timing=False, resources={"metadata": {"path": "notebooks"}}).execute(), p) \
+	 for p in sys.argv[1:]]' $(or $(NB),notebooks/*.ipynb)
 
 bench: $(VENV)/.test  ## print speed figures
 	$(BIN)/python benchmarks/etcd_store.py

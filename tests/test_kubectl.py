@@ -317,15 +317,17 @@ def cluster_env(tmp_path_factory):
     served = Cluster(seed=0, nodes=3).serve(
         quiet=True, speed=20, kubeconfig=tmp_path_factory.mktemp("kube3") / "config")
     home = tmp_path_factory.mktemp("home3")
-    yield {**os.environ, "KUBECONFIG": str(served.kubeconfig_path), "HOME": str(home),
-           "KUBECACHEDIR": str(home / "cache")}
+    yield served, {**os.environ, "KUBECONFIG": str(served.kubeconfig_path), "HOME": str(home),
+                   "KUBECACHEDIR": str(home / "cache")}
     served.stop()
 
 
 def test_rollout_status_history_and_undo_with_the_real_kubectl(cluster_env):
+    served, env = cluster_env
+
     def kubectl(*args: str, check: bool = True) -> str:
         proc = subprocess.run([KUBECTL, *args], capture_output=True, text=True,
-                              env=cluster_env, timeout=TIMEOUT)
+                              env=env, timeout=TIMEOUT)
         if check:
             assert proc.returncode == 0, f"kubectl {' '.join(args)}:\n{proc.stdout}{proc.stderr}"
         return proc.stdout
@@ -357,6 +359,23 @@ def test_rollout_status_history_and_undo_with_the_real_kubectl(cluster_env):
         time.sleep(0.5)
     assert len(addresses) == 4
     assert sorted(slices) == sorted(addresses)
+    # ...and every node's kube-proxy turns them into rules: the ClusterIP kubectl shows,
+    # DNATed to the four pods, once its next sync has landed.
+    cluster_ip = kubectl("get", "svc", "web", "-o", "jsonpath={.spec.clusterIP}")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        with served.lock:
+            rules = {name: proxy.rules().save() for name, proxy in served.cluster.proxies.items()}
+        if all(f"-d {cluster_ip} --dport 80 -j KUBE-SVC-" in text and
+               all(f"--to-destination {ip}:80" in text for ip in addresses)
+               for text in rules.values()):
+            break
+        time.sleep(0.5)
+    assert len(rules) == 3
+    for text in rules.values():
+        assert f'"default/web cluster IP" -m tcp -p tcp -d {cluster_ip} --dport 80' in text
+        assert sorted(ip for ip in addresses if f"--to-destination {ip}:80" in text) == \
+            sorted(addresses)
 
 
 def test_services_endpointslices_and_the_kubernetes_service(kubectl, server):

@@ -145,18 +145,25 @@ def ensure_endpoint_slice(client: Client, endpoints: Mapping[str, Any]) -> dict:
     return client.update(want, meta["namespace"])
 
 
+_UNREAD: Any = object()  # sync_endpoints: the caller has not read the Endpoints yet
+
+
 def sync_endpoints(client: Client, namespace: str, name: str, addresses: Sequence[str],
-                   ports: Sequence[Mapping[str, Any]]) -> tuple[dict, dict]:
+                   ports: Sequence[Mapping[str, Any]], current: Any = _UNREAD
+                   ) -> tuple[dict, dict]:
     """Keep a selector-less Service's Endpoints and EndpointSlice at ``addresses``, via ``client``.
 
     Creates both, or updates what differs (nothing when nothing does); returns
-    both as stored. The lease reconciler does this for ``default/kubernetes``.
+    both as stored. The lease reconciler does this for ``default/kubernetes``,
+    passing the Endpoints it has just read as ``current`` (None: there are none)
+    so they are not read twice.
     """
     endpoints, _ = endpoints_for(namespace, name, addresses, ports)
-    try:
-        current = client.get("endpoints", name, namespace)
-    except NotFound:
-        current = None
+    if current is _UNREAD:
+        try:
+            current = client.get("endpoints", name, namespace)
+        except NotFound:
+            current = None
     if current is None:
         try:
             stored = client.create(endpoints, namespace)
@@ -318,7 +325,8 @@ class KubernetesServiceController:
         self.sim.record("kube-apiserver", "EndpointsReset", "endpoints/default/kubernetes",
                         f'Resetting endpoints for master service "{KUBERNETES_SERVICE}" to '
                         f"[{' '.join(ips)}]")
-        sync_endpoints(self.client, "default", KUBERNETES_SERVICE, ips, self.endpoint_ports())
+        sync_endpoints(self.client, "default", KUBERNETES_SERVICE, ips, self.endpoint_ports(),
+                       current)
 
     @staticmethod
     def _endpoints_correct(endpoints: Mapping[str, Any], ips: list[str]) -> bool:

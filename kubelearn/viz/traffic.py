@@ -218,8 +218,10 @@ def _draw_latency(ax: Axes, frame: pd.DataFrame, bin: float) -> None:
         ax.step(slowest.index, slowest, where="post", color="tab:red", lw=0.9, label="slowest")
         ax.step(median.index, median, where="post", color="tab:blue", lw=1.3, label="median")
         ax.set_yscale("log")
-        # ticks at 1-2-5 steps: a latency range of less than a decade still gets numbers
-        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        # ticks at 1-2-5 steps when the range is narrow, so that it still gets numbers
+        low, high = ax.get_ylim()
+        narrow = high / max(low, 1e-9) < 300
+        ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -452,7 +454,10 @@ def _rules_gone(cluster: Cluster, ips: set[str], after: float) -> dict[str, floa
         for sync in proxy.syncs:
             if sync.landed < after:
                 continue
-            text = proxy.rules_after(sync.number).save(NAT)
+            try:
+                text = proxy.rules_after(sync.number).save(NAT)
+            except ValueError:  # older than the proxy's history_limit: not kept
+                continue
             if not any(f"--to-destination {ip}:" in text for ip in ips):
                 gone[node] = sync.landed
                 break
