@@ -97,7 +97,22 @@ def test_kubelets_only_see_the_pods_bound_to_their_node(cluster):
     assert kinds(everything) == [("ADDED", "web"), ("MODIFIED", "web"), ("MODIFIED", "web")]
     # the node index: each kubelet's watcher sits in its own bucket
     buckets = cluster.api.watch_cache._by_resource["pods"].buckets
-    assert (None, "node-1") in buckets and (None, "node-2") in buckets
+    assert (None, None, "node-1") in buckets and (None, None, "node-2") in buckets
+
+
+def test_a_watch_of_one_object_by_name_is_offered_only_that_objects_events(cluster):
+    """The cacher's namespacedName scopes: kube-proxy watches its own Node (metadata.name)."""
+    mine = cluster.admin.watch("configmaps", field_selector="metadata.name=a")
+    also = cluster.admin.watch("configmaps", "default", field_selector={"metadata.name": "a"})
+    cluster.admin.create(cm("a", {"app": "web"}))
+    cluster.admin.create(cm("b", {"app": "web"}))
+    cluster.admin.patch("configmaps", "b", {"data": {"k": "2"}})
+    cluster.admin.delete("configmaps", "a")
+    assert kinds(mine) == kinds(also) == [("ADDED", "a"), ("DELETED", "a")]
+    buckets = cluster.api.watch_cache._by_resource["configmaps"].buckets
+    assert (None, "a", None) in buckets and ("default", "a", None) in buckets
+    # b's changes were offered to neither: no watcher under a name-"b" or unscoped bucket
+    assert not any(scope[1] == "b" for scope in buckets)
 
 
 def test_a_new_kubelet_watch_lists_its_node_from_the_index(cluster):

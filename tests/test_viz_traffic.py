@@ -3,6 +3,7 @@ requests took, the rolling-update race pod by pod, and a power cut's error windo
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import kubelearn as kl
@@ -126,8 +127,8 @@ def test_error_window_explains_the_failures_from_the_components_periods(dark):
     proxies = steps[steps.index.str.startswith("kube-proxy")]
     assert sorted(proxies.index) == ["kube-proxy node-1: rules without them",
                                      "kube-proxy node-3: rules without them"]  # node-2 is dark
-    assert steps["first request to its pod times out"] >= off
-    assert marked - 1 < steps["last request to its pod times out"] <= proxies.max()
+    assert steps["first request sent to its pod that timed out"] >= off
+    assert marked - 1 < steps["last request sent to its pod that timed out"] <= proxies.max()
     failed = vt.requests(dark, "web").query("outcome != 'ok'")
     assert set(failed["outcome"]) == {"timeout"} and failed["time"].max() <= proxies.max()
 
@@ -135,3 +136,84 @@ def test_error_window_explains_the_failures_from_the_components_periods(dark):
 def test_a_power_cut_before_the_traffic_starts_is_refused():
     with pytest.raises(ValueError, match="at must be 30 s or later"):
         vt.simulate_power_off(at=10)
+
+
+def test_the_power_cut_timeline_runs_cause_to_effect_with_one_lane_each(dark):
+    fig = vt.traffic_timeline(dark, "web", since=20)
+    lanes = [label.get_text() for label in fig.axes[-1].get_yticklabels()]
+    assert lanes == ["node node-2", "node controller", "EndpointSlice", "kube-proxy node-1",
+                     "kube-proxy node-3"]  # node-2's proxy is dark: it syncs nothing
+    drawn = [(lanes[int(line.get_ydata()[0])], line) for line in fig.axes[-1].get_lines()
+             if len(line.get_xdata())]
+    controller = [line for lane, line in drawn if lane == "node controller"]
+    assert [line.get_color() for line in controller] == [vt.LANE_COLOURS["node controller"]]
+    assert set(controller[0].get_xdata()) == {80.0}
+    node = {line.get_markersize(): list(line.get_xdata()) for lane, line in drawn
+            if lane == "node node-2"}
+    assert node == {5: [20.0, 30.0], 9: [40.0]}  # small heartbeats, then the power cut
+
+
+def test_the_median_latency_leaves_a_gap_where_nothing_was_answered():
+    cluster = kl.Cluster(seed=0, nodes=1)
+    cluster.apply({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web"},
+                   "spec": {"selector": {"app": "web"}, "ports": [{"port": 80}]}})
+    cluster.run(5)
+    sent = cluster.traffic(to="web", rate=10, name="web")
+    cluster.run(3)  # no endpoints: refused
+    cluster.apply(vt.web_manifests(1))
+    cluster.run(30)
+    sent.stop()
+    latency = vt.traffic_timeline(cluster, "web").axes[2]
+    median = next(line for line in latency.get_lines() if line.get_label() == "median, answered")
+    x, y = median.get_data()
+    answered = vt.requests(cluster, "web").query("outcome == 'ok'")
+    assert min(x[~pd.isna(y)]) == answered["time"].min() // 1  # nothing drawn before the first
+    refused = vt.requests(cluster, "web").query("outcome == 'refused'")
+    assert len(refused) >= 30
+    at = dict(zip(x, y, strict=True))
+    assert all(pd.isna(at[t // 1]) for t in refused["time"])  # a gap, not the last median
+
+
+# -- lesson 08's small tables -------------------------------------------------------------------
+
+def test_probability_table_shows_upstreams_numbers_rule_by_rule():
+    table = vt.probability_table(4)
+    assert list(table.columns) == ["rule 1", "rule 2", "rule 3", "rule 4"]
+    assert table.loc["n = 4"].tolist() == [probability(4), probability(3), probability(2),
+                                           "(none)"]
+    assert table.loc["n = 1"].tolist() == ["(none)", "", "", ""]
+    with pytest.raises(ValueError, match="at least 1"):
+        vt.probability_table(0)
+
+
+def test_routes_lists_every_way_with_its_chance_and_nothing_for_other_ports():
+    cluster = web(3)
+    ip = cluster.admin.get("services", "web")["spec"]["clusterIP"]
+    pods = cluster.get("pods", wide=True)
+    mine = pods[pods["NODE"] == "node-1"]["IP"].iloc[0]
+    table = vt.routes(cluster.proxies["node-1"].dataplane, ip,
+                      [("TCP", 80), ("TCP", 22), ("ICMP", 0)], src_ip=mine)
+    dnat = table[table["port"] == 80]
+    assert sorted(dnat["goes to"]) == sorted(f"{p}:80" for p in pods["IP"])
+    assert dnat["chance"].tolist() == pytest.approx([1 / 3] * 3, abs=1e-6)
+    assert dnat["endpoint chain"].str.startswith("KUBE-SEP-").all()
+    assert dnat.loc[dnat["goes to"] == f"{mine}:80", "masquerade"].tolist() == [True]  # hairpin
+    others = table[table["port"] != 80]
+    assert others[["protocol", "port", "verdict", "goes to"]].values.tolist() == [
+        ["TCP", 22, "NO_RULE", f"{ip}:22"], ["ICMP", "-", "NO_RULE", ip]]
+    assert (others["service rule"] == "-").all()
+
+
+def test_from_outside_tries_every_node_and_stops_its_clients():
+    cluster = kl.Cluster(seed=0, nodes=2)
+    cluster.apply(vt.web_manifests(1))
+    cluster.admin.patch("services", "web", {"spec": {"type": "NodePort", "ports": [
+        {"name": "http", "port": 80, "targetPort": "http", "nodePort": 30080}]}})
+    cluster.run(30)
+    table = vt.from_outside(cluster, 30080, label="Cluster", seconds=2, rate=10)
+    assert list(table.columns) == ["traffic", "outcome", "node", "seen_as", "requests"]
+    assert table["traffic"].tolist() == ["Cluster via node-1", "Cluster via node-2"]
+    assert (table["outcome"] == "ok").all() and table["requests"].tolist() == [20, 20]
+    node_ips = {k.node_ip for k in cluster.kubelets.values()}
+    assert set(table["seen_as"]) <= node_ips  # Cluster policy: SNAT to the node's address
+    assert all(t.stopped_at is not None for t in cluster.traffics)

@@ -13,8 +13,11 @@ client watch that wants it. Here one etcd watch on ``/registry/`` feeds a
   (so a watcher can tell an object *entering* its selector, ADDED, from one
   *leaving* it, DELETED, as cache_watcher.go convertToWatchEvent does);
 - offers the event only to the watchers indexed under its resource, its
-  namespace and -- for pods -- its ``spec.nodeName`` (the cacher's
-  ``TriggerFunc``), so 5,000 kubelets do not each filter every pod event;
+  namespace, its name (a watch whose field selector names one object, such as
+  ``metadata.name=node-1``: the cacher's ``namespacedName`` scopes) and -- for
+  pods -- its ``spec.nodeName`` (the cacher's ``TriggerFunc``), so 5,000
+  kubelets do not each filter every pod event, nor 5,000 kube-proxies every
+  node's;
 - keeps a window of recent events to replay to a watch that starts from an
   older resourceVersion; older than the window (or compacted in etcd) is the
   watch cache's ``too old resource version`` 410, sent as an ERROR event.
@@ -151,7 +154,7 @@ class _Watcher:
 
     def __init__(self, watcher_id: int, stream: WatchStream, info: ResourceInfo,
                  label: LabelSelector | None, field: FieldSelector | None,
-                 bucket: tuple[str | None, str | None], bookmarks: bool) -> None:
+                 bucket: tuple[str | None, str | None, str | None], bookmarks: bool) -> None:
         self.id = watcher_id
         self.stream = stream
         self.info = info
@@ -177,7 +180,8 @@ class _ResourceCache:
         self.info = info
         self.attrs: dict[str, Attrs] = {}
         self.by_node: dict[str, set[str]] | None = {} if info.resource == "pods" else None
-        self.buckets: dict[tuple[str | None, str | None], dict[int, _Watcher]] = {}
+        # (namespace, name, node) -> the watchers scoped so; None: any
+        self.buckets: dict[tuple[str | None, str | None, str | None], dict[int, _Watcher]] = {}
         self.history: deque[tuple[float, EtcdEvent]] = deque()
         self.trimmed = 0  # the revision of the newest event dropped from history
         self.changes = 0  # how many changes this resource has seen
@@ -283,14 +287,15 @@ class WatchCache:
             return
         if prev_attrs is UNDECODED:
             prev_attrs = attrs_of(decode(event.prev_kv)) if event.prev_kv else None
-        watchers = self._candidates(cache, namespace, attrs, prev_attrs)
+        watchers = self._candidates(cache, namespace, key[key.rfind("/") + 1:], attrs,
+                                    prev_attrs)
         if watchers:
             self._dispatch(watchers, event, obj, attrs, prev_attrs)
 
     @staticmethod
-    def _candidates(cache: _ResourceCache, namespace: str | None, attrs: Attrs | None,
-                    prev_attrs: Attrs | None) -> list[_Watcher]:
-        """The watchers under this event's namespace and (pods) node buckets."""
+    def _candidates(cache: _ResourceCache, namespace: str | None, name: str,
+                    attrs: Attrs | None, prev_attrs: Attrs | None) -> list[_Watcher]:
+        """The watchers under this event's namespace, name and (pods) node buckets."""
         nodes: list[str | None] = [None]
         if cache.by_node is not None:
             for a in (attrs, prev_attrs):
@@ -301,10 +306,11 @@ class WatchCache:
         found: list[_Watcher] = []
         buckets = cache.buckets
         for ns in (None, namespace) if namespace is not None else (None,):
-            for node in nodes:
-                group = buckets.get((ns, node))
-                if group:
-                    found.extend(group.values())
+            for scope in (None, name):
+                for node in nodes:
+                    group = buckets.get((ns, scope, node))
+                    if group:
+                        found.extend(group.values())
         return found
 
     @staticmethod
@@ -354,10 +360,11 @@ class WatchCache:
             field = None
         if namespace is None and field is not None:
             namespace = field.requires_exact_match("metadata.namespace")  # MatchesSingleNamespace
+        name = (field.requires_exact_match("metadata.name") or None) if field is not None else None
         node = None
         if cache.by_node is not None and field is not None:
             node = field.requires_exact_match("spec.nodeName")
-        watcher = _Watcher(self._next_id, stream, info, label, field, (namespace, node),
+        watcher = _Watcher(self._next_id, stream, info, label, field, (namespace, name, node),
                            bookmarks)
         self._next_id += 1
         current = self.store.revision

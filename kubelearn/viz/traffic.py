@@ -12,7 +12,8 @@ into a component.
 - :func:`per_second`: requests per time bin and outcome;
 - :func:`marks`: the cluster's events that matter to a Service's traffic;
 - :func:`traffic_timeline`: the picture -- requests per second by outcome,
-  latency, and a lane per component;
+  latency, and a lane per component; :func:`traffic_timelines`: several runs
+  side by side, on the same scales;
 - :func:`spread`: requests per backend pod, against 1/n;
 - :func:`simulate_rolling_update`, :func:`rollout_race_figure` and
   :func:`rollout_race_widget`: a rolling update under traffic, re-run for other
@@ -21,8 +22,12 @@ into a component.
 - :func:`simulate_power_off` and :func:`error_window`: a node losing power
   under traffic, and what closed the window of failed requests;
 - :func:`rules_for`: one Service's rules in the order a packet meets them;
-  :func:`paths`: how many requests took each path (outcome, backend node, the
-  source address the pod saw).
+  :func:`probability_table`: the ``--probability`` of each endpoint rule, for 1 to
+  n endpoints; :func:`routes`: every way a node's rules can send a connection,
+  with its chance;
+- :func:`paths`: how many requests took each path (outcome, backend node, the
+  source address the pod saw); :func:`from_outside`: a client outside the
+  cluster tries a NodePort on every node.
 """
 
 from __future__ import annotations
@@ -39,14 +44,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
     from kubelearn.cluster import Cluster
+    from kubelearn.proxy.dataplane import Dataplane
     from kubelearn.proxy.iptables import Rule, RuleSet
     from kubelearn.proxy.traffic import Traffic
 
 OUTCOME_COLOURS = {"ok": "tab:green", "refused": "tab:orange", "timeout": "tab:red",
                    "nxdomain": "tab:purple"}
-LANE_COLOURS = {"rollout": "tab:blue", "pods stopping": "tab:orange",
+LANE_COLOURS = {"rollout": "tab:blue", "pods stopping": "black",
                 "EndpointSlice": "tab:purple", "node": "tab:red", "node controller": "tab:brown",
                 "kube-proxy": "tab:gray"}
+LEASE_RENEWED = "lease renewed"  # a node lane's heartbeat marks
 MARK_COLUMNS = ["time", "lane", "what", "object"]
 
 
@@ -92,10 +99,12 @@ def marks(cluster: Cluster, name: str | Traffic | Iterable[Traffic],
           since: float | None = None, until: float | None = None) -> pd.DataFrame:
     """The events that matter to this traffic: time, lane, what, object.
 
-    Lanes: ``rollout`` (a ReplicaSet scaled), ``pods stopping`` (a backend pod's
-    preStop hook or SIGTERM), ``EndpointSlice`` (the Service's slices written),
-    ``kube-proxy <node>`` (a node's rules landed), ``node`` (a node stopped or
-    started), ``node controller`` (a node marked NotReady, or Ready again).
+    Lanes, in the order cause follows cause: ``rollout`` (a ReplicaSet scaled),
+    ``pods stopping`` (a backend pod's preStop hook or SIGTERM), ``node <name>``
+    for a node that stopped or started in the window (its lease renewals -- the
+    heartbeats -- and the stop or start), ``node controller`` (a node marked
+    NotReady, or Ready again), ``EndpointSlice`` (the Service's slices written),
+    ``kube-proxy <node>`` (a node's rules landed).
     """
     frame = requests(cluster, name)
     events = cluster.events()
@@ -107,6 +116,11 @@ def marks(cluster: Cluster, name: str | Traffic | Iterable[Traffic],
     pods = {f"pod/{p}" for p in _backends(frame)}
     slice_name = re.compile("^endpointslice/(" + "|".join(
         re.escape(s) for s in services) + r")-[a-z0-9]{5}$") if services else None
+    stopped = {obj.removeprefix("node/") for component, reason, obj in
+               zip(events["component"], events["reason"], events["object"], strict=True)
+               if reason in ("KubeletStopped", "Starting") and component.startswith("kubelet")
+               and obj.startswith("node/")}
+    leases = {f"lease/kube-node-lease/{node}": node for node in stopped}
     rows = []
     for time, component, reason, obj, message in events.itertuples(index=False):
         lane = None
@@ -119,9 +133,11 @@ def marks(cluster: Cluster, name: str | Traffic | Iterable[Traffic],
             lane, what = "EndpointSlice", message
         elif reason == "SyncProxyRules":
             lane, what = f"kube-proxy {obj.removeprefix('node/')}", message
+        elif reason == "LeaseRenewed" and obj in leases:
+            lane, what = f"node {leases[obj]}", LEASE_RENEWED
         elif reason in ("KubeletStopped", "Starting") and obj.startswith("node/") \
                 and component.startswith("kubelet"):
-            lane, what = "node", f"{obj.removeprefix('node/')}: {message or reason}"
+            lane, what = f"node {obj.removeprefix('node/')}", message or reason
         elif reason in ("NodeNotReady", "NodeReady") and component == "node-lifecycle-controller":
             lane, what = "node controller", message
         if lane is not None:
@@ -136,58 +152,92 @@ def traffic_timeline(cluster: Cluster, name: str | Traffic | Iterable[Traffic] =
 
     From the top: requests answered per second (green); requests failed per
     second, stacked by outcome (refused orange, timeout red, nxdomain purple),
-    on a scale of their own so that a few stand out; the median and slowest
-    latency of each bin (a timeout counts its full wait); and a lane per
-    component -- the rollout's steps, backend pods stopping, the Service's
-    EndpointSlice writes, each node's kube-proxy landing new rules, nodes
-    stopping and starting.
+    on a scale of their own so that a few stand out; latency -- the median of
+    the answered requests, and the slowest request of each bin, where a
+    timeout counts its full wait; and a lane per component (see :func:`marks`).
+    Each bin shows the requests *sent* in it.
+    """
+    return traffic_timelines([(cluster, name, title)], since=since, until=until, bin=bin)
+
+
+def traffic_timelines(panels: Iterable[tuple[Cluster, str | Traffic | Iterable[Traffic],
+                                             str | None]], *,
+                      since: float | None = None, until: float | None = None,
+                      bin: float = 1.0) -> Figure:
+    """:func:`traffic_timeline` for several runs, side by side, on the same scales.
+
+    ``panels``: ``(cluster, traffic name, title)`` for each column (title None:
+    the requests sent and failed).
     """
     import matplotlib.pyplot as plt
 
-    frame = requests(cluster, name)
-    if since is not None:
-        frame = frame[frame["time"] >= since]
-    if until is not None:
-        frame = frame[frame["time"] <= until]
-    if since is not None:
-        x0 = since
-    else:
-        x0 = float(frame["time"].min()) if len(frame) else 0.0
-    if until is not None:
-        x1 = until
-    else:
-        x1 = float(frame["time"].max()) + bin if len(frame) else x0 + 1.0
+    columns = []
+    for cluster, name, title in panels:
+        frame = requests(cluster, name)
+        if since is not None:
+            frame = frame[frame["time"] >= since]
+        if until is not None:
+            frame = frame[frame["time"] <= until]
+        columns.append((cluster, name, title, frame))
+    frames = [frame for *_, frame in columns]
+    x0 = since if since is not None else min(
+        (float(f["time"].min()) for f in frames if len(f)), default=0.0)
+    x1 = until if until is not None else max(
+        (float(f["time"].max()) + bin for f in frames if len(f)), default=x0 + 1.0)
     x1 = max(x1, x0 + 1.0)
-    lanes = marks(cluster, name, x0, x1)
-    lane_names = _lane_order(lanes)
-    fig, (answered, failed, latency, events) = plt.subplots(
-        4, 1, sharex=True, figsize=(10, 7.4 + 0.18 * len(lane_names)),
+    lanes = [marks(cluster, name, x0, x1) for cluster, name, _, _ in columns]
+    lane_names = _lane_order(pd.concat(lanes, ignore_index=True))
+    n = len(columns)
+    fig, axes = plt.subplots(
+        4, n, sharex=True, sharey="row", squeeze=False,
+        figsize=(10 if n == 1 else 6.2 * n, 7.4 + 0.18 * len(lane_names)),
         gridspec_kw={"height_ratios": [2, 1.6, 1.4, 0.6 + 0.35 * max(len(lane_names), 1)]})
-    rates = per_second(frame, bin)
-    _draw_answered(answered, rates)
-    _draw_failed(failed, rates)
-    _draw_latency(latency, frame, bin)
-    _draw_lanes(events, lanes, lane_names)
-    events.set_xlim(x0, x1)
-    events.set_xlabel("simulated seconds")
-    n_failed = int((frame["outcome"] != "ok").sum())
-    target = ", ".join(sorted(set(frame["target"]))) or str(name)
-    answered.set_title(title or f"Requests to {target}: {len(frame):,} sent, {n_failed:,} "
-                       f"failed ({n_failed / max(len(frame), 1):.1%})", fontsize=10)
+    rates = [per_second(frame, bin) for frame in frames]
+    peak_answered = max((float(r.sum(axis=1).max()) for r in rates if len(r)), default=1.0)
+    peak_failed = max((float(r.drop(columns="ok", errors="ignore").sum(axis=1).max())
+                       for r in rates if len(r)), default=0.0)
+    for col, ((_, name, title, frame), rate, lane) in enumerate(
+            zip(columns, rates, lanes, strict=True)):
+        answered, failed, latency, events = axes[:, col]
+        _draw_answered(answered, rate, bin, peak_answered)
+        _draw_failed(failed, rate, bin, peak_failed, legend=col == n - 1)
+        _draw_latency(latency, frame, bin, legend=col == n - 1)
+        _draw_lanes(events, lane, lane_names)
+        events.set_xlabel("simulated seconds (when each request was sent)")
+        n_failed = int((frame["outcome"] != "ok").sum())
+        target = ", ".join(sorted(set(frame["target"]))) or str(name)
+        answered.set_title(title or f"Requests to {target}: {len(frame):,} sent, {n_failed:,} "
+                           f"failed ({n_failed / max(len(frame), 1):.1%})", fontsize=10)
+        if col:
+            for ax in (answered, failed, latency):
+                ax.set_ylabel("")
+    axes[-1, 0].set_xlim(x0, x1)
     fig.tight_layout()
     return fig
 
 
-def _draw_answered(ax: Axes, table: pd.DataFrame) -> None:
+def _steps(table: pd.DataFrame | pd.Series, bin: float):
+    """``table`` with one more row, a bin after its last, so a ``post`` step draws the last bin."""
+    if not len(table):
+        return table
+    extra = table.iloc[[-1]].copy()
+    extra.index = [table.index[-1] + bin]
+    return pd.concat([table, extra])
+
+
+def _draw_answered(ax: Axes, table: pd.DataFrame, bin: float, peak: float) -> None:
     values = table["ok"] if "ok" in table else pd.Series(0.0, index=table.index)
-    ax.fill_between(table.index, 0, values, step="post", lw=0, alpha=0.7,
+    values = _steps(values, bin)
+    ax.fill_between(values.index, 0, values, step="post", lw=0, alpha=0.7,
                     color=OUTCOME_COLOURS["ok"])
     ax.set_ylabel("answered\nper second")
-    ax.set_ylim(0, max(float(table.sum(axis=1).max()) if len(table) else 1.0, 1.0) * 1.15)
+    ax.set_ylim(0, max(peak, 1.0) * 1.15)
     ax.grid(alpha=0.25)
 
 
-def _draw_failed(ax: Axes, table: pd.DataFrame) -> None:
+def _draw_failed(ax: Axes, table: pd.DataFrame, bin: float, peak: float,
+                 legend: bool = True) -> None:
+    table = _steps(table, bin)
     bottom = None
     for outcome in table.columns:
         values = table[outcome]
@@ -199,24 +249,32 @@ def _draw_failed(ax: Axes, table: pd.DataFrame) -> None:
         bottom = base + values
     ax.set_ylabel("failed\nper second")
     ax.grid(alpha=0.25)
+    ax.set_ylim(0, peak * 1.2 if peak else 1)
     if bottom is None:
-        ax.set_ylim(0, 1)
         ax.text(0.5, 0.5, "no request failed", transform=ax.transAxes, ha="center",
                 va="center", fontsize=9, color="gray")
-    else:
-        ax.set_ylim(0, float(bottom.max()) * 1.2)
+    elif legend:
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="failed",
                   title_fontsize=8)
 
 
-def _draw_latency(ax: Axes, frame: pd.DataFrame, bin: float) -> None:
+def _draw_latency(ax: Axes, frame: pd.DataFrame, bin: float, legend: bool = True) -> None:
     from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     if len(frame):
-        grouped = (frame["latency"] * 1000).groupby((frame["time"] // bin) * bin)
-        median, slowest = grouped.median(), grouped.max()
-        ax.step(slowest.index, slowest, where="post", color="tab:red", lw=0.9, label="slowest")
-        ax.step(median.index, median, where="post", color="tab:blue", lw=1.3, label="median")
+        bins = (frame["time"] // bin) * bin
+        latency = frame["latency"] * 1000
+        slowest = latency.groupby(bins).max()
+        answered = frame["outcome"] == "ok"
+        # a bin where nothing was answered has no median: a gap, not the last bin's value
+        median = _steps(latency[answered].groupby(bins[answered]).median()
+                        .reindex(slowest.index), bin)
+        slowest = _steps(slowest, bin)
+        ax.step(slowest.index, slowest, where="post", color="tab:red", lw=0.9,
+                label="slowest request")
+        if median.notna().any():
+            ax.step(median.index, median, where="post", color="tab:blue", lw=1.3,
+                    label="median, answered")
         ax.set_yscale("log")
         # ticks at 1-2-5 steps when the range is narrow, so that it still gets numbers
         low, high = ax.get_ylim()
@@ -224,26 +282,46 @@ def _draw_latency(ax: Axes, frame: pd.DataFrame, bin: float) -> None:
         ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0) if narrow else (1.0,)))
         ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+        if legend:
+            ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_ylabel("latency (ms)")
     ax.grid(alpha=0.25)
 
 
+def _natural(lane: str) -> list:
+    return [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", lane)]
+
+
+def _is_node_lane(lane: str) -> bool:
+    """``node <name>``: one node's heartbeats and power (not the node controller's lane)."""
+    return lane.startswith("node ") and lane != "node controller"
+
+
 def _lane_order(lanes: pd.DataFrame) -> list[str]:
-    order = ["rollout", "pods stopping", "EndpointSlice"]
-    proxies = sorted((lane for lane in lanes["lane"].unique() if lane.startswith("kube-proxy")),
-                     key=lambda lane: [int(p) if p.isdigit() else p
-                                       for p in re.split(r"(\d+)", lane)])
+    """Cause before effect: what happened, the node controller, the slices, the proxies."""
     present = set(lanes["lane"])
-    return [lane for lane in order if lane in present] + proxies + \
-        [lane for lane in ("node controller", "node") if lane in present]
+    nodes = sorted((lane for lane in present if _is_node_lane(lane)), key=_natural)
+    proxies = sorted((lane for lane in present if lane.startswith("kube-proxy")), key=_natural)
+    first = [lane for lane in ("rollout", "pods stopping") if lane in present]
+    middle = [lane for lane in ("node controller", "EndpointSlice") if lane in present]
+    return first + nodes + middle + proxies
+
+
+def _lane_colour(lane: str) -> str:
+    if _is_node_lane(lane):
+        return LANE_COLOURS["node"]
+    return LANE_COLOURS.get(lane, LANE_COLOURS.get(lane.split(" ")[0], "tab:gray"))
 
 
 def _draw_lanes(ax: Axes, lanes: pd.DataFrame, names: list[str]) -> None:
     for row, lane in enumerate(names):
-        times = lanes.loc[lanes["lane"] == lane, "time"]
-        colour = LANE_COLOURS.get(lane, LANE_COLOURS.get(lane.split(" ")[0], "tab:gray"))
-        ax.plot(times, [row] * len(times), "|", color=colour, ms=9, mew=1.5)
+        mine = lanes[lanes["lane"] == lane]
+        beats = mine["what"] == LEASE_RENEWED
+        ax.plot(mine.loc[~beats, "time"], [row] * int((~beats).sum()), "|",
+                color=_lane_colour(lane), ms=9, mew=1.5)
+        if beats.any():  # a node's heartbeats: small grey ticks, its stop or start big
+            ax.plot(mine.loc[beats, "time"], [row] * int(beats.sum()), "|", color="tab:gray",
+                    ms=5, mew=1)
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.25)
@@ -416,6 +494,73 @@ def _follow(rules: RuleSet, table: str, chain: str | None, seen: set[str],
         _follow(rules, table, rule.target, seen, lines)
 
 
+def probability_table(up_to: int = 5) -> pd.DataFrame:
+    """The ``--probability`` kube-proxy writes on each endpoint rule of a Service with 1 to
+    ``up_to`` endpoints: one row per endpoint count, one column per rule (``rule 1`` first).
+
+    Rule k of n takes 1/(n - k + 1) of the connections that reach it, printed as
+    upstream prints it (:func:`kubelearn.proxy.iptables.probability`); the last rule
+    has none (``(none)``); a rule a Service doesn't have is blank.
+    """
+    from kubelearn.proxy.iptables import probability
+
+    if up_to < 1:
+        raise ValueError(f"up_to must be at least 1, not {up_to}")
+    rows = [[probability(n - k + 1) for k in range(1, n)] + ["(none)"] + [""] * (up_to - n)
+            for n in range(1, up_to + 1)]
+    return pd.DataFrame(rows, index=[f"n = {n}" for n in range(1, up_to + 1)],
+                        columns=[f"rule {k}" for k in range(1, up_to + 1)])
+
+
+ROUTE_COLUMNS = ["protocol", "port", "verdict", "goes to", "endpoint chain", "masquerade",
+                 "chance", "service rule"]
+
+
+def routes(dataplane: Dataplane, dst_ip: str, probes: Iterable[tuple[str, int]], *,
+           src_ip: str) -> pd.DataFrame:
+    """Every way a node's rules can send a new connection from ``src_ip`` to ``dst_ip``, for
+    each ``(protocol, port)`` of ``probes``, with its chance -- no draw, nothing changed.
+
+    Columns: ``verdict`` (DNAT, REJECT, DROP, or NO_RULE: no rule matched);
+    ``goes to`` (the address after DNAT, or the destination unchanged; ``-`` for a
+    packet rejected or dropped); ``endpoint chain`` (the ``KUBE-SEP-`` chain that
+    DNATed it); ``masquerade`` (SNAT to the node's address); ``chance`` (the
+    product of the probabilities along the way); ``service rule`` (the Service
+    port whose rule decided). ``port`` is ``-`` for a protocol without ports (ICMP).
+    """
+    rows = []
+    for protocol, port in probes:
+        has_ports = protocol.upper() != "ICMP"
+        for chance, route in dataplane.outcomes(dst_ip, port, protocol, src_ip=src_ip):
+            endpoint = next((c for c in route.chains if c.startswith("KUBE-SEP-")), "-")
+            if route.backend is None:
+                goes_to = "-"
+            else:
+                ip, to_port = route.backend
+                goes_to = f"{ip}:{to_port}" if has_ports else ip
+            rows.append((protocol, port if has_ports else "-", route.verdict, goes_to, endpoint,
+                         route.masquerade, round(chance, 6), route.service or "-"))
+    return pd.DataFrame(rows, columns=ROUTE_COLUMNS)
+
+
+def from_outside(cluster: Cluster, node_port: int, *, label: str, seconds: float = 2.0,
+                 rate: float = 20.0) -> pd.DataFrame:
+    """A client outside the cluster sends ``rate`` requests a second to ``node_port`` of
+    every node's address for ``seconds``: where they went (:func:`paths`).
+
+    One traffic per node, named ``"<label> via <node>"``; columns ``traffic``,
+    ``outcome``, ``node`` (the backend pod's), ``seen_as`` (the source address the pod
+    saw) and ``requests``.
+    """
+    runs = [cluster.traffic(f"{kubelet.node_ip}:{node_port}", rate=rate, from_node="outside",
+                            name=f"{label} via {node}")
+            for node, kubelet in cluster.kubelets.items()]
+    cluster.run(seconds)
+    for run in runs:
+        run.stop()
+    return paths(*runs)[["traffic", "outcome", "node", "seen_as", "requests"]]
+
+
 PATH_COLUMNS = ["traffic", "target", "outcome", "node", "seen_as", "reason"]
 
 
@@ -542,7 +687,8 @@ def error_window(cluster: Cluster, node: str, name: str = "web") -> pd.DataFrame
     rows: list[tuple[str, float | None]] = [
         ("last lease renewal (heartbeat)", float(leases.max()) if len(leases) else None),
         (f"{node} loses power", off),
-        ("first request to its pod times out", float(failed.min()) if len(failed) else None)]
+        ("first request sent to its pod that timed out",
+         float(failed.min()) if len(failed) else None)]
     if len(not_ready):
         marked = float(not_ready.min())
         rows.append(("node controller: Ready=Unknown, its pods NotReady", marked))
@@ -553,7 +699,8 @@ def error_window(cluster: Cluster, node: str, name: str = "web") -> pd.DataFrame
         ips = set(_ip_of_pods(frame[frame["node"] == node]).values())
         for other, landed in _rules_gone(cluster, ips, marked).items():
             rows.append((f"kube-proxy {other}: rules without them", landed))
-    rows.append(("last request to its pod times out", float(failed.max()) if len(failed) else None))
+    rows.append(("last request sent to its pod that timed out",
+                 float(failed.max()) if len(failed) else None))
     table = pd.DataFrame([r for r in rows if r[1] is not None], columns=["step", "time"])
     table["after power off"] = table["time"] - off
     table = table.round({"time": 3, "after power off": 3})
