@@ -15,6 +15,7 @@ import kubelearn as kl
 from kubelearn.api import Forbidden
 from kubelearn.proxy.iptables import endpoint_chain, service_chain
 from kubelearn.proxy.proxier import FULL_SYNC_PERIOD, LABEL_SELECTOR, KubeProxy
+from tests.proxy_testing import nodeport_service
 
 DEPLOYMENT = """
 apiVersion: apps/v1
@@ -36,6 +37,11 @@ spec:
   selector: {{app: web}}
   ports: [{{port: 80, targetPort: {target}}}]
 """
+
+
+def web_app(replicas: int, target: str = "http") -> str:
+    """DEPLOYMENT ``web`` with ``replicas`` and its Service ``web``, port 80 to ``target``."""
+    return DEPLOYMENT.format(replicas=replicas) + "---" + SERVICE.format(name="web", target=target)
 
 
 def cluster_with_proxies(nodes: int = 3, seed: int = 0, **options) -> tuple:
@@ -72,8 +78,7 @@ def cluster_ip(cluster: kl.Cluster, name: str = "web") -> str:
 
 def test_rules_follow_a_deployment_and_its_scale_down_on_every_node():
     cluster, proxies = cluster_with_proxies()
-    cluster.apply(DEPLOYMENT.format(replicas=3) + "---" + SERVICE.format(name="web",
-                                                                        target="http"))
+    cluster.apply(web_app(3))
     cluster.run(60)
     ips = pod_ips(cluster)
     assert len(ips) == 3
@@ -99,12 +104,15 @@ def test_rules_follow_a_deployment_and_its_scale_down_on_every_node():
 
 
 def test_each_node_lags_the_endpoint_slice_by_its_own_amount():
-    cluster, proxies = cluster_with_proxies(nodes=4)
-    cluster.apply(DEPLOYMENT.format(replicas=2) + "---" + SERVICE.format(name="web",
-                                                                        target="http"))
-    cluster.run(60)
-    cluster.admin.scale("deployments", "web", 3)
-    cluster.run(60)
+    def scaled_from_two_to_three() -> tuple[kl.Cluster, dict[str, KubeProxy]]:
+        cluster, proxies = cluster_with_proxies(nodes=4)
+        cluster.apply(web_app(2))
+        cluster.run(60)
+        cluster.admin.scale("deployments", "web", 3)
+        cluster.run(60)
+        return cluster, proxies
+
+    cluster, proxies = scaled_from_two_to_three()
     updates = [r.time for r in cluster.sim.records
                if r.component == "endpoint-slice-controller"
                and r.reason.startswith("EndpointSlice")
@@ -116,12 +124,7 @@ def test_each_node_lags_the_endpoint_slice_by_its_own_amount():
     assert all(0 < lag < 1.0 for lag in lags.values()), lags
     assert len(set(lags.values())) == len(proxies), lags  # seeded per-node speed and noise
     # and the same seed gives the same lags
-    again, proxies_again = cluster_with_proxies(nodes=4)
-    again.apply(DEPLOYMENT.format(replicas=2) + "---" + SERVICE.format(name="web",
-                                                                      target="http"))
-    again.run(60)
-    again.admin.scale("deployments", "web", 3)
-    again.run(60)
+    _, proxies_again = scaled_from_two_to_three()
     assert [s.landed for s in proxies_again["node-2"].syncs] == \
         [s.landed for s in proxies["node-2"].syncs]
 
@@ -163,8 +166,7 @@ def test_nothing_changing_means_a_sync_an_hour_and_a_full_one_within_two():
 
 def test_a_target_port_no_container_has_means_no_endpoints_and_a_reject_rule():
     cluster, proxies = cluster_with_proxies(nodes=2)
-    cluster.apply(DEPLOYMENT.format(replicas=2) + "---" + SERVICE.format(name="web",
-                                                                        target="metrics"))
+    cluster.apply(web_app(2, target="metrics"))
     cluster.run(60)
     proxy = proxies["node-1"]
     reject = [r.text() for _, r in proxy.rules("filter").rules() if "default/web" in r.text()]
@@ -203,16 +205,7 @@ spec: {clusterIP: None, selector: {app: web}, ports: [{port: 80, targetPort: htt
 @pytest.mark.parametrize("policy, verdict", [("Local", "DROP"), ("Cluster", "DNAT")])
 def test_node_port_on_a_node_without_a_local_endpoint(policy, verdict):
     cluster, proxies = cluster_with_proxies(nodes=2)
-    cluster.apply(DEPLOYMENT.format(replicas=1) + f"""---
-apiVersion: v1
-kind: Service
-metadata: {{name: web}}
-spec:
-  type: NodePort
-  externalTrafficPolicy: {policy}
-  selector: {{app: web}}
-  ports: [{{port: 80, targetPort: http, nodePort: 30080}}]
-""")
+    cluster.apply(DEPLOYMENT.format(replicas=1) + "---" + nodeport_service(policy, "http"))
     cluster.run(60)
     (pod,) = cluster.admin.list("pods", "default")["items"]
     other = next(n for n in proxies if n != pod["spec"]["nodeName"])
@@ -234,8 +227,7 @@ spec:
 
 def test_a_stopped_proxy_leaves_its_rules_and_a_restart_resyncs_in_full():
     cluster, proxies = cluster_with_proxies(nodes=2)
-    cluster.apply(DEPLOYMENT.format(replicas=2) + "---" + SERVICE.format(name="web",
-                                                                        target="http"))
+    cluster.apply(web_app(2))
     cluster.run(60)
     proxy = proxies["node-2"]
     before = dnat_targets(proxy)
@@ -280,8 +272,7 @@ def test_a_proxy_killed_mid_sync_lands_nothing():
 def test_an_iptables_flush_is_noticed_within_the_sync_period():
     cluster, proxies = cluster_with_proxies(nodes=1)
     proxy = proxies["node-1"]
-    cluster.apply(DEPLOYMENT.format(replicas=1) + "---" + SERVICE.format(name="web",
-                                                                        target="http"))
+    cluster.apply(web_app(1))
     cluster.run(40)
     flushed_at = cluster.now
     proxy.dataplane.flush()
@@ -297,8 +288,7 @@ def test_an_iptables_flush_is_noticed_within_the_sync_period():
 
 def test_rules_print_like_iptables_save_and_table_as_a_frame():
     cluster, proxies = cluster_with_proxies(nodes=1)
-    cluster.apply(DEPLOYMENT.format(replicas=2) + "---" + SERVICE.format(name="web",
-                                                                        target="http"))
+    cluster.apply(web_app(2))
     cluster.run(60)
     rules = proxies["node-1"].rules()
     text = str(rules)
@@ -316,8 +306,7 @@ def test_rules_print_like_iptables_save_and_table_as_a_frame():
 def test_sync_records_and_history():
     cluster, proxies = cluster_with_proxies(nodes=1, history_limit=3)
     proxy = proxies["node-1"]
-    cluster.apply(DEPLOYMENT.format(replicas=1) + "---" + SERVICE.format(name="web",
-                                                                        target="http"))
+    cluster.apply(web_app(1))
     cluster.run(60)
     for replicas in (2, 1):
         cluster.admin.scale("deployments", "web", replicas)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 
+import pandas as pd
 import pytest
 
 import kubelearn as kl
@@ -17,6 +18,7 @@ from kubelearn.controllers.nodelifecycle import NODE_MONITOR_GRACE_PERIOD, NODE_
 from kubelearn.kubelet.config import KubeletConfig
 from kubelearn.proxy.traffic import CLIENT_TIMEOUT, EXTERNAL_CLIENT_IP
 from kubelearn.viz import traffic as vt
+from tests.proxy_testing import nodeport_service
 
 LEASE_PERIOD = KubeletConfig().node_lease_duration_seconds * 0.25  # 10 s
 
@@ -37,6 +39,14 @@ def ready_pods(cluster: kl.Cluster) -> int:
 
 def outcomes(traffic) -> dict[str, int]:
     return traffic.requests()["outcome"].value_counts().to_dict()
+
+
+def requests_for(cluster: kl.Cluster, seconds: float, target: str = "web",
+                 **options) -> pd.DataFrame:
+    """The requests ``cluster.traffic(target, **options)`` sent in ``seconds``, as a frame."""
+    traffic = cluster.traffic(target, **options)
+    cluster.run(seconds)
+    return traffic.requests()
 
 
 # -- spread ---------------------------------------------------------------------------------------
@@ -184,29 +194,20 @@ def test_a_node_whose_kubelet_dies_keeps_serving():
 
 # -- NodePorts and traffic policies --------------------------------------------------------------
 
-NODEPORT = """
+WEB_ON_NODE_1 = """
 apiVersion: v1
 kind: Pod
-metadata: {{name: web, labels: {{app: web}}}}
+metadata: {name: web, labels: {app: web}}
 spec:
   nodeName: node-1
-  containers: [{{name: web, image: nginx}}]
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web}}
-spec:
-  type: NodePort
-  externalTrafficPolicy: {policy}
-  selector: {{app: web}}
-  ports: [{{port: 80, nodePort: 30080}}]
+  containers: [{name: web, image: nginx}]
 """
 
 
 @pytest.mark.parametrize("policy", ["Cluster", "Local"])
 def test_nodeport_from_outside_through_a_node_without_the_pod(policy):
     cluster = kl.Cluster(seed=0, nodes=2)
-    cluster.apply(NODEPORT.format(policy=policy))
+    cluster.apply(WEB_ON_NODE_1 + "---" + nodeport_service(policy, 80))  # nginx serves on 80
     cluster.run(20)
     node1, node2 = (cluster.kubelets[n].node_ip for n in ("node-1", "node-2"))
     direct = cluster.traffic(f"{node1}:30080", rate=20, from_node="outside", name="direct")
@@ -234,9 +235,7 @@ metadata: {name: web}
 spec: {selector: {app: typo}, ports: [{port: 80}]}
 """)
     cluster.run(5)
-    traffic = cluster.traffic("web", rate=10)
-    cluster.run(2)
-    frame = traffic.requests()
+    frame = requests_for(cluster, 2, rate=10)
     assert set(frame["outcome"]) == {"refused"}
     assert frame["reason"].str.contains("has no endpoints").all()
     assert (frame["latency"] < 0.01).all()
@@ -248,9 +247,7 @@ def test_a_target_port_nothing_listens_on_is_refused_by_the_pod():
     svc["spec"]["ports"][0]["targetPort"] = 8080  # nginx serves on 80
     cluster.admin.update(svc)
     cluster.run(5)
-    traffic = cluster.traffic("web", rate=10)
-    cluster.run(2)
-    frame = traffic.requests()
+    frame = requests_for(cluster, 2, rate=10)
     assert set(frame["outcome"]) == {"refused"}
     assert frame["reason"].str.contains("nothing listens on default/web-").all()
     assert set(frame["destination"].str.split(":").str[1]) == {"8080"}
@@ -259,9 +256,7 @@ def test_a_target_port_nothing_listens_on_is_refused_by_the_pod():
 def test_an_unknown_name_fails_in_dns_and_changes_nothing():
     cluster = web(1)
     before = {r: cluster.admin.list(r, None)["items"] for r in ("services", "endpointslices")}
-    traffic = cluster.traffic("nosuch", rate=10, from_node="node-1")
-    cluster.run(1)
-    frame = traffic.requests()
+    frame = requests_for(cluster, 1, "nosuch", rate=10, from_node="node-1")
     assert set(frame["outcome"]) == {"nxdomain"}
     assert frame["reason"].eq("no DNS name nosuch").all()
     assert before == {r: cluster.admin.list(r, None)["items"] for r in before}
@@ -270,9 +265,7 @@ def test_an_unknown_name_fails_in_dns_and_changes_nothing():
 def test_a_cluster_ip_port_no_service_declares_gets_no_answer():
     cluster = web(1)
     ip = cluster.admin.get("services", "web")["spec"]["clusterIP"]
-    traffic = cluster.traffic(f"{ip}:22", rate=5, from_node="node-1")
-    cluster.run(1)
-    frame = traffic.requests()
+    frame = requests_for(cluster, 1, f"{ip}:22", rate=5, from_node="node-1")
     assert set(frame["outcome"]) == {"timeout"}
 
 
@@ -290,9 +283,7 @@ def test_a_pod_ip_is_reachable_directly_from_any_node_but_not_from_outside():
 def test_the_kubernetes_service_reaches_the_api_server():
     cluster = kl.Cluster(seed=0, nodes=1)
     cluster.run(2)
-    traffic = cluster.traffic("kubernetes", rate=10)
-    cluster.run(1)
-    frame = traffic.requests()
+    frame = requests_for(cluster, 1, "kubernetes", rate=10)
     assert set(frame["outcome"]) == {"ok"}
     assert set(frame["destination"]) == {f"{CONTROL_PLANE_IP}:6443"}
     assert set(frame["service"]) == {"default/kubernetes:https"}

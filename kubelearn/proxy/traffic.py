@@ -327,10 +327,10 @@ class Traffic:
         if here is None and not network.is_node_ip(ip):  # outside: only nodes are routable
             return _Answer(TIMEOUT, self.timeout, service, destination,
                            reason=f"no route to {ip} from outside the cluster")
-        delay += SAME_NODE_DELAY if owner is here else CROSS_NODE_DELAY
-        if not owner.powered_on:
-            return _Answer(TIMEOUT, self.timeout, service, destination,
-                           reason=f"{owner.node_name} is down")
+        hop, lost = self._hop(here, owner, ip, service, destination)
+        if lost is not None:
+            return lost
+        delay += hop
         if not service and network.is_node_ip(ip):  # a node's address: its rules, a NodePort?
             route = self.cluster.proxies[owner.node_name].dataplane.route(
                 ip, port, "TCP", src_ip=client.ip, rng=self._rng)
@@ -342,13 +342,10 @@ class Traffic:
             service, (ip, port) = route.service or "", route.backend
             destination, seen = f"{ip}:{port}", route.source
             via, owner = owner, network.owner(ip)
-            if owner is None:
-                return _Answer(TIMEOUT, self.timeout, service, destination,
-                               reason=f"nothing answers at {ip}")
-            delay += SAME_NODE_DELAY if owner is via else CROSS_NODE_DELAY
-            if not owner.powered_on:
-                return _Answer(TIMEOUT, self.timeout, service, destination,
-                               reason=f"{owner.node_name} is down")
+            hop, lost = self._hop(via, owner, ip, service, destination)
+            if lost is not None:
+                return lost
+            delay += hop
         sandbox = owner.runtime.by_ip.get(ip)
         if sandbox is None:
             return _Answer(REFUSED, 2 * delay, service, destination, owner,
@@ -358,6 +355,17 @@ class Traffic:
                            reason=f"nothing listens on {sandbox.pod}:{port}")
         return _Answer(OK, 2 * delay, service, destination, owner, sandbox, 2 * delay,
                        seen_as=seen, port=port)
+
+    def _hop(self, here: Kubelet | None, owner: Kubelet | None, ip: str, service: str,
+             destination: str) -> tuple[float, _Answer | None]:
+        """The packet goes from ``here`` to ``owner``: the one-way delay, or how it is lost."""
+        if owner is None:
+            return 0.0, _Answer(TIMEOUT, self.timeout, service, destination,
+                                reason=f"nothing answers at {ip}")
+        if not owner.powered_on:
+            return 0.0, _Answer(TIMEOUT, self.timeout, service, destination,
+                                reason=f"{owner.node_name} is down")
+        return (SAME_NODE_DELAY if owner is here else CROSS_NODE_DELAY), None
 
     def _blocked(self, route: Route, destination: str, delay: float) -> _Answer:
         """A REJECT (refused at once: an ICMP port unreachable) or a DROP (nothing, ever)."""
