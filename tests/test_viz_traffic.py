@@ -172,6 +172,8 @@ def test_the_median_latency_leaves_a_gap_where_nothing_was_answered():
     assert len(refused) >= 30
     at = dict(zip(x, y, strict=True))
     assert all(pd.isna(at[t // 1]) for t in refused["time"])  # a gap, not the last median
+    last = vt.requests(cluster, "web")["time"].max()
+    assert latency.get_xlim()[1] == last // 1 + 1  # the axis ends with the last bin drawn
 
 
 # -- lesson 08's small tables -------------------------------------------------------------------
@@ -217,3 +219,20 @@ def test_from_outside_tries_every_node_and_stops_its_clients():
     node_ips = {k.node_ip for k in cluster.kubelets.values()}
     assert set(table["seen_as"]) <= node_ips  # Cluster policy: SNAT to the node's address
     assert all(t.stopped_at is not None for t in cluster.traffics)
+
+
+def test_side_by_side_timelines_share_scales_and_one_legend_names_every_failure(race):
+    fixed = vt.simulate_rolling_update(replicas=3, prestop=5)
+    fig = vt.traffic_timelines([(race, "web", "no preStop"), (fixed, "web", "preStop")],
+                               since=30, until=65)
+    grid = [fig.axes[i:i + 2] for i in range(0, 8, 2)]  # rows of (left, right)
+    assert [ax.get_title() for ax in grid[0]] == ["no preStop", "preStop"]
+    for left, right in grid:
+        assert left.get_xlim() == right.get_xlim() == (30, 65)
+        assert left.get_ylim() == right.get_ylim()
+    left, right = grid[1]
+    assert left.get_legend() is None
+    legend = right.get_legend()  # on the right, though only the left column failed
+    assert [t.get_text() for t in legend.get_texts()] == ["refused"]
+    for ax in grid[2]:  # no latency drawn for a bin that starts at until
+        assert all(max(line.get_xdata()) <= 65 for line in ax.get_lines())

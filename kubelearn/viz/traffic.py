@@ -167,7 +167,9 @@ def traffic_timelines(panels: Iterable[tuple[Cluster, str | Traffic | Iterable[T
     """:func:`traffic_timeline` for several runs, side by side, on the same scales.
 
     ``panels``: ``(cluster, traffic name, title)`` for each column (title None:
-    the requests sent and failed).
+    the requests sent and failed). Each column shows the requests sent from
+    ``since`` up to, not including, ``until``; the legends, on the right, name
+    what any column drew.
     """
     import matplotlib.pyplot as plt
 
@@ -176,14 +178,14 @@ def traffic_timelines(panels: Iterable[tuple[Cluster, str | Traffic | Iterable[T
         frame = requests(cluster, name)
         if since is not None:
             frame = frame[frame["time"] >= since]
-        if until is not None:
-            frame = frame[frame["time"] <= until]
+        if until is not None:  # a bin that starts at until would fall outside the axes
+            frame = frame[frame["time"] < until]
         columns.append((cluster, name, title, frame))
     frames = [frame for *_, frame in columns]
     x0 = since if since is not None else min(
         (float(f["time"].min()) for f in frames if len(f)), default=0.0)
-    x1 = until if until is not None else max(
-        (float(f["time"].max()) + bin for f in frames if len(f)), default=x0 + 1.0)
+    x1 = until if until is not None else max(  # the end of the last bin drawn
+        ((float(f["time"].max()) // bin + 1) * bin for f in frames if len(f)), default=x0 + 1.0)
     x1 = max(x1, x0 + 1.0)
     lanes = [marks(cluster, name, x0, x1) for cluster, name, _, _ in columns]
     lane_names = _lane_order(pd.concat(lanes, ignore_index=True))
@@ -200,7 +202,7 @@ def traffic_timelines(panels: Iterable[tuple[Cluster, str | Traffic | Iterable[T
             zip(columns, rates, lanes, strict=True)):
         answered, failed, latency, events = axes[:, col]
         _draw_answered(answered, rate, bin, peak_answered)
-        _draw_failed(failed, rate, bin, peak_failed, legend=col == n - 1)
+        _draw_failed(failed, rate, bin, peak_failed)
         _draw_latency(latency, frame, bin, legend=col == n - 1)
         _draw_lanes(events, lane, lane_names)
         events.set_xlabel("simulated seconds (when each request was sent)")
@@ -211,9 +213,23 @@ def traffic_timelines(panels: Iterable[tuple[Cluster, str | Traffic | Iterable[T
         if col:
             for ax in (answered, failed, latency):
                 ax.set_ylabel("")
+    _failed_legend(axes[1, -1], rates)
     axes[-1, 0].set_xlim(x0, x1)
     fig.tight_layout()
     return fig
+
+
+def _failed_legend(ax: Axes, rates: list[pd.DataFrame]) -> None:
+    """One legend, right of the last column, for the outcomes any column drew as failed."""
+    from matplotlib.patches import Patch
+
+    drawn = [o for o in dict.fromkeys(o for r in rates for o in r.columns)
+             if o != "ok" and any(o in r and r[o].any() for r in rates)]
+    if drawn:
+        ax.legend(handles=[Patch(color=OUTCOME_COLOURS.get(o, "tab:gray"), alpha=0.8, label=o,
+                                 lw=0) for o in drawn],
+                  fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="failed",
+                  title_fontsize=8)
 
 
 def _steps(table: pd.DataFrame | pd.Series, bin: float):
@@ -235,8 +251,7 @@ def _draw_answered(ax: Axes, table: pd.DataFrame, bin: float, peak: float) -> No
     ax.grid(alpha=0.25)
 
 
-def _draw_failed(ax: Axes, table: pd.DataFrame, bin: float, peak: float,
-                 legend: bool = True) -> None:
+def _draw_failed(ax: Axes, table: pd.DataFrame, bin: float, peak: float) -> None:
     table = _steps(table, bin)
     bottom = None
     for outcome in table.columns:
@@ -253,9 +268,6 @@ def _draw_failed(ax: Axes, table: pd.DataFrame, bin: float, peak: float,
     if bottom is None:
         ax.text(0.5, 0.5, "no request failed", transform=ax.transAxes, ha="center",
                 va="center", fontsize=9, color="gray")
-    elif legend:
-        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), title="failed",
-                  title_fontsize=8)
 
 
 def _draw_latency(ax: Axes, frame: pd.DataFrame, bin: float, legend: bool = True) -> None:
