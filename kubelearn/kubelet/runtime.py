@@ -300,14 +300,15 @@ class Runtime:
         self.containers.pop(pod_uid, None)
 
     # -- the network, as a connection sees it ------------------------------------------------
-    def accepting(self, sandbox: Sandbox, port: int) -> Container | None:
-        """The container that would accept a TCP connection to ``port`` now, or None.
+    def accepting(self, sandbox: Sandbox, port: int, at: float | None = None
+                  ) -> Container | None:
+        """The container that would accept a TCP connection to ``port`` now (or ``at``).
 
         A process accepts on the ports it serves (:meth:`Behaviour.serves`) once it is
         listening, until SIGTERM if it handles the signal (it closes its listener and
         drains, as nginx does), else until it is killed.
         """
-        now = self.sim.now
+        now = self.sim.now if at is None else at
         for container in self.containers.get(sandbox.pod_uid, ()):
             if container.started_at is None or now >= container.exit_at - 1e-9 \
                     or now < container.started_at:

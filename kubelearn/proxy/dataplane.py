@@ -545,7 +545,8 @@ class Dataplane:
         return ip in self.local_ips or ip.startswith("127.")
 
     def route(self, dst_ip: str, dst_port: int, protocol: str = "TCP", *, src_ip: str,
-              rng: random.Random, local: bool | None = None) -> Route:
+              rng: random.Random, local: bool | None = None, now: float | None = None
+              ) -> Route:
         """What the node does with a new connection from ``src_ip`` to ``dst_ip:dst_port``.
 
         ``local``: sent by the node itself (nat OUTPUT) rather than arriving from a pod
@@ -555,7 +556,8 @@ class Dataplane:
 
         The first route between two addresses walks the chains and remembers the
         outcome of every lottery ticket (a *plan*); later ones are a dict lookup and
-        the draw. Routes that read ``-m recent`` lists are walked every time.
+        the draw. Routes that read ``-m recent`` lists are walked every time, at
+        ``now`` (default: the clock's time).
         """
         key = (dst_ip, dst_port, protocol, src_ip, local)
         plan = self._plans.get(key)
@@ -564,9 +566,9 @@ class Dataplane:
                 return plan
             cumulative, routes = plan
             return routes[bisect.bisect_right(cumulative, rng.random())]
-        return self._plan_route(key, rng)
+        return self._plan_route(key, rng, now)
 
-    def _plan_route(self, key: tuple, rng: random.Random) -> Route:
+    def _plan_route(self, key: tuple, rng: random.Random, now: float | None = None) -> Route:
         dst_ip, dst_port, protocol, src_ip, local = key
         seen: list[tuple[list[float], int]] = []
 
@@ -576,7 +578,7 @@ class Dataplane:
             return choice
 
         route, stateful = self._route(dst_ip, dst_port, protocol, src_ip, local, None,
-                                      draw_and_note, with_state=True)
+                                      draw_and_note, with_state=True, now=now)
         if stateful or len(seen) > 1:
             return route
         if len(self._plans) > 1 << 17:
@@ -625,21 +627,24 @@ class Dataplane:
 
     def _route(self, dst_ip: str, dst_port: int, protocol: str, src_ip: str,
                local: bool | None, draw: Callable[[], float] | None,
-               forced: Callable[[list[float]], int] | None, with_state: bool = False) -> Any:
+               forced: Callable[[list[float]], int] | None, with_state: bool = False,
+               now: float | None = None) -> Any:
         """Walk the chains; the Route (and, ``with_state``, whether it read -m recent)."""
-        route = self._walk_all(dst_ip, dst_port, protocol, src_ip, local, draw, forced)
+        route = self._walk_all(dst_ip, dst_port, protocol, src_ip, local, draw, forced, now)
         return (route[0], route[1]) if with_state else route[0]
 
     def _walk_all(self, dst_ip: str, dst_port: int, protocol: str, src_ip: str,
                   local: bool | None, draw: Callable[[], float] | None,
-                  forced: Callable[[list[float]], int] | None) -> tuple[Route, bool]:
+                  forced: Callable[[list[float]], int] | None,
+                  now: float | None = None) -> tuple[Route, bool]:
         proto = _PROTOCOLS.get(protocol) or protocol.lower()
         local_ips = self.local_ips
         src_local = src_ip in local_ips or src_ip.startswith("127.")
         if local is None:
             local = src_ip in local_ips
         p = _Packet(src_ip, dst_ip, proto, int(dst_port), src_local,
-                    dst_ip in local_ips or dst_ip.startswith("127."), self.clock(), draw, forced)
+                    dst_ip in local_ips or dst_ip.startswith("127."),
+                    self.clock() if now is None else now, draw, forced)
         hook = "OUTPUT" if local else "PREROUTING"
         p.chains.append(hook)
         if (NAT, hook, KUBE_SERVICES) in self._hooks:

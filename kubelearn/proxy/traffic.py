@@ -47,6 +47,7 @@ and its node, the outcome and the latency.
 from __future__ import annotations
 
 import ipaddress
+import math
 from collections.abc import Generator, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -216,47 +217,64 @@ class Traffic:
                         f"{len(self._records)} requests sent")
 
     def _run(self) -> Generator[simpy.Event, Any, None]:
+        """Send request k at ``start + k/rate``, on the virtual clock.
+
+        Between two events of the simulation nothing in the cluster changes, so the
+        requests due before the next event anywhere (``env.peek()``) are all sent
+        when the first of them is due, each at its own time -- the same requests,
+        the same answers, without a wake-up of the clock for each one.
+        """
         import simpy
 
+        env = self.sim.env
         interval = 1.0 / self.rate
         clients = self.clients
         n = len(clients)
+        until = math.inf if self._until is None else self._until - 1e-9
         sent = 0
-        start = self.sim.now
+        start = env.now
+        due = start
         try:
-            while self._until is None or self.sim.now < self._until - 1e-9:
-                client = clients[sent % n]
-                node = client.node
-                if node is None or node.powered_on:  # a client on a dead machine sends nothing
-                    self._send(client, (sent // n) % len(client.connections))
-                sent += 1
-                # the k-th request at start + k/rate exactly: no drift from summing intervals
-                yield self.sim.timeout(max(start + sent * interval - self.sim.now, 0.0))
+            while due < until:
+                horizon = env.peek()
+                while True:  # the request due now, then those due before anything else is
+                    client = clients[sent % n]
+                    node = client.node
+                    if node is None or node.powered_on:  # a dead machine's client sends nothing
+                        self._send(client, (sent // n) % len(client.connections), due)
+                    sent += 1
+                    # the k-th request at start + k/rate exactly: no drift from summing
+                    due = start + sent * interval
+                    if due >= horizon or due >= until:
+                        break
+                if due < until:
+                    yield env.timeout(max(due - env.now, 0.0))
         except simpy.Interrupt:
             return
-        self.stopped_at = self.sim.now
+        self.stopped_at = self._until  # the duration is up
 
-    def _send(self, client: _Client, slot: int) -> None:
-        now = self.sim.now
+    def _send(self, client: _Client, slot: int, at: float) -> None:
+        """One request from ``client`` at ``at``, on its connection ``slot``, recorded."""
         connection = client.connections[slot] if self.keepalive else None
         answer = None
         if connection is not None:
-            answer = self._reuse(connection)
+            answer = self._reuse(connection, at)
             if answer is None or answer.outcome != OK:  # closed by the server, or dead
                 client.connections[slot] = None
         if answer is None:  # a new connection (the old one's server closed it: no error)
-            answer = self._open(client)
-            if answer.outcome == OK:
-                answer = answer._replace(latency=answer.latency + answer.rtt + self._serve())
-                if self.keepalive:
-                    client.connections[slot] = answer
+            answer = self._open(client, at)
+            if answer.outcome == OK and self.keepalive:
+                client.connections[slot] = answer
+        latency = answer.latency
+        if answer.outcome == OK:
+            latency += answer.rtt + self._serve()  # the request and its answer, on top
         node = answer.node.node_name if answer.node is not None else ""
         pod = answer.sandbox.pod if answer.sandbox is not None else ""
-        self._records.append(Request(now, client.name, client.ip, self.to, answer.service,
+        self._records.append(Request(at, client.name, client.ip, self.to, answer.service,
                                      answer.destination, pod, node, answer.outcome,
-                                     answer.latency, slot, answer.reason, answer.seen_as))
+                                     latency, slot, answer.reason, answer.seen_as))
 
-    def _reuse(self, connection: _Answer) -> _Answer | None:
+    def _reuse(self, connection: _Answer, at: float) -> _Answer | None:
         """A request on an open connection; None when the server has closed it gracefully."""
         node, sandbox = connection.node, connection.sandbox
         if node is not None:
@@ -265,17 +283,17 @@ class Traffic:
                                            reason=f"{node.node_name} is down")
             runtime = node.runtime
             if runtime.by_ip.get(sandbox.ip) is not sandbox \
-                    or runtime.accepting(sandbox, connection.port) is None:
+                    or runtime.accepting(sandbox, connection.port, at) is None:
                 return None
-        return connection._replace(latency=connection.rtt + self._serve())
+        return connection._replace(latency=0.0)  # no new connection to open
 
     def _serve(self) -> float:
         """How long the server takes to answer: exponential, :data:`SERVICE_TIME` on average."""
         return self._rng.expovariate(1.0 / self.service_time) if self.service_time else 0.0
 
     # -- one connection, hop by hop ------------------------------------------------------------
-    def _open(self, client: _Client) -> _Answer:
-        """Resolve, route and deliver a new connection's first packet."""
+    def _open(self, client: _Client, at: float) -> _Answer:
+        """Resolve, route and deliver a new connection's first packet, at ``at``."""
         dns_time = 0.0
         if self._address:
             ip = self.host
@@ -283,7 +301,7 @@ class Traffic:
             ip, dns_time = self._resolve(client)
             if ip is None:
                 return _Answer(NXDOMAIN, dns_time, reason=f"no DNS name {self.host}")
-        answer = self._route(client, ip, self.port)
+        answer = self._route(client, ip, self.port, at)
         if dns_time and answer.outcome != TIMEOUT:  # a timeout counts from the request's start
             answer = answer._replace(latency=answer.latency + dns_time)
         return answer
@@ -293,7 +311,7 @@ class Traffic:
         address, queries = self.cluster.dns.resolve(self.host, self.namespace)
         return address, 2 * CROSS_NODE_DELAY * queries  # each query a round trip to kube-dns
 
-    def _route(self, client: _Client, ip: str, port: int) -> _Answer:
+    def _route(self, client: _Client, ip: str, port: int, at: float) -> _Answer:
         """Send the first packet to ``ip:port`` from ``client``; what happens to it.
 
         Hop by hop: the client node's rules (none outside the cluster), then the
@@ -306,7 +324,7 @@ class Traffic:
         delay = 0.0  # one way, so far
         if here is not None:
             route = self.cluster.proxies[here.node_name].dataplane.route(
-                ip, port, "TCP", src_ip=client.ip, rng=self._rng)
+                ip, port, "TCP", src_ip=client.ip, rng=self._rng, now=at)
             if route.verdict in (REJECT, DROP):
                 return self._blocked(route, destination, SAME_NODE_DELAY)
             if route.verdict == DNAT:
@@ -333,7 +351,7 @@ class Traffic:
         delay += hop
         if not service and network.is_node_ip(ip):  # a node's address: its rules, a NodePort?
             route = self.cluster.proxies[owner.node_name].dataplane.route(
-                ip, port, "TCP", src_ip=client.ip, rng=self._rng)
+                ip, port, "TCP", src_ip=client.ip, rng=self._rng, now=at)
             if route.verdict in (REJECT, DROP):
                 return self._blocked(route, destination, delay)
             if route.verdict != DNAT:
@@ -350,7 +368,7 @@ class Traffic:
         if sandbox is None:
             return _Answer(REFUSED, 2 * delay, service, destination, owner,
                            reason=f"no pod has {ip} any more")
-        if owner.runtime.accepting(sandbox, port) is None:
+        if owner.runtime.accepting(sandbox, port, at) is None:
             return _Answer(REFUSED, 2 * delay, service, destination, owner, sandbox,
                            reason=f"nothing listens on {sandbox.pod}:{port}")
         return _Answer(OK, 2 * delay, service, destination, owner, sandbox, 2 * delay,
