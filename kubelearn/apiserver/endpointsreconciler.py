@@ -225,10 +225,6 @@ class MasterLeases:
                 ips.append(addresses[0]["ip"])
         return ips
 
-    def remove_lease(self, ip: str) -> None:
-        """Drop ``ip``'s lease (RemoveLease, when an API server shuts down)."""
-        self.store.delete(self.key(ip))
-
 
 # -- the kubernetes service controller and the lease reconciler ----------------------------------
 

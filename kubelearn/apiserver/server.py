@@ -70,7 +70,7 @@ from kubelearn.apiserver.endpointsreconciler import (
 )
 from kubelearn.apiserver.ipallocator import ServiceIPRange
 from kubelearn.apiserver.patch import apply_patch
-from kubelearn.apiserver.portallocator import PortAllocator
+from kubelearn.apiserver.portallocator import DEFAULT_NODE_PORT_RANGE, PortAllocator
 from kubelearn.apiserver.rbac import Attributes, Decision, RBACAuthorizer, attributes_for, forbidden
 from kubelearn.apiserver.registry import Registry, ResourceInfo, not_found_path
 from kubelearn.apiserver.repair import (
@@ -104,7 +104,7 @@ SYSTEM_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 # kubeadm's --service-cidr (kube-apiserver --service-cluster-ip-range); the first address
 # goes to the `kubernetes` Service.
 SERVICE_CIDR = "10.96.0.0/12"
-SERVICE_NODE_PORT_RANGE = "30000-32767"  # --service-node-port-range (DefaultServiceNodePortRange)
+SERVICE_NODE_PORT_RANGE = DEFAULT_NODE_PORT_RANGE  # --service-node-port-range
 # The API server's own identity for requests to itself (the loopback client):
 # user.APIServerUser in system:masters (k8s.io/apiserver/pkg/server/config.go).
 LOOPBACK_USER = "system:apiserver"

@@ -78,8 +78,6 @@ BUILTIN_CHAINS = {FILTER: ("INPUT", "FORWARD", "OUTPUT"),
                   NAT: ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
                   MANGLE: ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING")}
 TABLE_ORDER = (MANGLE, FILTER, NAT)
-TERMINAL_TARGETS = frozenset({"ACCEPT", "REJECT", "DROP", "DNAT", "RETURN", "MASQUERADE"})
-BUILTIN_TARGETS = TERMINAL_TARGETS | {"MARK", "SNAT"}
 
 
 # -- chain names (proxier.go portProtoHash and friends) --------------------------------------
@@ -192,13 +190,6 @@ class Rule(NamedTuple):
                 out.append(_quote(args[i]))
                 i += 1
         return " ".join(out)
-
-    @property
-    def target_args(self) -> str:
-        """The target's own options (``--to-destination 10.244.1.5:80``...)."""
-        if "-j" not in self.args:
-            return ""
-        return " ".join(self.args[self.args.index("-j") + 2:])
 
 
 def comment_args(comment: str) -> tuple[str, ...]:
@@ -354,9 +345,6 @@ class RuleSet:
                 chains.pop(chain, None)
             tables[name] = Table(name, chains, [], {**before.policies, **given.policies})
         return RuleSet(tables)
-
-    def without_deletions(self) -> RuleSet:
-        return RuleSet({n: Table(n, t.chains, [], t.policies) for n, t in self.tables.items()})
 
     # -- tables for people ----------------------------------------------------------------------
     def frame(self, table: str | None = None):  # -> pandas.DataFrame
