@@ -100,6 +100,9 @@ def test_a_dead_node_goes_unknown_is_tainted_and_its_pods_move():
     # One zone (zone-a: node-1 alone) fully disrupted, the others not: the normal rate.
     zone = cluster.controllers["nodelifecycle"].zone_states
     assert zone[":\x00:zone-a"] == "FullDisruption" and zone[":\x00:zone-b"] == "Normal"
+    # And no component met an exception it did not expect (a bug): none was recorded as
+    # SyncPanicked (a work queue's sync, a controller's pass) or HandlerPanicked (an informer's).
+    assert [r for r in cluster.sim.records if r.reason.endswith("Panicked")] == []
 
 
 def test_a_node_back_before_eviction_keeps_its_pods():

@@ -15,6 +15,15 @@ This is how kube-controller-manager's controllers are built (client-go's
    with an API error is retried later, waiting longer each time
    (``workqueue.DefaultControllerRateLimiter``: 5ms doubling up to 1000s).
 
+A sync that fails *unexpectedly* -- a ``TypeError`` on an object shaped in a way
+nobody planned for, i.e. a bug -- is a failed sync too: logged with its
+traceback, recorded as ``SyncPanicked`` (so tests can insist there are none)
+and retried like any other. Upstream a panic in a worker is caught by
+``utilruntime.HandleCrash`` ("Observed a panic"), which then crashes
+kube-controller-manager on purpose (``ReallyCrash``) so that it restarts
+afresh; here there is nothing to restart, so the worker goes on, and one bad
+object costs its own key, never the controller.
+
 The informer is the scheduler's (kubelearn/scheduler/informer.py): one informer
 for every component, as client-go has one. Inside the controller manager the
 controllers *share* informers (:class:`SharedInformerFactory`, client-go's
@@ -25,6 +34,7 @@ controller, the garbage collector and the rest. Ten controllers, one copy.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Generator
 from typing import Any
 
@@ -35,7 +45,10 @@ from kubelearn.client import Client
 from kubelearn.scheduler.informer import Informer, object_key
 from kubelearn.sim import Simulation
 
-__all__ = ["Informer", "SharedInformerFactory", "SyncError", "WorkQueue", "object_key"]
+__all__ = ["Informer", "SharedInformerFactory", "SyncError", "WorkQueue", "handle_crash",
+           "object_key"]
+
+log = logging.getLogger(__name__)
 
 # client-go workqueue.DefaultItemBasedRateLimiter: NewItemExponentialFailureRateLimiter(5ms, 1000s)
 RETRY_BASE_DELAY = 0.005
@@ -76,6 +89,18 @@ class SharedInformerFactory:
         for informer in list(self.informers.values()):
             if not informer.started:
                 informer.start()
+
+
+def handle_crash(sim: Simulation, component: str, obj: str, error: Exception,
+                 doing: str = "") -> None:
+    """utilruntime.HandleCrash, without the crash: log the traceback, record ``SyncPanicked``.
+
+    For an exception nobody planned for (a bug, a malformed object) in one
+    item of a controller's work; the caller goes on with the next item.
+    """
+    what = f"{doing}: " if doing else ""
+    sim.record(component, "SyncPanicked", obj, f"{what}{type(error).__name__}: {error}")
+    log.error("%s: Observed a panic: %s%s", component, what, obj, exc_info=error)
 
 
 class SyncError(Exception):
@@ -148,12 +173,23 @@ class WorkQueue:
                 self.sync(key)
             except (StatusError, SyncError) as error:  # the API (or the sync) said no: later
                 self.sim.record(self.name, "SyncFailed", key, str(error))
-                if self.max_retries is None or self._failures.get(key, 0) < self.max_retries:
-                    self.add_rate_limited(key)
-                else:  # handleErr: "Dropping ... out of the queue"
-                    self.sim.record(self.name, "SyncDropped", key,
-                                    f"dropping {key} out of the queue after "
-                                    f"{self.max_retries} retries: {error}")
-                    self.forget(key)
+                log.info("%s: error syncing %s, retrying: %s", self.name, key, error)
+                self.handle_err(key, error)
+            except Exception as error:  # a bug, or an object nobody expected: log it, go on
+                handle_crash(self.sim, self.name, key, error)
+                self.handle_err(key, error)
             else:
                 self.forget(key)
+
+    def handle_err(self, key: str, error: Exception) -> None:
+        """handleErr: retry under the rate limit, or drop the key after ``max_retries``."""
+        if self.max_retries is None or self._failures.get(key, 0) < self.max_retries:
+            self.add_rate_limited(key)
+            return
+        # "Retry budget exceeded, dropping service out of the queue" (endpointslice_controller.go)
+        self.sim.record(self.name, "SyncDropped", key,
+                        f"dropping {key} out of the queue after {self.max_retries} retries: "
+                        f"{error}")
+        log.error("%s: dropping %s out of the queue after %d retries: %s", self.name, key,
+                  self.max_retries, error)
+        self.forget(key)

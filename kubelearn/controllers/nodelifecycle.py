@@ -34,7 +34,12 @@ import simpy
 from kubelearn.api import NotFound, StatusError
 from kubelearn.apiserver.printers import parse_time
 from kubelearn.client import Client
-from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue, object_key
+from kubelearn.controllers.informer import (
+    SharedInformerFactory,
+    WorkQueue,
+    handle_crash,
+    object_key,
+)
 from kubelearn.kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelearn.sim import Simulation
 
@@ -60,11 +65,11 @@ OWNED = {key for statuses in CONDITION_TAINTS.values() for key in statuses.value
 def wanted_noschedule_taints(node: Mapping[str, Any]) -> set[str]:
     """The NoSchedule taint keys a node's conditions and spec.unschedulable call for."""
     keys = set()
-    for condition in node.get("status", {}).get("conditions") or []:
+    for condition in (node.get("status") or {}).get("conditions") or []:
         key = CONDITION_TAINTS.get(condition.get("type"), {}).get(condition.get("status"))
         if key:
             keys.add(key)
-    if node.get("spec", {}).get("unschedulable"):
+    if (node.get("spec") or {}).get("unschedulable"):
         keys.add(UNSCHEDULABLE)
     return keys
 
@@ -78,7 +83,7 @@ def reconcile_taints(node: Mapping[str, Any], time_added: str | None = None
     go, the missing ones are appended (in condition order, stamped ``timeAdded``),
     every other taint stays where it is.
     """
-    taints = list(node.get("spec", {}).get("taints") or [])
+    taints = list((node.get("spec") or {}).get("taints") or [])
     have = {t["key"] for t in taints if t.get("effect") == "NoSchedule" and t["key"] in OWNED}
     want = wanted_noschedule_taints(node)
     if have == want:
@@ -93,8 +98,8 @@ def reconcile_taints(node: Mapping[str, Any], time_added: str | None = None
 def wanted_noschedule_order(node: Mapping[str, Any]) -> list[str]:
     """The wanted NoSchedule taint keys in upstream's order: conditions as listed, then cordon."""
     keys = [CONDITION_TAINTS.get(c.get("type"), {}).get(c.get("status"))
-            for c in node.get("status", {}).get("conditions") or []]
-    if node.get("spec", {}).get("unschedulable"):
+            for c in (node.get("status") or {}).get("conditions") or []]
+    if (node.get("spec") or {}).get("unschedulable"):
         keys.append(UNSCHEDULABLE)
     return list(dict.fromkeys(k for k in keys if k))
 
@@ -141,7 +146,7 @@ LEASE_NAMESPACE = "kube-node-lease"  # v1.NamespaceNodeLease
 
 def get_condition(node: Mapping[str, Any], kind: str) -> dict | None:
     """controllerutil.GetNodeCondition: the node's condition of this type, or None."""
-    for condition in node.get("status", {}).get("conditions") or []:
+    for condition in (node.get("status") or {}).get("conditions") or []:
         if condition.get("type") == kind:
             return condition
     return None
@@ -155,7 +160,7 @@ def taint_exists(taints: Any, template: Mapping[str, Any]) -> bool:
 
 def zone_key(node: Mapping[str, Any]) -> str:
     """nodetopology.GetZoneKey: region and zone labels (GA, else beta) as one key."""
-    labels = node.get("metadata", {}).get("labels") or {}
+    labels = (node.get("metadata") or {}).get("labels") or {}
     region = labels.get("topology.kubernetes.io/region") or labels.get(
         "failure-domain.beta.kubernetes.io/region", "")
     zone = labels.get("topology.kubernetes.io/zone") or labels.get(
@@ -380,11 +385,20 @@ class NodeLifecycleController:
     # -- monitorNodeHealth -------------------------------------------------------------------
     def _monitor_loop(self) -> Generator[simpy.Event, Any, None]:
         while True:  # wait.Until: a pass at once, then one every period
-            self.monitor_node_health()
+            try:
+                self.monitor_node_health()
+            except Exception as error:  # wait.Until's HandleCrash: the next pass still comes
+                handle_crash(self.sim, COMPONENT, "", error, "monitorNodeHealth")
             yield self.sim.timeout(self.node_monitor_period)
 
     def monitor_node_health(self) -> None:
-        """One pass: every node's health, its NoExecute taint decision, then the zones'."""
+        """One pass: every node's health, its NoExecute taint decision, then the zones'.
+
+        Each node is handled on its own, as upstream's updateNodeFunc is: a node
+        that cannot be handled (an error nobody expected) is logged and recorded,
+        and the pass goes on with the others -- one bad node must not stop the
+        heartbeat checks of a whole cluster.
+        """
         # The informer's objects, shared and read-only: tryUpdateNodeHealth copies the
         # one node it changes.
         nodes = [self.nodes[name] for name in sorted(self.nodes)]
@@ -392,12 +406,11 @@ class NodeLifecycleController:
         for node in new_zone_representatives:
             self._add_zone(zone_key(node))
         for node in added:
-            name = node["metadata"]["name"]
-            self._node_event(name, node["metadata"].get("uid"), "RegisteredNode",
-                             f"Registered Node {name} in Controller")
-            self.known_nodes[name] = node
-            self._add_zone(zone_key(node))
-            self.mark_node_as_reachable(node)
+            try:
+                self._register(node)
+            except Exception as error:
+                handle_crash(self.sim, COMPONENT, f"node/{node['metadata']['name']}", error,
+                             "Failed to register Node")
         for node in deleted:
             name = node["metadata"]["name"]
             self._node_event(name, node["metadata"].get("uid"), "RemovingNode",
@@ -405,26 +418,45 @@ class NodeLifecycleController:
             del self.known_nodes[name]
         zone_conditions: dict[str, list[dict | None]] = {}
         for node in nodes:
-            result = self._update_node_health(node)
-            if result is None:
-                continue  # could not update it: no decision this pass
-            node, observed, current = result
-            labels = node["metadata"].get("labels") or {}
-            if LABEL_EXCLUDE_DISRUPTION not in labels:  # isNodeExcludedFromDisruptionChecks
-                zone_conditions.setdefault(zone_key(node), []).append(current)
-            if current is None:
-                continue
-            self.process_taint_based_eviction(node, observed)
-            if current.get("status") != "True" and observed.get("status") == "True":
-                # Report the node event only once, when the status changes.
-                name = node["metadata"]["name"]
-                self.recorder.event(self._node_ref(node), NORMAL, "NodeNotReady",
-                                    f"Node {name} status is now: NodeNotReady", f"node/{name}")
-                self.mark_pods_not_ready(name)
+            try:
+                self._monitor_node(node, zone_conditions)
+            except Exception as error:
+                handle_crash(self.sim, COMPONENT, f"node/{node['metadata']['name']}", error,
+                             "Update health of Node from Controller error, "
+                             "Skipping - no pods will be evicted")
         self.handle_disruption(zone_conditions, nodes)
         if self.record_checks:
             self.sim.record(COMPONENT, "MonitorNodeHealth", "",
                             f"checked {len(nodes)} node(s) every {self.node_monitor_period:g}s")
+
+    def _register(self, node: Mapping[str, Any]) -> None:
+        """A node seen for the first time: known from now on, in its zone, reachable."""
+        name = node["metadata"]["name"]
+        self._node_event(name, node["metadata"].get("uid"), "RegisteredNode",
+                         f"Registered Node {name} in Controller")
+        self.known_nodes[name] = node
+        self._add_zone(zone_key(node))
+        self.mark_node_as_reachable(node)
+
+    def _monitor_node(self, node: Mapping[str, Any],
+                      zone_conditions: dict[str, list[dict | None]]) -> None:
+        """updateNodeFunc: one node's health, its zone's tally, its NoExecute taint."""
+        result = self._update_node_health(node)
+        if result is None:
+            return  # could not update it: no decision this pass
+        node, observed, current = result
+        labels = node["metadata"].get("labels") or {}
+        if LABEL_EXCLUDE_DISRUPTION not in labels:  # isNodeExcludedFromDisruptionChecks
+            zone_conditions.setdefault(zone_key(node), []).append(current)
+        if current is None:
+            return
+        self.process_taint_based_eviction(node, observed)
+        if current.get("status") != "True" and observed.get("status") == "True":
+            # Report the node event only once, when the status changes.
+            name = node["metadata"]["name"]
+            self.recorder.event(self._node_ref(node), NORMAL, "NodeNotReady",
+                                f"Node {name} status is now: NodeNotReady", f"node/{name}")
+            self.mark_pods_not_ready(name)
 
     def classify_nodes(self, nodes: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
         """classifyNodes: nodes added, nodes deleted, and known nodes of a zone not yet seen."""
@@ -524,7 +556,8 @@ class NodeLifecycleController:
     def _mark_unknown(self, node: dict, now: float) -> None:
         """Every condition but NetworkUnavailable to Unknown, as the kubelet cannot say."""
         stamp = self.sim.timestamp(now)
-        conditions = node.setdefault("status", {}).setdefault("conditions", [])
+        status = node["status"] = node.get("status") or {}  # null is an empty status, as in Go
+        conditions = status["conditions"] = status.get("conditions") or []
         for kind in UNKNOWN_CONDITION_TYPES:
             condition = get_condition(node, kind)
             if condition is None:
@@ -571,7 +604,7 @@ class NodeLifecycleController:
     # -- NoExecute taints ---------------------------------------------------------------------
     def process_taint_based_eviction(self, node: dict, observed: Mapping[str, Any]) -> None:
         """processTaintBaseEviction: queue the node for its NoExecute taint, swap or lift it."""
-        taints = node.get("spec", {}).get("taints")
+        taints = (node.get("spec") or {}).get("taints")
         name = node["metadata"]["name"]
         status = observed.get("status")
         if status == "False":
@@ -589,7 +622,7 @@ class NodeLifecycleController:
 
     def mark_node_for_tainting(self, node: Mapping[str, Any], status: str) -> bool:
         """markNodeForTainting: into its zone's queue (again, if the taint is missing)."""
-        taints = node.get("spec", {}).get("taints")
+        taints = (node.get("spec") or {}).get("taints")
         name, zone = node["metadata"]["name"], zone_key(node)
         queue = self.zone_no_execute_tainter.get(zone) or self._add_zone(zone)
         template = NOT_READY_TAINT if status == "False" else UNREACHABLE_TAINT
@@ -609,7 +642,7 @@ class NodeLifecycleController:
         name = node["metadata"]["name"]
         zone = zone_key(node)
         (self.zone_no_execute_tainter.get(zone) or self._add_zone(zone)).remove(name)
-        taints = node.get("spec", {}).get("taints")
+        taints = (node.get("spec") or {}).get("taints")
         if not (taint_exists(taints, UNREACHABLE_TAINT) or taint_exists(taints, NOT_READY_TAINT)):
             return False
         return self.swap_taint(name, None, UNREACHABLE_TAINT, NOT_READY_TAINT)
@@ -619,7 +652,7 @@ class NodeLifecycleController:
         """SwapNodeControllerTaint: add one taint (timeAdded now), remove others, one write."""
         try:
             node = self.client.get("nodes", name)
-            taints = list(node.get("spec", {}).get("taints") or [])
+            taints = list((node.get("spec") or {}).get("taints") or [])
             kept = [t for t in taints if not any(
                 t.get("key") == r["key"] and t.get("effect") == r["effect"] for r in remove)]
             added = None
@@ -656,6 +689,14 @@ class NodeLifecycleController:
             self.zone_no_execute_tainter[zone].try_(self._taint_one)
 
     def _taint_one(self, name: str) -> tuple[bool, float]:
+        """One queued node; a failure comes back on a later pass, when the limiter allows."""
+        try:
+            return self._try_taint(name)
+        except Exception as error:
+            handle_crash(self.sim, COMPONENT, f"node/{name}", error, "Failed to taint Node")
+            return False, 0.0
+
+    def _try_taint(self, name: str) -> tuple[bool, float]:
         node = self.nodes.get(name)
         if node is None:
             return True, 0.0

@@ -27,7 +27,7 @@ from typing import Any
 
 from kubelearn.api import StatusError
 from kubelearn.client import Client
-from kubelearn.controllers.informer import SharedInformerFactory, object_key
+from kubelearn.controllers.informer import SharedInformerFactory, handle_crash, object_key
 from kubelearn.kubelet.events import NORMAL, EventRecorder
 from kubelearn.scheduler.plugins.helper import tolerates
 from kubelearn.sim import Simulation
@@ -158,10 +158,14 @@ class TaintEvictionController:
             self.tainted_nodes.pop(name, None)
         pods = self.pods_on_node.get(name, {})
         for key, pod in sorted(pods.items()):
-            if not taints:  # short circuit: nothing to evict for
-                self.cancel_work(key)
-            else:
-                self.process_pod_on_node(key, name, pod, taints)
+            try:
+                if not taints:  # short circuit: nothing to evict for
+                    self.cancel_work(key)
+                else:
+                    self.process_pod_on_node(key, name, pod, taints)
+            except Exception as error:  # one pod nobody could read: the others still go
+                handle_crash(self.sim, COMPONENT, f"pod/{key}", error,
+                             "Failed to process Pod on a tainted Node")
 
     def _node_deleted(self, node: Mapping[str, Any]) -> None:
         self.tainted_nodes.pop(node["metadata"]["name"], None)
@@ -231,6 +235,9 @@ class TaintEvictionController:
                 self.add_condition_and_delete_pod(name, namespace)
             except StatusError:  # NotFound too: upstream retries every error
                 continue
+            except Exception as error:  # a timer must not take the simulation down with it
+                handle_crash(self.sim, COMPONENT, f"pod/{key}", error, "Failed to delete Pod")
+                break
             deleted = True
             break
         if not deleted:
@@ -243,7 +250,8 @@ class TaintEvictionController:
     def add_condition_and_delete_pod(self, name: str, namespace: str) -> None:
         """addConditionAndDeletePod: a DisruptionTarget condition, then DELETE."""
         pod = self.client.get("pods", name, namespace)
-        conditions = pod.setdefault("status", {}).setdefault("conditions", [])
+        status = pod["status"] = pod.get("status") or {}  # null is an empty status, as in Go
+        conditions = status["conditions"] = status.get("conditions") or []
         if not any(c.get("type") == "DisruptionTarget" and c.get("status") == "True"
                    for c in conditions):
             conditions[:] = [c for c in conditions if c.get("type") != "DisruptionTarget"]

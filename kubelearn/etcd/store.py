@@ -316,10 +316,11 @@ class Store:
             latest = self._versions[key][-1]
             if latest.version and latest.lease:
                 leased.setdefault(latest.lease, []).append(key)
+        unknown = sorted(set(leased) - {lease_id for lease_id, _ in data.leases})
+        if unknown:  # refused before any lease's countdown starts: nothing is restored
+            raise bad(f"keys attached to unknown lease(s) {unknown}")
         for lease_id, ttl in data.leases:
             self._lessor.restore(lease_id, ttl, leased.pop(lease_id, []))
-        if leased:
-            raise bad(f"keys attached to unknown lease(s) {sorted(leased)}")
 
     # -- inside: reading ----------------------------------------------------------------
     def _resolve(self, revision: int, current: int) -> int:

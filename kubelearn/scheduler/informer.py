@@ -14,7 +14,13 @@ change is stored once and handed to each of them in turn.
 
 Handlers run inside the watch event's delivery, that is inside someone else's
 API call: they must not call the API server themselves. They update a cache or
-a queue; a SimPy process acts later.
+a queue; a SimPy process acts later. A handler that raises (a bug, or an object
+shaped as nobody expected) is logged with its traceback and recorded as
+``HandlerPanicked``; the other handlers still get the change, and the writer
+whose API call delivered it never sees the exception. (client-go's
+processorListener recovers the same way -- ``utilruntime.HandleCrash``,
+"Observed a panic" -- before crashing the process on purpose, which here would
+stop the whole simulation.)
 
 A ``transform`` may trim each object before it is stored and handed on, as
 client-go's ``SharedInformer.SetTransform`` does (kube-scheduler drops
@@ -29,12 +35,15 @@ this way instead of walking 10,000 cached pods on every sync.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.client import Client, Selector
     from kubelearn.sim import Simulation
+
+log = logging.getLogger(__name__)
 
 RELIST_DELAY = 1.0  # seconds before listing again after a watch ended (reflector backoff)
 
@@ -89,7 +98,10 @@ class Informer:
         self.handlers.append((on_add, on_update, on_delete))
         if self.started and on_add is not None:
             for obj in list(self.store.values()):
-                on_add(obj)
+                try:
+                    on_add(obj)
+                except Exception as error:
+                    self._handler_panicked(on_add, obj, error)
 
     def add_indexers(self, indexers: Mapping[str, IndexFunc]) -> None:
         """Keep these indices of the store up to date (a name already there is kept)."""
@@ -173,17 +185,35 @@ class Informer:
     def _added(self, obj: Mapping[str, Any]) -> None:
         for on_add, _, _ in self.handlers:
             if on_add is not None:
-                on_add(obj)
+                try:
+                    on_add(obj)
+                except Exception as error:
+                    self._handler_panicked(on_add, obj, error)
 
     def _updated(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         for _, on_update, _ in self.handlers:
             if on_update is not None:
-                on_update(old, new)
+                try:
+                    on_update(old, new)
+                except Exception as error:
+                    self._handler_panicked(on_update, new, error)
 
     def _deleted(self, obj: Mapping[str, Any]) -> None:
         for _, _, on_delete in self.handlers:
             if on_delete is not None:
-                on_delete(obj)
+                try:
+                    on_delete(obj)
+                except Exception as error:
+                    self._handler_panicked(on_delete, obj, error)
+
+    def _handler_panicked(self, handler: Callable, obj: Mapping[str, Any],
+                          error: Exception) -> None:
+        """Log and record a handler's exception; the change still goes to the others."""
+        name = getattr(handler, "__qualname__", repr(handler))
+        key = f"{self.resource}/{object_key(obj)}"
+        self.sim.record("informer", "HandlerPanicked", key,
+                        f"{name}: {type(error).__name__}: {error}")
+        log.exception("Observed a panic in %s handling %s", name, key)
 
     def _on_event(self, event: Mapping[str, Any]) -> None:
         kind, obj = event["type"], event["object"]
