@@ -21,6 +21,7 @@ from collections.abc import Callable
 from urllib.parse import urlparse
 
 import kubelearn as kl
+from kubelearn.apiserver.patch import strategic_merge_patch, three_way_patch
 
 
 def pod(name: str) -> dict:
@@ -90,9 +91,38 @@ def over_https(pods: int) -> dict[str, float]:
             "list of 1,000 pods (ms)": list_1000 * 1000}
 
 
+def big_patches(items: int) -> dict[str, float]:
+    """Milliseconds for patches of ``items`` containers: a strategic merge patch, kubectl
+    apply's patch, and the strategic merge patch through the in-process API server under
+    dryRun (its validation refuses the new containers: a 422, as the issue 11 reproducer)."""
+    names = [f"c{i}" for i in range(items + items // 2)]
+    old = {"spec": {"containers": [{"name": n, "image": "x"} for n in names[:items]]}}
+    new = {"spec": {"containers": [{"name": n, "image": "y"} for n in names[items // 2:]]}}
+    cluster = kl.Cluster(seed=0)
+    cluster.admin.create(pod("web"))
+    info = cluster.admin.info("pods")
+
+    def dry_run() -> None:
+        try:
+            cluster.admin.request("patch", info, namespace="default", name="web", body=new,
+                                  query={"dryRun": "All"}, patch_type="strategic")
+        except kl.api.StatusError:
+            pass
+
+    def ms(work: Callable[[], object]) -> float:
+        start = time.perf_counter()
+        work()
+        return (time.perf_counter() - start) * 1000
+
+    return {"strategic merge patch": ms(lambda: strategic_merge_patch(old, new, "Pod")),
+            "kubectl apply's patch": ms(lambda: three_way_patch(old, new, "Pod")),
+            "patch via the API server": ms(dry_run)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pods", type=int, default=2000)
+    parser.add_argument("--items", type=int, default=16000)
     args = parser.parse_args()
     local, remote = in_process(args.pods), over_https(args.pods)
     print(f"{'operation':<28}{'in-process client':>20}{'HTTPS, keep-alive':>20}")
@@ -101,6 +131,9 @@ def main() -> None:
         print(f"{name + ' (/s)':<28}{local[name]:>20,.0f}{remote[name]:>20,.0f}")
     name = "list of 1,000 pods (ms)"
     print(f"{name:<28}{'':>20}{remote[name]:>20,.1f}")
+    print(f"\npatches of {args.items:,} containers (ms, in-process)")
+    for name, ms in big_patches(args.items).items():
+        print(f"{name:<28}{ms:>20,.0f}")
     print(f"\n(python {platform.python_version()}, {platform.machine()}, one core)")
 
 

@@ -17,6 +17,11 @@
 :func:`apply_patch` applies any of them; a patch that cannot be read is a 400,
 one that does not apply a 422 (apiserver endpoints/handlers/patch.go).
 :func:`three_way_patch` builds the patch ``kubectl apply`` sends.
+
+The work a patch asks for is bounded, since it is done under the cluster's lock: a JSON
+patch may hold at most 10,000 operations and copy at most 3 MiB, and the object it builds
+may not outgrow the request body limit; lists merge by key in one pass (an index of the
+list, not a search per item); and no patch is followed deeper than :data:`MAX_PATCH_DEPTH`.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from kubelearn.api import BadRequest, StatusError, UnsupportedMediaType
+from kubelearn.api import BadRequest, RequestEntityTooLarge, StatusError, UnsupportedMediaType
 from kubelearn.api.manifest import jsonable
 from kubelearn.apiserver.request import (
     APPLY_PATCH,
@@ -40,10 +45,23 @@ PATCH_TYPES = (JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH)
 # An in-process patch becomes the server's own through JSON (json.dumps with options builds
 # a new encoder per call, so one is made here).
 _to_json = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+# A value as Go's json.Marshal writes it (UTF-8, no spaces): how a JSON patch's sizes count.
+_compact = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 SHORT_NAMES = {"json": JSON_PATCH, "merge": MERGE_PATCH, "strategic": STRATEGIC_MERGE_PATCH,
                "apply": APPLY_PATCH}
 
 PRIMITIVE = "<primitive>"  # a list of scalars merged as a set (finalizers)
+
+# maxJSONPatchOperations, k8s.io/apiserver pkg/endpoints/handlers/patch.go (v1.32): more is a 413.
+MAX_JSON_PATCH_OPERATIONS = 10000
+# JSONPatchMaxCopyBytes, k8s.io/apiserver pkg/server/config.go NewConfig (v1.32), which the
+# server installs as evanphx/json-patch's AccumulatedCopySizeLimit: what all of a patch's
+# `copy` operations may add, counted as the encoded length of each copied value.
+JSON_PATCH_MAX_COPY_BYTES = 3 * 1024 * 1024
+# Go's encoding/json refuses JSON nested more than 10000 deep ("exceeded max depth",
+# scanner.go maxNestingDepth). Python follows nesting on its stack (1,000 frames), so a
+# patch is held to far less -- still five times deeper than any built-in object.
+MAX_PATCH_DEPTH = 100
 
 # patchMergeKey of the fields of a container (core/v1 types.go).
 _CONTAINER_LISTS = {"ports": "containerPort", "env": "name", "volumeMounts": "mountPath",
@@ -88,11 +106,53 @@ def merge_key(kind: str, path: tuple[str, ...]) -> str | None:
     return None
 
 
+def too_deep(value: Any, limit: int = MAX_PATCH_DEPTH) -> bool:
+    """Whether maps and lists nest in the JSON value ``value`` more than ``limit`` deep
+    (``{}`` is 1 deep). Walked with a stack of its own, so any depth is safe to ask about."""
+    stack = [(value, 1)] if isinstance(value, (dict, list)) else []
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            return True
+        depth += 1
+        for child in node.values() if isinstance(node, dict) else node:
+            if isinstance(child, (dict, list)):
+                stack.append((child, depth))
+    return False
+
+
+def _check_depth(patch: Any, text: str | None = None) -> None:
+    """400 if ``patch`` nests deeper than MAX_PATCH_DEPTH; ``text``, its JSON, often answers
+    at once: with no more brackets than that, nothing in it can nest deeper."""
+    if text is not None and text.count("{") + text.count("[") <= MAX_PATCH_DEPTH:
+        return
+    if too_deep(patch):
+        raise _depth_error()
+
+
+def _depth_error() -> BadRequest:
+    # Go's decoder says "invalid character '{' exceeded max depth"; ours stops at MAX_PATCH_DEPTH
+    return BadRequest("error decoding patch: exceeded max depth")
+
+
+def _ident(value: Any) -> Any:
+    """A hashable stand-in for a JSON value, equal when the values are (``true`` is not 1):
+    what lets a list be indexed by its merge key instead of searched once per patch item."""
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return (bool, value)
+    if isinstance(value, (int, float)):
+        return (float, value)
+    return (dict, json.dumps(value, sort_keys=True, default=str))
+
+
 # -- JSON merge patch (RFC 7386) ----------------------------------------------------------------
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
     """RFC 7386: merge ``patch`` into ``target`` (neither is changed)."""
+    _check_depth(patch)
     return _merge(target, copy.deepcopy(patch))
 
 
@@ -115,6 +175,11 @@ def _merge(target: Any, patch: Any) -> Any:
 def strategic_merge_patch(original: Mapping[str, Any], patch: Mapping[str, Any],
                           kind: str) -> dict:
     """Merge a strategic merge patch into ``original`` (neither is changed)."""
+    _check_depth(patch)
+    return _strategic(original, patch, kind)
+
+
+def _strategic(original: Mapping[str, Any], patch: Mapping[str, Any], kind: str) -> dict:
     if not isinstance(patch, Mapping):
         raise BadRequest("couldn't get version/kind; json parse error: a strategic merge patch "
                          "is a JSON object")
@@ -142,9 +207,9 @@ def _merge_map(original: Mapping[str, Any], patch: Mapping[str, Any], path: tupl
             continue
         if key.startswith("$deleteFromPrimitiveList/"):
             field = key.partition("/")[2]
-            drop = value if isinstance(value, list) else []
+            drop = {_ident(x) for x in value} if isinstance(value, list) else set()
             if isinstance(result.get(field), list):
-                result[field] = [x for x in result[field] if x not in drop]
+                result[field] = [x for x in result[field] if _ident(x) not in drop]
             continue
         if value is None:
             result.pop(key, None)
@@ -167,8 +232,12 @@ def _merge_map(original: Mapping[str, Any], patch: Mapping[str, Any], path: tupl
             result[field] = _reorder(result[field], order, merge_key(kind, (*path, field)))
     retain = patch.get("$retainKeys")
     if isinstance(retain, list):
-        result = {k: v for k, v in result.items() if k in retain}
+        keep = {k for k in retain if isinstance(k, str)}
+        result = {k: v for k, v in result.items() if k in keep}
     return result
+
+
+_GONE = object()  # the place of an item deleted while a list merges (dropped at the end)
 
 
 def _merge_list(original: list, patch: list, path: tuple[str, ...], kind: str) -> list:
@@ -176,32 +245,46 @@ def _merge_list(original: list, patch: list, path: tuple[str, ...], kind: str) -
     if key is None:
         return copy.deepcopy(patch)
     if key == PRIMITIVE:
-        return list(original) + [x for x in patch if x not in original]
+        return _union(original, patch)
     if any(isinstance(x, Mapping) and x.get("$patch") == "replace" for x in patch):
         return [copy.deepcopy(x) for x in patch
                 if not (isinstance(x, Mapping) and x.get("$patch") == "replace")]
     result = list(original)
+    # Where each merge key is in the list, found once: each patch item is then one look-up.
+    places: dict[Any, list[int]] = {}
+    for i, o in enumerate(result):
+        if isinstance(o, Mapping):
+            places.setdefault(_ident(o.get(key)), []).append(i)
     for item in patch:
         if not isinstance(item, Mapping):
             raise BadRequest(f"unable to find api field in struct for the list item {item!r}: "
                              f"expected a map with merge key {key!r}")
         if key not in item:
             raise BadRequest(f"map: {json.dumps(item)} does not contain declared merge key: {key}")
-        value = item[key]
-        at = [i for i, o in enumerate(result) if isinstance(o, Mapping) and o.get(key) == value]
-        if item.get("$patch") == "delete":
-            result = [o for i, o in enumerate(result) if i not in at]
-            continue
-        if at:
-            merged = _merge_map(result[at[0]], item, path, kind)
-            if merged is None:
-                del result[at[0]]
-            else:
-                result[at[0]] = merged
+        ident = _ident(item[key])
+        if item.get("$patch") == "delete":  # every item with that key goes
+            for i in places.pop(ident, ()):
+                result[i] = _GONE
+        elif ident in places:
+            i = places[ident][0]
+            result[i] = _merge_map(result[i], item, path, kind)
         else:
             merged = _merge_map({}, item, path, kind)
-            if merged is not None:
-                result.append(merged)
+            places[ident] = [len(result)]
+            result.append(merged)
+    return [o for o in result if o is not _GONE]
+
+
+def _union(original: list, patch: list) -> list:
+    """A list of scalars merged as a set: the original, then each new value once
+    (strategicpatch's deduplicateScalars)."""
+    seen = {_ident(x) for x in original}
+    result = list(original)
+    for x in patch:
+        ident = _ident(x)
+        if ident not in seen:
+            seen.add(ident)
+            result.append(x)
     return result
 
 
@@ -209,12 +292,13 @@ def _reorder(items: list, order: list, key: str | None) -> list:
     """$setElementOrder: items named in ``order`` first, in that order; the rest after."""
     def ident(x: Any) -> Any:
         if key and key != PRIMITIVE and isinstance(x, Mapping):
-            return json.dumps(x.get(key), sort_keys=True)
-        return json.dumps(x, sort_keys=True)
+            return _ident(x.get(key))
+        return _ident(x)
 
     rank = {ident(x): i for i, x in enumerate(order)}
-    ranked = sorted((x for x in items if ident(x) in rank), key=lambda x: rank[ident(x)])
-    return ranked + [x for x in items if ident(x) not in rank]
+    ranked = [(rank.get(ident(x)), x) for x in items]
+    named = sorted((pair for pair in ranked if pair[0] is not None), key=lambda pair: pair[0])
+    return [x for _, x in named] + [x for r, x in ranked if r is None]
 
 
 # -- JSON patch (RFC 6902) ----------------------------------------------------------------------
@@ -232,98 +316,169 @@ def _unprocessable(message: str) -> StatusError:
     return StatusError(message, reason="Invalid", code=422)
 
 
+def _missing(op: str, path: str, value: bool = True) -> StatusError:
+    tail = ": missing value" if value else ""
+    return _unprocessable(f"{op} operation does not apply: doc is missing path: \"{path}\"{tail}")
+
+
+def _index(token: str) -> int:
+    """A reference token as a list index: ASCII digits (RFC 6901), else -1 (no such index).
+    int() alone would read "\u0661" and fail on "\u00b2" or on thousands of digits."""
+    if token.isascii() and token.isdigit() and len(token) < 10:
+        return int(token)
+    return -1
+
+
 def _walk(doc: Any, tokens: list[str], op: str, path: str) -> Any:
     """The node at ``tokens`` below ``doc``; 422 when the path is missing."""
     node = doc
     for token in tokens:
         if isinstance(node, dict) and token in node:
             node = node[token]
-        elif isinstance(node, list) and token.isdigit() and int(token) < len(node):
-            node = node[int(token)]
+        elif isinstance(node, list) and 0 <= _index(token) < len(node):
+            node = node[_index(token)]
         else:
-            raise _unprocessable(f"{op} operation does not apply: doc is missing path: "
-                                 f"\"{path}\": missing value")
+            raise _missing(op, path)
     return node
 
 
-def _parent(doc: Any, tokens: list[str], op: str, path: str) -> tuple[Any, str]:
-    return _walk(doc, tokens[:-1], op, path), tokens[-1]
+def _encoded(value: Any) -> str:
+    """``value`` as compact JSON; one nested too deep to encode is a 422."""
+    try:
+        return _compact(value)
+    except RecursionError:
+        raise _unprocessable("the patched object is nested too deep: exceeded max depth") from None
 
 
-def _get(doc: Any, path: str, op: str) -> Any:
-    return _walk(doc, _pointer(path), op, path)
+def _bytes(text: str) -> int:
+    """The length of ``text`` in UTF-8 (a lone surrogate, which Go writes as U+FFFD, is 3)."""
+    return len(text.encode("utf-8", "surrogatepass"))
 
 
-def _add(doc: Any, path: str, value: Any, op: str = "add") -> Any:
-    tokens = _pointer(path)
-    if not tokens:
-        return value
-    parent, last = _parent(doc, tokens, op, path)
-    if isinstance(parent, dict):
-        parent[last] = value
-    elif isinstance(parent, list):
-        if last == "-":
-            parent.append(value)
-        elif last.isdigit() and int(last) <= len(parent):
-            parent.insert(int(last), value)
+def _size(value: Any) -> int:
+    """The bytes ``value`` takes in JSON."""
+    return _bytes(_encoded(value))
+
+
+def _entry_size(key: str | None) -> int:
+    """What a map entry adds besides its value (``"key":`` and a comma), or a list item's comma."""
+    return 1 if key is None else _bytes(_encoded(key)) + 2
+
+
+class _JSONPatch:
+    """A JSON patch being applied: the document so far, how big it is, how much was copied.
+
+    Each operation costs about what it adds or takes away, never the whole document: the
+    size is kept up to date from the encoded length of what goes in and out, so a document
+    that would outgrow the request body limit stops at the operation that outgrows it, and
+    copying stops at the accumulated copy limit, as evanphx/json-patch stops it upstream."""
+
+    def __init__(self, document: Any, max_bytes: int) -> None:
+        text = _encoded(document)
+        self.doc = json.loads(text)  # a copy of our own
+        self.size = _bytes(text)
+        self.copied = 0
+        self.max_bytes = max_bytes
+
+    def apply(self, operations: list) -> Any:
+        for operation in operations:
+            if not isinstance(operation, Mapping) or not isinstance(operation.get("op"), str):
+                raise BadRequest(f"Unexpected kind: {operation!r}")
+            op, path = operation["op"], operation.get("path")
+            if op in ("add", "replace"):
+                text = _encoded(operation.get("value"))
+                self.put(path, json.loads(text), _bytes(text), op, replace=op == "replace")
+            elif op == "remove":
+                self.take(path, op, sized=True)
+            elif op == "move":  # the value moves whole: its size is already counted
+                self.put(path, self.take(operation.get("from"), op, sized=False), None, op)
+            elif op == "copy":
+                self.copy(operation.get("from"), path)
+            elif op == "test":
+                if _walk(self.doc, _pointer(path), op, path) != operation.get("value"):
+                    raise _unprocessable(f"testing value {path} failed: test failed")
+            else:
+                raise BadRequest(f"Unexpected kind: {op}")
+            if self.size > self.max_bytes:
+                raise RequestEntityTooLarge(f"limit is {self.max_bytes}")
+        if too_deep(self.doc):
+            raise _unprocessable(f"the patched object is nested more than {MAX_PATCH_DEPTH} "
+                                 "levels deep: exceeded max depth")
+        return self.doc
+
+    def put(self, path: Any, value: Any, size: int | None, op: str,
+            replace: bool = False) -> None:
+        """Add ``value`` (``size`` bytes; None: counted already) at ``path``, or replace
+        what is there."""
+        tokens = _pointer(path)
+        if replace:
+            _walk(self.doc, tokens, op, path)  # what is replaced must be there
+        if not tokens:
+            self.doc, self.size = value, _size(value) if size is None else size
+            return
+        parent = _walk(self.doc, tokens[:-1], op, path)
+        last = tokens[-1]
+        if isinstance(parent, dict):
+            grown = -_size(parent[last]) if last in parent else _entry_size(last)
+            parent[last] = value
+        elif isinstance(parent, list):
+            index = len(parent) if last == "-" else _index(last)
+            if replace and 0 <= index < len(parent):
+                grown = -_size(parent[index])
+                parent[index] = value
+            elif not replace and 0 <= index <= len(parent):
+                grown = _entry_size(None)
+                parent.insert(index, value)
+            else:
+                raise _missing(op, path)
         else:
-            raise _unprocessable(f"{op} operation does not apply: doc is missing path: "
-                                 f"\"{path}\": missing value")
-    else:
-        raise _unprocessable(f"{op} operation does not apply: doc is missing path: \"{path}\"")
-    return doc
+            raise _missing(op, path, value=False)
+        self.size += grown + (size or 0)
 
+    def take(self, path: Any, op: str, sized: bool) -> Any:
+        """Remove the value at ``path`` and return it (``sized``: count what it took)."""
+        tokens = _pointer(path)
+        if not tokens:
+            raise _missing(op, path, value=False)
+        parent = _walk(self.doc, tokens[:-1], op, path)
+        last = tokens[-1]
+        if isinstance(parent, dict) and last in parent:
+            value, entry = parent.pop(last), _entry_size(last)
+        elif isinstance(parent, list) and 0 <= _index(last) < len(parent):
+            value, entry = parent.pop(_index(last)), _entry_size(None)
+        else:
+            raise _missing(op, path)
+        self.size -= entry + (_size(value) if sized else 0)
+        return value
 
-def _remove(doc: Any, path: str, op: str = "remove") -> Any:
-    tokens = _pointer(path)
-    if not tokens:
-        raise _unprocessable(f"{op} operation does not apply: doc is missing path: \"{path}\"")
-    parent, last = _parent(doc, tokens, op, path)
-    if isinstance(parent, dict) and last in parent:
-        del parent[last]
-    elif isinstance(parent, list) and last.isdigit() and int(last) < len(parent):
-        del parent[int(last)]
-    else:
-        raise _unprocessable(f"{op} operation does not apply: doc is missing path: "
-                             f"\"{path}\": missing value")
-    return doc
+    def copy(self, source: Any, path: Any) -> None:
+        """Copy the value at ``source`` to ``path``, adding up what copies cost."""
+        text = _encoded(_walk(self.doc, _pointer(source), "copy", source))
+        size = _bytes(text)
+        self.copied += size
+        if self.copied > JSON_PATCH_MAX_COPY_BYTES:
+            # AccumulatedCopySizeError, evanphx/json-patch v4 errors.go
+            raise _unprocessable(f"Unable to complete the copy, the accumulated size increase "
+                                 f"of copy is {self.copied}, exceeding the limit "
+                                 f"{JSON_PATCH_MAX_COPY_BYTES}")
+        self.put(path, json.loads(text), size, "copy")
 
 
 def json_patch(document: Any, operations: Any) -> Any:
     """RFC 6902: apply each operation in turn to a copy of ``document``."""
+    _check_depth(operations)
+    return _json_patch(document, operations)
+
+
+def _json_patch(document: Any, operations: Any) -> Any:
+    from kubelearn.apiserver.rest import MAX_REQUEST_BODY_BYTES  # rest imports this module
+
     if not isinstance(operations, list):
         raise BadRequest("json: cannot unmarshal object into Go value of type jsonpatch.Patch")
-    doc = copy.deepcopy(document)
-    for operation in operations:
-        if not isinstance(operation, Mapping) or not isinstance(operation.get("op"), str):
-            raise BadRequest(f"Unexpected kind: {operation!r}")
-        op, path = operation["op"], operation.get("path")
-        if op == "add":
-            doc = _add(doc, path, copy.deepcopy(operation.get("value")))
-        elif op == "remove":
-            doc = _remove(doc, path)
-        elif op == "replace":
-            _get(doc, path, "replace")
-            if not _pointer(path):
-                doc = copy.deepcopy(operation.get("value"))
-            else:
-                parent, last = _parent(doc, _pointer(path), "replace", path)
-                if isinstance(parent, list):
-                    parent[int(last)] = copy.deepcopy(operation.get("value"))
-                else:
-                    parent[last] = copy.deepcopy(operation.get("value"))
-        elif op in ("move", "copy"):
-            source = operation.get("from")
-            value = copy.deepcopy(_get(doc, source, op))
-            if op == "move":
-                doc = _remove(doc, source, op)
-            doc = _add(doc, path, value, op)
-        elif op == "test":
-            if _get(doc, path, "test") != operation.get("value"):
-                raise _unprocessable(f"testing value {path} failed: test failed")
-        else:
-            raise BadRequest(f"Unexpected kind: {op}")
-    return doc
+    if len(operations) > MAX_JSON_PATCH_OPERATIONS:
+        raise RequestEntityTooLarge(f"The allowed maximum operations in a JSON patch is "
+                                    f"{MAX_JSON_PATCH_OPERATIONS}, got {len(operations)}")
+    return _JSONPatch(document, MAX_REQUEST_BODY_BYTES).apply(operations)
 
 
 # -- applying a PATCH request -------------------------------------------------------------------
@@ -336,15 +491,26 @@ def parse_patch(body: Any) -> Any:
         body = bytes(body).decode("utf-8", "replace")
     if isinstance(body, str):
         try:
-            return json.loads(body)
+            patch = json.loads(body)
         except ValueError as err:
             raise BadRequest(f"error decoding patch: {err}") from None
+        except RecursionError:
+            raise _depth_error() from None
+        _check_depth(patch, body)
+        return patch
     if body is None:
         raise BadRequest("the body of the request was empty: a patch is required")
+    text = None
     try:
-        return json.loads(_to_json(body))
-    except (TypeError, ValueError):
-        return jsonable(body)
+        try:
+            text = _to_json(body)
+            patch = json.loads(text)
+        except (TypeError, ValueError):
+            patch = jsonable(body)
+    except RecursionError:
+        raise _depth_error() from None
+    _check_depth(patch, text)
+    return patch
 
 
 def apply_patch(original: Mapping[str, Any], body: Any, patch_type: str | None,
@@ -353,16 +519,16 @@ def apply_patch(original: Mapping[str, Any], body: Any, patch_type: str | None,
     patch_type = SHORT_NAMES.get(patch_type or "strategic", patch_type)
     if patch_type not in PATCH_TYPES:
         raise UnsupportedMediaType(PATCH_TYPES)
-    patch = parse_patch(body)
+    patch = parse_patch(body)  # of our own, and no deeper than MAX_PATCH_DEPTH
     if patch_type == JSON_PATCH:
-        result = json_patch(original, patch)
+        result = _json_patch(original, patch)
     elif not isinstance(patch, Mapping):
         raise BadRequest("json: cannot unmarshal array into Go value of type "
                          "map[string]interface {}")
     elif patch_type == MERGE_PATCH:
         result = _merge(original, patch)  # the patch is ours: parse_patch made it
     else:
-        result = strategic_merge_patch(original, patch, kind)
+        result = _strategic(original, patch, kind)
     if not isinstance(result, dict):
         raise BadRequest("the patch did not produce an object")
     return result
@@ -375,6 +541,7 @@ def three_way_patch(last_applied: Mapping[str, Any] | None, new: Mapping[str, An
                     kind: str) -> dict:
     """The strategic merge patch ``kubectl apply`` sends: ``new``, plus deletions of what
     the last applied configuration had and ``new`` no longer has."""
+    _check_depth(new)  # the diff follows ``new`` as deep as it goes
     return _diff_map(last_applied or {}, new, (), kind)
 
 
@@ -392,21 +559,32 @@ def _diff_map(last: Mapping[str, Any], new: Mapping[str, Any], path: tuple[str, 
         elif isinstance(value, list) and isinstance(old, list):
             mkey = merge_key(kind, sub)
             if mkey and mkey != PRIMITIVE:
-                kept = {json.dumps(x.get(mkey)) for x in value if isinstance(x, Mapping)}
-                items = [_diff_map(next((o for o in old if isinstance(o, Mapping)
-                                         and o.get(mkey) == x.get(mkey)), {}), x, sub, kind)
-                         if isinstance(x, Mapping) else x for x in value]
-                for o in old:
-                    if isinstance(o, Mapping) and json.dumps(o.get(mkey)) not in kept:
-                        items.append({"$patch": "delete", mkey: o.get(mkey)})
-                for item, x in zip(items, value, strict=False):
-                    if isinstance(item, dict) and isinstance(x, Mapping):
-                        item[mkey] = x.get(mkey)
-                patch[key] = items
-                patch[f"$setElementOrder/{key}"] = [{mkey: x.get(mkey)} for x in value
-                                                    if isinstance(x, Mapping)]
+                patch[key], patch[f"$setElementOrder/{key}"] = _diff_list(old, value, sub,
+                                                                          kind, mkey)
             else:
                 patch[key] = copy.deepcopy(value)
         else:
             patch[key] = copy.deepcopy(value)
     return patch
+
+
+def _diff_list(last: list, new: list, path: tuple[str, ...], kind: str,
+               key: str) -> tuple[list, list]:
+    """A list merged on ``key``: each new item's own patch, a delete for each item gone,
+    and the order of the new list ($setElementOrder). The last list is indexed by key once."""
+    before: dict[Any, Mapping] = {}
+    for o in last:
+        if isinstance(o, Mapping):
+            before.setdefault(_ident(o.get(key)), o)
+    items: list[Any] = []
+    for x in new:
+        if isinstance(x, Mapping):
+            item = _diff_map(before.get(_ident(x.get(key)), {}), x, path, kind)
+            item[key] = x.get(key)
+            items.append(item)
+        else:
+            items.append(x)
+    kept = {_ident(x.get(key)) for x in new if isinstance(x, Mapping)}
+    items += [{"$patch": "delete", key: o.get(key)} for o in last
+              if isinstance(o, Mapping) and _ident(o.get(key)) not in kept]
+    return items, [{key: x.get(key)} for x in new if isinstance(x, Mapping)]
