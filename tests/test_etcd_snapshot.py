@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -185,3 +186,63 @@ def test_checksummed_but_invalid_content_is_refused(tmp_path, body):
 def test_missing_file(tmp_path):
     with pytest.raises(SnapshotError, match="cannot read snapshot"):
         Store.restore(tmp_path / "nope", Simulation())
+
+
+# -- hostile content behind a valid checksum: refused whole, before anything is restored -------
+
+def _body(kvs: list, leases: list | None = None) -> dict:
+    return {"revision": 3, "compact_revision": 0, "leases": leases or [], "kvs": kvs}
+
+
+def _refused(tmp_path, content: bytes) -> str:
+    """Restore ``content``; it must be a SnapshotError and leave the new sim untouched."""
+    path = tmp_path / "s"
+    path.write_bytes(content)
+    sim = Simulation()
+    with pytest.raises(SnapshotError) as err:
+        Store.restore(path, sim)
+    assert sim.records == [] and sim.env.now == 0
+    assert sim.env.peek() == float("inf")  # no lease countdown (or anything) was started
+    return str(err.value)
+
+
+@pytest.mark.parametrize("depth", [4, 50, 100_000])
+def test_deep_nesting_is_refused_without_recursing(tmp_path, depth):
+    deep = "[" * depth + "]" * depth
+    head = (b'kubelearn-etcd-snapshot 1\n{"revision":3,"compact_revision":0,"leases":' +
+            deep.encode() + b',"kvs":[]}\n')
+    content = head + b"sha256 " + hashlib.sha256(head).hexdigest().encode() + b"\n"
+    message = _refused(tmp_path, content)
+    assert "invalid content" in message
+    assert "nested more than 3 levels deep" in message
+
+
+def test_nesting_inside_strings_does_not_count(tmp_path):
+    store = Store(Simulation())
+    store.put("/[[[[{{{{", '"\\[[[[[[[[[[ {{{{{{{{{{{"')
+    store.snapshot(tmp_path / "s")
+    restored = Store.restore(tmp_path / "s", Simulation())
+    assert restored.get("/[[[[{{{{").value == store.get("/[[[[{{{{").value
+
+
+@pytest.mark.parametrize("key, words", [
+    ("", "key is not provided"),  # etcdserver: key is not provided, as a put says
+    ("/registry/\ud800", "is not valid UTF-8"),
+])
+def test_keys_a_put_would_refuse_are_refused(tmp_path, key, words):
+    message = _refused(tmp_path, _with_checksum(_body([["/ok", "", 2, 2, 1, 0],
+                                                       [key, "", 3, 3, 1, 0]])))
+    assert "invalid content" in message and words in message
+
+
+def test_a_value_a_put_would_refuse_as_too_large_is_refused(tmp_path):
+    value = base64.b64encode(b"x" * (1536 * 1024)).decode()
+    message = _refused(tmp_path, _with_checksum(_body([["/big", value, 2, 2, 1, 0]])))
+    assert "request is too large" in message
+
+
+def test_nothing_of_a_refused_snapshot_is_restored(tmp_path):
+    """A good lease and a key on an unknown one: refused before the good lease's countdown."""
+    message = _refused(tmp_path, _with_checksum(_body([["/a", "", 2, 2, 1, 7]],
+                                                      leases=[[5, 30]])))
+    assert "unknown lease(s) [7]" in message

@@ -13,6 +13,12 @@ does the same with a file a learner can open in an editor::
 were written, so a restored store can still replay old revisions to watchers.
 The file is written to a temporary name and renamed into place
 (``os.replace``), so a crash mid-write leaves the old snapshot intact.
+
+A valid checksum says the file is what some writer wrote, not that the writer
+was us: restore also refuses content no store could have held -- JSON nested
+deeper than the format (checked before parsing, without recursion), or keys and
+values a put refuses (empty, not UTF-8, over ``--max-request-bytes``). A
+refused snapshot restores nothing.
 """
 
 from __future__ import annotations
@@ -22,15 +28,19 @@ import binascii
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import NamedTuple
 
-from kubelearn.etcd.errors import SnapshotError
-from kubelearn.etcd.kv import KeyValue
+from kubelearn.etcd.errors import EmptyKeyError, EtcdError, SnapshotError
+from kubelearn.etcd.kv import KeyValue, check_key, check_size
+from kubelearn.files import replace_file
 
 MAGIC = b"kubelearn-etcd-snapshot"
 FORMAT_VERSION = 1
+# The body nests three levels deep: the object, its "kvs" list, one key-value's list.
+MAX_DEPTH = 3
+# Every byte but a quote and the brackets: what too_deep() deletes first.
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
 
 
 class SnapshotData(NamedTuple):
@@ -54,17 +64,7 @@ def write_snapshot(path: str | os.PathLike, data: SnapshotData) -> int:
     content = (MAGIC + b" %d\n" % FORMAT_VERSION
                + json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\n")
     content += b"sha256 " + hashlib.sha256(content).hexdigest().encode("ascii") + b"\n"
-    target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(content)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    replace_file(path, content)
     return len(content)
 
 
@@ -92,11 +92,31 @@ def read_snapshot(path: str | os.PathLike) -> SnapshotData:
     if actual != expected:
         raise SnapshotError(f"snapshot {name!r} is corrupted or truncated: sha256 is {actual}, "
                             f"the file says {expected[:64]}")
+    body = head.partition(b"\n")[2]
     try:
-        return _parse(json.loads(head.partition(b"\n")[2]))
-    except (ValueError, TypeError, KeyError, IndexError, binascii.Error) as err:
+        if too_deep(body, MAX_DEPTH):  # before json.loads, which recurses once per level
+            raise ValueError(f"the JSON is nested more than {MAX_DEPTH} levels deep")
+        return _parse(json.loads(body))
+    except (ValueError, TypeError, KeyError, IndexError, binascii.Error, EtcdError) as err:
         raise SnapshotError(f"snapshot {name!r} has a valid checksum but invalid content: "
                             f"{err}") from None
+
+
+def too_deep(text: bytes, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays and objects more than ``limit`` deep (no parsing).
+
+    Brackets inside strings do not count. Escapes go first (``\\\\``, then ``\\"``),
+    so every quote left opens or closes a string; then only quotes and brackets
+    are kept, and the pieces between an opening and a closing quote are dropped.
+    All of it runs at C speed: about 0.1 s for a 30 MB snapshot, a tenth of the parse.
+    """
+    plain = text.replace(b"\\\\", b"").replace(b'\\"', b"").translate(None, _NOT_STRUCTURE)
+    depth = 0
+    for bracket in b"".join(plain.split(b'"')[::2]):  # outside strings: brackets only
+        depth += 1 if bracket in b"[{" else -1
+        if depth > limit:
+            return True
+    return False
 
 
 def _parse(body: dict) -> SnapshotData:
@@ -109,9 +129,12 @@ def _parse(body: dict) -> SnapshotData:
     for key, value, create, mod, version, lease in body["kvs"]:
         if not isinstance(key, str) or not isinstance(value, str):
             raise TypeError(f"key and value must be strings, got {key!r}")
-        kvs.append(KeyValue(key, base64.b64decode(value, validate=True), _int(create, "create"),
-                            _int(mod, "mod_revision"), _int(version, "version"),
-                            _int(lease, "lease")))
+        data = base64.b64decode(value, validate=True)
+        if not check_key(key):  # what a put refuses, a restore refuses (Store.put)
+            raise EmptyKeyError()
+        check_size(key, data)
+        kvs.append(KeyValue(key, data, _int(create, "create"), _int(mod, "mod_revision"),
+                            _int(version, "version"), _int(lease, "lease")))
     return SnapshotData(revision, compact, kvs, leases)
 
 
