@@ -3,7 +3,7 @@
 ::
 
     $ kubelearn serve --speed 10 -f web.yaml
-    kubelearn API server at http://127.0.0.1:40123
+    kubelearn API server at https://127.0.0.1:40123
       export KUBECONFIG=/tmp/kubelearn-x1y2/kubeconfig
       kubectl get pods
 
@@ -38,7 +38,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--nodes", type=int, default=3,
                        help="worker nodes, a kubelet each (default 3)")
     serve.add_argument("--kubeconfig", default=None,
-                       help="where to write the kubeconfig (default: a temporary file)")
+                       help="where to write the kubeconfig, as a new file of mode 0600 "
+                            "(a symlink there is replaced, never followed; "
+                            "default: a temporary file)")
     serve.add_argument("-f", "--filename", action="append", default=[], metavar="MANIFEST",
                        help="apply this manifest file first (repeatable)")
     return parser
@@ -46,6 +48,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def serve_command(args: argparse.Namespace) -> int:
     """``kubelearn serve``: build the cluster, apply manifests, serve until interrupted."""
+    from kubelearn.apiserver.kubeconfig import KubeconfigError
     from kubelearn.apiserver.serve import serve
     from kubelearn.cluster import Cluster
 
@@ -74,6 +77,9 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         server = serve(cluster, host=args.host, port=args.port, speed=args.speed,
                        kubeconfig=args.kubeconfig)
+    except KubeconfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except OSError as err:
         print(f"error: cannot listen on {args.host}:{args.port}: {err}", file=sys.stderr)
         return 1

@@ -32,13 +32,15 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubelearn import rollout
-from kubelearn.api import NotFound, load
-from kubelearn.api.manifest import Source
+from kubelearn.api import BadRequest, NotFound, StatusError
+from kubelearn.api.errors import go_quote
+from kubelearn.api.manifest import Source, read
 from kubelearn.apiserver import authn
 from kubelearn.apiserver.authn import TokenAuthenticator, UserInfo
 from kubelearn.apiserver.compactor import COMPACTION_INTERVAL, Compactor
 from kubelearn.apiserver.endpointsreconciler import CONTROL_PLANE_IP, SECURE_PORT
 from kubelearn.apiserver.patch import three_way_patch
+from kubelearn.apiserver.registry import ResourceInfo
 from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
 from kubelearn.controllers import (
@@ -104,6 +106,101 @@ def enabled_controllers(flags: Iterable[str], known: Iterable[str]) -> set[str]:
     return on - {f[1:] for f in flags if f.startswith("-")}
 
 
+class ApplyError(StatusError):
+    """Several objects of one :meth:`Cluster.apply` failed; the others were applied.
+
+    ``errors``: each failure, as the Kubernetes error it was (Invalid, NotFound...);
+    ``applied``: the objects stored. Printed as kubectl prints an aggregate of
+    errors (cmdutil.MultipleErrors): one a line, the API server's as kubectl's
+    StandardErrorMessage words them (``Error from server (Invalid): ...``). Its
+    reason is unknown ("", as errors.ReasonForError says of an aggregate), its
+    code the first failure's.
+    """
+
+    def __init__(self, errors: list[StatusError], applied: list[dict], *,
+                 client_side: Iterable[StatusError] = ()) -> None:
+        local = {id(err) for err in client_side}
+        lines = [str(err) if id(err) in local else _from_server(err) for err in errors]
+        super().__init__("\n".join(lines), reason="", code=errors[0].code)
+        self.errors = list(errors)
+        self.applied = list(applied)
+
+
+def _from_server(err: StatusError) -> str:
+    """How kubectl prints an error the API server answered (cmd/util helpers.go)."""
+    if err.reason == "Unauthorized":
+        return f"error: You must be logged in to the server ({err.message})"
+    if err.reason:
+        return f"Error from server ({err.reason}): {err}"
+    return f"Error from server: {err}"
+
+
+class _ClientSide(Exception):
+    """An error kubectl finds itself, before or without asking the API server."""
+
+    def __init__(self, error: StatusError) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+def _meta_string(obj: dict, field: str) -> str:
+    """``metadata.<field>`` as the unstructured accessors read it: "" unless a string."""
+    meta = obj.get("metadata")
+    value = meta.get(field) if isinstance(meta, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+def _with_last_applied(obj: dict) -> dict:
+    """A copy of ``obj`` carrying itself in the last-applied annotation, as kubectl's
+    util.GetModifiedConfiguration makes it (without the annotation's old value)."""
+    applied = json.loads(json.dumps(obj))
+    if not isinstance(applied.get("metadata"), dict):  # metadata: null gets a map, as in Go
+        applied["metadata"] = {}
+    annotations = applied["metadata"].get("annotations")
+    annotations = dict(annotations) if isinstance(annotations, dict) else {}
+    annotations.pop(LAST_APPLIED, None)
+    if annotations:
+        applied["metadata"]["annotations"] = annotations
+    else:
+        applied["metadata"].pop("annotations", None)
+    record = json.dumps(applied, separators=(",", ":"), sort_keys=True) + "\n"
+    new = json.loads(json.dumps(applied))
+    new["metadata"].setdefault("annotations", {})[LAST_APPLIED] = record
+    return new
+
+
+def _last_applied(live: dict) -> dict | None:
+    """The manifest last applied to ``live`` (its annotation), the annotation put back in."""
+    annotations = live["metadata"].get("annotations") or {}
+    last = annotations.get(LAST_APPLIED)
+    if not last:
+        return None
+    try:
+        previous = json.loads(last)
+    except ValueError:
+        previous = None
+    if not isinstance(previous, dict):  # strategicpatch.CreateThreeWayMergePatch
+        raise _ClientSide(BadRequest("invalid JSON document"))  # mergepatch.ErrBadJSONDoc
+    if not isinstance(previous.get("metadata"), dict):
+        previous["metadata"] = {}
+    if not isinstance(previous["metadata"].get("annotations"), dict):
+        previous["metadata"]["annotations"] = {}
+    previous["metadata"]["annotations"][LAST_APPLIED] = last
+    return previous
+
+
+def _prune_nulls(value: Any) -> None:
+    """Drop every null-valued field of maps, at any depth (apply.go pruneNullsFromMap)."""
+    if isinstance(value, dict):
+        for key in [k for k, v in value.items() if v is None]:
+            del value[key]
+        for item in value.values():
+            _prune_nulls(item)
+    elif isinstance(value, list):
+        for item in value:
+            _prune_nulls(item)
+
+
 class Cluster:
     """A Kubernetes control plane on a virtual clock: etcd, the API server, component clients.
 
@@ -145,11 +242,13 @@ class Cluster:
         self.settings = settings
         self.sim = Simulation(seed, **({"epoch": settings["epoch"]} if "epoch" in settings else {}))
         self.etcd = Store(self.sim)
+        # Every token comes from `secrets`, not from the seed: a cluster may be served, and
+        # a token that can reach a socket must not be computable (same seed, same history;
+        # never the same credentials).
         self.authenticator = TokenAuthenticator()
-        self._token_rng = self.sim.rng("tokens")
         self.tokens: dict[str, str] = {}
         for name, identity in IDENTITIES.items():
-            self.tokens[name] = self.authenticator.issue(identity(), self._token_rng)
+            self.tokens[name] = self.authenticator.issue(identity())
         self.api = APIServer(self.sim, self.etcd, authenticator=self.authenticator,
                              audit_limit=settings.get("audit_limit"),
                              disable_admission_plugins=tuple(
@@ -249,7 +348,7 @@ class Cluster:
                 return self._clients[key]
             identity = UserInfo(user, tuple(groups))
         if key not in self._clients:
-            token = self.authenticator.issue(identity, self._token_rng)
+            token = self.authenticator.issue(identity)
             self.tokens[key] = token
             self._clients[key] = Client(self.api, token, user_agent=key)
         return self._clients[key]
@@ -320,32 +419,82 @@ class Cluster:
 
     # -- kubectl, in Python ----------------------------------------------------------------------
     def apply(self, manifest: Source) -> list[dict]:
-        """Create or update objects like ``kubectl apply``; returns them as stored."""
+        """Create or update objects like ``kubectl apply``; returns them as stored.
+
+        Like kubectl, a failure does not stop the others: every object that can
+        be read and mapped to a resource is applied, and the failures are raised
+        at the end -- one alone as itself (the API server's Invalid, BadRequest...),
+        several as an :class:`ApplyError` that lists them all and keeps each one
+        (``.errors``) and what was stored (``.applied``) (kubectl's apply.go
+        collects them into utilerrors.NewAggregate). As kubectl's resource builder
+        reads and maps every document first, the reading and mapping errors come
+        first. A syntax error ends the stream where it is, as in kubectl.
+
+        apply reads only an object's kind, apiVersion and name, as kubectl's
+        accessors do (``metadata: null`` has no name); the API server decodes and
+        validates the rest, so its errors are the ones the HTTP path gives.
+        """
+        items = read(manifest)
+        errors: list[StatusError] = [item.error for item in items if item.error is not None]
+        client_side = list(errors)
+        mapped = []
+        for item in items:
+            if item.obj is not None:
+                try:
+                    mapped.append((item.obj, self._mapping(item.obj, item.source)))
+                except StatusError as err:
+                    errors.append(err)
+                    client_side.append(err)
         stored = []
-        for obj in load(manifest):
-            info = self.admin.info(str(obj["kind"]))
-            meta = obj.setdefault("metadata", {})
-            namespace = (meta.get("namespace") or "default") if info.namespaced else None
-            applied = json.loads(json.dumps(obj))
-            applied.get("metadata", {}).get("annotations", {}).pop(LAST_APPLIED, None)
-            if not applied["metadata"].get("annotations"):
-                applied["metadata"].pop("annotations", None)
-            record = json.dumps(applied, separators=(",", ":"), sort_keys=True) + "\n"
-            new = json.loads(json.dumps(obj))
-            new["metadata"].setdefault("annotations", {})[LAST_APPLIED] = record
+        for obj, info in mapped:
             try:
-                current = self.admin.get(info.resource, meta["name"], namespace)
-            except NotFound:
-                stored.append(self.admin.create(new, namespace))
-                continue
-            last = (current["metadata"].get("annotations") or {}).get(LAST_APPLIED)
-            previous = json.loads(last) if last else None
-            if previous is not None:
-                previous.setdefault("metadata", {}).setdefault("annotations", {})[LAST_APPLIED] \
-                    = last
-            patch = three_way_patch(previous, new, info.kind)
-            stored.append(self.admin.patch(info.resource, meta["name"], patch, namespace))
+                stored.append(self._apply_one(obj, info))
+            except _ClientSide as err:
+                errors.append(err.error)
+                client_side.append(err.error)
+            except StatusError as err:
+                errors.append(err)
+        if len(errors) == 1:
+            raise errors[0]
+        if errors:
+            raise ApplyError(errors, stored, client_side=client_side)
         return stored
+
+    def _mapping(self, obj: dict, source: str) -> ResourceInfo:
+        """The resource an object's kind and apiVersion map to (the RESTMapper's job)."""
+        kind, api_version = str(obj["kind"]), str(obj["apiVersion"])
+        info = self.api.registry.for_kind(api_version, kind)
+        if info is None:  # cli-runtime resource/mapper.go infoForData, meta.NoKindMatchError
+            name, namespace = _meta_string(obj, "name"), _meta_string(obj, "namespace")
+            raise StatusError.from_status({
+                "reason": "NotFound", "code": 404, "details": {"kind": kind, "name": name},
+                "message": f"resource mapping not found for name: {go_quote(name)} namespace: "
+                           f"{go_quote(namespace)} from {go_quote(source)}: no matches for kind "
+                           f"{go_quote(kind)} in version {go_quote(api_version)}\n"
+                           "ensure CRDs are installed first"})
+        return info
+
+    def _apply_one(self, obj: dict, info: ResourceInfo) -> dict:
+        """kubectl apply.go applyOneObject: create it with the last-applied annotation, or
+        patch it by the three-way merge of last applied, this manifest and the live object."""
+        name = _meta_string(obj, "name")
+        if not name:
+            generate_name = _meta_string(obj, "generateName")
+            if generate_name:  # kubectl apply.go
+                raise _ClientSide(BadRequest(f"from {generate_name}: cannot use generate name "
+                                             "with apply"))
+            # client-go rest/request.go Name(""): kubectl's GET of the live object fails
+            raise _ClientSide(BadRequest("resource name may not be empty"))
+        namespace = (_meta_string(obj, "namespace") or "default") if info.namespaced else None
+        new = _with_last_applied(obj)
+        try:
+            current = self.admin.get(info.resource, name, namespace)
+        except NotFound:
+            _prune_nulls(new)  # apply.go: a create drops nulls, as an update's patch would
+            return self.admin.create(new, namespace)
+        previous = _last_applied(current)
+        patch = three_way_patch(previous, new, info.kind)
+        return self.admin.patch(info.resource, name, patch, namespace)
 
     def get(self, resource: str, namespace: str | None = "default", wide: bool = False):
         """``kubectl get <resource>`` as a DataFrame (``namespace=None``: all namespaces)."""

@@ -1,6 +1,7 @@
 """Manifests load from every form a learner writes, print like kubectl, and add up resources."""
 
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -9,6 +10,7 @@ from kubelearn.api import (
     KINDS,
     BadRequest,
     Quantity,
+    RequestEntityTooLarge,
     StatusError,
     is_namespaced,
     key_for,
@@ -22,6 +24,8 @@ from kubelearn.api import (
     resource_for,
     to_yaml,
 )
+from kubelearn.api.manifest import MAX_DEPTH, MAX_MANIFEST_BYTES, read
+from kubelearn.apiserver.rest import MAX_REQUEST_BODY_BYTES
 
 POD_YAML = """\
 apiVersion: v1
@@ -273,3 +277,136 @@ def test_node_allocatable_defaults_to_capacity() -> None:
     node["status"]["allocatable"] = {"cpu": "3800m", "memory": "7Gi"}
     assert _strs(node_allocatable(node)) == {"cpu": "3800m", "memory": "7Gi"}
     assert node_allocatable({}) == {}
+
+
+# -- bounded work: aliases, size, depth (issue 11) -------------------------------------------
+
+
+def _laughs(levels: int, fanout: int) -> str:
+    """A ConfigMap whose ``x`` is a "billion laughs": each anchor holds ``fanout`` of the last."""
+    lines = ["apiVersion: v1", "kind: ConfigMap", "metadata: {name: laughs}", "x:",
+             "  a0: &a0 [" + ", ".join(['"lol"'] * fanout) + "]"]
+    lines += [f"  a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * fanout) + "]"
+              for i in range(1, levels)]
+    return "\n".join(lines) + "\n"
+
+
+EXCESSIVE_ALIASING = "error converting YAML to JSON: yaml: document contains excessive aliasing"
+
+
+# Each answer is what kubectl v1.32.4 (`kubectl apply --dry-run=client -f`, go-yaml v2 under
+# sigs.k8s.io/yaml) said of the same document.
+@pytest.mark.parametrize("levels,fanout,refused", [
+    (2, 32, False), (2, 33, False), (2, 40, False), (3, 10, False), (3, 11, False),
+    (3, 12, False), (4, 6, False), (3, 20, True), (4, 10, True), (5, 5, True), (6, 4, True),
+])
+def test_alias_expansion_is_bounded_as_go_yaml_bounds_it(levels, fanout, refused) -> None:
+    if not refused:
+        [obj] = load(_laughs(levels, fanout))
+        assert len(obj["x"]) == levels
+        return
+    with pytest.raises(BadRequest) as err:
+        load(_laughs(levels, fanout))
+    assert str(err.value) == EXCESSIVE_ALIASING
+
+
+def test_billion_laughs_is_refused_at_once() -> None:
+    started = time.perf_counter()
+    with pytest.raises(BadRequest) as err:
+        load(_laughs(9, 9))  # 387 million strings once expanded
+    assert str(err.value) == EXCESSIVE_ALIASING
+    assert time.perf_counter() - started < 1.0
+    # the same expansion built in Python (shared lists) is refused the same way
+    value: list = ["lol"] * 9
+    for _ in range(8):
+        value = [value] * 9
+    with pytest.raises(BadRequest, match="excessive aliasing"):
+        load({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "x": value})
+
+
+def test_an_anchor_that_holds_itself_is_refused() -> None:
+    with pytest.raises(BadRequest) as err:
+        load("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: rec}\nx: &x [*x]\n")
+    assert str(err.value) == ("error converting YAML to JSON: yaml: anchor 'x' value contains "
+                              "itself")
+    cyclic: list = []
+    cyclic.append(cyclic)
+    with pytest.raises(BadRequest, match="exceeded max depth"):
+        load({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "x": cyclic})
+
+
+def test_input_size_is_bounded_as_the_http_path_bounds_it(tmp_path: Path) -> None:
+    assert MAX_MANIFEST_BYTES == MAX_REQUEST_BODY_BYTES == 3 * 1024 * 1024
+    big = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata: {a: '" + \
+        "x" * MAX_MANIFEST_BYTES + "'}\n"
+    started = time.perf_counter()
+    with pytest.raises(RequestEntityTooLarge) as err:
+        load(big)
+    assert str(err.value) == "Request entity too large: limit is 3145728"
+    assert err.value.code == 413
+    path = tmp_path / "big.yaml"
+    path.write_text(big)
+    with pytest.raises(RequestEntityTooLarge):
+        load(path)
+    assert time.perf_counter() - started < 1.0
+    [obj] = load(json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {
+        "name": "big"}, "data": {"a": "x" * (MAX_MANIFEST_BYTES - 200)}}))  # just under reads
+    assert obj["metadata"]["name"] == "big"
+
+
+def _nested(depth: int) -> str:
+    """A ConfigMap whose ``x`` is lists ``depth`` deep (the document itself is one more)."""
+    return ("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: deep}\nx: "
+            + "[" * depth + "]" * depth + "\n")
+
+
+def test_nesting_depth_is_bounded_without_recursion_errors() -> None:
+    [obj] = load(_nested(MAX_DEPTH - 1))
+    with pytest.raises(BadRequest) as err:
+        load(_nested(MAX_DEPTH))
+    assert str(err.value) == (f"error converting YAML to JSON: yaml: line 4: exceeded max depth "
+                              f"of {MAX_DEPTH}")
+    block = "apiVersion: v1\nkind: ConfigMap\nx:\n" + "".join(
+        "  " * i + f"k{i}:\n" for i in range(1, 500))
+    with pytest.raises(BadRequest, match=f"yaml: line {MAX_DEPTH + 3}: exceeded max depth"):
+        load(block)
+    with pytest.raises(BadRequest, match="exceeded max depth"):
+        load(json.dumps(obj)[:-1] + ', "y": ' + "[" * 5000 + "]" * 5000 + "}")
+    deep: list = []
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(BadRequest, match="exceeded max depth"):
+        load({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}, "x": deep})
+
+
+def test_lone_surrogates_become_replacement_characters_as_in_go() -> None:
+    # encoding/json and go-yaml decode an unpaired surrogate as U+FFFD
+    want = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "\ufffd"},
+            "data": {"k\ufffd": "a\ufffdb"}}
+    assert load('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"\\ud800"},'
+                '"data":{"k\\udfff":"a\\ud800b"}}') == [want]
+    assert load({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "\ud800"},
+                 "data": {"k\udfff": "a\ud800b"}}) == [want]
+
+
+def test_read_goes_on_past_a_document_that_fails() -> None:
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: %s}\n"
+    items = read("---\n".join([cm % "a", "kind: ConfigMap\n", cm % "c"]))
+    assert [item.obj["metadata"]["name"] if item.obj else None for item in items] == \
+        ["a", None, "c"]
+    assert str(items[1].error).startswith("document 2: Object 'apiVersion' is missing")
+    # a syntax error ends the stream, as kubectl's YAML reader stops there
+    items = read("---\n".join([cm % "a", "metadata: {name: b\n", cm % "c"]))
+    assert [bool(item.obj) for item in items] == [True, False]
+    assert str(items[1].error).startswith("error converting YAML to JSON: yaml: line ")
+    with pytest.raises(BadRequest, match="document 2: Object 'apiVersion'"):
+        load("---\n".join([cm % "a", "kind: ConfigMap\n", cm % "c"]))
+
+
+def test_read_names_the_file_each_object_came_from(tmp_path: Path) -> None:
+    path = tmp_path / "cm.yaml"
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    [item] = read(path)
+    assert item.source == str(path) and item.obj["metadata"]["name"] == "a"
+    [item] = read({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}})
+    assert item.source == ""

@@ -1,7 +1,5 @@
 """Authentication: bearer tokens to users, the component identities, 401s."""
 
-import random
-
 import pytest
 
 from kubelearn.api import StatusError, Unauthorized
@@ -40,15 +38,38 @@ def test_anonymous_auth_turns_a_missing_token_into_system_anonymous():
         auth.authenticate("wrong")
 
 
-def test_issue_is_deterministic_for_a_seed_and_accepted():
+def test_issue_is_random_and_accepted():
     a, b = TokenAuthenticator(), TokenAuthenticator()
-    ta = a.issue(authn.scheduler(), random.Random("0:tokens"))
-    tb = b.issue(authn.scheduler(), random.Random("0:tokens"))
-    assert ta == tb and len(ta) == authn.TOKEN_LENGTH
+    ta, tb = a.issue(authn.scheduler()), b.issue(authn.scheduler())
+    assert ta != tb and len(ta) == len(tb) == authn.TOKEN_LENGTH  # from secrets, not a seed
     assert a.authenticate(ta).name == "system:kube-scheduler"
-    other = a.issue(authn.kube_proxy(), random.Random("0:tokens"))  # same stream, new token
+    other = a.issue(authn.kube_proxy())
     assert other != ta and a.authenticate(other).name == "system:kube-proxy"
     assert a.token_for("system:kube-proxy") == other and len(a) == 2
+
+
+# bearertoken_test.go (k8s.io/apiserver pkg/authentication/request/bearertoken):
+# TestAuthenticateRequestBadValue's headers and TestBearerToken's, plus the SplitN(auth, " ", 3)
+# cases its code implies.
+@pytest.mark.parametrize(("header", "token"), [
+    (None, None),  # no header
+    ("", None),
+    ("Bearer", None),
+    ("bear token", None),
+    ("Bearer: token", None),
+    ("Basic 123", None),  # "non-bearer-token"
+    ("Bearer ", None),  # "empty bearer token"
+    ("Bearer  123", None),  # an extra space: the token part is empty (a Warning upstream)
+    ("Bearer\t123", None),  # split at " " only
+    ("123", None),
+    ("Bearer 123", "123"),  # "valid bearer token removing header"
+    ("bearer 123", "123"),
+    ("BeArEr 123", "123"),
+    (" Bearer 123 ", "123"),  # strings.TrimSpace first
+    ("Bearer 123 456", "123"),  # the third part is ignored
+])
+def test_bearer_token_reads_the_header_as_upstream(header, token):
+    assert authn.bearer_token(header) == token
 
 
 def test_remove_revokes_a_token():

@@ -516,7 +516,7 @@ def test_a_second_api_server_over_the_same_etcd_agrees(cluster):
     """Each allocation reads the stored bitmap first: two API servers never hand out one item."""
     first = cluster.admin
     other = APIServer(cluster.sim, cluster.etcd, authenticator=cluster.authenticator)
-    second = Client(other, cluster.authenticator.issue(admin(), random.Random(1)))
+    second = Client(other, cluster.authenticator.issue(admin()))
     assert other.services.cluster_ips.has("10.96.0.1")  # rebuilt from etcd at start
     taken = set()
     for i in range(20):

@@ -97,10 +97,10 @@ def test_same_seed_same_cluster():
                               "metadata": {"generateName": "p-"},
                               "spec": {"containers": [{"name": "c", "image": "nginx"}]}})
         cluster.run(600)
-        return (cluster.tokens, [tuple(r) for r in cluster.audit().itertuples(index=False)],
+        return (list(cluster.tokens), [tuple(r) for r in cluster.audit().itertuples(index=False)],
                 cluster.etcd.get("/registry/deployments/default/web").value)
 
-    assert history(7) == history(7)
+    assert history(7) == history(7)  # the same history, though every token differs (secrets)
 
 
 def test_serve_delegates_to_the_http_front(monkeypatch):

@@ -4,7 +4,10 @@
   of dicts or a ``kind: List``, in; plain dicts in the real Kubernetes shape
   (``apiVersion``, ``kind``, ``metadata``, ``spec``, ``status``) out. Anything
   malformed raises a :class:`~kubelearn.api.errors.StatusError` worded as
-  kubectl or the API server words it.
+  kubectl or the API server words it. :func:`read` is the same, going on past a
+  document that fails as kubectl's resource builder does (``ContinueOnError``).
+  The work is bounded as upstream's decoders bound it: input size (the API
+  server's 3 MiB), YAML alias expansion (go-yaml's ratio rule), nesting depth.
 - :func:`to_yaml` -- an object printed as ``kubectl get -o yaml`` prints it;
   :func:`jsonable` -- a copy holding only what JSON can.
 - :data:`KINDS`, :func:`kind_info`, :func:`resource_for`, :func:`kind_for`,
@@ -29,9 +32,16 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from kubelearn.api.errors import BadRequest, go_float, go_json, go_quote
+from kubelearn.api.errors import (
+    BadRequest,
+    RequestEntityTooLarge,
+    StatusError,
+    go_float,
+    go_json,
+    go_quote,
+)
 from kubelearn.api.quantity import Quantity, parse_quantity
-from kubelearn.api.schema import check_types, json_kind
+from kubelearn.api.schema import MAX_DEPTH, check_types, json_kind
 
 # -- kinds and resources --------------------------------------------------------------
 
@@ -151,9 +161,61 @@ def object_ref(obj: Mapping[str, Any]) -> dict[str, Any]:
 
 # -- load ---------------------------------------------------------------------------------
 
+# k8s.io/apiserver/pkg/server/config.go MaxRequestBodyBytes: the API server reads no body
+# over 3 MiB (kubelearn.apiserver.rest.MAX_REQUEST_BODY_BYTES); no manifest is read past it.
+MAX_MANIFEST_BYTES = 3 * 1024 * 1024
+
+# gopkg.in/yaml.v2 decode.go (v2.4.0, the YAML reader of sigs.k8s.io/yaml): a document that
+# is mostly alias expansion ("billion laughs") is refused once past these counts.
+ALIAS_RATIO_RANGE_LOW = 400_000
+ALIAS_RATIO_RANGE_HIGH = 4_000_000
+EXCESSIVE_ALIASING = "document contains excessive aliasing"  # yaml.v2 decode.go unmarshal
+
+_YAML_ERROR = "error converting YAML to JSON: yaml: "  # sigs.k8s.io/yaml YAMLToJSON
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def allowed_alias_ratio(decode_count: int) -> float:
+    """yaml.v2 allowedAliasRatio: up to 99% of a small document may come from aliases, 10%
+    of a huge one (4 million values decoded), scaling in between."""
+    if decode_count <= ALIAS_RATIO_RANGE_LOW:
+        return 0.99
+    if decode_count >= ALIAS_RATIO_RANGE_HIGH:
+        return 0.10
+    return 0.99 - 0.89 * ((decode_count - ALIAS_RATIO_RANGE_LOW)
+                          / (ALIAS_RATIO_RANGE_HIGH - ALIAS_RATIO_RANGE_LOW))
+
 
 class _Loader(yaml.SafeLoader):
-    """A YAML 1.1 loader that, like kubectl's, keeps timestamps as strings."""
+    """A YAML 1.1 loader that, like kubectl's, keeps timestamps as strings.
+
+    It composes nodes as go-yaml does: no deeper than MAX_DEPTH (yaml.v2's scanner
+    stops at 10000 levels, "exceeded max depth of 10000"; Python's recursion limit
+    is far lower, see schema.MAX_DEPTH), and no anchor that holds itself.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+        self.open_anchors: set[str] = set()
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent) and event.anchor in self.open_anchors:
+            raise BadRequest(f"{_YAML_ERROR}anchor '{event.anchor}' value contains itself")
+        if not isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+            return super().compose_node(parent, index)
+        if self.depth >= MAX_DEPTH:
+            raise BadRequest(f"{_YAML_ERROR}line {event.start_mark.line + 1}: exceeded max "
+                             f"depth of {MAX_DEPTH}")
+        self.depth += 1
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+            self.open_anchors.discard(event.anchor)
 
 
 _Loader.yaml_implicit_resolvers = {
@@ -182,11 +244,8 @@ def _json_key(key: Any) -> str:
                      f"{type(key).__name__}: {key!r}")
 
 
-def jsonable(value: Any) -> Any:
-    """A deep copy of ``value`` holding only what JSON can: dicts, lists, str, numbers, bools.
-
-    Quantities become their strings, tuples lists; what JSON cannot hold is a BadRequest.
-    """
+def _json_scalar(value: Any) -> Any:
+    """A value that is no list or map as JSON holds it; what JSON cannot hold is a BadRequest."""
     if value is None or isinstance(value, (str, bool)):
         return value
     if isinstance(value, int):
@@ -198,12 +257,6 @@ def jsonable(value: Any) -> Any:
             raise BadRequest(f"error converting YAML to JSON: json: unsupported value: "
                              f"{go_float(value)}")
         return value
-    if isinstance(value, Mapping):
-        return {_json_key(k): jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [jsonable(v) for v in value]
-    if isinstance(value, (set, frozenset)):  # YAML !!set: a mapping to nulls
-        return {_json_key(k): None for k in value}
     if isinstance(value, Quantity):
         return str(value)
     if isinstance(value, datetime):
@@ -216,67 +269,187 @@ def jsonable(value: Any) -> Any:
     raise BadRequest(f"json: unsupported type: {type(value).__name__}")
 
 
-def _documents(text: str) -> list[Any]:
-    """The documents of a YAML or JSON stream, empty ones dropped."""
+def jsonable(value: Any) -> Any:
+    """A deep copy of ``value`` holding only what JSON can: dicts, lists, str, numbers, bools.
+
+    Quantities become their strings, tuples lists; what JSON cannot hold is a BadRequest.
+    """
+    if isinstance(value, Mapping):
+        return {_json_key(k): jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [jsonable(v) for v in value]
+    if isinstance(value, (set, frozenset)):  # YAML !!set: a mapping to nulls
+        return {_json_key(k): None for k in value}
+    return _json_scalar(value)
+
+
+def _go_string(text: str) -> str:
+    """``text`` as Go's decoders leave it: each unpaired surrogate becomes U+FFFD."""
+    return text if text.isascii() else _SURROGATES.sub("\ufffd", text)
+
+
+class _Decoder:
+    """One document made JSON (as :func:`jsonable`), with yaml.v2 decode.go's bookkeeping.
+
+    Every value decoded counts, and so does each one reached through an alias;
+    a document mostly made of aliases is refused. PyYAML hands an alias back as
+    the very list or map its anchor made, so a collection met a second time is
+    an alias (a dict built in Python that shares a value counts the same way;
+    a shared string cannot be told from a copy and counts once). Nesting past
+    MAX_DEPTH is refused too, which also stops a dict that holds itself.
+    """
+
+    def __init__(self) -> None:
+        self.decoded = 0  # yaml.v2 decodeCount
+        self.aliased = 0  # yaml.v2 aliasCount
+        self.seen: set[int] = set()
+
+    def document(self, doc: Any) -> Any:
+        self.count(False)  # the document node
+        return self.value(doc, 1, False)
+
+    def count(self, aliased: bool) -> None:
+        self.decoded += 1
+        if aliased:
+            self.aliased += 1
+        if self.aliased > 100 and self.decoded > 1000 \
+                and self.aliased / self.decoded > allowed_alias_ratio(self.decoded):
+            raise BadRequest(_YAML_ERROR + EXCESSIVE_ALIASING)
+
+    def value(self, value: Any, level: int, aliased: bool) -> Any:
+        if isinstance(value, str):
+            self.count(aliased)
+            return _go_string(value)
+        if not isinstance(value, (Mapping, list, tuple, set, frozenset)):
+            self.count(aliased)
+            return _json_scalar(value)
+        if id(value) in self.seen:
+            self.count(aliased)  # the alias; what it stands for is decoded again below
+            aliased = True
+        self.seen.add(id(value))
+        self.count(aliased)
+        if level > MAX_DEPTH:  # encoding/json's words (scanner.go pushParseState)
+            bracket = "{" if isinstance(value, Mapping) else "["
+            raise BadRequest(f"error parsing JSON: invalid character '{bracket}' exceeded max "
+                             "depth")
+        if isinstance(value, Mapping):
+            out = {}
+            for key, item in value.items():
+                self.count(aliased)
+                out[_go_string(_json_key(key))] = self.value(item, level + 1, aliased)
+            return out
+        if isinstance(value, (set, frozenset)):  # YAML !!set: a mapping to nulls
+            return {_go_string(_json_key(k)): None for k in value}
+        return [self.value(item, level + 1, aliased) for item in value]
+
+
+def _check_size(text: str) -> None:
+    """RequestEntityTooLarge past MAX_MANIFEST_BYTES of UTF-8, as the API server's limit."""
+    if len(text) > MAX_MANIFEST_BYTES or (
+            len(text) * 4 > MAX_MANIFEST_BYTES
+            and len(text.encode("utf-8", "surrogatepass")) > MAX_MANIFEST_BYTES):
+        raise RequestEntityTooLarge(f"limit is {MAX_MANIFEST_BYTES}")  # handlers/rest.go
+
+
+def _documents(text: str) -> tuple[list[Any], StatusError | None]:
+    """The documents of a YAML or JSON stream, empty ones dropped, and the syntax error
+    that ended it early (None if none did): those before it are read, as kubectl does."""
     text = text.lstrip("\ufeff")
+    docs: list[Any] = []
     if text.lstrip().startswith("{"):  # kubectl's YAMLOrJSONDecoder sniffs for JSON
-        decoder, docs, pos = json.JSONDecoder(), [], 0
+        decoder, pos = json.JSONDecoder(), 0
         while True:
             while pos < len(text) and text[pos] in " \t\r\n":
                 pos += 1
             if pos >= len(text):
-                return docs
+                return docs, None
             try:
                 doc, pos = decoder.raw_decode(text, pos)
             except json.JSONDecodeError as err:
-                raise BadRequest(f"error parsing JSON: {err.msg} at line {err.lineno} "
-                                 f"column {err.colno}") from None
-            except (ValueError, RecursionError) as err:
-                raise BadRequest(f"error parsing JSON: {err}") from None
+                return docs, BadRequest(f"error parsing JSON: {err.msg} at line {err.lineno} "
+                                        f"column {err.colno}")
+            except RecursionError:  # deeper than Python's parser goes: far past MAX_DEPTH
+                return docs, BadRequest("error parsing JSON: exceeded max depth")
+            except ValueError as err:
+                return docs, BadRequest(f"error parsing JSON: {err}")
             docs.append(doc)
     try:
-        return [doc for doc in yaml.load_all(text, Loader=_Loader) if doc is not None]
+        for doc in yaml.load_all(text, Loader=_Loader):
+            if doc is not None:
+                docs.append(doc)
+    except StatusError as err:
+        return docs, err
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}: " if mark else ""
-        raise BadRequest(f"error converting YAML to JSON: yaml: {where}"
-                         f"{err.problem or err.context}") from None
+        return docs, BadRequest(f"{_YAML_ERROR}{where}{err.problem or err.context}")
     except yaml.YAMLError as err:
-        raise BadRequest(f"error converting YAML to JSON: yaml: {err}") from None
+        return docs, BadRequest(f"{_YAML_ERROR}{err}")
     except RecursionError:
-        raise BadRequest("error converting YAML to JSON: yaml: exceeded max depth") from None
+        return docs, BadRequest(f"{_YAML_ERROR}exceeded max depth of {MAX_DEPTH}")
     except ValueError as err:  # e.g. an integer of more digits than Python will convert
-        raise BadRequest(f"error converting YAML to JSON: {err}") from None
+        return docs, BadRequest(f"error converting YAML to JSON: {err}")
+    return docs, None
 
 
-def _objects(doc: Any, where: str) -> list[dict[str, Any]]:
-    """One decoded document as objects: a List's items expanded, kind and apiVersion checked."""
+class Item(NamedTuple):
+    """One object read from a manifest -- or, in its place, why a document could not be read."""
+
+    source: str  # the file it came from; "" for text or dicts (kubectl's builder: in-memory)
+    obj: dict[str, Any] | None
+    error: StatusError | None = None
+
+
+def _objects(doc: Any, where: str, source: str, items: list[Item]) -> None:
+    """One decoded document as items: a List's items expanded, kind and apiVersion checked."""
     if isinstance(doc, list):  # a YAML sequence of objects: each is a document
-        return [obj for item in doc for obj in _objects(item, where)]
-    if not isinstance(doc, dict):
-        raise BadRequest(f"{where}json: cannot unmarshal {json_kind(doc)} into Go value of type "
-                         "map[string]interface {}")
-    items = doc.get("items")
-    if items is not None:  # unstructuredJSONScheme: anything with items is a list
-        if not isinstance(items, list):
-            raise BadRequest(f"{where}json: cannot unmarshal {json_kind(items)} into Go struct "
-                             "field .items of type []json.RawMessage")
-        objects = []
-        item_kind = str(doc.get("kind") or "").removesuffix("List")
-        for item in items:
-            if isinstance(item, dict) and not item.get("kind") and not item.get("apiVersion"):
-                item = {**item, "kind": item_kind, "apiVersion": doc.get("apiVersion")}
-            objects.extend(_objects(item, where))
-        return objects
-    if not isinstance(doc.get("kind"), str) or not doc["kind"]:
-        raise BadRequest(f"{where}Object 'Kind' is missing in '{go_json(doc)}'")
-    if not isinstance(doc.get("apiVersion"), str) or not doc["apiVersion"]:
-        raise BadRequest(f"{where}Object 'apiVersion' is missing in '{go_json(doc)}'")
+        for item in doc:
+            _objects(item, where, source, items)
+        return
     try:
-        check_types(doc)
+        if not isinstance(doc, dict):
+            raise BadRequest(f"{where}json: cannot unmarshal {json_kind(doc)} into Go value of "
+                             "type map[string]interface {}")
+        listed = doc.get("items")
+        if listed is not None:  # unstructuredJSONScheme: anything with items is a list
+            if not isinstance(listed, list):
+                raise BadRequest(f"{where}json: cannot unmarshal {json_kind(listed)} into Go "
+                                 "struct field .items of type []json.RawMessage")
+            item_kind = str(doc.get("kind") or "").removesuffix("List")
+            for item in listed:
+                if isinstance(item, dict) and not item.get("kind") and not item.get("apiVersion"):
+                    item = {**item, "kind": item_kind, "apiVersion": doc.get("apiVersion")}
+                _objects(item, where, source, items)
+            return
+        if not isinstance(doc.get("kind"), str) or not doc["kind"]:
+            raise BadRequest(f"{where}Object 'Kind' is missing in '{go_json(doc)}'")
+        if not isinstance(doc.get("apiVersion"), str) or not doc["apiVersion"]:
+            raise BadRequest(f"{where}Object 'apiVersion' is missing in '{go_json(doc)}'")
+        try:
+            check_types(doc)
+        except BadRequest as err:
+            raise BadRequest(f"{where}{err}") from None
     except BadRequest as err:
-        raise BadRequest(f"{where}{err}") from None
-    return [doc]
+        items.append(Item(source, None, err))
+        return
+    items.append(Item(source, doc))
+
+
+def _read_text(text: str, source: str, where: str | None, items: list[Item]) -> None:
+    """Every document of a stream as items; a document that cannot be decoded ends it."""
+    _check_size(text)
+    docs, ended = _documents(text)
+    many = len(docs) > 1
+    for i, doc in enumerate(docs, 1):
+        try:
+            decoded = _Decoder().document(doc)
+        except BadRequest as err:  # kubectl's YAML reader stops at an undecodable document
+            items.append(Item(source, None, err))
+            return
+        prefix = where if where is not None else f"document {i}: " if many else ""
+        _objects(decoded, prefix, source, items)
+    if ended is not None:
+        items.append(Item(source, None, ended))
 
 
 def _looks_like_path(text: str) -> bool:
@@ -289,38 +462,60 @@ def _looks_like_path(text: str) -> bool:
 Source = str | os.PathLike[str] | Mapping[str, Any] | Sequence[Any]
 
 
+def _read(source: Source, items: list[Item]) -> None:
+    if isinstance(source, os.PathLike) or (isinstance(source, str) and _looks_like_path(source)):
+        path = Path(source)
+        name = str(path)
+        try:
+            if path.stat().st_size > MAX_MANIFEST_BYTES:
+                raise RequestEntityTooLarge(f"limit is {MAX_MANIFEST_BYTES}")
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            raise BadRequest(f"the path {go_quote(name)} does not exist") from None
+        _read_text(text, name, f"unable to decode {go_quote(name)}: ", items)
+    elif isinstance(source, (bytes, bytearray)):
+        _read_text(bytes(source).decode("utf-8", "replace"), "", None, items)
+    elif isinstance(source, str):
+        _read_text(source, "", None, items)
+    elif isinstance(source, Mapping):
+        _objects(_Decoder().document(source), "", "", items)
+    elif isinstance(source, Sequence):
+        for item in source:
+            if isinstance(item, (str, os.PathLike)):
+                _read(item, items)
+            else:
+                _objects(_Decoder().document(item), "", "", items)
+    else:
+        raise BadRequest(f"cannot read manifests from {type(source).__name__}")
+
+
+def read(source: Source) -> list[Item]:
+    """Read manifests as :func:`load` does, going on past a document that fails.
+
+    kubectl's resource builder with ContinueOnError: a document that is no
+    object (no kind, a field of the wrong type...) is an :class:`Item` holding
+    its error, and reading goes on; a syntax error, excessive aliasing or
+    nesting ends the stream there, as kubectl's YAML reader stops at it. A
+    missing file or input over MAX_MANIFEST_BYTES is raised at once.
+    """
+    items: list[Item] = []
+    _read(source, items)
+    return items
+
+
 def load(source: Source) -> list[dict[str, Any]]:
     """Read manifests from YAML/JSON text, a file path, a dict or a list, as plain dicts.
 
     Empty documents are skipped and ``kind: List`` items expanded; malformed input
-    raises :class:`~kubelearn.api.errors.BadRequest` with kubectl's wording.
+    raises :class:`~kubelearn.api.errors.BadRequest` with kubectl's wording (the
+    first document's that fails). See :func:`read` for the bounds.
     """
-    if isinstance(source, os.PathLike) or (isinstance(source, str) and _looks_like_path(source)):
-        path = Path(source)
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            raise BadRequest(f"the path {go_quote(str(path))} does not exist") from None
-        docs, where = _documents(text), f"unable to decode {go_quote(str(path))}: "
-        return [obj for doc in docs for obj in _objects(jsonable(doc), where)]
-    if isinstance(source, (bytes, bytearray)):
-        source = bytes(source).decode("utf-8", "replace")
-    if isinstance(source, str):
-        docs = _documents(source)
-        many = len(docs) > 1
-        return [obj for i, doc in enumerate(docs, 1)
-                for obj in _objects(jsonable(doc), f"document {i}: " if many else "")]
-    if isinstance(source, Mapping):
-        return _objects(jsonable(source), "")
-    if isinstance(source, Sequence):
-        objects = []
-        for item in source:
-            if isinstance(item, (str, os.PathLike)):
-                objects.extend(load(item))
-            else:
-                objects.extend(_objects(jsonable(item), ""))
-        return objects
-    raise BadRequest(f"cannot read manifests from {type(source).__name__}")
+    objects = []
+    for item in read(source):
+        if item.error is not None:
+            raise item.error
+        objects.append(item.obj)
+    return objects
 
 
 # -- printing --------------------------------------------------------------------------------

@@ -8,7 +8,9 @@ a 401 ``Unauthorized``; the request goes no further.
 - :class:`UserInfo` -- a name, groups and a uid (k8s.io/apiserver
   ``user.DefaultInfo``);
 - :class:`TokenAuthenticator` -- tokens to users; :meth:`~TokenAuthenticator.issue`
-  makes a new token from a seeded generator;
+  makes a new token from :mod:`secrets`;
+- :func:`bearer_token` -- the token of an ``Authorization: Bearer <token>`` header,
+  read as k8s.io/apiserver's bearertoken authenticator reads it;
 - the identities of the components, named as upstream: :func:`admin`,
   :func:`scheduler`, :func:`controller_manager`, :func:`controller_user`,
   :func:`node_user`, :func:`kube_proxy`, :func:`service_account_user`, :func:`anonymous`.
@@ -16,7 +18,7 @@ a 401 ``Unauthorized``; the request goes no further.
 
 from __future__ import annotations
 
-import random
+import secrets
 from dataclasses import dataclass
 
 from kubelearn.api import Unauthorized
@@ -46,8 +48,23 @@ ADMIN_NAME = "kubernetes-admin"
 # server's authentication filter sends (endpoints/filters/authentication.go).
 UNAUTHORIZED_MESSAGE = "Unauthorized"
 
+# A token is a password: 32 characters from 36 (about 165 bits), drawn from the operating
+# system's generator. Never from the seed: anyone who knows the seed (0, unless told) could
+# then compute the admin's token of a served cluster. Determinism is for the simulation.
 _TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
 TOKEN_LENGTH = 32
+
+
+def _random_token() -> str:
+    """:data:`TOKEN_LENGTH` characters of :data:`_TOKEN_ALPHABET`, uniform, from secrets."""
+    # One draw of a number below 36**32, written in base 36: unbiased, and one read of the
+    # OS generator instead of 32 (secrets.choice per character is 15x slower).
+    number = secrets.randbelow(len(_TOKEN_ALPHABET) ** TOKEN_LENGTH)
+    digits = []
+    for _ in range(TOKEN_LENGTH):
+        number, digit = divmod(number, len(_TOKEN_ALPHABET))
+        digits.append(_TOKEN_ALPHABET[digit])
+    return "".join(digits)
 
 
 @dataclass(frozen=True)
@@ -97,10 +114,10 @@ class TokenAuthenticator:
         # group.AuthenticatedGroupAdder: every authenticated user is in system:authenticated.
         return user.with_group(ALL_AUTHENTICATED)
 
-    def issue(self, user: UserInfo, rng: random.Random) -> str:
-        """Make a new token for ``user`` from ``rng`` (same seed, same token) and accept it."""
+    def issue(self, user: UserInfo) -> str:
+        """Make a new, unpredictable token for ``user`` (:mod:`secrets`) and accept it."""
         while True:
-            token = "".join(rng.choice(_TOKEN_ALPHABET) for _ in range(TOKEN_LENGTH))
+            token = _random_token()
             if token not in self._tokens:
                 break
         self.add(token, user)
@@ -118,6 +135,24 @@ class TokenAuthenticator:
 
     def __contains__(self, token: object) -> bool:
         return token in self._tokens
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an ``Authorization`` header, or None if it carries no bearer token.
+
+    As request/bearertoken/bearertoken.go reads it: trim the header, split it at single
+    spaces (at most three parts); the scheme is ``bearer`` in any case and the token is the
+    second part, so ``Bearer <token> more`` is ``<token>``. A header in any other form
+    (``<token>`` alone, ``Basic ...``, ``Bearer  <token>`` with two spaces, whose second
+    part is empty) is no credentials at all: the request is anonymous if anonymous auth
+    is on, else a 401. (Upstream also sends a Warning for the two-space form.)
+    """
+    if not header:
+        return None
+    parts = header.strip().split(" ", 2)
+    if len(parts) < 2 or parts[0].lower() != "bearer" or not parts[1]:
+        return None
+    return parts[1]
 
 
 # -- the identities of the cluster's components ---------------------------------------

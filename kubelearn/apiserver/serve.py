@@ -71,8 +71,7 @@ def admin_token(cluster: Any) -> str:
     from kubelearn.apiserver import authn
 
     authenticator = cluster.api.authenticator
-    return authenticator.token_for(authn.ADMIN_NAME) or \
-        authenticator.issue(authn.admin(), cluster.sim.rng("kubeconfig"))
+    return authenticator.token_for(authn.ADMIN_NAME) or authenticator.issue(authn.admin())
 
 
 class Server:
@@ -105,9 +104,14 @@ class Server:
         with self.lock:
             self.token = admin_token(cluster)
         kubeconfig = kubeconfig if kubeconfig is not None else self.directory / "kubeconfig"
-        self.kubeconfig_path = write_kubeconfig(
-            kubeconfig, self.url, self.token,
-            ca_pem=self.ca_path.read_bytes() if self.ca_path else None)
+        try:
+            self.kubeconfig_path = write_kubeconfig(
+                kubeconfig, self.url, self.token,
+                ca_pem=self.ca_path.read_bytes() if self.ca_path else None)
+        except BaseException:  # the path is a directory...: close the socket, leave nothing
+            self.httpd.server_close()
+            shutil.rmtree(self.directory, ignore_errors=True)
+            raise
         self._stopping = threading.Event()
         self._threads = [
             threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.1},
