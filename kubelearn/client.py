@@ -13,10 +13,15 @@ an audit row.
 Answers are plain dicts in Kubernetes' JSON shape; errors are raised as
 :class:`kubelearn.api.StatusError` (``NotFound``, ``Conflict``...). Objects
 from :meth:`Client.watch` are shared by every watcher: copy before changing.
+What the API server warns about (an unknown field it dropped) comes back as a
+Python warning, :class:`APIWarning`, where kubectl prints ``Warning: ...``
+(client-go's default WarningHandler logs them); Python shows each once per
+place, as kubectl's deduplicating handler does.
 """
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +34,17 @@ if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.apiserver.watch import WatchStream
 
 Selector = str | Mapping[str, str] | None
+
+
+def _name_of(obj: Mapping[str, Any]) -> str | None:
+    """``metadata.name``, if the object has one (a malformed object is the server's to refuse)."""
+    meta = obj.get("metadata")
+    name = meta.get("name") if isinstance(meta, Mapping) else None
+    return name if isinstance(name, str) else None
+
+
+class APIWarning(UserWarning):
+    """A warning the API server sent with its answer (a ``Warning: 299`` header over HTTP)."""
 
 
 def _selector(selector: Selector) -> str | None:
@@ -79,10 +95,14 @@ class Client:
         """Send one request through the API server's pipeline."""
         params = {k: str(v).lower() if isinstance(v, bool) else str(v)
                   for k, v in query.items() if v is not None} if query else {}
-        return self.api.handle(Request(
+        request = Request(
             verb=verb, resource=info.resource, group=info.group, version=info.version,
             namespace=namespace, name=name, subresource=subresource, body=body,
-            query=params, token=self.token, patch_type=patch_type, user_agent=self.user_agent))
+            query=params, token=self.token, patch_type=patch_type, user_agent=self.user_agent)
+        answer = self.api.handle(request)
+        for text in request.warnings:  # stacklevel 3: the line that called create, patch...
+            warnings.warn(APIWarning(text), stacklevel=3)
+        return answer
 
     # -- the verbs -------------------------------------------------------------------------------
     def get(self, resource: str, name: str, namespace: str | None = None) -> dict:
@@ -112,13 +132,13 @@ class Client:
         """Replace an object (a PUT); a stale ``resourceVersion`` is a Conflict."""
         info = self._info_of(obj)
         return self.request("update", info, namespace=self._namespace(info, namespace, obj),
-                            name=(obj.get("metadata") or {}).get("name"), body=obj)
+                            name=_name_of(obj), body=obj)
 
     def update_status(self, obj: Mapping[str, Any], namespace: str | None = None) -> dict:
         """Replace an object's status (PUT .../status): only ``status`` changes."""
         info = self._info_of(obj)
         return self.request("update", info, namespace=self._namespace(info, namespace, obj),
-                            name=(obj.get("metadata") or {}).get("name"), subresource="status",
+                            name=_name_of(obj), subresource="status",
                             body=obj)
 
     def patch(self, resource: str, name: str, patch: Any, namespace: str | None = None, *,

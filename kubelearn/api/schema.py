@@ -1,50 +1,107 @@
-"""The Go types behind each kind's fields, and the error a value of the wrong type gets.
+"""The Go types behind each kind's fields, and decoding a body into them as the API server does.
 
 The API server decodes a request body into Go structs before it validates
-anything, and a value of the wrong type stops it there with a 400::
+anything (k8s.io/apimachinery runtime/serializer/json, sigs.k8s.io/json). That
+step is the gate every object passes on its way to storage, and it shapes what
+is stored:
+
+- a value of the wrong type stops it with a 400 (encoding/json's words, the
+  apiserver's transformDecodeError)::
 
     Pod in version "v1" cannot be handled as a Pod: json: cannot unmarshal
     string into Go struct field PodSpec.spec.containers of type []v1.Container
 
-This module describes the fields a learner meets -- ObjectMeta and the kinds
-kubelearn serves -- as Go types (:class:`Scalar`, :class:`Struct`, :class:`ListOf`,
-:class:`MapOf` and the custom-decoded Quantity, IntOrString, Time and MicroTime),
-and :func:`check_types` replays that decode step with the same words
-(encoding/json UnmarshalTypeError; the apiserver's transformDecodeError).
-Fields it does not describe are ignored, as with ``fieldValidation=Ignore``.
+- a ``null`` leaves the Go zero value: the field is gone from the stored
+  object, a ``null`` list item is the empty struct (``containers: [null]`` is
+  ``[{}]``), a ``null`` map value the empty string; a ``null`` Time stays
+  ``null``, as metav1.Time writes its zero value;
+- a field the type does not have is dropped and reported by its path
+  (``spec.containers[0].foo``), for ``fieldValidation`` to warn about or refuse;
+- a lone UTF-16 surrogate in a string (``"\\ud800"``) becomes U+FFFD;
+- nesting deeper than :data:`MAX_DEPTH` is refused.
+
+The types come from upstream's v1.32 OpenAPI document, vendored by
+``tools/vendor_schema.py`` into ``schema-v1.32.json`` (every kind kubelearn
+serves and everything they reach), as :class:`Scalar`, :class:`Struct`,
+:class:`ListOf`, :class:`MapOf` and the custom-decoded :class:`Custom` types
+(Quantity, IntOrString, Time, MicroTime, and the free-form FieldsV1). OpenAPI
+does not name Go's string types, so :data:`NAMED_TYPES` lays the names a learner
+meets over them (``of type v1.RestartPolicy``). :data:`KIND_TYPES` maps each
+kind to its Struct; :func:`decode_object` decodes, :func:`check_types` only checks.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 import re
 from collections.abc import Mapping
+from importlib import resources
 from typing import Any
 
 from kubelearn.api.errors import BadRequest, go_float, go_json, go_quote
 from kubelearn.api.quantity import Quantity, QuantityError, parse_quantity
 
+# How deep a body may nest. Go's encoding/json and go-yaml stop at 10000
+# (maxNestingDepth, "exceeded max depth"); Python's own recursion limit is 1000,
+# and printing YAML takes about three frames a level, so kubelearn stops at 100:
+# ten times the deepest real object (a Deployment's managedFields is about 15).
+MAX_DEPTH = 100
+# sigs.k8s.io/json saveStrictError: at most 100 strict errors are kept.
+MAX_STRICT_ERRORS = 100
+SCHEMA_FILE = "schema-v1.32.json"
+
 
 class Scalar:
-    """A Go string, bool or integer type, e.g. ``int32`` or ``v1.RestartPolicy``."""
+    """A Go string, bool or integer type, e.g. ``int32`` or ``v1.RestartPolicy``.
 
-    def __init__(self, name: str, kind: str, bits: int = 0) -> None:
-        self.name, self.kind, self.bits = name, kind, bits
+    ``encoding`` "base64": a Go ``[]byte``, written in JSON as base64 text.
+    """
+
+    def __init__(self, name: str, kind: str, bits: int = 0, encoding: str = "") -> None:
+        self.name, self.kind, self.bits, self.encoding = name, kind, bits, encoding
 
 
 class Struct:
-    """A Go struct: JSON field names and their types."""
+    """A Go struct: JSON field names and their types.
 
-    def __init__(self, name: str, fields: Mapping[str, Any]) -> None:
-        self.name, self.fields = name, dict(fields)
+    ``definition``: its OpenAPI name (``io.k8s.api.core.v1.PodSpec``);
+    ``extensions``: per field, its x-kubernetes list, map and patch markers;
+    ``open``: unknown fields are kept (a kind kubelearn has no type for).
+    """
+
+    def __init__(self, name: str, fields: Mapping[str, Any], *, definition: str = "",
+                 extensions: Mapping[str, Mapping[str, Any]] | None = None,
+                 open: bool = False) -> None:  # noqa: A002 - Go's word for it
+        self.name, self.definition, self.open = name, definition, open
+        self.extensions = dict(extensions or {})
         self.short = name.rpartition(".")[2]  # what encoding/json calls the struct
-        # The string-typed fields, which the quick check (_decodes) tests without a call.
-        self.strings = frozenset(k for k, t in self.fields.items()
-                                 if isinstance(t, Scalar) and t.kind == "string")
+        self.set_fields(fields)
+
+    def set_fields(self, fields: Mapping[str, Any]) -> None:
+        """Fill in the fields (after construction, for types that refer to each other)."""
+        self.fields = dict(fields)
+        # Each plain string, bool, int and Time field by a code, so that the quick check
+        # (_decodes) tests the commonest values in its loop, without a call.
+        self.codes = {k: _code(t) for k, t in self.fields.items()}
 
     def extend(self, name: str, **fields: Any) -> Struct:
         """A struct with this one's fields and more."""
-        return Struct(name, {**self.fields, **fields})
+        return Struct(name, {**self.fields, **fields}, open=self.open)
+
+
+_STRING, _BOOL, _INT32, _INT64, _TIME, _OTHER = range(6)
+
+
+def _code(typ: Any) -> int:
+    if isinstance(typ, Scalar) and not typ.encoding:
+        if typ.kind == "string":
+            return _STRING
+        if typ.kind == "bool":
+            return _BOOL
+        if typ.kind == "int":
+            return _INT32 if typ.bits == 32 else _INT64
+    return _TIME if typ is TIME else _OTHER
 
 
 class ListOf:
@@ -62,20 +119,24 @@ class MapOf:
 
 
 class Custom:
-    """A type that decodes itself (UnmarshalJSON): Quantity, IntOrString, Time, MicroTime."""
+    """A type that decodes itself (UnmarshalJSON): Quantity, IntOrString, Time, MicroTime, and
+    FieldsV1, which keeps any JSON as it came (``free``)."""
 
-    def __init__(self, name: str) -> None:
-        self.name = name
+    def __init__(self, name: str, free: bool = False) -> None:
+        self.name, self.free = name, free
 
 
 STRING = Scalar("string", "string")
 BOOL = Scalar("bool", "bool")
 INT32 = Scalar("int32", "int", 32)
 INT64 = Scalar("int64", "int", 64)
+FLOAT64 = Scalar("float64", "float", 64)
+BYTES = Scalar("[]uint8", "string", encoding="base64")  # reflect's name for []byte
 QUANTITY = Custom("resource.Quantity")
 INT_OR_STRING = Custom("intstr.IntOrString")
 TIME = Custom("v1.Time")
 MICRO_TIME = Custom("v1.MicroTime")
+FIELDS_V1 = Custom("v1.FieldsV1", free=True)
 STRINGS = ListOf(STRING)
 STRING_MAP = MapOf(STRING)
 RESOURCE_LIST = MapOf(QUANTITY, "v1.ResourceList")
@@ -86,172 +147,123 @@ def named(name: str) -> Scalar:
     return Scalar(name, "string")
 
 
-# -- ObjectMeta and friends (k8s.io/apimachinery/pkg/apis/meta/v1/types.go) --------
-
-OWNER_REFERENCE = Struct("v1.OwnerReference", {
-    "apiVersion": STRING, "kind": STRING, "name": STRING, "uid": named("types.UID"),
-    "controller": BOOL, "blockOwnerDeletion": BOOL})
-OBJECT_META = Struct("v1.ObjectMeta", {
-    "name": STRING, "generateName": STRING, "namespace": STRING, "selfLink": STRING,
-    "uid": named("types.UID"), "resourceVersion": STRING, "generation": INT64,
-    "creationTimestamp": TIME, "deletionTimestamp": TIME, "deletionGracePeriodSeconds": INT64,
-    "labels": STRING_MAP, "annotations": STRING_MAP,
-    "ownerReferences": ListOf(OWNER_REFERENCE), "finalizers": STRINGS})
-LABEL_SELECTOR_REQUIREMENT = Struct("v1.LabelSelectorRequirement", {
-    "key": STRING, "operator": named("v1.LabelSelectorOperator"), "values": STRINGS})
-LABEL_SELECTOR = Struct("v1.LabelSelector", {
-    "matchLabels": STRING_MAP, "matchExpressions": ListOf(LABEL_SELECTOR_REQUIREMENT)})
-OBJECT_REFERENCE = Struct("v1.ObjectReference", {
-    "kind": STRING, "namespace": STRING, "name": STRING, "uid": named("types.UID"),
-    "apiVersion": STRING, "resourceVersion": STRING, "fieldPath": STRING})
-
-# -- core/v1 (k8s.io/api/core/v1/types.go) ---------------------------------------
-
-RESOURCE_REQUIREMENTS = Struct("v1.ResourceRequirements", {
-    "limits": RESOURCE_LIST, "requests": RESOURCE_LIST})
-CONTAINER_PORT = Struct("v1.ContainerPort", {
-    "name": STRING, "hostPort": INT32, "containerPort": INT32,
-    "protocol": named("v1.Protocol"), "hostIP": STRING})
-ENV_VAR = Struct("v1.EnvVar", {"name": STRING, "value": STRING})
-PROBE = Struct("v1.Probe", {
-    "exec": Struct("v1.ExecAction", {"command": STRINGS}),
-    "httpGet": Struct("v1.HTTPGetAction", {"path": STRING, "port": INT_OR_STRING,
-                                           "host": STRING, "scheme": named("v1.URIScheme")}),
-    "tcpSocket": Struct("v1.TCPSocketAction", {"port": INT_OR_STRING, "host": STRING}),
-    "initialDelaySeconds": INT32, "timeoutSeconds": INT32, "periodSeconds": INT32,
-    "successThreshold": INT32, "failureThreshold": INT32,
-    "terminationGracePeriodSeconds": INT64})
-VOLUME_MOUNT = Struct("v1.VolumeMount", {"name": STRING, "readOnly": BOOL, "mountPath": STRING,
-                                         "subPath": STRING})
-CONTAINER = Struct("v1.Container", {
-    "name": STRING, "image": STRING, "command": STRINGS, "args": STRINGS, "workingDir": STRING,
-    "ports": ListOf(CONTAINER_PORT), "env": ListOf(ENV_VAR), "resources": RESOURCE_REQUIREMENTS,
-    "restartPolicy": named("v1.ContainerRestartPolicy"), "volumeMounts": ListOf(VOLUME_MOUNT),
-    "livenessProbe": PROBE, "readinessProbe": PROBE, "startupProbe": PROBE,
-    "terminationMessagePath": STRING,
-    "terminationMessagePolicy": named("v1.TerminationMessagePolicy"),
-    "imagePullPolicy": named("v1.PullPolicy"), "stdin": BOOL, "stdinOnce": BOOL, "tty": BOOL})
-TOLERATION = Struct("v1.Toleration", {
-    "key": STRING, "operator": named("v1.TolerationOperator"), "value": STRING,
-    "effect": named("v1.TaintEffect"), "tolerationSeconds": INT64})
-TAINT = Struct("v1.Taint", {"key": STRING, "value": STRING, "effect": named("v1.TaintEffect"),
-                            "timeAdded": TIME})
-VOLUME = Struct("v1.Volume", {"name": STRING})
-POD_SPEC = Struct("v1.PodSpec", {
-    "volumes": ListOf(VOLUME), "initContainers": ListOf(CONTAINER),
-    "containers": ListOf(CONTAINER), "restartPolicy": named("v1.RestartPolicy"),
-    "terminationGracePeriodSeconds": INT64, "activeDeadlineSeconds": INT64,
-    "dnsPolicy": named("v1.DNSPolicy"), "nodeSelector": STRING_MAP,
-    "serviceAccountName": STRING, "serviceAccount": STRING,
-    "automountServiceAccountToken": BOOL, "nodeName": STRING, "hostNetwork": BOOL,
-    "hostPID": BOOL, "hostIPC": BOOL, "hostname": STRING, "subdomain": STRING,
-    "schedulerName": STRING, "tolerations": ListOf(TOLERATION), "priorityClassName": STRING,
-    "priority": INT32, "runtimeClassName": STRING, "overhead": RESOURCE_LIST,
-    "resources": RESOURCE_REQUIREMENTS})
-CONDITION_FIELDS = {"type": STRING, "status": named("v1.ConditionStatus"),
-                    "lastProbeTime": TIME, "lastTransitionTime": TIME, "reason": STRING,
-                    "message": STRING}
-CONTAINER_STATUS = Struct("v1.ContainerStatus", {
-    "name": STRING, "ready": BOOL, "restartCount": INT32, "image": STRING, "imageID": STRING,
-    "containerID": STRING, "started": BOOL})
-POD_STATUS = Struct("v1.PodStatus", {
-    "phase": named("v1.PodPhase"), "conditions": ListOf(Struct("v1.PodCondition",
-                                                               CONDITION_FIELDS)),
-    "message": STRING, "reason": STRING, "nominatedNodeName": STRING, "hostIP": STRING,
-    "podIP": STRING, "podIPs": ListOf(Struct("v1.PodIP", {"ip": STRING})), "startTime": TIME,
-    "initContainerStatuses": ListOf(CONTAINER_STATUS),
-    "containerStatuses": ListOf(CONTAINER_STATUS), "qosClass": named("v1.PodQOSClass")})
-POD_TEMPLATE_SPEC = Struct("v1.PodTemplateSpec", {"metadata": OBJECT_META, "spec": POD_SPEC})
-
-NODE_SPEC = Struct("v1.NodeSpec", {
-    "podCIDR": STRING, "podCIDRs": STRINGS, "providerID": STRING, "unschedulable": BOOL,
-    "taints": ListOf(TAINT)})
-NODE_STATUS = Struct("v1.NodeStatus", {
-    "capacity": RESOURCE_LIST, "allocatable": RESOURCE_LIST, "phase": named("v1.NodePhase"),
-    "conditions": ListOf(Struct("v1.NodeCondition", {
-        **CONDITION_FIELDS, "lastHeartbeatTime": TIME})),
-    "addresses": ListOf(Struct("v1.NodeAddress", {"type": named("v1.NodeAddressType"),
-                                                  "address": STRING})),
-    "nodeInfo": Struct("v1.NodeSystemInfo", {k: STRING for k in (
-        "machineID", "systemUUID", "bootID", "kernelVersion", "osImage",
-        "containerRuntimeVersion", "kubeletVersion", "kubeProxyVersion", "operatingSystem",
-        "architecture")}),
-    "images": ListOf(Struct("v1.ContainerImage", {"names": STRINGS, "sizeBytes": INT64}))})
-
-SERVICE_PORT = Struct("v1.ServicePort", {
-    "name": STRING, "protocol": named("v1.Protocol"), "appProtocol": STRING, "port": INT32,
-    "targetPort": INT_OR_STRING, "nodePort": INT32})
-SERVICE_SPEC = Struct("v1.ServiceSpec", {
-    "ports": ListOf(SERVICE_PORT), "selector": STRING_MAP, "clusterIP": STRING,
-    "clusterIPs": STRINGS, "type": named("v1.ServiceType"), "externalIPs": STRINGS,
-    "sessionAffinity": named("v1.ServiceAffinity"), "externalName": STRING,
-    "publishNotReadyAddresses": BOOL})
-
-ENDPOINT_ADDRESS = Struct("v1.EndpointAddress", {
-    "ip": STRING, "hostname": STRING, "nodeName": STRING, "targetRef": OBJECT_REFERENCE})
-ENDPOINT_SUBSET = Struct("v1.EndpointSubset", {
-    "addresses": ListOf(ENDPOINT_ADDRESS), "notReadyAddresses": ListOf(ENDPOINT_ADDRESS),
-    "ports": ListOf(Struct("v1.EndpointPort", {"name": STRING, "port": INT32,
-                                               "protocol": named("v1.Protocol"),
-                                               "appProtocol": STRING}))})
-
-# -- apps/v1, coordination.k8s.io/v1 ----------------------------------------------
-
-DEPLOYMENT_SPEC = Struct("v1.DeploymentSpec", {
-    "replicas": INT32, "selector": LABEL_SELECTOR, "template": POD_TEMPLATE_SPEC,
-    "strategy": Struct("v1.DeploymentStrategy", {
-        "type": named("v1.DeploymentStrategyType"),
-        "rollingUpdate": Struct("v1.RollingUpdateDeployment", {
-            "maxUnavailable": INT_OR_STRING, "maxSurge": INT_OR_STRING})}),
-    "minReadySeconds": INT32, "revisionHistoryLimit": INT32, "paused": BOOL,
-    "progressDeadlineSeconds": INT32})
-WORKLOAD_STATUS_FIELDS = {
-    "observedGeneration": INT64, "replicas": INT32, "updatedReplicas": INT32,
-    "readyReplicas": INT32, "availableReplicas": INT32, "unavailableReplicas": INT32,
-    "fullyLabeledReplicas": INT32, "collisionCount": INT32}
-REPLICA_SET_SPEC = Struct("v1.ReplicaSetSpec", {
-    "replicas": INT32, "minReadySeconds": INT32, "selector": LABEL_SELECTOR,
-    "template": POD_TEMPLATE_SPEC})
-LEASE_SPEC = Struct("v1.LeaseSpec", {
-    "holderIdentity": STRING, "leaseDurationSeconds": INT32, "acquireTime": MICRO_TIME,
-    "renewTime": MICRO_TIME, "leaseTransitions": INT32,
-    "strategy": named("v1.CoordinatedLeaseStrategy"), "preferredHolder": STRING})
-
-_TOP = Struct("", {"apiVersion": STRING, "kind": STRING, "metadata": OBJECT_META})
-
-KIND_TYPES: dict[str, Struct] = {
-    "Pod": _TOP.extend("v1.Pod", spec=POD_SPEC, status=POD_STATUS),
-    "Node": _TOP.extend("v1.Node", spec=NODE_SPEC, status=NODE_STATUS),
-    "Namespace": _TOP.extend("v1.Namespace",
-                             spec=Struct("v1.NamespaceSpec", {"finalizers": STRINGS}),
-                             status=Struct("v1.NamespaceStatus",
-                                           {"phase": named("v1.NamespacePhase")})),
-    "Service": _TOP.extend("v1.Service", spec=SERVICE_SPEC),
-    "ConfigMap": _TOP.extend("v1.ConfigMap", data=STRING_MAP, binaryData=STRING_MAP,
-                             immutable=BOOL),
-    "Secret": _TOP.extend("v1.Secret", data=STRING_MAP, stringData=STRING_MAP,
-                          type=named("v1.SecretType"), immutable=BOOL),
-    "Endpoints": _TOP.extend("v1.Endpoints", subsets=ListOf(ENDPOINT_SUBSET)),
-    "Event": _TOP.extend(
-        "v1.Event", involvedObject=OBJECT_REFERENCE, reason=STRING, message=STRING,
-        source=Struct("v1.EventSource", {"component": STRING, "host": STRING}),
-        firstTimestamp=TIME, lastTimestamp=TIME, count=INT32, type=STRING,
-        eventTime=MICRO_TIME, action=STRING, related=OBJECT_REFERENCE,
-        reportingComponent=STRING, reportingInstance=STRING),
-    "Deployment": _TOP.extend(
-        "v1.Deployment", spec=DEPLOYMENT_SPEC,
-        status=Struct("v1.DeploymentStatus", {
-            **WORKLOAD_STATUS_FIELDS,
-            "conditions": ListOf(Struct("v1.DeploymentCondition",
-                                        {**CONDITION_FIELDS, "lastUpdateTime": TIME}))})),
-    "ReplicaSet": _TOP.extend(
-        "v1.ReplicaSet", spec=REPLICA_SET_SPEC,
-        status=Struct("v1.ReplicaSetStatus", {
-            **WORKLOAD_STATUS_FIELDS,
-            "conditions": ListOf(Struct("v1.ReplicaSetCondition", CONDITION_FIELDS))})),
-    "Lease": _TOP.extend("v1.Lease", spec=LEASE_SPEC),
-    "Binding": _TOP.extend("v1.Binding", target=OBJECT_REFERENCE),
+# The Go names of string fields' types (k8s.io/api/*/v1/types.go), which OpenAPI
+# leaves out: the error for a wrong type names them ("of type v1.RestartPolicy").
+NAMED_TYPES: dict[str, dict[str, str]] = {
+    "v1.ObjectMeta": {"uid": "types.UID"},
+    "v1.ObjectReference": {"uid": "types.UID"},
+    "v1.OwnerReference": {"uid": "types.UID"},
+    "v1.LabelSelectorRequirement": {"operator": "v1.LabelSelectorOperator"},
+    "v1.Container": {"imagePullPolicy": "v1.PullPolicy",
+                     "restartPolicy": "v1.ContainerRestartPolicy",
+                     "terminationMessagePolicy": "v1.TerminationMessagePolicy"},
+    "v1.ContainerPort": {"protocol": "v1.Protocol"},
+    "v1.HTTPGetAction": {"scheme": "v1.URIScheme"},
+    "v1.VolumeMount": {"mountPropagation": "v1.MountPropagationMode"},
+    "v1.PodSpec": {"dnsPolicy": "v1.DNSPolicy", "restartPolicy": "v1.RestartPolicy",
+                   "preemptionPolicy": "v1.PreemptionPolicy"},
+    "v1.PodStatus": {"phase": "v1.PodPhase", "qosClass": "v1.PodQOSClass"},
+    "v1.PodCondition": {"status": "v1.ConditionStatus", "type": "v1.PodConditionType"},
+    "v1.Toleration": {"effect": "v1.TaintEffect", "operator": "v1.TolerationOperator"},
+    "v1.Taint": {"effect": "v1.TaintEffect"},
+    "v1.NodeStatus": {"phase": "v1.NodePhase"},
+    "v1.NodeCondition": {"status": "v1.ConditionStatus", "type": "v1.NodeConditionType"},
+    "v1.NodeAddress": {"type": "v1.NodeAddressType"},
+    "v1.NamespaceStatus": {"phase": "v1.NamespacePhase"},
+    "v1.ServiceSpec": {"sessionAffinity": "v1.ServiceAffinity", "type": "v1.ServiceType",
+                       "ipFamilies": "v1.IPFamily", "ipFamilyPolicy": "v1.IPFamilyPolicy",
+                       "externalTrafficPolicy": "v1.ServiceExternalTrafficPolicy",
+                       "internalTrafficPolicy": "v1.ServiceInternalTrafficPolicy"},
+    "v1.ServicePort": {"protocol": "v1.Protocol"},
+    "v1.EndpointPort": {"protocol": "v1.Protocol"},
+    "v1.EndpointSlice": {"addressType": "v1.AddressType"},
+    "v1.Secret": {"type": "v1.SecretType"},
+    "v1.DeploymentStrategy": {"type": "v1.DeploymentStrategyType"},
+    "v1.DeploymentCondition": {"status": "v1.ConditionStatus",
+                               "type": "v1.DeploymentConditionType"},
+    "v1.ReplicaSetCondition": {"status": "v1.ConditionStatus",
+                               "type": "v1.ReplicaSetConditionType"},
+    "v1.LeaseSpec": {"strategy": "v1.CoordinatedLeaseStrategy"},
 }
+# The apimachinery types that decode themselves, by OpenAPI name.
+CUSTOM_TYPES = {
+    "io.k8s.apimachinery.pkg.api.resource.Quantity": QUANTITY,
+    "io.k8s.apimachinery.pkg.util.intstr.IntOrString": INT_OR_STRING,
+    "io.k8s.apimachinery.pkg.apis.meta.v1.Time": TIME,
+    "io.k8s.apimachinery.pkg.apis.meta.v1.MicroTime": MICRO_TIME,
+    "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1": FIELDS_V1,
+}
+
+
+def go_name(definition: str) -> str:
+    """The Go name of an OpenAPI definition: ``io.k8s.api.core.v1.PodSpec`` -> ``v1.PodSpec``."""
+    return ".".join(definition.split(".")[-2:])
+
+
+class _Builder:
+    """Turns the vendored OpenAPI definitions into Structs, each built once."""
+
+    def __init__(self, definitions: Mapping[str, Any]) -> None:
+        self.definitions = definitions
+        self.structs: dict[str, Struct] = {}
+
+    def struct(self, definition: str) -> Struct:
+        if definition in self.structs:
+            return self.structs[definition]
+        name = go_name(definition)
+        struct = self.structs[definition] = Struct(name, {}, definition=definition)
+        properties = self.definitions[definition].get("properties", {})
+        names = NAMED_TYPES.get(name, {})
+        struct.extensions = {f: {k: v for k, v in s.items() if k.startswith("x-kubernetes-")}
+                             for f, s in properties.items()}
+        struct.set_fields({f: self.value(s, names.get(f)) for f, s in properties.items()})
+        return struct
+
+    def value(self, schema: Mapping[str, Any], name: str | None = None) -> Any:
+        """The Go type of one property; ``name`` names its string type (or its items')."""
+        ref = schema.get("$ref")
+        if ref:
+            if ref in CUSTOM_TYPES:
+                return CUSTOM_TYPES[ref]
+            if "properties" not in self.definitions[ref]:
+                return FIELDS_V1  # an object OpenAPI does not describe: kept as given
+            return self.struct(ref)
+        kind, fmt = schema.get("type"), schema.get("format", "")
+        if kind == "array":
+            return ListOf(self.value(schema["items"], name))
+        if kind == "object":
+            if "additionalProperties" not in schema:
+                return FIELDS_V1
+            value = self.value(schema["additionalProperties"])
+            return RESOURCE_LIST if value is QUANTITY else MapOf(value)
+        if kind == "integer":
+            return INT32 if fmt == "int32" else INT64
+        if kind == "number":
+            return FLOAT64
+        if kind == "boolean":
+            return BOOL
+        if fmt == "byte":
+            return BYTES
+        return named(name) if name else STRING
+
+
+def _load() -> tuple[dict[str, Struct], dict[str, Struct]]:
+    """KIND_TYPES and every Struct by OpenAPI name, from the vendored document."""
+    text = resources.files("kubelearn.api").joinpath(SCHEMA_FILE).read_text()
+    document = json.loads(text)
+    builder = _Builder(document["definitions"])
+    kinds = {kind: builder.struct(definition) for kind, definition in document["kinds"].items()}
+    return kinds, builder.structs
+
+
+KIND_TYPES, DEFINITIONS = _load()
+_META = "io.k8s.apimachinery.pkg.apis.meta.v1."
+OBJECT_META = DEFINITIONS[_META + "ObjectMeta"]
+OWNER_REFERENCE = DEFINITIONS[_META + "OwnerReference"]
+LABEL_SELECTOR = DEFINITIONS[_META + "LabelSelector"]
+LABEL_SELECTOR_REQUIREMENT = DEFINITIONS[_META + "LabelSelectorRequirement"]
+# A kind without a type (not served): its envelope only, everything else kept as given.
+_TOP = Struct("", {"apiVersion": STRING, "kind": STRING, "metadata": OBJECT_META}, open=True)
 
 
 # -- the decoder ------------------------------------------------------------------
@@ -259,6 +271,14 @@ KIND_TYPES: dict[str, Struct] = {
 
 class _Fatal(Exception):
     """An error that stops decoding at once (one returned by an UnmarshalJSON)."""
+
+
+class _TooDeep(Exception):
+    """Nesting beyond MAX_DEPTH."""
+
+
+# encoding/json's scanner (maxNestingDepth), through SimpleMetaFactory.Interpret.
+TOO_DEEP = "couldn't get version/kind; json parse error: exceeded max depth"
 
 
 def json_kind(value: Any) -> str:
@@ -289,6 +309,67 @@ def _int_problem(value: Any, bits: int) -> str | None:
     return None if -limit <= value < limit else f"number {value}"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_2_31, _2_63 = 2 ** 31, 2 ** 63
+
+
+def go_string(text: str) -> str:
+    """``text`` with each lone UTF-16 surrogate as U+FFFD, as Go's decoder reads ``"\\ud800"``."""
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+_clean = go_string
+
+
+def _is_clean(text: str) -> bool:
+    return text.isascii() or _SURROGATE.search(text) is None
+
+
+_BASE64 = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
+_BASE64_ALPHABET = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
+_NEWLINES = (ord("\n"), ord("\r"))
+
+
+def base64_problem(text: str) -> str | None:
+    """What Go's base64.StdEncoding.Decode says of ``text`` (a []byte field), or None.
+
+    encoding/base64 decodeQuantum: newlines are skipped, padding is required,
+    and the error names the offending byte (CorruptInputError).
+    """
+    if _BASE64.fullmatch(text):
+        return None
+    src, si = text.encode("utf-8", "surrogatepass"), 0
+
+    def corrupt(at: int) -> str:
+        return f"illegal base64 data at input byte {at}"
+
+    while True:
+        j = 0
+        while j < 4:
+            if si == len(src):
+                return None if j == 0 else corrupt(si - j)
+            byte = src[si]
+            si += 1
+            if byte in _BASE64_ALPHABET:
+                j += 1
+                continue
+            if byte in _NEWLINES:
+                continue
+            if byte != ord("=") or j < 2:
+                return corrupt(si - 1)
+            if j == 2:  # "==" expected; the first "=" is read
+                while si < len(src) and src[si] in _NEWLINES:
+                    si += 1
+                if si == len(src):
+                    return corrupt(len(src))
+                if src[si] != ord("="):
+                    return corrupt(si - 1)
+                si += 1
+            while si < len(src) and src[si] in _NEWLINES:
+                si += 1
+            return corrupt(si) if si < len(src) else None
+
+
 class _Decoder:
     """Walks a value against a Go type, keeping the first type error as encoding/json does."""
 
@@ -304,21 +385,18 @@ class _Decoder:
         return f"json: cannot unmarshal {kind} into Go value of type {go_type}"
 
     def mismatch(self, kind: str, go_type: str, struct: str, stack: tuple[str, ...]) -> None:
+        self.save(self.message(kind, go_type, struct, stack))
+
+    def save(self, message: str) -> None:
+        """decodeState.saveError: the first error is the one reported."""
         if self.saved is None:
-            self.saved = self.message(kind, go_type, struct, stack)
+            self.saved = message
 
     def walk(self, value: Any, typ: Any, struct: str, stack: tuple[str, ...]) -> None:
         if value is None:  # JSON null leaves the zero value, never an error
             return
         if isinstance(typ, Scalar):
-            if typ.kind == "int":
-                problem = _int_problem(value, typ.bits)
-            elif typ.kind == "bool":
-                problem = None if isinstance(value, bool) else json_kind(value)
-            else:
-                problem = None if isinstance(value, str) else json_kind(value)
-            if problem:
-                self.mismatch(problem, typ.name, struct, stack)
+            self.scalar(value, typ, struct, stack)
         elif isinstance(typ, Struct):
             if not isinstance(value, Mapping):
                 self.mismatch(json_kind(value), typ.name, struct, stack)
@@ -341,7 +419,26 @@ class _Decoder:
         else:
             self.custom(value, typ, struct, stack)
 
+    def scalar(self, value: Any, typ: Scalar, struct: str, stack: tuple[str, ...]) -> None:
+        if typ.kind == "int":
+            problem = _int_problem(value, typ.bits)
+        elif typ.kind == "float":
+            problem = None if isinstance(value, (int, float)) and not isinstance(value, bool) \
+                else json_kind(value)
+        elif typ.kind == "bool":
+            problem = None if isinstance(value, bool) else json_kind(value)
+        else:
+            problem = None if isinstance(value, str) else json_kind(value)
+            if problem is None and typ.encoding:
+                bad = base64_problem(value)
+                if bad:
+                    self.save(bad)
+        if problem:
+            self.mismatch(problem, typ.name, struct, stack)
+
     def custom(self, value: Any, typ: Custom, struct: str, stack: tuple[str, ...]) -> None:
+        if typ.free:  # FieldsV1.UnmarshalJSON: any JSON, kept as it came
+            return
         if typ is QUANTITY:  # Quantity.UnmarshalJSON: the JSON text, quotes and spaces off
             if isinstance(value, Quantity):
                 return
@@ -363,32 +460,156 @@ class _Decoder:
                 raise _Fatal(problem)
 
 
+def _zero(typ: Any) -> Any:
+    """The Go zero value of ``typ`` as it is written back as JSON (a ``null`` list item)."""
+    if isinstance(typ, (Struct, MapOf)):
+        return {}
+    if isinstance(typ, ListOf):
+        return []
+    if isinstance(typ, Scalar):
+        return {"int": 0, "float": 0, "bool": False}.get(typ.kind, "")
+    if typ is QUANTITY:
+        return "0"
+    if typ is INT_OR_STRING:
+        return 0
+    return None  # Time, MicroTime: the zero time is written as null; free-form: null as given
+
+
+def _too_deep(value: Any, level: int) -> bool:
+    """True if a list or map inside ``value`` (itself at nesting ``level``) is past MAX_DEPTH."""
+    stack = [(value, level)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict):
+            children = item.values()
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > MAX_DEPTH:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
+class _Converter:
+    """Builds what the Go decoder keeps of a value that passed the type check.
+
+    ``unknown``: the paths of the fields dropped, as sigs.k8s.io/json names them
+    for its strict errors (``spec.containers[0].foo``), in document order, each once.
+    """
+
+    def __init__(self) -> None:
+        self.unknown: list[str] = []
+
+    def report(self, path: str) -> None:
+        if len(self.unknown) < MAX_STRICT_ERRORS and path not in self.unknown:
+            self.unknown.append(path)
+
+    def value(self, value: Any, typ: Any, path: str, level: int) -> Any:
+        if value is None:
+            return _zero(typ)
+        if isinstance(typ, Struct):
+            return self.struct(value, typ, path, level)
+        if isinstance(typ, ListOf):
+            if level > MAX_DEPTH:
+                raise _TooDeep
+            return [self.value(item, typ.item, f"{path}[{i}]", level + 1)
+                    for i, item in enumerate(value)]
+        if isinstance(typ, MapOf):
+            if level > MAX_DEPTH:
+                raise _TooDeep
+            out = {}
+            for key, item in value.items():
+                key = _clean(key)
+                out[key] = self.value(item, typ.value, f"{path}.{key}", level + 1)
+            return out
+        if isinstance(typ, Custom) and typ.free:
+            return self.free(value, level)
+        return _clean(value) if isinstance(value, str) else value
+
+    def struct(self, value: Mapping[str, Any], typ: Struct, path: str, level: int) -> dict:
+        if level > MAX_DEPTH:
+            raise _TooDeep
+        out = {}
+        for key, item in value.items():
+            key = _clean(key)
+            field = typ.fields.get(key)
+            sub = f"{path}.{key}" if path else key
+            if field is None:
+                if typ.open:
+                    out[key] = self.free(item, level + 1)
+                    continue
+                self.report(sub)
+                if _too_deep(item, level + 1):  # go-json's depth bound holds for skipped values
+                    raise _TooDeep
+            elif item is not None or field is TIME or field is MICRO_TIME:
+                out[key] = self.value(item, field, sub, level + 1)
+            # else: null leaves the zero value, which the stored object leaves out
+        return out
+
+    def free(self, value: Any, level: int) -> Any:
+        """Free-form JSON (FieldsV1, an untyped kind's fields): a clean copy, depth bounded."""
+        if _too_deep(value, level):
+            raise _TooDeep
+        return _free_copy(value)
+
+
+def _free_copy(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {_clean(k): _free_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_free_copy(v) for v in value]
+    return _clean(value) if isinstance(value, str) else value
+
+
 def _decodes(value: Any, typ: Any) -> bool:
-    """True if ``value`` decodes into ``typ`` with no error at all.
+    """True if ``value`` decodes into ``typ`` exactly as it is: nothing to drop, zero or mend.
 
     The quick pass for the everyday body: no key sorting, no field paths, no
-    message. Any doubt returns False, and the _Decoder walk then finds the error
-    encoding/json would report first.
+    copy. Any doubt (a type error, a null, an unknown field, a lone surrogate,
+    free-form JSON) returns False, and the full decode then words the error or
+    builds what Go would keep.
     """
     if value is None:
-        return True
+        return typ is TIME or typ is MICRO_TIME  # their zero value is written as null
     if isinstance(typ, Struct):
-        if not isinstance(value, dict):  # a dict is a quick check; other Mappings take the walk
+        if not isinstance(value, dict) or typ.open:
             return False
-        fields, strings = typ.fields, typ.strings
+        codes = typ.codes
         for key, item in value.items():
-            if item.__class__ is str and key in strings:
-                continue  # the commonest case, checked here rather than in a call
-            field = fields.get(key) if isinstance(key, str) else None
-            if field is not None and not _decodes(item, field):
+            code, cls = codes.get(key), item.__class__
+            # the commonest cases, checked here rather than in a call
+            if code == _STRING:
+                if cls is str and (item.isascii() or _SURROGATE.search(item) is None):
+                    continue
+                return False
+            if code == _BOOL and cls is bool:
+                continue
+            if code == _INT32 and cls is int and -_2_31 <= item < _2_31:
+                continue
+            if code == _INT64 and cls is int and -_2_63 <= item < _2_63:
+                continue
+            if code == _TIME and cls is str and _time_ok(item, False):
+                continue
+            if code is None or not _decodes(item, typ.fields[key]):
                 return False
         return True
     if isinstance(typ, Scalar):
-        if typ.kind == "int":
+        kind = typ.kind
+        if kind == "string":
+            if value.__class__ is not str:
+                return False
+            if typ.encoding:
+                return _BASE64.fullmatch(value) is not None
+            return value.isascii() or _SURROGATE.search(value) is None
+        if kind == "int":
             return _int_problem(value, typ.bits) is None
-        return isinstance(value, bool if typ.kind == "bool" else str)
+        if kind == "bool":
+            return value.__class__ is bool
+        return isinstance(value, (int, float)) and value.__class__ is not bool
     if isinstance(typ, ListOf):
-        if not isinstance(value, (list, tuple)):
+        if value.__class__ is not list:
             return False
         item_type = typ.item
         for item in value:
@@ -399,14 +620,16 @@ def _decodes(value: Any, typ: Any) -> bool:
         if not isinstance(value, dict):
             return False
         value_type = typ.value
-        for item in value.values():
-            if not _decodes(item, value_type):
+        for key, item in value.items():
+            if not (key.__class__ is str and _is_clean(key)) or not _decodes(item, value_type):
                 return False
         return True
     if typ is TIME or typ is MICRO_TIME:
         return value.__class__ is str and _time_ok(value, typ is MICRO_TIME)
     if typ is QUANTITY and value.__class__ is str:
         return _quantity_ok(value)
+    if typ.free or (value.__class__ is str and not _is_clean(value)):
+        return False
     try:
         _Decoder().custom(value, typ, "", ())
     except _Fatal:
@@ -418,7 +641,7 @@ def _decodes(value: Any, typ: Any) -> bool:
 @functools.lru_cache(maxsize=4096)
 def _time_ok(value: str, micro: bool) -> bool:
     """True if ``value`` parses as metav1.Time (or MicroTime)."""
-    return time_parse_error(value, micro=micro) is None
+    return _is_clean(value) and time_parse_error(value, micro=micro) is None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -431,38 +654,67 @@ def _quantity_ok(value: str) -> bool:
     return True
 
 
-def check_value(value: Any, typ: Any) -> None:
-    """Raise BadRequest if ``value`` would not decode into Go type ``typ``."""
-    if _decodes(value, typ):  # nearly every body: skip the ordered walk that words errors
-        return
+def _type_error(value: Any, typ: Any) -> str | None:
+    """The error encoding/json reports first for ``value`` as ``typ``, or None."""
     decoder = _Decoder()
     try:
         decoder.walk(value, typ, "", ())
     except _Fatal as err:
-        raise BadRequest(str(err)) from None
-    if decoder.saved:
-        raise BadRequest(decoder.saved)
+        return str(err)
+    return decoder.saved
+
+
+def check_value(value: Any, typ: Any) -> None:
+    """Raise BadRequest if ``value`` would not decode into Go type ``typ``."""
+    if _decodes(value, typ):  # nearly every body: skip the ordered walk that words errors
+        return
+    problem = _type_error(value, typ)
+    if problem:
+        raise BadRequest(problem)
+
+
+def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = None
+                  ) -> tuple[dict[str, Any], list[str]]:
+    """``obj`` decoded into its kind's Go type and back, as the API server keeps a body.
+
+    Returns the object to keep -- ``obj`` itself when decoding changes nothing,
+    as for nearly every body -- and the paths of the fields the type does not
+    have, which are dropped (for ``fieldValidation`` to warn about or refuse).
+    Raises BadRequest, worded as the API server's decoder, for a value of the
+    wrong type or nesting deeper than :data:`MAX_DEPTH`.
+
+    ``stored``: the object an update replaces. Its top-level fields were decoded
+    when they were written, so the ones ``obj`` leaves as they were (a status
+    update's spec, a lease renewal's metadata) are not walked again.
+    """
+    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
+    typ = KIND_TYPES.get(kind) or _TOP.extend(kind)
+    pending = obj if stored is None else \
+        {k: v for k, v in obj.items() if k not in stored or stored[k] != v}
+    if _decodes(pending, typ):
+        return dict(obj) if not isinstance(obj, dict) else obj, []
+    problem = _type_error(pending, typ)
+    if problem:
+        api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
+        version = go_quote(api_version.rpartition("/")[2])
+        raise BadRequest(f"{kind} in version {version} cannot be handled as a {kind}: {problem}")
+    converter = _Converter()
+    try:
+        decoded = converter.struct(pending, typ, "", 1)
+    except _TooDeep:
+        raise BadRequest(TOO_DEEP) from None
+    out = {k: decoded[k] if k in pending else v for k, v in obj.items()
+           if k in decoded or k not in pending}
+    return out, converter.unknown
 
 
 def check_types(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> None:
-    """Raise BadRequest, worded as the API server's decoder, if a known field has the wrong type.
+    """Raise BadRequest, worded as the API server's decoder, if ``obj`` does not decode.
 
-    ``stored``: the object an update replaces. Its top-level fields passed this
-    check when they were written, so the ones ``obj`` leaves as they were (a
-    status update's spec, a lease renewal's metadata) are not walked again --
-    they cannot hold the first error.
+    A field of the wrong type, or nesting deeper than :data:`MAX_DEPTH`; see
+    :func:`decode_object`, which also says what decoding keeps.
     """
-    kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
-    api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
-    typ = KIND_TYPES.get(kind) or _TOP.extend(kind)
-    if stored is not None:
-        obj = {k: v for k, v in obj.items() if k not in stored or stored[k] != v}
-    try:
-        check_value(obj, typ)
-    except BadRequest as err:
-        version = go_quote(api_version.rpartition("/")[2])
-        raise BadRequest(f"{kind} in version {version} cannot be handled as a {kind}: {err}") \
-            from None
+    decode_object(obj, stored)
 
 
 # -- time.Parse(time.RFC3339 / metav1.RFC3339Micro, ...) ------------------------------

@@ -6,29 +6,40 @@ Sockets and threads; how a request maps to the API server is in
 - :class:`APIHTTPServer` accepts the connection on a thread of its own and
   does the TLS handshake (kubectl sends its token only over TLS; see
   :mod:`kubelearn.apiserver.tls`);
-- :class:`APIRequestHandler` reads it: ``Impersonate-User`` (``kubectl --as``)
-  is checked against RBAC's ``impersonate`` verb; the non-resource paths
-  (discovery, ``/version``, ``/healthz``, OpenAPI) are answered here; a
-  resource request is routed, its body read (at most 3 MiB: 413 beyond) and
-  decoded, and passed to ``cluster.api.handle`` under ``cluster.lock``;
+- :class:`APIRequestHandler` reads it, framed as Go's net/http frames it
+  (:mod:`kubelearn.apiserver.framing`: HTTP/1.x only, strict Content-Length
+  and chunked bodies, Go's plain-text answers to what it refuses), its
+  headers within :data:`READ_HEADER_TIMEOUT` and its body within
+  :data:`BODY_TIMEOUT`; ``Impersonate-User`` (``kubectl --as``) is checked
+  against RBAC's ``impersonate`` verb; the non-resource paths (discovery,
+  ``/version``, ``/healthz``, OpenAPI) are answered here; a resource request
+  is routed, authenticated and authorized *before* its body is read (401/403
+  without reading it, as kube-apiserver's filters run before its handler),
+  then its body read (at most 3 MiB: 413 beyond) and decoded, and passed to
+  ``cluster.api.handle`` under ``cluster.lock``;
 - the answer goes back converted as Accept asked (a ``Table`` for
   ``kubectl get``), an error as a ``kind: Status`` with its HTTP code -- never
   a traceback -- and a watch as a chunked stream, one JSON event a line, fed
   from the simulation's thread through a queue.
 
-The wall clock is not read here: a watch's ``timeoutSeconds`` is measured with
-the ``clock`` handed in by :mod:`kubelearn.apiserver.serve`.
+At most :data:`MAX_CONNECTIONS` connections are served at once; more are
+closed as they are accepted. The wall clock is not read here: a watch's
+``timeoutSeconds`` and the header and body deadlines are measured with the
+``clock`` handed in by :mod:`kubelearn.apiserver.serve`.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import http.client
+import io
 import logging
 import queue
 import select
 import socket
 import ssl
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
@@ -42,8 +53,7 @@ from kubelearn.api import (
     StatusError,
     Unauthorized,
 )
-from kubelearn.api.errors import go_quote
-from kubelearn.apiserver import discovery, openapi
+from kubelearn.apiserver import discovery, framing, openapi
 from kubelearn.apiserver.request import Request
 from kubelearn.apiserver.rest import (
     JSON,
@@ -66,6 +76,7 @@ from kubelearn.apiserver.rest import (
     route,
     table_options,
     wants_aggregated,
+    warning_headers,
 )
 
 log = logging.getLogger(__name__)
@@ -79,6 +90,20 @@ WATCH_POLL_INTERVAL = 0.25
 # client, still sending, sees the answer; beyond it the connection is closed.
 DRAIN_LIMIT = 16 * 1024 * 1024
 TLS_HANDSHAKE_TIMEOUT = 10  # seconds (net/http's default TLSHandshakeTimeout)
+# k8s.io/apiserver pkg/server/secure_serving.go sets these on kube-apiserver's http.Server:
+READ_HEADER_TIMEOUT = 32  # ReadHeaderTimeout, "just shy of requestTimeoutUpperBound"
+IDLE_TIMEOUT = 90  # IdleTimeout, "matches http.DefaultTransport keep-alive timeout"
+# kube-apiserver --request-timeout (1m0s): upstream sets no ReadTimeout, so a body
+# could trickle in for ever; here reading one may take no longer than a request may.
+BODY_TIMEOUT = 60
+# net/http server.go maxPostHandlerReadBytes: of a body the handler did not read, at
+# most this much is read and dropped to keep the connection; beyond, it is closed.
+MAX_POST_HANDLER_READ_BYTES = 256 << 10
+# Connections served at once; more are closed at accept. Go caps requests, not
+# connections: --max-requests-inflight (400) + --max-mutating-requests-inflight (200).
+MAX_CONNECTIONS = 400 + 200
+# Verbs whose request carries a body the API server reads (a read's body is ignored).
+BODY_VERBS = frozenset({"create", "update", "patch", "delete", "deletecollection"})
 
 # Paths anyone may read, even without credentials (bootstrap ClusterRole
 # system:public-info-viewer, bound to system:unauthenticated).
@@ -116,6 +141,11 @@ class APIHTTPServer(ThreadingHTTPServer):
         self.lock = lock if lock is not None else cluster.lock
         self.clock = clock
         self.max_body_bytes = max_body_bytes
+        # Limits on slow or many clients; attributes so a test can make them small.
+        self.header_timeout: float = READ_HEADER_TIMEOUT
+        self.body_timeout: float = BODY_TIMEOUT
+        self.idle_timeout: float = IDLE_TIMEOUT
+        self.max_connections: int = MAX_CONNECTIONS
         self.patch_types = PATCH_TYPES
         self.index = ResourceIndex(self.api.resources)
         self.stopping = threading.Event()
@@ -138,12 +168,23 @@ class APIHTTPServer(ThreadingHTTPServer):
         return f"{'https' if self.ssl_context else 'http'}://{host}:{port}"
 
     def process_request(self, request: Any, client_address: Any) -> None:
-        """Serve a new connection on a thread of its own, remembered so stop() can join it."""
+        """Serve a new connection on a thread of its own, remembered so stop() can join it.
+
+        Beyond ``max_connections`` open ones, the connection is closed at once:
+        a thread each, held by slow clients, must not grow without bound.
+        """
         thread = threading.Thread(target=self.process_request_thread,
                                   args=(request, client_address), daemon=True,
                                   name="kubelearn-http-connection")
         with self._watches_lock:
-            self._connections[thread] = request
+            full = len(self._connections) >= self.max_connections
+            if not full:
+                self._connections[thread] = request
+        if full:
+            log.warning("%d connections open: closing the one from %s",
+                        self.max_connections, client_address)
+            self.shutdown_request(request)
+            return
         thread.start()
 
     def process_request_thread(self, request: Any, client_address: Any) -> None:
@@ -186,10 +227,9 @@ class APIHTTPServer(ThreadingHTTPServer):
             thread.join(timeout)
 
     def token_for(self, user: Any) -> str:
-        """A bearer token acting as ``user`` (an impersonated identity), made once."""
+        """A bearer token acting as ``user`` (an impersonated identity), made once (secrets)."""
         if user not in self._impersonated:
-            rng = self.sim.rng(f"impersonation/{len(self._impersonated)}")
-            self._impersonated[user] = self.api.authenticator.issue(user, rng)
+            self._impersonated[user] = self.api.authenticator.issue(user)
         return self._impersonated[user]
 
     def add_watch(self, events: queue.SimpleQueue) -> None:
@@ -232,7 +272,8 @@ class APIRequestHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive and chunked watches, as kubectl expects
     server_version = "kubelearn"
     server: APIHTTPServer
-    timeout = 60  # seconds a connection may sit idle between requests
+    timeout = 60  # seconds one read or write may wait (phases have their own deadlines)
+    default_request_version = "HTTP/1.1"  # never HTTP/0.9: every answer has a status line
 
     # -- entry points -----------------------------------------------------------
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
@@ -259,15 +300,98 @@ class APIRequestHandler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         log.debug("%s - %s", self.address_string(), format % args)
 
+    # -- reading a request (framing: kubelearn.apiserver.framing) ------------------------
+    def setup(self) -> None:
+        """Read the connection through a :class:`~framing.DeadlineReader` (phase deadlines)."""
+        super().setup()
+        self.rfile.close()  # the plain makefile() reader, replaced (and its socket ref dropped)
+        self._reader = framing.DeadlineReader(self.connection, self.server.clock.monotonic,
+                                              self.timeout)
+        self.rfile = io.BufferedReader(self._reader)
+        self._requests = 0
+        self._body_length = 0
+        self._expect_continue = False
+
+    def handle_one_request(self) -> None:
+        """Wait at most ``idle_timeout`` for a request to start, then its headers are due.
+
+        As Go's server: the first request's headers must arrive within
+        ``header_timeout``; between kept-alive requests the connection may
+        sit idle for ``idle_timeout``, and the header deadline starts with the
+        next request's first byte. A timeout closes the connection unanswered.
+        """
+        server = self.server
+        try:
+            if self._requests:
+                self._reader.expire_in(server.idle_timeout)
+                if not self.rfile.peek(1):
+                    self.close_connection = True
+                    return
+            self._requests += 1
+            self._reader.expire_in(server.header_timeout)
+        except OSError:  # TimeoutError included: the client was idle too long, or left
+            self.close_connection = True
+            return
+        super().handle_one_request()
+
+    def parse_request(self) -> bool:
+        """The request line and headers, checked as Go's server checks them.
+
+        A request Go refuses before its handlers run gets Go's plain-text answer
+        and the connection is closed; False then, as http.server expects.
+        """
+        self.close_connection = True
+        line = str(self.raw_requestline, "iso-8859-1").removesuffix("\n").removesuffix("\r")
+        self.requestline = line
+        try:
+            if framing.is_http2_preface(line):  # handed to the handler upstream, refused here
+                raise framing.bad_request("the HTTP/2 preface on an HTTP/1.1 connection")
+            self.command, self.path, self.request_version = framing.parse_request_line(line)
+            self.headers = self._read_headers()
+            self._body_length = framing.body_length(self.headers, self.request_version,
+                                                    self.command)
+        except framing.FramingError as err:
+            self._reply_framing(err)
+            return False
+        self._reader.expire_in(None)
+        if self.path.startswith("//"):  # as http.server: never an absolute URI without scheme
+            self.path = "/" + self.path.lstrip("/")
+        http_1_1 = self.request_version != "HTTP/1.0"
+        connection = self.headers.get("Connection", "").lower()
+        self.close_connection = connection == "close" or (not http_1_1 and
+                                                          connection != "keep-alive")
+        # "100 Continue" is sent when the body is read, so a refused client never sends it.
+        self._expect_continue = http_1_1 and \
+            self.headers.get("Expect", "").lower() == "100-continue"
+        return True
+
+    def _read_headers(self) -> Any:
+        try:
+            return http.client.parse_headers(self.rfile, _class=self.MessageClass)
+        except http.client.LineTooLong as err:  # a line over 64 KiB
+            raise framing.headers_too_large(str(err)) from None
+        except http.client.HTTPException as err:  # over 100 headers
+            raise framing.headers_too_large(str(err)) from None
+
+    def _reply_framing(self, err: framing.FramingError) -> None:
+        """Go's answer to a request refused before any handler, then the connection closes."""
+        log.debug("%s: refused %r: %s", self.address_string(), self.requestline, err)
+        self.close_connection = True
+        try:
+            self.wfile.write(err.response())
+            self.wfile.flush()
+        except OSError:
+            pass  # the client is gone
+
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
-        """Malformed HTTP (bad request line, unknown method): still a Status."""
+        """http.server's own refusals: an unknown method (a Status), a request line too long."""
         self.close_connection = True
-        reason = {400: "BadRequest", 405: "MethodNotAllowed", 414: "RequestURITooLong",
-                  431: "RequestHeaderFieldsTooLarge", 501: "MethodNotAllowed"}.get(code, "")
-        if code == 501:  # an unknown method is the client's fault, not the server's
-            code, message = 405, METHOD_NOT_ALLOWED_MESSAGE
-        err = StatusError(message or "bad request", reason=reason or "BadRequest", code=code,
+        if code != 501:  # 414: the request line counts against Go's header limit
+            self._reply_framing(framing.headers_too_large(message or ""))
+            return
+        # An unknown method reaches kube-apiserver's handlers: 405, the client's fault.
+        err = StatusError(METHOD_NOT_ALLOWED_MESSAGE, reason="MethodNotAllowed", code=405,
                           details={})
         try:
             self._reply_status(err)
@@ -281,7 +405,7 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             self._dispatch(method)
         except StatusError as err:
             if not self._body_read:  # a body left unread would be taken for the next request
-                self._discard_body()
+                self._skip_body()
             self._reply_status(err)
         except (TimeoutError, BrokenPipeError, ConnectionResetError):
             self.close_connection = True
@@ -298,8 +422,7 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         if path.startswith(("/api/", "/apis/")) and self._is_resource_path(path):
             self._serve_resource(method, path, query, token)
             return
-        raw = self._read_body()  # drained so the connection stays usable
-        del raw
+        self._skip_body()  # never read: what these paths answer does not depend on it
         self._serve_non_resource(method, path, query, token)
 
     def _is_resource_path(self, path: str) -> bool:
@@ -308,11 +431,10 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             (segments[0] == "apis" and len(segments) > 3)
 
     def _token(self) -> str | None:
-        header = self.headers.get("Authorization", "")
-        scheme, _, token = header.strip().partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-        return None if not header else header  # a malformed header is a bad token
+        from kubelearn.apiserver import authn
+
+        # Only "Bearer <token>" carries credentials (bearertoken.go); any other form is none.
+        return authn.bearer_token(self.headers.get("Authorization"))
 
     def _impersonate(self, token: str | None) -> str | None:
         """The token to act with: the caller's own, or that of the user it impersonates.
@@ -345,30 +467,54 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             return self.server.token_for(authn.UserInfo(name, groups))
 
     # -- bodies -----------------------------------------------------------------------
-    def _discard_body(self) -> None:
-        """Read and drop the body of a request answered without it."""
+    def _skip_body(self) -> None:
+        """Drop the body of a request answered without it, as net/http does.
+
+        Up to 256 KiB is read and dropped so the connection can carry the next
+        request; a longer body, a malformed one, or one the client holds back
+        for a ``100 Continue`` it never got, closes the connection instead.
+        """
+        self._body_read = True
+        length = self._body_length
+        if not length:
+            return
+        if self._expect_continue or length > MAX_POST_HANDLER_READ_BYTES:
+            self.close_connection = True  # (CHUNKED is negative: read up to the limit)
+            return
+        self._reader.expire_in(self.server.body_timeout)
         try:
-            self._read_body()
-        except StatusError:
-            pass  # too big or malformed: the connection is closed after the answer
+            if length == framing.CHUNKED:
+                framing.read_chunked(self.rfile, MAX_POST_HANDLER_READ_BYTES)
+            elif len(self.rfile.read(length)) < length:
+                self.close_connection = True
+        except (framing.ChunkedError, framing.BodyTooLarge):
+            self.close_connection = True
+        finally:
+            self._reader.expire_in(None)
 
     def _read_body(self) -> bytes:
-        """The request body, at most ``max_body_bytes``; 413 (and the connection closed) beyond."""
+        """The request body, at most ``max_body_bytes``; 413 (and the connection closed) beyond.
+
+        The whole body must arrive within ``body_timeout`` (TimeoutError, and
+        the connection closed unanswered, if not).
+        """
         self._body_read = True
-        limit = self.server.max_body_bytes
-        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
-            return self._read_chunked(limit)
-        length_header = self.headers.get("Content-Length")
-        if not length_header:
+        length = self._body_length
+        if not length:
             return b""
+        if self._expect_continue:  # the client waits for this before it sends the body
+            self._expect_continue = False
+            self.send_response_only(100)
+            self.end_headers()
+        self._reader.expire_in(self.server.body_timeout)
         try:
-            length = int(length_header)
-        except ValueError:
-            self.close_connection = True
-            raise BadRequest(f"invalid Content-Length {go_quote(length_header)}") from None
-        if length < 0:
-            self.close_connection = True
-            raise BadRequest(f"invalid Content-Length {go_quote(length_header)}")
+            if length == framing.CHUNKED:
+                return self._read_chunked(self.server.max_body_bytes)
+            return self._read_length(length, self.server.max_body_bytes)
+        finally:
+            self._reader.expire_in(None)
+
+    def _read_length(self, length: int, limit: int) -> bytes:
         if length > limit:
             if length <= DRAIN_LIMIT:  # read and drop it, so the client gets its answer
                 while length > 0:
@@ -379,26 +525,22 @@ class APIRequestHandler(BaseHTTPRequestHandler):
             else:
                 self.close_connection = True  # unread bytes would poison the next request
             raise RequestEntityTooLarge(f"limit is {limit}")
-        return self.rfile.read(length)
+        body = self.rfile.read(length)
+        if len(body) < length:  # the client closed its end early
+            self.close_connection = True
+            raise BadRequest("unexpected EOF")
+        return body
 
     def _read_chunked(self, limit: int) -> bytes:
-        body = bytearray()
-        while True:
-            line = self.rfile.readline(1024)
-            try:
-                size = int(line.split(b";")[0].strip() or b"x", 16)
-            except ValueError:
-                self.close_connection = True
-                raise BadRequest("malformed chunked encoding") from None
-            if size == 0:
-                while self.rfile.readline(1024).strip():
-                    pass  # trailers
-                return bytes(body)
-            if len(body) + size > limit:
-                self.close_connection = True
-                raise RequestEntityTooLarge(f"limit is {limit}")
-            body += self.rfile.read(size)
-            self.rfile.readline(1024)
+        try:
+            return framing.read_chunked(self.rfile, limit)
+        except framing.BodyTooLarge:
+            self.close_connection = True  # the rest is never read
+            raise RequestEntityTooLarge(f"limit is {limit}") from None
+        except framing.ChunkedError as err:
+            # Upstream the handler's read fails with Go's words (and a 500); never a 5xx here.
+            self.close_connection = True
+            raise BadRequest(str(err)) from None
 
     def _mime(self) -> str:
         value = self.headers.get("Content-Type", "")
@@ -414,16 +556,18 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         answer = negotiate(self.headers.get("Accept"))
         if answer.convert == "Table":
             table_options(query)  # a bad includeObject is a 400 before anything is done
-        raw = self._read_body()
+        if request.verb not in BODY_VERBS:
+            self._skip_body()  # a read's body is never read upstream either
+            raw = b""
+        else:
+            if self._body_length:
+                self._authenticate_first(request)
+            raw = self._read_body()
         mime = self._mime()
         if request.verb == "patch":
             request.patch_type = mime
         if raw or request.verb in ("create", "update", "patch"):
-            try:
-                request.body = decode_body(raw, mime, request.verb)
-            except StatusError:
-                self._precheck(request)  # 401/403 first, as the filters run before the handler
-                raise
+            request.body = decode_body(raw, mime, request.verb)
         with self.server.lock:
             result = self.server.api.handle(request)
             now = self.server.sim.timestamp()
@@ -437,24 +581,38 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         elif method == "POST":
             code = 201
         self._reply(code, encode(body, answer.encoding, pretty=go_bool(query.get("pretty", "0"))),
-                    content_type(answer.encoding))
+                    content_type(answer.encoding), warning_headers(request.warnings))
 
-    def _precheck(self, request: Request) -> None:
-        """Raise 401 or 403 for ``request`` if the API server would (before reading the body)."""
+    def _authenticate_first(self, request: Request) -> None:
+        """Refuse (401, 403) a request before its body is read, as kube-apiserver's filters do.
+
+        Authentication and authorization run before the handler upstream, so a
+        client without rights costs no body read and no decoding. A refused
+        request goes to ``api.handle`` without its body: the pipeline stops at
+        the stage that refuses it, raises its own error and audits it, once.
+        """
         api = self.server.api
         authenticator = getattr(api, "authenticator", None)
         if authenticator is None:
             return
         with self.server.lock:
-            user = authenticator.authenticate(request.token)
-            allowed = api.can_i(user, request.verb, request.resource,
-                                request.namespace or "", request.group,
-                                request.subresource or "", request.name or "")
-        if not allowed:
-            raise Forbidden.for_request(user.name, request.verb, request.resource,
-                                        group=request.group, namespace=request.namespace or "",
-                                        name=request.name or "",
-                                        subresource=request.subresource or "")
+            try:
+                user = authenticator.authenticate(request.token)
+            except Unauthorized:
+                user = None
+            if user is not None and api.can_i(user, request.verb, request.resource,
+                                              request.namespace or "", request.group,
+                                              request.subresource or "", request.name or ""):
+                return
+            # dryRun: should the check and the pipeline ever disagree, nothing is stored.
+            query = {**request.query, "dryRun": "All"}
+            api.handle(dataclasses.replace(request, body=None, query=query))
+        if user is None:
+            raise Unauthorized("Unauthorized")
+        raise Forbidden.for_request(user.name, request.verb, request.resource,
+                                    group=request.group, namespace=request.namespace or "",
+                                    name=request.name or "",
+                                    subresource=request.subresource or "")
 
     def _table(self) -> Callable[..., dict[str, Any]]:
         from kubelearn.apiserver import printers  # A2's module; imported when first needed
@@ -634,9 +792,12 @@ class APIRequestHandler(BaseHTTPRequestHandler):
         return document, JSON
 
     # -- writing answers ----------------------------------------------------------------
-    def _reply(self, code: int, body: bytes, mime: str) -> None:
+    def _reply(self, code: int, body: bytes, mime: str, warnings: Sequence[str] = ()
+               ) -> None:
         self.send_response(code)
         self.send_header("Content-Type", mime)
+        for warning in warnings:  # UTF-8 on the wire, as Go writes it (http.server: latin-1)
+            self.send_header("Warning", warning.encode().decode("latin-1"))
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-cache, private")
         if self.close_connection:

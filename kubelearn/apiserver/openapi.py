@@ -14,8 +14,9 @@ group-version, then e.g. ``/openapi/v3/apis/apps/v1``) for two things:
   fields (containers merge by ``name``, ports by ``containerPort``...).
 
 The schemas are generated from the same Go-type descriptions the API server
-decodes with (:data:`kubelearn.api.schema.KIND_TYPES`), plus a few fields
-kubelearn accepts without modelling (:data:`EXTRA_FIELDS`). A kind without a
+decodes with (:data:`kubelearn.api.schema.KIND_TYPES`, vendored from upstream's
+v1.32 OpenAPI: their definition names and x-kubernetes list, map and patch
+markers are upstream's). A kind without a
 description gets a schema without ``x-kubernetes-group-version-kind``, so that
 kubectl apply quietly uses its compiled-in types for it. ``/openapi/v2``
 (Swagger 2.0, JSON only) is :func:`swagger`.
@@ -146,6 +147,8 @@ class SchemaWriter:
 
     def name_of(self, struct: types.Struct, package: str) -> str:
         """The component name of a Go struct: ``io.k8s.api.core.v1.PodSpec``."""
+        if struct.definition:
+            return struct.definition
         key = id(struct)
         if key not in self._names:
             short = struct.short or "Object"
@@ -161,23 +164,30 @@ class SchemaWriter:
         if name in self.schemas:
             return name
         self.schemas[name] = {}  # placeholder: a struct may refer to itself
-        properties = {field: self.value(typ, package, struct.name, field)
+        properties = {field: self.value(typ, package, struct.name, field,
+                                        struct.extensions.get(field))
                       for field, typ in struct.fields.items()}
         for field, extra in EXTRA_FIELDS.get(struct.name, {}).items():
             properties.setdefault(field, dict(extra))
         self.schemas[name] = {"type": "object", "properties": properties}
         return name
 
-    def value(self, typ: Any, package: str, owner: str = "", field: str = "") -> dict[str, Any]:
-        """The schema of one field of Go type ``typ``."""
+    def value(self, typ: Any, package: str, owner: str = "", field: str = "",
+              extensions: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The schema of one field of Go type ``typ`` (``extensions``: its upstream markers)."""
         if isinstance(typ, types.Scalar):
             if typ.kind == "bool":
                 return {"type": "boolean"}
             if typ.kind == "int":
                 return {"type": "integer", "format": f"int{typ.bits}"}
-            return {"type": "string"}
+            if typ.kind == "float":
+                return {"type": "number", "format": "double"}
+            return {"type": "string", "format": "byte"} if typ.encoding else {"type": "string"}
         if isinstance(typ, types.Struct):
             return {"allOf": [self.ref(self.struct(typ, package))], "default": {}}
+        if extensions is not None:  # vendored from upstream: its markers as they are
+            out = self.value(typ, package)
+            return {**out, **extensions} if extensions else out
         if isinstance(typ, types.ListOf):
             out: dict[str, Any] = {"type": "array", "items": self.value(typ.item, package)}
             strategy, key = PATCH_TAGS.get((owner, field), ("", ""))

@@ -42,6 +42,9 @@ class Request:
     token: str | None = None
     patch_type: str | None = None
     user_agent: str = ""
+    # What the server warns about while serving it (unknown fields...): HTTP sends them as
+    # Warning headers, kubelearn.client as Python warnings.
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def path(self) -> str:

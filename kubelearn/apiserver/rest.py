@@ -17,6 +17,9 @@ The pure half of the HTTP front (no sockets, no threads; those are in
   patch type the API server applies. Server-side apply's
   ``application/apply-patch+yaml`` is not one of them: a 415, which kubectl
   reports as "Server-side apply not available on the server".
+- :func:`warning_headers` -- the warnings a request collected (unknown
+  fields...) as ``Warning: 299 - "..."`` headers, deduplicated and truncated
+  as the apiserver's warning recorder does;
 - :func:`negotiate` -- the Accept header to an :class:`Answer`: JSON or YAML,
   optionally converted to a server-side ``Table`` (what ``kubectl get`` prints)
   or PartialObjectMetadata(List); :func:`convert` does the conversion and
@@ -42,6 +45,7 @@ from kubelearn.api import (
 )
 from kubelearn.api.errors import FieldError, go_quote
 from kubelearn.api.manifest import jsonable
+from kubelearn.api.schema import TOO_DEEP
 from kubelearn.apiserver import discovery, protobuf
 from kubelearn.apiserver.patch import PATCH_TYPES  # json, merge, strategic: upstream's order
 from kubelearn.apiserver.request import APPLY_PATCH, JSON_PATCH, MERGE_PATCH, Request
@@ -278,7 +282,10 @@ def wants_aggregated(accept: str | None) -> str:
 def encode(obj: Any, encoding: str = "json", *, pretty: bool = False) -> bytes:
     """An answer's bytes, as JSON (one line, newline-terminated) or YAML, in UTF-8."""
     if encoding == "yaml":
-        text = to_yaml(obj)
+        try:
+            text = to_yaml(obj)
+        except RecursionError:  # deeper than PyYAML recurses: JSON is YAML too
+            text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
     elif pretty:
         text = json.dumps(obj, indent=2, ensure_ascii=False) + "\n"
     else:
@@ -292,6 +299,48 @@ def encode(obj: Any, encoding: str = "json", *, pretty: bool = False) -> bytes:
 def content_type(encoding: str) -> str:
     """The Content-Type of an encoding."""
     return YAML if encoding == "yaml" else JSON
+
+
+# -- warnings -----------------------------------------------------------------------
+
+# k8s.io/apiserver pkg/endpoints/filters/warning.go: past 4 Ki runes of warning text in
+# all, every warning is cut to 256 runes.
+TRUNCATE_AT_TOTAL_RUNES = 4 * 1024
+TRUNCATE_ITEM_RUNES = 256
+
+
+def _warning_header(text: str) -> str | None:
+    """``299 - "text"`` (apimachinery util/net NewWarningHeader); None for control characters."""
+    if any(ord(ch) < 0x20 or 0x7F <= ord(ch) < 0xA0 for ch in text):  # unicode.IsControl
+        return None
+    quoted = text.replace("\\", "\\\\").replace('"', '\\"')  # makeQuotedString
+    return f'299 - "{quoted}"'
+
+
+def warning_headers(warnings: list[str]) -> list[str]:
+    """The ``Warning`` header values of a request's warnings, as the warning recorder adds
+    them: each text once; past 4 Ki runes in all, every one cut to 256 runes, and none
+    added once the cut ones fill 4 Ki."""
+    written, truncating, kept, out = 0, False, [], []
+    for text in dict.fromkeys(w for w in warnings if w):
+        if truncating and written >= TRUNCATE_AT_TOTAL_RUNES:
+            break
+        kept.append(text)
+        if truncating:
+            text = text[:TRUNCATE_ITEM_RUNES]
+        elif written + len(text) > TRUNCATE_AT_TOTAL_RUNES:  # replay what was added, cut
+            truncating, written, out = True, 0, []
+            for earlier in kept:
+                header = _warning_header(earlier[:TRUNCATE_ITEM_RUNES])
+                if header is not None:
+                    written += len(earlier[:TRUNCATE_ITEM_RUNES])
+                    out.append(header)
+            continue
+        header = _warning_header(text)
+        if header is not None:
+            written += len(text)
+            out.append(header)
+    return out
 
 
 # -- request bodies ---------------------------------------------------------------
@@ -336,7 +385,9 @@ def decode_body(raw: bytes, mime: str, verb: str) -> Any:
             body = _parse_json(text)
     except StatusError:
         raise
-    except (ValueError, yaml.YAMLError, RecursionError, TypeError) as err:
+    except RecursionError:  # deeper than Python's parsers go: far past schema.MAX_DEPTH
+        raise BadRequest(TOO_DEEP) from None
+    except (ValueError, yaml.YAMLError, TypeError) as err:
         what = "yaml" if mime.endswith("yaml") or mime.endswith("yml") else "json"
         raise BadRequest(f"couldn't get version/kind; {what} parse error: "
                          f"{_first_line(err)}") from None

@@ -41,14 +41,14 @@ from kubelearn.api import (
     MethodNotSupported,
     NotFound,
     StatusError,
-    check_types,
     load,
     selectable_fields,
     validate_errors,
 )
-from kubelearn.api.errors import FieldError, Path
+from kubelearn.api.errors import FieldError, Path, go_quote
 from kubelearn.api.manifest import jsonable
 from kubelearn.api.names import name_is_path_segment
+from kubelearn.api.schema import TOO_DEEP, decode_object, go_string
 from kubelearn.api.validation import validate_object_meta, validate_service_update
 from kubelearn.apiserver.admission import (
     CREATE,
@@ -117,6 +117,10 @@ _PATH_SEGMENT_NAMES = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding
 # A caller's body becomes the server's own through JSON, as over HTTP; one encoder made
 # once (json.dumps with options builds a new one per call).
 _to_json = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+# metav1.FieldValidation{Ignore,Warn,Strict}; "" is Warn (handlers/rest.go fieldValidation).
+FIELD_VALIDATION = ("", "Ignore", "Strict", "Warn")  # sorted, as the 422 lists them
+# The options each writing verb decodes its query into (ValidateCreateOptions & co.).
+_OPTIONS_KIND = {"create": "CreateOptions", "update": "UpdateOptions", "patch": "PatchOptions"}
 
 
 class _Progress:
@@ -302,6 +306,10 @@ class APIServer:
     # -- the pipeline ----------------------------------------------------------------------------
     def _serve(self, request: Request, progress: _Progress) -> tuple[Any, int]:
         user = self.authenticator.authenticate(request.token)
+        if request.name and not request.name.isascii():  # a Python str may hold what Go's
+            request.name = go_string(request.name)  # cannot: a lone surrogate is U+FFFD
+        if request.namespace and not request.namespace.isascii():
+            request.namespace = go_string(request.namespace)
         progress.user = user.name
         progress.stage = "authorization"
         verb = request.verb
@@ -322,6 +330,8 @@ class APIServer:
             raise not_found_path()
         if sub and sub not in info.subresources:
             raise not_found_path()
+        if verb in _OPTIONS_KIND:
+            self._field_validation(request)  # the options are checked before the body
         if not info.stored:
             if verb != "create":
                 raise MethodNotSupported(info.resource, verb, info.group)
@@ -431,12 +441,19 @@ class APIServer:
     # -- bodies ----------------------------------------------------------------------------------
     def _body(self, request: Request, info: ResourceInfo, *, kind: str | None = None,
               api_version: str | None = None, fresh: bool = False,
-              stored: dict | None = None) -> dict:
-        """The request body as a fresh dict of JSON values, of the right kind, type-checked.
+              stored: dict | None = None, origin: Request | None = None) -> dict:
+        """The request body as a fresh dict of JSON values, of the right kind, decoded.
+
+        Decoding is the gate (:func:`~kubelearn.api.schema.decode_object`): a
+        wrong type is a 400; nulls, unknown fields and lone surrogates leave
+        what Go's decoder would keep; unknown fields are then warned about or
+        refused as the request's ``fieldValidation`` says.
 
         For a status update only ``status`` counts, so only that is copied and checked.
         ``fresh``: the body is already the server's own (a patch result): no copy.
         ``stored``: the object an update replaces (what it leaves as is needs no check).
+        ``origin``: the client's request, when ``request`` is the server's own (a patch's
+        result): its options apply and its warnings are collected.
         """
         body = request.body
         if body is None:
@@ -462,6 +479,8 @@ class APIServer:
                     body = json.loads(_to_json(body))
                 except (TypeError, ValueError):
                     body = jsonable(body)
+                except RecursionError:  # deeper than Python goes: far past MAX_DEPTH
+                    raise BadRequest(TOO_DEEP) from None
         if not isinstance(body, dict):
             raise BadRequest(f"json: cannot unmarshal {type(body).__name__} into Go value of "
                              "type map[string]interface {}")
@@ -469,10 +488,44 @@ class APIServer:
             body = {k: body[k] for k in ("apiVersion", "kind", "metadata", "status")
                     if k in body}
         self._check_kind(body, kind or info.kind, api_version or info.api_version)
+        body, unknown = decode_object(body, stored)
+        if unknown:
+            self._unknown_fields(origin or request, body, unknown)
         if body.get("metadata") is None:
             body["metadata"] = {}
-        check_types(body, stored)
         return body
+
+    @staticmethod
+    def _field_validation(request: Request) -> str:
+        """The request's fieldValidation directive ("" is Warn); any other value is a 422
+        on the request's options (apimachinery pkg/apis/meta/v1/validation
+        ValidateFieldValidation)."""
+        directive = _opt(request, "fieldValidation")
+        if directive not in FIELD_VALIDATION:
+            raise Invalid(_OPTIONS_KIND.get(request.verb, "CreateOptions"), "", [
+                FieldError.not_supported(Path("fieldValidation"), directive, FIELD_VALIDATION)],
+                "meta.k8s.io")
+        return directive or "Warn"
+
+    def _unknown_fields(self, request: Request, body: dict, unknown: list[str]) -> None:
+        """Fields the kind does not have, as fieldValidation says: Ignore, Warn or Strict.
+
+        Warn (the default) adds one warning a field, which HTTP sends as
+        ``Warning`` headers (handlers/rest.go addStrictDecodingWarnings); Strict
+        refuses the request: a 400 for a body (create.go, update.go,
+        transformDecodeError), a 422 on ``patch`` for a patch (patch.go).
+        """
+        directive = self._field_validation(request)
+        errors = [f"unknown field {go_quote(path)}" for path in unknown]
+        if directive == "Warn":
+            request.warnings.extend(w for w in errors if w not in request.warnings)
+        elif directive == "Strict":
+            strict = "strict decoding error: " + ", ".join(errors)
+            if request.verb == "patch":
+                raise Invalid("", "", [FieldError.invalid(Path("patch"), _to_json(body), strict)])
+            kind, version = body["kind"], body["apiVersion"].rpartition("/")[2]
+            raise BadRequest(f"{kind} in version {go_quote(version)} cannot be handled as a "
+                             f"{kind}: {strict}")
 
     @staticmethod
     def _check_kind(body: dict, kind: str, api_version: str) -> None:
@@ -568,7 +621,7 @@ class APIServer:
         if request.verb == "patch":
             patched = apply_patch(decode(kv), request.body, request.patch_type, info.kind)
             body = self._body(Request("update", info.resource, body=patched, subresource=sub),
-                              info, fresh=True, stored=old)
+                              info, fresh=True, stored=old, origin=request)
         else:
             body = self._body(request, info, stored=old)
         self._place(body, info, namespace)
@@ -791,8 +844,9 @@ class APIServer:
               namespace: str | None) -> tuple[dict, int]:
         progress.stage = "decode"
         body = request.body
-        binding = self._body(Request("create", "bindings", body=body), info, kind="Binding",
-                             api_version="v1") if body is not None else {}
+        binding = self._body(Request("create", "bindings", body=body),
+                             info, kind="Binding", api_version="v1",
+                             origin=request) if body is not None else {}
         progress.stage = "mutating admission"
         attrs = AdmissionAttributes(CREATE, info, namespace or "", request.name or "", binding,
                                     subresource="binding", user=user)
@@ -813,7 +867,7 @@ class APIServer:
         if request.verb == "patch":
             scale = apply_patch(scale, request.body, request.patch_type, "Scale")
             scale = self._body(Request("update", "scale", body=scale), info, kind="Scale",
-                               api_version="autoscaling/v1")
+                               api_version="autoscaling/v1", origin=request)
         else:
             scale = self._body(request, info, kind="Scale", api_version="autoscaling/v1")
         replicas = (scale.get("spec") or {}).get("replicas", 0)
@@ -919,7 +973,8 @@ class APIServer:
         from kubelearn.client import Client  # kubelearn.client imports this package
 
         user = UserInfo(LOOPBACK_USER, (ALL_AUTHENTICATED, SYSTEM_PRIVILEGED_GROUP))
-        token = self.authenticator.issue(user, self.sim.rng("apiserver/loopback"))
+        # Random, never seeded: upstream's is uuid.New() (options/serving_with_loopback.go).
+        token = self.authenticator.issue(user)
         return Client(self, token, user_agent="kube-apiserver")
 
     # -- start-up --------------------------------------------------------------------------------

@@ -630,9 +630,8 @@ class Scheduler:
             old.get("status") == "False" else self.sim.timestamp()
         condition = {"type": "PodScheduled", "status": "False", "lastProbeTime": None,
                      "lastTransitionTime": transition, "reason": reason, "message": message}
-        generation = _meta(pod).get("generation")
-        if generation is not None:  # PodObservedGenerationTracking, on by default since v1.34
-            condition["observedGeneration"] = generation
+        # No observedGeneration: PodCondition has that field only from v1.33
+        # (PodObservedGenerationTracking), and v1.32's decoder would drop it.
         meta = _meta(pod)
         try:
             self.client.patch("pods", meta.get("name", ""),

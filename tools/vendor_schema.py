@@ -1,0 +1,109 @@
+"""Vendor the OpenAPI definitions of the kinds kubelearn serves into kubelearn/api.
+
+Run from the repository root with upstream's v1.32 OpenAPI (Swagger 2.0) document:
+
+    python tools/vendor_schema.py swagger.json
+
+``swagger.json`` is kubernetes' api/openapi-spec/swagger.json of release-1.32
+(the same file ships as kubernetes/swagger.json.unprocessed in the tag v32.0.1
+of kubernetes-client/python). The script keeps the definitions reachable from
+every kind the API server decodes (kubelearn.apiserver.registry.RESOURCES,
+plus Binding, Scale and DeleteOptions) and, of each, only what decoding and
+the served OpenAPI documents need: property types, formats, references, list
+items, map values and the x-kubernetes list, map and patch extensions. No
+descriptions. The result is kubelearn/api/schema-v1.32.json, which
+kubelearn.api.schema reads at import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from kubelearn.apiserver.registry import RESOURCES
+
+OUT = Path(__file__).resolve().parent.parent / "kubelearn" / "api" / "schema-v1.32.json"
+REF = "#/definitions/"
+KEPT = ("type", "format", "$ref", "items", "additionalProperties", "x-kubernetes-list-type",
+        "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-patch-strategy",
+        "x-kubernetes-patch-merge-key", "x-kubernetes-preserve-unknown-fields")
+# Decoded besides the served kinds: pods/binding, <workload>/scale, a DELETE's body.
+EXTRA_KINDS = (("", "v1", "Binding"), ("autoscaling", "v1", "Scale"))
+DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+
+
+def compact(schema: dict[str, Any]) -> dict[str, Any]:
+    """One property's schema with only the kept keys, references shortened."""
+    out: dict[str, Any] = {}
+    for key in KEPT:
+        if key not in schema:
+            continue
+        value = schema[key]
+        if key == "$ref":
+            value = value.removeprefix(REF)
+        elif key in ("items", "additionalProperties") and isinstance(value, dict):
+            value = compact(value)
+        out[key] = value
+    return out
+
+
+def references(schema: Any) -> list[str]:
+    """The definitions a schema refers to."""
+    if isinstance(schema, dict):
+        found = [schema["$ref"].removeprefix(REF)] if "$ref" in schema else []
+        return found + [r for v in schema.values() for r in references(v)]
+    if isinstance(schema, list):
+        return [r for v in schema for r in references(v)]
+    return []
+
+
+def kinds(definitions: dict[str, Any]) -> dict[str, str]:
+    """kind -> definition name, for every kind decoded."""
+    by_gvk = {(g["group"], g["version"], g["kind"]): name for name, d in definitions.items()
+              for g in d.get("x-kubernetes-group-version-kind", ())}
+    wanted = [(i.group, i.version, i.kind) for i in RESOURCES] + list(EXTRA_KINDS)
+    out = {kind: by_gvk[(group, version, kind)] for group, version, kind in wanted}
+    out["DeleteOptions"] = DELETE_OPTIONS
+    return out
+
+
+def vendor(swagger: dict[str, Any]) -> dict[str, Any]:
+    """The compact document: kinds and the definitions reachable from them."""
+    definitions = swagger["definitions"]
+    roots = kinds(definitions)
+    kept: dict[str, Any] = {}
+    stack = list(roots.values())
+    while stack:
+        name = stack.pop()
+        if name in kept:
+            continue
+        source = definitions[name]
+        entry = {k: source[k] for k in ("type", "format") if k in source}
+        if "properties" in source:
+            entry["properties"] = {p: compact(s) for p, s in source["properties"].items()}
+        kept[name] = entry
+        stack.extend(references(source.get("properties", {})))
+    return {"kinds": dict(sorted(roots.items())), "definitions": dict(sorted(kept.items()))}
+
+
+def write(document: dict[str, Any], path: Path) -> None:
+    """One definition a line, keys sorted: small, and a readable diff when upstream moves."""
+    dump = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))  # noqa: E731
+    lines = [f"{json.dumps(name)}:{dump(d)}" for name, d in document["definitions"].items()]
+    path.write_text('{"kinds":' + dump(document["kinds"]) + ',\n"definitions":{\n'
+                    + ",\n".join(lines) + "\n}}\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("swagger", type=Path, help="upstream's swagger.json (release-1.32)")
+    parser.add_argument("--out", type=Path, default=OUT)
+    args = parser.parse_args()
+    write(vendor(json.loads(args.swagger.read_text())), args.out)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
