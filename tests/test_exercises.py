@@ -10,6 +10,7 @@ import pytest
 
 from kubelearn import exercises
 from kubelearn.controllers.nodelifecycle import NODE_MONITOR_GRACE_PERIOD, NODE_MONITOR_PERIOD
+from kubelearn.exercises import lesson08
 from kubelearn.kubelet.config import KubeletConfig
 from kubelearn.proxy.iptables import probability
 from kubelearn.viz import traffic as vt
@@ -31,12 +32,12 @@ def test_an_unknown_exercise_names_the_known_ones():
 
 # -- 08.1: the probabilities of six endpoint rules -------------------------------------------------
 
-N = exercises.ENDPOINTS_08_1
+N = lesson08.ENDPOINTS_08_1
 EXACT = [1 / (N - k) for k in range(N - 1)] + [None]
 
 
 def test_08_1_reads_the_probabilities_off_kube_proxys_rules():
-    written = exercises._written_probabilities(N)
+    written = lesson08._written_probabilities(N)
     assert len(written) == N and written[-1] is None
     # what upstream's computeProbability prints for 1/6, 1/5, ..., 1/2
     assert [f"{float(p):0.10f}" for p in written[:-1]] == [probability(N - k)
@@ -152,7 +153,7 @@ def test_08_2_answers_a_malformed_patch_in_plain_words(patch, says):
 def _expected_window() -> float:
     """From the components' periods: the last heartbeat before the cut, the grace period, the
     node controller's next check; the requests sent until then failed."""
-    at = exercises.POWER_OFF_08_3
+    at = lesson08.POWER_OFF_08_3
     renew = KubeletConfig().node_lease_renew_interval
     last_heartbeat = (at // renew) * renew
     due = last_heartbeat + NODE_MONITOR_GRACE_PERIOD
@@ -161,7 +162,7 @@ def _expected_window() -> float:
 
 
 def test_08_3_measures_the_window_the_periods_predict():
-    assert abs(exercises._window_08_3() - _expected_window()) < 0.1
+    assert abs(lesson08._window_08_3() - _expected_window()) < 0.1
 
 
 @pytest.mark.parametrize("offset", [0, 0.5, -0.9, 1.0])
@@ -198,7 +199,7 @@ def test_08_3_answers_a_malformed_answer_in_plain_words(seconds, says):
 
 def test_the_checks_use_the_lessons_simulations():
     # the cluster 08.3 runs is the lesson's power cut, moved to 52 s
-    dark = vt.simulate_power_off(at=exercises.POWER_OFF_08_3, node="node-2")
+    dark = vt.simulate_power_off(at=lesson08.POWER_OFF_08_3, node="node-2")
     failed = vt.requests(dark, "web").query("outcome != 'ok'")
-    assert failed["time"].max() - exercises.POWER_OFF_08_3 == pytest.approx(
-        exercises._window_08_3())
+    assert failed["time"].max() - lesson08.POWER_OFF_08_3 == pytest.approx(
+        lesson08._window_08_3())

@@ -1,17 +1,4 @@
-"""The checks behind the lessons' "Your turn" exercises: plain words back, never the answer.
-
-Each exercise has a key, its lesson and number (``"08.1"``). :func:`check` runs
-the exercise's check on the learner's answer and returns one sentence:
-:data:`CORRECT`, or a hint that says what is wrong, or what shape the answer
-should have, without saying what is right. A check never raises on a malformed
-answer. An exercise that starts from a cluster to explore has a :func:`setup`
-that makes it, fresh each time.
-
-A check reads the answer off the simulation wherever it can -- the rules a
-cluster's kube-proxy writes, the requests a run of traffic met -- rather than
-from a number written here, so that it agrees with what the lesson shows.
-
-Lesson 08 (kube-proxy):
+"""Lesson 08 (kube-proxy)'s exercises.
 
 - ``08.1``: the ``--probability`` kube-proxy writes on each endpoint rule of a
   Service with :data:`ENDPOINTS_08_1` ready endpoints, as a list in rule order;
@@ -19,78 +6,18 @@ Lesson 08 (kube-proxy):
   nobody, that makes it answer on port 80;
 - ``08.3``: for how many seconds requests to node-2's pod are sent in vain when
   node-2 loses power at :data:`POWER_OFF_08_3` s.
-
-    >>> from kubelearn import exercises
-    >>> exercises.check("08.1", None)
-    'Write your answer in answer_1 first: a list with one entry per endpoint rule, in order.'
 """
 
 from __future__ import annotations
 
 import functools
-import numbers
-from collections.abc import Callable
 from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
+from kubelearn.exercises import CORRECT, exercise, number, starts_from
+
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.cluster import Cluster
-
-CORRECT = "Correct!"
-
-_CHECKS: dict[str, Callable[[Any], str]] = {}
-_SETUPS: dict[str, Callable[[], Cluster]] = {}
-
-
-def _exercise(key: str) -> Callable[[Callable[[Any], str]], Callable[[Any], str]]:
-    """Register a lesson's check under its key."""
-    def register(fn: Callable[[Any], str]) -> Callable[[Any], str]:
-        _CHECKS[key] = fn
-        return fn
-    return register
-
-
-def _setup(key: str) -> Callable[[Callable[[], Cluster]], Callable[[], Cluster]]:
-    """Register the cluster an exercise starts from."""
-    def register(fn: Callable[[], Cluster]) -> Callable[[], Cluster]:
-        _SETUPS[key] = fn
-        return fn
-    return register
-
-
-def check(key: str, answer: Any) -> str:
-    """Check ``answer`` to the exercise ``key`` (``"08.1"``): "Correct!" or a hint."""
-    if key not in _CHECKS:
-        raise ValueError(f"no exercise {key!r} (known: {', '.join(sorted(_CHECKS))})")
-    return _CHECKS[key](answer)
-
-
-def setup(key: str) -> Cluster:
-    """A fresh copy of the cluster the exercise ``key`` starts from."""
-    if key not in _SETUPS:
-        raise ValueError(f"exercise {key!r} starts from no cluster (these do: "
-                         f"{', '.join(sorted(_SETUPS))})")
-    return _SETUPS[key]()
-
-
-def _number(value: Any) -> Fraction | None:
-    """A real number given as a number, a Fraction or a string ("1/4", "0.25"); else None."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, numbers.Rational):
-        return Fraction(value)
-    if isinstance(value, numbers.Real):
-        try:
-            return Fraction(float(value))
-        except (OverflowError, ValueError):  # inf, nan
-            return None
-    if isinstance(value, str):
-        try:
-            return Fraction(value.strip())
-        except (ValueError, ZeroDivisionError):
-            return None
-    return None
-
 
 # -- 08.1: the probabilities of a Service's endpoint rules ----------------------------------------
 
@@ -118,7 +45,7 @@ def _written_probabilities(endpoints: int) -> tuple[Fraction | None, ...]:
                  for rule in picks)
 
 
-@_exercise("08.1")
+@exercise("08.1")
 def _check_probabilities(answer: Any) -> str:
     n = ENDPOINTS_08_1
     if answer is None:
@@ -133,7 +60,7 @@ def _check_probabilities(answer: Any) -> str:
                 f"your list has {len(given)} entries.")
     values: list[Fraction | None] = []
     for i, entry in enumerate(given, start=1):
-        value = None if entry is None else _number(entry)
+        value = None if entry is None else number(entry)
         if entry is not None and value is None:
             return (f"Entry {i} ({entry!r}) is not a probability: write a number such as 0.75, "
                     "a fraction such as 3 / 4, or None for a rule that has no --probability.")
@@ -202,7 +129,7 @@ spec: {selector: {app: shop-frontend}, ports: [{port: 80, targetPort: 8080}]}
 SHOP_PORT = 80  # the port clients dial: shop:80
 
 
-@_setup("08.2")
+@starts_from("08.2")
 def _broken_shop() -> Cluster:
     """Two nginx pods and a Service ``shop`` that answers nobody."""
     from kubelearn.cluster import Cluster
@@ -213,7 +140,7 @@ def _broken_shop() -> Cluster:
     return cluster
 
 
-@_exercise("08.2")
+@exercise("08.2")
 def _check_shop(patch: Any) -> str:
     from kubelearn.api.errors import StatusError
 
@@ -267,11 +194,11 @@ def _window_08_3() -> float:
     return float(failed["time"].max()) - POWER_OFF_08_3
 
 
-@_exercise("08.3")
+@exercise("08.3")
 def _check_power_cut(seconds: Any) -> str:
     if seconds is None:
         return "Write your answer in answer_3 first: a number of seconds."
-    value = _number(seconds)
+    value = number(seconds)
     if value is None:
         return f"Give a number of seconds (an int or a float), not {seconds!r}."
     window = _window_08_3()
