@@ -106,6 +106,8 @@ EXAMPLES: dict[str, Any] = {  # kind -> fields besides apiVersion, kind and meta
     "ConfigMap": lambda name: {"data": {"key": "value"}},
     "Secret": lambda name: {"type": "Opaque", "data": {"key": "dmFsdWU="}},
     "ServiceAccount": lambda name: {},
+    "PersistentVolumeClaim": lambda name: {"spec": {
+        "accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": "100Mi"}}}},
     "Deployment": lambda name: {"spec": _workload(name)},
     "ReplicaSet": lambda name: {"spec": _workload(name)},
     "EndpointSlice": lambda name: {"addressType": "IPv4",

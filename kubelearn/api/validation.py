@@ -1206,12 +1206,47 @@ def validate_event(event: Mapping[str, Any]) -> list[FieldError]:
     return validate_object_meta(event, name_is_path_segment, True)
 
 
+# -- persistent volume claims ---------------------------------------------------------------------
+
+# core/validation ValidatePersistentVolumeClaimSpec (v1.32): the access modes a claim may ask for
+# (ReadWriteOncePod is GA since v1.29) and the volume modes.
+ACCESS_MODES = ("ReadOnlyMany", "ReadWriteMany", "ReadWriteOnce", "ReadWriteOncePod")
+VOLUME_MODES = ("Block", "Filesystem")
+
+
+def validate_persistent_volume_claim(pvc: Mapping[str, Any]) -> list[FieldError]:
+    """A PersistentVolumeClaim (ValidatePersistentVolumeClaim): access modes, a storage request."""
+    errs = validate_object_meta(pvc, name_is_dns_subdomain, True)
+    spec, path = _map(pvc.get("spec")), _SPEC
+    modes = spec.get("accessModes") or []
+    if not modes:
+        errs.append(FieldError.required(path.child("accessModes"),
+                                        "at least 1 access mode is required"))
+    for mode in modes:
+        if mode not in ACCESS_MODES:
+            errs.append(FieldError.not_supported(path.child("accessModes"), mode, ACCESS_MODES))
+    storage_path = path.child("resources").key("storage")
+    storage = _map(_map(spec.get("resources")).get("requests")).get("storage")
+    if storage is None:
+        errs.append(FieldError.required(storage_path))
+    else:
+        quantity = Quantity(storage)
+        if quantity.sign() <= 0:  # ValidatePositiveQuantityValue
+            errs.append(FieldError.invalid(storage_path, str(quantity),
+                                           "must be greater than zero"))
+    mode = spec.get("volumeMode")
+    if mode is not None and mode not in VOLUME_MODES:
+        errs.append(FieldError.not_supported(path.child("volumeMode"), mode, VOLUME_MODES))
+    return errs
+
+
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "Pod": validate_pod, "Node": validate_node, "Namespace": validate_namespace,
     "Service": validate_service, "ConfigMap": validate_configmap,
     "Deployment": validate_deployment, "ReplicaSet": validate_replicaset,
     "Lease": validate_lease, "Event": validate_event, "Endpoints": validate_endpoints,
     "EndpointSlice": validate_endpointslice,
+    "PersistentVolumeClaim": validate_persistent_volume_claim,
 }
 
 

@@ -271,12 +271,22 @@ def default_secret(secret: dict) -> None:
         secret["type"] = "Opaque"
 
 
+def default_persistent_volume_claim(pvc: dict) -> None:
+    """SetDefaults_PersistentVolumeClaim(Spec): volumeMode Filesystem, phase Pending."""
+    spec = pvc.get("spec")
+    if isinstance(spec, dict) and not spec.get("volumeMode"):
+        spec["volumeMode"] = "Filesystem"
+    status = pvc.setdefault("status", {})
+    if isinstance(status, dict) and not status.get("phase"):
+        status["phase"] = "Pending"
+
+
 DEFAULTERS: dict[str, Callable[[dict], None]] = {
     "Pod": default_pod, "Deployment": default_deployment, "ReplicaSet": default_replicaset,
     "Service": default_service, "Namespace": default_namespace, "Node": default_node,
     "Endpoints": default_endpoints, "EndpointSlice": default_endpointslice,
     "RoleBinding": default_binding, "ClusterRoleBinding": default_binding,
-    "Secret": default_secret,
+    "Secret": default_secret, "PersistentVolumeClaim": default_persistent_volume_claim,
 }
 
 

@@ -679,6 +679,29 @@ def print_service_account(sa: Obj, now: datetime) -> Cells:
     return [_name(sa), len(_list(sa.get("secrets"))), _age(sa, now)]
 
 
+def print_persistent_volume_claim(pvc: Obj, now: datetime) -> Cells:
+    """printPersistentVolumeClaim: capacity and access modes only once bound to a volume."""
+    spec, status = _spec(pvc), _map(pvc.get("status"))
+    phase = "Terminating" if _map(pvc.get("metadata")).get("deletionTimestamp") else \
+        str(status.get("phase") or "")
+    capacity = modes = ""
+    if spec.get("volumeName"):
+        capacity = str(_map(status.get("capacity")).get("storage") or "")
+        modes = access_modes(status.get("accessModes"))
+    return [_name(pvc), phase, str(spec.get("volumeName") or ""), capacity, modes,
+            str(spec.get("storageClassName") or ""),
+            str(spec.get("volumeAttributesClassName") or "<unset>"), _age(pvc, now),
+            str(spec.get("volumeMode") or "<unset>")]
+
+
+def access_modes(modes: Any) -> str:
+    """helper.GetAccessModesAsString: RWO, ROX, RWX, RWOP, in that order, comma-separated."""
+    short = {"ReadWriteOnce": "RWO", "ReadOnlyMany": "ROX", "ReadWriteMany": "RWX",
+             "ReadWriteOncePod": "RWOP"}
+    given = set(_list(modes))
+    return ",".join(s for mode, s in short.items() if mode in given)
+
+
 def print_lease(lease: Obj, now: datetime) -> Cells:
     """printLease: HOLDER is spec.holderIdentity."""
     return [_name(lease), str(_spec(lease).get("holderIdentity") or ""), _age(lease, now)]
@@ -930,6 +953,21 @@ COLUMNS: dict[str, list[dict[str, Any]]] = {
                "that pods running using this ServiceAccount are allowed to use."),
         _age_column(),
     ],
+    "persistentvolumeclaims": [
+        _name_column(),
+        column("Status", "string", "phase represents the current phase of PersistentVolumeClaim."),
+        column("Volume", "string", "volumeName is the binding reference to the PersistentVolume "
+               "backing this claim."),
+        column("Capacity", "string", "capacity represents the actual resources of the underlying "
+               "volume."),
+        column("Access Modes", "string", "accessModes contains the actual access modes the "
+               "volume backing the PVC has."),
+        column("StorageClass", "string", "StorageClass of the pvc"),
+        column("VolumeAttributesClass", "string", "VolumeAttributesClass of the pvc"),
+        _age_column(),
+        column("VolumeMode", "string", "volumeMode defines what type of volume is required by "
+               "the claim.", priority=1),
+    ],
     "leases": [
         _name_column(),
         column("Holder", "string", "holderIdentity contains the identity of the holder of a "
@@ -962,6 +1000,7 @@ PRINTERS: dict[str, Callable[[Obj, datetime], Cells]] = {
     "daemonsets": print_daemon_set, "jobs": print_job, "namespaces": print_namespace,
     "events": print_event, "configmaps": print_config_map, "secrets": print_secret,
     "serviceaccounts": print_service_account, "leases": print_lease,
+    "persistentvolumeclaims": print_persistent_volume_claim,
     "rolebindings": print_role_binding, "clusterrolebindings": print_role_binding,
     "priorityclasses": print_priority_class,
 }

@@ -117,6 +117,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     _row("", "Secret", "secrets"),
     _row("", "ServiceAccount", "serviceaccounts", short_names=("sa",),
          return_deleted_object=True),
+    # Stored and validated; no provisioner binds them (kubelearn models no storage).
+    _row("", "PersistentVolumeClaim", "persistentvolumeclaims", short_names=("pvc",),
+         subresources=("status",), reset_status_on_create=True),
     # apps/v1 -----------------------------------------------------------------------
     _row("apps", "Deployment", "deployments", short_names=("deploy",),
          subresources=("scale", "status"), categories=("all",), reset_status_on_create=True,

@@ -422,6 +422,8 @@ class Storage:
             if "kubernetes" not in finalizers:
                 spec["finalizers"] = [*finalizers, "kubernetes"]
             obj["status"] = {"phase": "Active"}
+        elif info.resource == "persistentvolumeclaims":  # SetDefaults_PersistentVolumeClaim,
+            obj["status"] = {"phase": "Pending"}  # which upstream applies again on every read
 
     def create(self, info: ResourceInfo, obj: dict, *, dry_run: bool = False) -> dict:
         """Write a new object; a clash on a generated name tries a new one (8 attempts)."""
