@@ -5,9 +5,9 @@
     >>> store = kl.etcd.Store(sim)
 """
 
-from kubelearn import api, etcd, exercises, viz
+from kubelearn import api, compose, etcd, exercises, viz
 from kubelearn.cluster import Cluster
 from kubelearn.sim import Simulation
 
-__all__ = ["Cluster", "Simulation", "api", "etcd", "exercises", "viz"]
+__all__ = ["Cluster", "Simulation", "api", "compose", "etcd", "exercises", "viz"]
 __version__ = "0.1.0"
