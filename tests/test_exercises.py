@@ -203,3 +203,20 @@ def test_the_checks_use_the_lessons_simulations():
     failed = vt.requests(dark, "web").query("outcome != 'ok'")
     assert failed["time"].max() - lesson08.POWER_OFF_08_3 == pytest.approx(
         lesson08._window_08_3())
+
+
+def test_no_lesson_commits_a_solved_exercise():
+    """Reading a lesson on GitHub gives no answer away: no check cell shows "Correct!"."""
+    import json
+    from pathlib import Path
+
+    for path in sorted(Path(__file__).resolve().parent.parent.glob("notebooks/*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            if cell["cell_type"] != "code":
+                continue
+            source = "".join(cell["source"])
+            assert not source.lstrip().startswith("# Solution"), f"{path.name}: a solution cell"
+            for output in cell.get("outputs", []):
+                text = "".join(output.get("data", {}).get("text/plain", "")) + \
+                    "".join(output.get("text", ""))
+                assert CORRECT not in text, f"{path.name}: a solved check is committed"

@@ -87,4 +87,14 @@ def number(value: Any) -> Fraction | None:
 
 
 # Each lesson's module registers its checks when imported.
-from kubelearn.exercises import lesson08  # noqa: E402, F401
+from kubelearn.exercises import (  # noqa: E402, F401
+    lesson00,
+    lesson01,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+    lesson08,
+    lesson09,
+)
