@@ -1,7 +1,7 @@
 """The node lifecycle controller: taints that say what state a node is in.
 
 Upstream (pkg/controller/nodelifecycle/node_lifecycle_controller.go) this
-controller does three things, and so does this module:
+controller does four things, and so does this module:
 
 1. ``doNoScheduleTaintingPass`` -- it taints nodes ``NoSchedule`` from their
    conditions, so the scheduler stops placing pods on a node that is not ready;
@@ -13,7 +13,14 @@ controller does three things, and so does this module:
    ``node.kubernetes.io/unreachable:NoExecute`` (Ready=False: ``not-ready``),
    rate limited per zone so that a whole zone going dark (a network split, not
    dead machines) does not empty it. The taint eviction controller
-   (``tainteviction.py``) then deletes the pods that do not tolerate the taint.
+   (``tainteviction.py``) then deletes the pods that do not tolerate the taint;
+4. ``podUpdated`` -> ``processPod`` -- the monitor pass marks a node's pods
+   ``Ready=False`` once, when the node stops being Ready. A pod it did not see
+   then (one bound later: a pod tolerating the taints, one created with
+   ``spec.nodeName``, one the pod cache learnt of late) is queued when its
+   ``spec.nodeName`` is set, and marked on its own if its node is not Ready --
+   else it would stay a ready endpoint of its Services. A failed status write
+   is retried under the work queue's rate limiter.
 
 Why it matters from the first node on: the TaintNodesByCondition admission
 plugin registers every new node with ``node.kubernetes.io/not-ready:NoSchedule``,
@@ -36,6 +43,7 @@ from kubelearn.apiserver.printers import parse_time
 from kubelearn.client import Client
 from kubelearn.controllers.informer import (
     SharedInformerFactory,
+    SyncError,
     WorkQueue,
     handle_crash,
     object_key,
@@ -147,6 +155,14 @@ LEASE_NAMESPACE = "kube-node-lease"  # v1.NamespaceNodeLease
 def get_condition(node: Mapping[str, Any], kind: str) -> dict | None:
     """controllerutil.GetNodeCondition: the node's condition of this type, or None."""
     for condition in (node.get("status") or {}).get("conditions") or []:
+        if condition.get("type") == kind:
+            return condition
+    return None
+
+
+def get_pod_condition(pod: Mapping[str, Any], kind: str) -> dict | None:
+    """podutil.GetPodCondition: the pod's condition of this type, or None."""
+    for condition in (pod.get("status") or {}).get("conditions") or []:
         if condition.get("type") == kind:
             return condition
     return None
@@ -294,7 +310,7 @@ class NodeLifecycleController:
 
     ``client`` acts as the ``node-controller`` service account; ``informers`` (the
     controller manager's shared informers, made from ``client`` if not given) list
-    and watch nodes and leases. The keyword arguments are kube-controller-manager's
+    and watch nodes, pods and leases. The keyword arguments are kube-controller-manager's
     flags, with their defaults.
     """
 
@@ -322,6 +338,9 @@ class NodeLifecycleController:
         self.leases: dict[str, str] = {}  # node name -> lease spec.renewTime (lease informer)
         self.node_health: dict[str, NodeHealth] = {}
         self.known_nodes: dict[str, Mapping[str, Any]] = {}  # knownNodeSet
+        # nodesToRetry: nodes whose pods could not all be marked NotReady: the next pass
+        # marks them again.
+        self.nodes_to_retry: set[str] = set()
         self.zone_states: dict[str, str] = {}
         self.zone_no_execute_tainter: dict[str, RateLimitedTimedQueue] = {}
         self.recorder = EventRecorder(sim, client, "node-controller", "")
@@ -333,12 +352,18 @@ class NodeLifecycleController:
         node_informer = self.informers.informer("nodes")
         node_informer.add_event_handler(
             lambda node: self.node_update_queue.add(node["metadata"]["name"]),
-            lambda _old, node: self.node_update_queue.add(node["metadata"]["name"]))
+            lambda _old, node: self.node_update_queue.add(node["metadata"]["name"]),
+            lambda node: self.nodes_to_retry.discard(node["metadata"]["name"]))
         # the node informer's cache, by name (shared objects: copy before changing one)
         self.nodes: dict[str, Mapping[str, Any]] = node_informer.store
         # getPodsAssignedToNode reads the pods of a node going NotReady from here.
         self.pod_informer = self.informers.informer("pods")
         self.pod_informer.add_indexers({NODE_NAME_INDEX: pod_node_name})
+        # podUpdateQueue: pods just bound to a node, by namespace/name; a failed one comes
+        # back under the rate limiter (workqueue.DefaultTypedControllerRateLimiter).
+        self.pod_update_queue = WorkQueue(sim, COMPONENT, self.process_pod)
+        self.pod_informer.add_event_handler(lambda pod: self.pod_updated(None, pod),
+                                            self.pod_updated)
         self.lease_informer = self.informers.informer("leases")
         self.lease_informer.add_event_handler(self._on_lease, lambda _old, new: self._on_lease(new),
                                               self._on_lease_deleted)
@@ -348,6 +373,7 @@ class NodeLifecycleController:
         if not self._processes:
             self.informers.start()
             self.node_update_queue.start()
+            self.pod_update_queue.start()
             self._processes = [
                                self.sim.process(self._monitor_loop()),
                                self.sim.process(self._no_execute_tainting_loop())]
@@ -448,15 +474,24 @@ class NodeLifecycleController:
         labels = node["metadata"].get("labels") or {}
         if LABEL_EXCLUDE_DISRUPTION not in labels:  # isNodeExcludedFromDisruptionChecks
             zone_conditions.setdefault(zone_key(node), []).append(current)
-        if current is None:
-            return
-        self.process_taint_based_eviction(node, observed)
-        if current.get("status") != "True" and observed.get("status") == "True":
-            # Report the node event only once, when the status changes.
-            name = node["metadata"]["name"]
-            self.recorder.event(self._node_ref(node), NORMAL, "NodeNotReady",
-                                f"Node {name} status is now: NodeNotReady", f"node/{name}")
-            self.mark_pods_not_ready(name)
+        name = node["metadata"]["name"]
+        if current is not None:
+            self.process_taint_based_eviction(node, observed)
+            was_ready = observed.get("status") == "True"
+            if current.get("status") != "True" and was_ready:
+                # Report the node event only once, when the status changes.
+                self.recorder.event(self._node_ref(node), NORMAL, "NodeNotReady",
+                                    f"Node {name} status is now: NodeNotReady", f"node/{name}")
+            if (current.get("status") != "True" and was_ready) or (
+                    name in self.nodes_to_retry and not was_ready):
+                errors = self.mark_pods_not_ready(self.pods_assigned_to_node(name), name)
+                if errors:
+                    self.sim.record(COMPONENT, "MarkPodsNotReadyFailed", f"node/{name}",
+                                    f"unable to mark all pods NotReady on node {name}: "
+                                    f"{errors[0]}; queuing for retry")
+                    self.nodes_to_retry.add(name)
+                    return
+        self.nodes_to_retry.discard(name)
 
     def classify_nodes(self, nodes: list[dict]) -> tuple[list[dict], list[dict], list[dict]]:
         """classifyNodes: nodes added, nodes deleted, and known nodes of a zone not yet seen."""
@@ -581,25 +616,70 @@ class NodeLifecycleController:
         pods = self.pod_informer.by_index(NODE_NAME_INDEX, node_name)
         return sorted(pods, key=object_key)  # by namespace/name: the same order every run
 
-    def mark_pods_not_ready(self, node_name: str) -> None:
-        """MarkPodsNotReady: the node's pods' Ready condition to False (endpoints drop them)."""
-        for cached in self.pods_assigned_to_node(node_name):
+    def mark_pods_not_ready(self, pods: list[Mapping[str, Any]], node_name: str
+                            ) -> list[StatusError]:
+        """MarkPodsNotReady: these pods' Ready condition to False (endpoints drop them).
+
+        Only pods bound to ``node_name``; a pod already deleted is skipped. Every other
+        failed write is returned (the caller retries) and still gets its event, as
+        upstream's does.
+        """
+        errors: list[StatusError] = []
+        for cached in pods:
+            if (cached.get("spec") or {}).get("nodeName") != node_name:
+                continue  # upstream's defensive check
+            ready = get_pod_condition(cached, "Ready")
+            if ready is None or ready.get("status") == "False":
+                continue  # UpdatePodCondition: nothing changed, nothing to write
             pod = copy.deepcopy(cached)
-            for condition in (pod.get("status") or {}).get("conditions") or []:
-                if condition.get("type") != "Ready" or condition.get("status") == "False":
-                    continue  # UpdatePodCondition: nothing changed, nothing to write
-                condition.update(status="False", lastTransitionTime=self.sim.timestamp())
-                try:
-                    self.client.update_status(pod)
-                except NotFound:  # already deleted: nothing left to do with this pod
-                    break
-                except StatusError:
-                    pass  # upstream collects the error, retries next pass, and still records
-                meta = pod["metadata"]
-                self.recorder.event({"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
-                                     "namespace": meta.get("namespace"), "uid": meta.get("uid")},
-                                    WARNING, "NodeNotReady", "Node is not ready")
-                break
+            get_pod_condition(pod, "Ready").update(status="False",
+                                                   lastTransitionTime=self.sim.timestamp())
+            meta = pod["metadata"]
+            try:
+                self.client.update_status(pod)
+            except NotFound:  # already deleted: nothing left to do with this pod
+                continue
+            except StatusError as error:
+                self.sim.record(COMPONENT, "PodStatusUpdateFailed",
+                                f"pod/{meta.get('namespace')}/{meta['name']}",
+                                f"Failed to update status for pod: {error}")
+                errors.append(error)
+            # The event after the write, so that the pod still exists.
+            self.recorder.event({"apiVersion": "v1", "kind": "Pod", "name": meta["name"],
+                                 "namespace": meta.get("namespace"), "uid": meta.get("uid")},
+                                WARNING, "NodeNotReady", "Node is not ready")
+        return errors
+
+    # -- podUpdated and processPod --------------------------------------------------------------
+    def pod_updated(self, old: Mapping[str, Any] | None, new: Mapping[str, Any]) -> None:
+        """podUpdated: queue a pod whose spec.nodeName was just set (or changed)."""
+        node_name = (new.get("spec") or {}).get("nodeName")
+        if node_name and (old is None or (old.get("spec") or {}).get("nodeName") != node_name):
+            self.pod_update_queue.add(object_key(new))
+
+    def process_pod(self, key: str) -> None:
+        """processPod: a pod just bound to a node that is not Ready is marked NotReady.
+
+        The node's Ready condition is the one this controller last saw (its node
+        health), so a pod bound before the first monitor pass saw its node is
+        skipped, as upstream's is: the next node update handles it. A failed
+        write raises :class:`SyncError`, and the queue retries it rate limited.
+        """
+        pod = self.pod_informer.store.get(key)
+        if pod is None:
+            return  # the pod was deleted: no need to requeue
+        node_name = pod["spec"]["nodeName"]
+        health = self.node_health.get(node_name)
+        if health is None:
+            return  # node data is not gathered yet, or the node has been removed
+        if node_name not in self.nodes:
+            raise SyncError(f"Failed to read node {node_name}: node \"{node_name}\" not found")
+        ready = health.ready
+        if ready is None or ready.get("status") == "True":
+            return  # no Ready condition yet (a new node): its next update handles the pod
+        errors = self.mark_pods_not_ready([pod], node_name)
+        if errors:
+            raise SyncError(f"Unable to mark pod NotReady on node {node_name}: {errors[0]}")
 
     # -- NoExecute taints ---------------------------------------------------------------------
     def process_taint_based_eviction(self, node: dict, observed: Mapping[str, Any]) -> None:
