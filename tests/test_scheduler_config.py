@@ -33,11 +33,12 @@ def test_default_profile_weights_and_order():
     assert profile.scheduler_name == "default-scheduler"
     assert score_weights(profile) == {
         "TaintToleration": 3, "NodeAffinity": 2, "NodeResourcesFit": 1, "PodTopologySpread": 2,
-        "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
+        "InterPodAffinity": 2, "NodeResourcesBalancedAllocation": 1, "ImageLocality": 1}
     assert [p.name for p in profile.filter_plugins] == [
         "NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
-        "NodeResourcesFit", "PodTopologySpread"]
-    assert "InterPodAffinity" in profile.not_implemented
+        "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"]
+    assert "InterPodAffinity" not in profile.not_implemented
+    assert "VolumeBinding" in profile.not_implemented
     fit = profile.plugin("NodeResourcesFit")
     assert fit.strategy.type == "LeastAllocated"
     assert [(r.name, r.weight) for r in fit.resources] == [("cpu", 1), ("memory", 1)]
@@ -83,7 +84,7 @@ def test_custom_profile():
     # an explicitly enabled plugin comes first and keeps its weight
     assert score_weights(packing) == {"NodeResourcesFit": 5, "TaintToleration": 3,
                                       "NodeAffinity": 2, "PodTopologySpread": 2,
-                                      "ImageLocality": 1}
+                                      "InterPodAffinity": 2, "ImageLocality": 1}
     fit = packing.plugin("NodeResourcesFit")
     assert fit.strategy.type == MOST_ALLOCATED
     assert [(r.name, r.weight) for r in fit.resources] == [("cpu", 1), ("memory", 3)]

@@ -8,9 +8,9 @@ from kubelearn.scheduler.explain import as_pod
 
 GI4 = {"cpu": "2", "memory": "4Gi", "pods": "110"}
 FILTERS = ["NodeUnschedulable", "NodeName", "TaintToleration", "NodeAffinity", "NodePorts",
-           "NodeResourcesFit", "PodTopologySpread"]
+           "NodeResourcesFit", "PodTopologySpread", "InterPodAffinity"]
 SCORES = ["TaintToleration", "NodeAffinity", "NodeResourcesFit", "PodTopologySpread",
-          "NodeResourcesBalancedAllocation", "ImageLocality"]
+          "InterPodAffinity", "NodeResourcesBalancedAllocation", "ImageLocality"]
 
 
 def cluster(seed=0):

@@ -297,8 +297,8 @@ def test_default_profile_scores_a_pod_end_to_end():
     result = run_filters(default_profile(), pod, snap)
     assert [n.name for n in result.feasible] == ["worker-1", "worker-2"]
     scores = run_scores(default_profile(), pod, result.feasible, result.state)
-    # InterPodAffinity is not implemented; NodeAffinity and PodTopologySpread skip at
-    # PreScore (no preferred affinity; no Service or controller selects the pod)
+    # NodeAffinity, PodTopologySpread and InterPodAffinity skip at PreScore (no preferred
+    # affinity; no Service or controller selects the pod; no pod has inter-pod affinity)
     assert set(scores[0].scores) == {"TaintToleration", "NodeResourcesFit",
                                      "NodeResourcesBalancedAllocation", "ImageLocality"}
     assert scores[0].total_score == scores[1].total_score

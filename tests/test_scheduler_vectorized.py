@@ -101,6 +101,26 @@ def random_pod(rng, i):
         manifest["metadata"]["ownerReferences"] = [
             {"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": f"rs-{app}",
              "controller": True, "uid": "rs"}]
+    elif kind == 10 and i % 24 == 10:  # one per host, near its own kind by zone if it can
+        manifest["metadata"]["labels"]["solo"] = app
+        spec["affinity"] = {"podAntiAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"solo": app}},
+                 "topologyKey": "kubernetes.io/hostname"}]},
+            "podAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 40, "podAffinityTerm": {
+                    "labelSelector": {"matchLabels": {"app": app}},
+                    "topologyKey": "topology.kubernetes.io/zone"}}]}}
+    elif kind == 11 and i % 24 == 11:  # in a zone with app-0 pods, away from app-1 pods
+        spec["affinity"] = {"podAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": [
+                {"labelSelector": {"matchLabels": {"app": "app-0"}},
+                 "topologyKey": "topology.kubernetes.io/zone"}]},
+            "podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [
+                {"weight": 10, "podAffinityTerm": {
+                    "labelSelector": {"matchExpressions": [
+                        {"key": "app", "operator": "In", "values": ["app-1"]}]},
+                    "topologyKey": "kubernetes.io/hostname"}}]}}
     return manifest
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot
+from kubelearn.scheduler.nodeinfo import AffinityIndex, NodeInfo, PodInfo, Snapshot
 
 LABEL_ZONE = "topology.kubernetes.io/zone"  # v1.LabelTopologyZone
 LABEL_REGION = "topology.kubernetes.io/region"  # v1.LabelTopologyRegion
@@ -152,7 +152,9 @@ class Cache:
         self.assumed: set[str] = set()
         self.image_nodes: dict[str, set[str]] = {}
         self.objects: dict[str, dict[str, Mapping[str, Any]]] = {
-            "services": {}, "replicationcontrollers": {}, "replicasets": {}, "statefulsets": {}}
+            "services": {}, "replicationcontrollers": {}, "replicasets": {}, "statefulsets": {},
+            "namespaces": {}}
+        self.affinity = AffinityIndex()  # nodes with pods that have inter-pod affinity
         self._order: list[NodeInfo] | None = None
         self._snapshot: Snapshot | None = None
         self.pod_listeners: list[PodListener] = []  # called (node, pod info, +1/-1)
@@ -228,7 +230,7 @@ class Cache:
         """
         if self._snapshot is None:
             objects = {k: list(v.values()) for k, v in self.objects.items()}
-            self._snapshot = Snapshot(self.node_infos(), objects)
+            self._snapshot = Snapshot(self.node_infos(), objects, self.affinity)
         return self._snapshot
 
     # -- objects default spreading reads -----------------------------------------------------
@@ -250,7 +252,10 @@ class Cache:
         return info
 
     def _add(self, key: str, node: str, info: PodInfo) -> None:
-        self._node_info(node).add_pod(info)
+        node_info = self._node_info(node)
+        node_info.add_pod(info)
+        if info.with_affinity:
+            self.affinity.update(node, node_info)
         self.pod_states[key] = (node, info)
         for listener in self.pod_listeners:
             listener(node, info, 1)
@@ -260,6 +265,8 @@ class Cache:
         node_info = self.nodes.get(node)
         if node_info is not None:
             node_info.remove_pod(info)
+            if info.with_affinity:
+                self.affinity.update(node, node_info)
             if node_info.node is None and not node_info.pods:
                 del self.nodes[node]
         for listener in self.pod_listeners:

@@ -274,15 +274,32 @@ class HostPortInfo:
         return sum(len(p) for p in self._by_ip.values())
 
 
+def pod_affinity_kinds(pod: Mapping[str, Any]) -> tuple[bool, bool]:
+    """(has podAffinity or podAntiAffinity, has required podAntiAffinity terms).
+
+    What NodeInfo files a pod under: PodsWithAffinity and PodsWithRequiredAntiAffinity.
+    """
+    affinity = _map(pod.get("spec")).get("affinity")
+    if not affinity:  # the common case: nothing to look at
+        return False, False
+    affinity = _map(affinity)
+    pod_affinity, anti = affinity.get("podAffinity"), affinity.get("podAntiAffinity")
+    required_anti = bool(_map(anti).get("requiredDuringSchedulingIgnoredDuringExecution"))
+    return bool(pod_affinity or anti), required_anti
+
+
 # -- PodInfo -------------------------------------------------------------------------------------
 
 class PodInfo:
     """A pod with what the scheduler needs of it worked out once."""
 
-    __slots__ = ("pod", "requested", "non0_cpu", "non0_mem", "host_ports")
+    __slots__ = ("pod", "requested", "non0_cpu", "non0_mem", "host_ports", "with_affinity",
+                 "with_required_anti_affinity", "affinity_terms")
 
     def __init__(self, pod: Mapping[str, Any]) -> None:
         self.pod = pod
+        self.with_affinity, self.with_required_anti_affinity = pod_affinity_kinds(pod)
+        self.affinity_terms: Any = None  # InterPodAffinity's parsed terms, filled on first use
         requests = pod_requests(pod)
         self.requested = Resource.from_list(requests)
         # Every container asks for cpu and memory: no default applies, the sums are the same.
@@ -299,6 +316,9 @@ class PodInfo:
         info.requested = other.requested  # read-only: NodeInfo sums copies of the numbers
         info.non0_cpu, info.non0_mem = other.non0_cpu, other.non0_mem
         info.host_ports = other.host_ports
+        info.with_affinity = other.with_affinity
+        info.with_required_anti_affinity = other.with_required_anti_affinity
+        info.affinity_terms = None  # the terms read the pod's own namespace and labels
         return info
 
     @property
@@ -348,6 +368,10 @@ class NodeInfo:
                  pods: Iterable[Mapping[str, Any] | PodInfo] = ()) -> None:
         self.node: Mapping[str, Any] | None = None
         self.pods: list[PodInfo] = []
+        # the pods with inter-pod (anti-)affinity, for InterPodAffinity (PodsWithAffinity,
+        # PodsWithRequiredAntiAffinity): most pods have none, so most nodes skip the work
+        self.pods_with_affinity: list[PodInfo] = []
+        self.pods_with_required_anti_affinity: list[PodInfo] = []
         self.requested = Resource()
         self.non_zero_requested = Resource()
         self.allocatable = Resource()
@@ -389,6 +413,10 @@ class NodeInfo:
         """Count a pod on this node (AddPodInfo)."""
         info = pod if isinstance(pod, PodInfo) else PodInfo(pod)
         self.pods.append(info)
+        if info.with_affinity:
+            self.pods_with_affinity.append(info)
+            if info.with_required_anti_affinity:
+                self.pods_with_required_anti_affinity.append(info)
         self._update(info, 1)
         return info
 
@@ -398,6 +426,10 @@ class NodeInfo:
         for i, info in enumerate(self.pods):
             if info.key == key:
                 del self.pods[i]
+                if info.with_affinity:
+                    self.pods_with_affinity.remove(info)
+                    if info.with_required_anti_affinity:
+                        self.pods_with_required_anti_affinity.remove(info)
                 self._update(info, -1)
                 return
         raise KeyError(f"no corresponding pod {key} in pods of node {self.name}")
@@ -445,20 +477,64 @@ class Lister:
         return self.by_namespace.get(namespace, {}).get(name)
 
 
+class AffinityIndex:
+    """The nodes holding pods with inter-pod affinity, kept as pods come and go.
+
+    Upstream's snapshot lists them (havePodsWithAffinityNodeInfoList,
+    havePodsWithRequiredAntiAffinityNodeInfoList) so that InterPodAffinity looks at
+    those nodes only -- and at none when no pod has affinity.
+    """
+
+    def __init__(self) -> None:
+        self.with_affinity: dict[str, NodeInfo] = {}
+        self.with_required_anti_affinity: dict[str, NodeInfo] = {}
+
+    def update(self, name: str, info: NodeInfo) -> None:
+        """File (or unfile) a node after a pod with affinity came or went."""
+        for index, pods in ((self.with_affinity, info.pods_with_affinity),
+                            (self.with_required_anti_affinity,
+                             info.pods_with_required_anti_affinity)):
+            if pods:
+                index[name] = info
+            else:
+                index.pop(name, None)
+
+
 class Snapshot:
     """The nodes (and watched objects) one scheduling cycle sees (backend/cache.Snapshot).
 
     ``objects`` holds the Services, ReplicationControllers, ReplicaSets and StatefulSets
-    that PodTopologySpread's default constraints read, keyed by resource name;
-    :meth:`lister` gives one resource's objects indexed by namespace.
+    that PodTopologySpread's default constraints read, and the Namespaces whose labels
+    InterPodAffinity's namespaceSelector reads, keyed by resource name; :meth:`lister`
+    gives one resource's objects indexed by namespace. ``affinity`` is the cache's
+    :class:`AffinityIndex`, when the snapshot shares the cache's NodeInfos.
     """
 
     def __init__(self, node_infos: Iterable[NodeInfo] = (),
-                 objects: Mapping[str, list[Mapping[str, Any]]] | None = None) -> None:
+                 objects: Mapping[str, list[Mapping[str, Any]]] | None = None,
+                 affinity: AffinityIndex | None = None) -> None:
         self.node_infos: list[NodeInfo] = list(node_infos)
         self._by_name = {n.name: n for n in self.node_infos}
         self.objects: Mapping[str, list[Mapping[str, Any]]] = objects or {}
         self._listers: dict[str, Lister] = {}
+        self.affinity = affinity
+
+    def have_pods_with_affinity(self) -> list[NodeInfo]:
+        """The nodes with a pod that has inter-pod affinity (HavePodsWithAffinityList)."""
+        if self.affinity is None:
+            return [n for n in self.node_infos if n.pods_with_affinity]
+        return self._in_snapshot(self.affinity.with_affinity)
+
+    def have_pods_with_required_anti_affinity(self) -> list[NodeInfo]:
+        """The nodes with a pod that has required anti-affinity (HavePodsWith...List)."""
+        if self.affinity is None:
+            return [n for n in self.node_infos if n.pods_with_required_anti_affinity]
+        return self._in_snapshot(self.affinity.with_required_anti_affinity)
+
+    def _in_snapshot(self, index: Mapping[str, NodeInfo]) -> list[NodeInfo]:
+        if not index:
+            return []
+        return [info for name, info in index.items() if self._by_name.get(name) is info]
 
     def lister(self, resource: str) -> Lister:
         """``objects[resource]`` by namespace and name, indexed on first use."""

@@ -82,7 +82,10 @@ EVENT_CACHE_SIZE = 4096  # client-go record.maxLruCacheEntries
 MAX_EVENT_MESSAGE = 1024  # schedule_one.go truncateMessage: events carry at most 1 KiB
 # Pods that have finished do not hold resources: the pod informer leaves them out.
 POD_FIELD_SELECTOR = "status.phase!=Succeeded,status.phase!=Failed"
-SPREAD_OBJECTS = ("services", "replicationcontrollers", "replicasets", "statefulsets")
+# What plugins read besides nodes and pods: default spreading's owners, and the Namespaces
+# whose labels InterPodAffinity's namespaceSelector matches.
+SPREAD_OBJECTS = ("services", "replicationcontrollers", "replicasets", "statefulsets",
+                  "namespaces")
 # Feature gates that change what the scheduler does, with upstream's current defaults.
 DEFAULT_FEATURE_GATES = {"SchedulerPopFromBackoffQ": True}  # beta, on since v1.33
 

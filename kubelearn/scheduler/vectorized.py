@@ -15,7 +15,9 @@ a formula over it:
 :class:`VectorizedScheduler` runs a cycle for a profile made only of
 NodeUnschedulable, NodeName, NodePorts, TaintToleration, NodeAffinity,
 NodeResourcesFit (all three scoring strategies), NodeResourcesBalancedAllocation
-(up to two resources), ImageLocality and PodTopologySpread. It visits the nodes
+(up to two resources), ImageLocality, PodTopologySpread and InterPodAffinity (whose
+array form lives in its own module: :meth:`InterPodAffinity.filter_nodes` and
+:meth:`InterPodAffinity.score_nodes`, given each node's label codes). It visits the nodes
 in the same order, stops at the same ``numFeasibleNodesToFind``, computes the
 same integers (floats where upstream uses them, in the same order of
 operations) and makes the same draw for ties -- so placements equal the
@@ -61,6 +63,7 @@ from kubelearn.scheduler.plugins.image_locality import (
     normalized_image_name,
     pod_images,
 )
+from kubelearn.scheduler.plugins.interpodaffinity import InterPodAffinity
 from kubelearn.scheduler.plugins.node_affinity import (
     NodeAffinity,
     NodeAffinityParseError,
@@ -105,7 +108,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 SUPPORTED_PLUGINS = (NodeUnschedulable, NodeName, NodePorts, TaintToleration, NodeAffinity,
                      NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality,
-                     PodTopologySpread)
+                     PodTopologySpread, InterPodAffinity)
 SPREAD_CACHE_SIZE = 64  # selectors whose per-node matching-pod counts are kept up to date
 SHAPE_CACHE_SIZE = 1024  # pod shapes whose default spreading constraints (tolerations) are kept
 _MISSING = -1  # the label code of a node without the key
@@ -539,7 +542,7 @@ class VectorizedScheduler:
         n = self.arrange(state)
         info = info if info is not None else PodInfo(pod)
         try:
-            masks = self.filters(profile, pod, info, n)
+            masks = self.filters(profile, pod, info, n, state)
         except _Unsupported:
             self.fallbacks += 1
             return None
@@ -597,7 +600,7 @@ class VectorizedScheduler:
 
     # -- filters -------------------------------------------------------------------------------
     def filters(self, profile: Profile, pod: Mapping[str, Any], info: PodInfo,
-                n: int) -> list[MaskFn]:
+                n: int, state: CycleState | None = None) -> list[MaskFn]:
         """Each Filter plugin as a function of a selection of slots: True where it passes.
 
         What needs the whole cluster (spreading's per-domain counts) or Python per
@@ -634,9 +637,25 @@ class VectorizedScheduler:
                 full = self._spread_filter(pl, pod, everyone)
                 if full is not None:
                     masks.append(lambda sel, m=full: m[sel])
+            elif isinstance(pl, InterPodAffinity):
+                try:
+                    full = pl.filter_nodes(state or CycleState(self.cache.snapshot()), pod, info,
+                                           self._label_domains)
+                except ValueError as e:
+                    raise _Unsupported("the per-node path reports the error") from e
+                if full is not None:
+                    masks.append(lambda sel, m=full: m[sel])
             elif isinstance(pl, NodeName):
                 pass  # a pending pod names no node (checked above)
         return masks
+
+    def _label_domains(self, key: str) -> tuple[np.ndarray, Sequence[str]]:
+        """The snapshot's nodes' codes for label ``key`` (-1: missing), and the values."""
+        a = self.arrays
+        codes = a.label_codes.get(key)
+        if codes is None:
+            return np.full(self.n, _MISSING, dtype=np.int64), []
+        return codes[:self.n].astype(np.int64), a.label_values[key]
 
     def _untolerated_words(self, tolerations: Sequence[Mapping[str, Any]],
                            effects: Sequence[str]) -> np.ndarray | None:
@@ -1025,6 +1044,14 @@ class VectorizedScheduler:
         summed = np.minimum(np.maximum(summed, MIN_THRESHOLD), max_threshold)
         return MAX_NODE_SCORE * (summed - MIN_THRESHOLD) // (max_threshold - MIN_THRESHOLD)
 
+    def _inter_pod_scores(self, pl: InterPodAffinity, state: CycleState,
+                          pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
+                          cols: np.ndarray) -> np.ndarray | None:
+        try:
+            return pl.score_nodes(state, pod, info, self._label_domains, feasible)
+        except ValueError as e:  # pragma: no cover - PreFilter reported it first
+            raise _Unsupported("the per-node path reports the error") from e
+
     def _spread_scores_of(self, pl: PodTopologySpread, state: CycleState,
                           pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
                           cols: np.ndarray) -> np.ndarray | None:
@@ -1043,7 +1070,8 @@ class VectorizedScheduler:
     _SCORERS: dict[type, Callable[..., np.ndarray | None]] = {
         TaintToleration: _taint_scores, NodeAffinity: _affinity_scores,
         NodeResourcesFit: _fit_scores_of, NodeResourcesBalancedAllocation: _balanced_scores_of,
-        ImageLocality: _image_scores, PodTopologySpread: _spread_scores_of}
+        ImageLocality: _image_scores, PodTopologySpread: _spread_scores_of,
+        InterPodAffinity: _inter_pod_scores}
 
     @staticmethod
     def pod_requests(pod: Mapping[str, Any], info: PodInfo, resources: Sequence[Any],

@@ -10,6 +10,7 @@
 - :mod:`.balanced_allocation` -- NodeResourcesBalancedAllocation
 - :mod:`.image_locality` -- ImageLocality
 - :mod:`.pod_topology_spread` -- PodTopologySpread (DoNotSchedule and ScheduleAnyway)
+- :mod:`.interpodaffinity` -- InterPodAffinity (required and preferred pod (anti-)affinity)
 
 with :mod:`.helper` and :mod:`.resource_allocation` shared among them.
 :data:`IN_TREE_PLUGINS` is the registry a profile's plugin names resolve against;
@@ -22,6 +23,7 @@ from __future__ import annotations
 from kubelearn.scheduler.framework import Plugin
 from kubelearn.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
 from kubelearn.scheduler.plugins.image_locality import ImageLocality
+from kubelearn.scheduler.plugins.interpodaffinity import InterPodAffinity
 from kubelearn.scheduler.plugins.node_affinity import NodeAffinity
 from kubelearn.scheduler.plugins.node_name import NodeName
 from kubelearn.scheduler.plugins.node_ports import NodePorts
@@ -33,13 +35,14 @@ from kubelearn.scheduler.plugins.taint_toleration import TaintToleration
 IN_TREE_PLUGINS: dict[str, type[Plugin]] = {
     cls.name: cls for cls in (
         NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts,
-        NodeResourcesFit, PodTopologySpread, NodeResourcesBalancedAllocation, ImageLocality)
+        NodeResourcesFit, PodTopologySpread, InterPodAffinity, NodeResourcesBalancedAllocation,
+        ImageLocality)
 }
 
 # Default-profile plugins kubelearn does not implement (yet), with the extension points
 # upstream registers them at (pkg/scheduler/framework/plugins/*). The queue (PrioritySort,
 # SchedulingGates), binding (DefaultBinder) and preemption come with the scheduling cycle;
-# pods without inter-pod affinity, volumes or resource claims are unaffected by the rest.
+# pods without volumes or resource claims are unaffected by the rest.
 NOT_IMPLEMENTED: dict[str, frozenset[str]] = {
     "SchedulingGates": frozenset({"preEnqueue"}),
     "PrioritySort": frozenset({"queueSort"}),
@@ -48,7 +51,6 @@ NOT_IMPLEMENTED: dict[str, frozenset[str]] = {
     "VolumeBinding": frozenset({"preFilter", "filter", "reserve", "preBind", "preScore",
                                 "score"}),
     "VolumeZone": frozenset({"preFilter", "filter"}),
-    "InterPodAffinity": frozenset({"preFilter", "filter", "preScore", "score"}),
     "DynamicResources": frozenset({"preEnqueue", "preFilter", "filter", "postFilter",
                                    "reserve", "preBind"}),
     "DefaultPreemption": frozenset({"postFilter"}),
@@ -57,4 +59,5 @@ NOT_IMPLEMENTED: dict[str, frozenset[str]] = {
 
 __all__ = ["IN_TREE_PLUGINS", "NOT_IMPLEMENTED", "NodeUnschedulable", "NodeName",
            "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
-           "PodTopologySpread", "NodeResourcesBalancedAllocation", "ImageLocality"]
+           "PodTopologySpread", "InterPodAffinity", "NodeResourcesBalancedAllocation",
+           "ImageLocality"]
