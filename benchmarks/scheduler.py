@@ -23,6 +23,7 @@ run. ``--default-gc`` measures without it.
     python benchmarks/scheduler.py                     # 150,000 pods, 5,000 nodes
     python benchmarks/scheduler.py --pods 5000 --nodes 500
     python benchmarks/scheduler.py --profile           # cProfile's top functions
+    python benchmarks/scheduler.py --anti-affinity-every 10   # a tenth with anti-affinity
 
 Wall time is read here, and only here, to measure: the cluster runs on its virtual clock.
 """
@@ -68,16 +69,27 @@ def node_manifest(i: int) -> dict:
                        if i % 3 == 0 else []}}
 
 
-def pod_manifest(i: int) -> dict:
-    """A pod with one of 16 request shapes; every 10th tolerates the gpu taint."""
+def pod_manifest(i: int, anti_affinity_every: int = 0) -> dict:
+    """A pod with one of 16 request shapes; every 10th tolerates the gpu taint.
+
+    ``anti_affinity_every`` N > 0: every Nth pod (offset 5, so not the tolerating ones)
+    joins one of 50 groups whose members refuse to share a node (required pod
+    anti-affinity on ``kubernetes.io/hostname``), as replicas spread for availability do.
+    """
     container = {"name": "app", "image": "nginx:1.27", "resources": {"requests": {
         "cpu": CPU_CHOICES[i % 4], "memory": MEMORY_CHOICES[(i // 4) % 4]}}}
     spec: dict = {"containers": [container]}
+    labels = {"app": f"app-{i % 50}"}
     if i % 10 == 0:
         spec["tolerations"] = [{"key": "gpu", "operator": "Exists", "effect": "NoSchedule"}]
+    if anti_affinity_every and i % anti_affinity_every == 5 % anti_affinity_every:
+        group = f"spread-{(i // anti_affinity_every) % 50}"
+        labels["spread"] = group
+        spec["affinity"] = {"podAntiAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": [
+            {"labelSelector": {"matchLabels": {"spread": group}},
+             "topologyKey": "kubernetes.io/hostname"}]}}
     return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": f"pod-{i:06d}", "labels": {"app": f"app-{i % 50}"}},
-            "spec": spec}
+            "metadata": {"name": f"pod-{i:06d}", "labels": labels}, "spec": spec}
 
 
 def register_nodes(cluster: kl.Cluster, n: int) -> None:
@@ -91,7 +103,8 @@ def register_nodes(cluster: kl.Cluster, n: int) -> None:
 
 
 def run(pods: int, nodes: int, batch: int, seed: int, progress: bool,
-        kubelets: bool = False, controllers: tuple[str, ...] = CONTROLLERS) -> dict:
+        kubelets: bool = False, controllers: tuple[str, ...] = CONTROLLERS,
+        anti_affinity_every: int = 0) -> dict:
     """Register the nodes, then create pods batch by batch until every one is bound."""
     t = time.perf_counter()
     if kubelets:
@@ -115,7 +128,7 @@ def run(pods: int, nodes: int, batch: int, seed: int, progress: bool,
         created = 0
         while created < pods:
             for i in range(created, min(pods, created + batch)):
-                admin.create(pod_manifest(i))
+                admin.create(pod_manifest(i, anti_affinity_every))
             created = min(pods, created + batch)
             yield cluster.sim.timeout(1)
 
@@ -157,6 +170,8 @@ def main() -> None:
                         help="a kubelet per node (kl.Cluster(nodes=N)), not bare Node objects")
     parser.add_argument("--controllers", default=",".join(CONTROLLERS),
                         help='controllers to run, comma-separated ("" for none)')
+    parser.add_argument("--anti-affinity-every", type=int, default=0, metavar="N",
+                        help="every Nth pod carries required pod anti-affinity (10: a tenth)")
     parser.add_argument("--default-gc", action="store_true",
                         help="leave the garbage collector's thresholds at CPython's defaults")
     args = parser.parse_args()
@@ -168,7 +183,7 @@ def main() -> None:
         profiler.enable()
     controllers = tuple(c for c in args.controllers.split(",") if c)
     figures = run(args.pods, args.nodes, args.batch, args.seed, args.progress, args.kubelets,
-                  controllers)
+                  controllers, args.anti_affinity_every)
     if profiler is not None:
         profiler.disable()
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
@@ -180,6 +195,9 @@ def main() -> None:
         print("nodes registered through the API as kubelets would; no kubelet runs "
               "(--kubelets for kl.Cluster(nodes=N))")
     print(f"controllers running: {', '.join(controllers) or 'none'}")
+    if args.anti_affinity_every:
+        print(f"every {args.anti_affinity_every}th pod carries required pod anti-affinity "
+              "(50 groups, one member per node)")
     print("garbage collector: " + ("CPython defaults" if args.default_gc else
                                    "frozen after start-up, gen0 threshold 50,000"))
     print(f"{figures['pods']:,} pods onto {figures['nodes']:,} nodes: "
