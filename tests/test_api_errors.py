@@ -26,7 +26,16 @@ from kubelearn.api import (
     Unauthorized,
     UnsupportedMediaType,
 )
-from kubelearn.api.errors import GoStruct, aggregate, go_json, go_quote, render_value
+from kubelearn.api.errors import (
+    GO_POINTER_ADDRESS,
+    GoStruct,
+    GoValue,
+    aggregate,
+    go_json,
+    go_quote,
+    go_syntax,
+    render_value,
+)
 
 
 def test_not_found_status_is_the_api_servers_body() -> None:
@@ -150,12 +159,22 @@ def test_field_paths_print_as_upstream() -> None:
     (FieldError.invalid("metadata.name", "x", "bad"), 'metadata.name: Invalid value: "x": bad'),
     (FieldError.invalid("spec.replicas", -1, "must be greater than or equal to 0"),
      "spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
-    (FieldError.invalid("a", None, "d"), "a: Invalid value: null: d"),
+    # v1.32 ErrorBody: nil becomes the string "null" (and prints quoted); composites %#v
+    (FieldError.invalid("a", None, "d"), 'a: Invalid value: "null": d'),
     (FieldError.invalid("a", True, "d"), "a: Invalid value: true: d"),
-    (FieldError.invalid("a", {"b": "1", "a": "2"}, "d"), 'a: Invalid value: {"a":"2","b":"1"}: d'),
-    (FieldError.invalid("a", ["x", "y"], "d"), 'a: Invalid value: ["x","y"]: d'),
+    (FieldError.invalid("a", {"b": "1", "a": "2"}, "d"),
+     'a: Invalid value: map[string]string{"a":"2", "b":"1"}: d'),
+    (FieldError.invalid("a", ["x", "y"], "d"), 'a: Invalid value: []string{"x", "y"}: d'),
+    (FieldError.invalid("a", GoValue("*int64", None), "d"), 'a: Invalid value: "null": d'),
+    (FieldError.invalid("a", GoValue("*int64", 5), "d"), "a: Invalid value: 5: d"),
+    (FieldError.invalid("a", GoValue("[]string", None), "d"), "a: Invalid value: []string(nil): d"),
+    (FieldError.invalid("spec.ipFamilies[0]", GoValue("[]core.IPFamily", ["IPv4"]), "d"),
+     'spec.ipFamilies[0]: Invalid value: []core.IPFamily{"IPv4"}: d'),
+    # a Quantity passed by value is no fmt.Stringer (String has a pointer receiver)
     (FieldError.invalid("a", Quantity("1500m"), "must be an integer"),
-     'a: Invalid value: "1500m": must be an integer'),
+     'a: Invalid value: resource.Quantity{i:resource.int64Amount{value:1500, scale:-3}, '
+     'd:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:"1500m", Format:"DecimalSI"}: '
+     "must be an integer"),
     (FieldError.not_supported("spec.restartPolicy", "Sometimes", ["Always", "OnFailure", "Never"]),
      'spec.restartPolicy: Unsupported value: "Sometimes": supported values: "Always", '
      '"OnFailure", "Never"'),
@@ -168,11 +187,11 @@ def test_field_paths_print_as_upstream() -> None:
      'spec.volumeMounts[0].name: Not found: "data"'),
     (FieldError.too_long("metadata.annotations", 262144),
      "metadata.annotations: Too long: may not be more than 262144 bytes"),
-    (FieldError.too_long("a", 1), "a: Too long: may not be more than 1 byte"),
+    (FieldError.too_long("a", 1), "a: Too long: may not be more than 1 bytes"),  # v1.32
     (FieldError.too_long("a", -1), "a: Too long: value is too long"),
     (FieldError.too_many("spec.hostAliases", 3, 2),
      "spec.hostAliases: Too many: 3: must have at most 2 items"),
-    (FieldError.too_many("a", -1, 1), "a: Too many: must have at most 1 item"),
+    (FieldError.too_many("a", -1, 1), "a: Too many: must have at most 1 items"),
     (FieldError.internal("a", "oops"), "a: Internal error: oops"),
 ])
 def test_field_errors_print_as_upstream(err: FieldError, text: str) -> None:
@@ -206,12 +225,66 @@ def test_go_json_is_compact_sorted_and_html_safe() -> None:
     assert go_json(1e21) == "1e+21"
     assert go_json(1e-7) == "1e-7"
     assert go_json(100.0) == "100"
-    struct = GoStruct(Type="Foo", RollingUpdate=None)
+    struct = GoStruct("apps.DeploymentStrategy", Type="Foo",
+                      RollingUpdate=GoValue("*apps.RollingUpdateDeployment", None))
     assert go_json(struct) == '{"Type":"Foo","RollingUpdate":null}'
+
+
+def test_go_syntax_prints_as_fmt_sharp_v() -> None:
+    assert go_syntax(["a", "b"]) == '[]string{"a", "b"}'
+    assert go_syntax([]) == "[]interface {}{}"
+    assert go_syntax(["10.96.0.1"], "[]string") == '[]string{"10.96.0.1"}'
+    assert go_syntax(None, "[]string") == "[]string(nil)"
+    assert go_syntax({"c": "d", "a": "b"}) == 'map[string]string{"a":"b", "c":"d"}'
+    assert go_syntax({}, "map[string]string") == "map[string]string{}"
+    assert go_syntax(None, "map[string]string") == "map[string]string(nil)"
+    assert go_syntax({"k": ["v"]}, "map[string][]string") == (
+        'map[string][]string{"k":[]string{"v"}}')
+    assert go_syntax(None, "*int64") == "(*int64)(nil)"
+    assert go_syntax(300, "*int64") == f"(*int64)({GO_POINTER_ADDRESS})"
+    assert go_syntax(True) == "true" and go_syntax(7) == "7" and go_syntax(0.5) == "0.5"
+
+
+def test_go_struct_prints_its_type_and_fields_in_order() -> None:
+    toleration = GoStruct("core.Toleration", Key="k", Operator="Exists", Value="v",
+                          Effect="NoExecute", TolerationSeconds=GoValue("*int64", 300))
+    assert render_value(toleration) == (
+        'core.Toleration{Key:"k", Operator:"Exists", Value:"v", Effect:"NoExecute", '
+        f"TolerationSeconds:(*int64)({GO_POINTER_ADDRESS})}}")
+    assert GO_POINTER_ADDRESS.startswith("0xc000")
+
+
+def test_error_useful_message_ported_from_upstream() -> None:
+    """errors_test.go TestErrorUsefulMessage (apimachinery v0.32.0), with %#v's exact text."""
+    assert "null" in str(FieldError.invalid("", None, ""))
+    text = str(FieldError.invalid("foo", "bar", "deet"))
+    assert all(part in text for part in ("foo", "bar", "deet", "Invalid value"))
+    complicated = GoValue("*field.complicated", GoStruct(
+        "field.complicated", Baz=1, Qux="aoeu",
+        Inner=GoValue("*field.complicated", GoStruct("field.complicated", Qux="asdf")),
+        KV=GoValue("map[string]int", {"Billy": 2})))
+    assert str(FieldError.invalid("foo", complicated, "detail")) == (
+        'foo: Invalid value: field.complicated{Baz:1, Qux:"aoeu", '
+        f'Inner:(*field.complicated)({GO_POINTER_ADDRESS}), KV:map[string]int{{"Billy":2}}}}: '
+        "detail")
 
 
 def test_render_value() -> None:
     assert render_value(1.5) == "1.5"
     assert render_value(1e21) == "1e+21"
     assert render_value("x") == '"x"'
+    assert render_value(None) == '"null"'
+    assert render_value({"app": "web"}) == 'map[string]string{"app":"web"}'
+
+
+def test_render_value_from_v1_34_is_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    """PR #132314 (v1.34): composites as JSON, nil as null, singular byte and item."""
+    import kubelearn.api.errors as errors
+
+    monkeypatch.setattr(errors, "since", lambda minor, major=1: minor <= 34)
+    assert render_value(None) == "null"
     assert render_value({"app": "web"}) == '{"app":"web"}'
+    assert render_value(GoValue("[]string", ["a", "b"])) == '["a","b"]'
+    assert render_value(Quantity("1500m")) == '"1500m"'
+    assert str(FieldError.too_long("a", 1)) == "a: Too long: may not be more than 1 byte"
+    assert str(FieldError.too_many("a", -1, 1)) == "a: Too many: must have at most 1 item"

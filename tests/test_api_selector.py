@@ -89,8 +89,13 @@ def test_requirement_checks_its_operator_and_values() -> None:
         Requirement("a", "exists", ["b"])
     with pytest.raises(SelectorError) as err:
         Requirement("a", "in", [])
-    assert str(err.value) == ("values: Invalid value: null: for 'in', 'notin' operators, "
-                              "values set can't be empty")
+    # v1.32 prints the nil []string LabelSelectorAsSelector passes with %#v
+    assert str(err.value) == ("values: Invalid value: []string(nil): for 'in', 'notin' "
+                              "operators, values set can't be empty")
+    with pytest.raises(SelectorError) as err:
+        Requirement("a", "=", ["b", "c"])
+    assert str(err.value) == ('values: Invalid value: []string{"b", "c"}: exact-match '
+                              "compatibility requires one single value")
 
 
 def test_from_dict_is_label_selector_as_selector() -> None:

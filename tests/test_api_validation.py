@@ -28,6 +28,7 @@ from kubelearn.api import (
     validate,
     validate_errors,
 )
+from kubelearn.api.errors import GO_POINTER_ADDRESS
 from kubelearn.api.names import is_config_map_key, is_valid_ip, is_valid_port_name
 
 # -- name rules -----------------------------------------------------------------------------
@@ -46,10 +47,11 @@ DNS1035_MSG = ("a DNS-1035 label must consist of lower case alphanumeric charact
 
 
 def test_dns1123_subdomain() -> None:
+    # validation.MaxLenError in v1.32 says "characters" (content.MaxLenError: "bytes", v1.35)
     assert is_dns1123_subdomain("web-0.example.com") == []
     assert is_dns1123_subdomain("Web") == [SUBDOMAIN_MSG]
     assert is_dns1123_subdomain("a" * 253) == []
-    assert is_dns1123_subdomain("a" * 254) == ["must be no more than 253 bytes"]
+    assert is_dns1123_subdomain("a" * 254) == ["must be no more than 253 characters"]
     assert is_dns1123_subdomain("-a") == [SUBDOMAIN_MSG]
 
 
@@ -58,13 +60,13 @@ def test_dns1123_label() -> None:
     assert is_dns1123_label("a.b") == ["must not contain dots"]
     assert is_dns1123_label("a_b") == [LABEL_MSG]
     assert is_dns1123_label("a" * 63) == []
-    assert is_dns1123_label("a" * 64) == ["must be no more than 63 bytes"]
+    assert is_dns1123_label("a" * 64) == ["must be no more than 63 characters"]
 
 
 def test_dns1035_label() -> None:
     assert is_dns1035_label("web") == []
     assert is_dns1035_label("1web") == [DNS1035_MSG]
-    assert is_dns1035_label("a" * 64) == ["must be no more than 63 bytes"]
+    assert is_dns1035_label("a" * 64) == ["must be no more than 63 characters"]
 
 
 def test_label_keys_and_values() -> None:
@@ -75,10 +77,15 @@ def test_label_keys_and_values() -> None:
         "end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex "
         "used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"]
     assert is_label_key("/a") == ["prefix part must be non-empty"]
+    assert is_label_key("a/b/c") == [  # IsQualifiedName's words (v1.35: "a valid label key")
+        "a qualified name must consist of alphanumeric characters, '-', '_' or '.', and must "
+        "start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or "
+        "'123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]') "
+        "with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"]
     assert is_label_key("Example.com/a")[0].startswith("prefix part a lowercase RFC 1123 subdomain")
-    assert is_label_key("a" * 64) == ["name part must be no more than 63 bytes"]
+    assert is_label_key("a" * 64) == ["name part must be no more than 63 characters"]
     assert is_label_value("") == [] and is_label_value("v1.2_b-3") == []
-    assert is_label_value("a" * 64) == ["must be no more than 63 bytes"]
+    assert is_label_value("a" * 64) == ["must be no more than 63 characters"]
     assert is_label_value("-a") == [
         "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' "
         "or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "
@@ -88,7 +95,7 @@ def test_label_keys_and_values() -> None:
 
 def test_other_formats() -> None:
     assert is_valid_port_name("http") == []
-    assert is_valid_port_name("http-metrics-long") == ["must be no more than 15 bytes"]
+    assert is_valid_port_name("http-metrics-long") == ["must be no more than 15 characters"]
     assert is_valid_port_name("80") == ["must contain at least one letter (a-z)"]
     assert is_config_map_key("..a") == ["must not start with '..'"]
     assert is_valid_ip("10.0.0.1") == [] and is_valid_ip("2001:db8::1") == []
@@ -258,9 +265,11 @@ def test_all_errors_are_aggregated() -> None:
     ({"spec__containers__0__resources__requests__cpus": "1"},
      'spec.containers[0].resources.requests[cpus]: Invalid value: "cpus": must be a standard '
      "resource for containers"),
+    # v1.32 prints a Quantity passed by value with %#v (its String needs a pointer)
     ({"spec__containers__0__resources__limits__example.com/gpu": "1500m"},
-     'spec.containers[0].resources.limits[example.com/gpu]: Invalid value: "1500m": must be an '
-     "integer"),
+     "spec.containers[0].resources.limits[example.com/gpu]: Invalid value: resource.Quantity{"
+     "i:resource.int64Amount{value:1500, scale:-3}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, "
+     's:"1500m", Format:"DecimalSI"}: must be an integer'),
     ({"spec__nodeName": "Node_1"}, f'spec.nodeName: Invalid value: "Node_1": {SUBDOMAIN_MSG}'),
     ({"spec__tolerations__0__effect": "NoSchedule"},
      "spec.tolerations[0].effect: Invalid value: \"NoSchedule\": effect must be 'NoExecute' when "
@@ -269,9 +278,9 @@ def test_all_errors_are_aggregated() -> None:
      'spec.tolerations[0].operator: Invalid value: "Equal": operator must be Exists when `key` '
      'is empty, which means "match all values and all keys"'),
     ({"spec__tolerations__0__value": "x"},
-     'spec.tolerations[0].operator: Invalid value: {"Key":"node.kubernetes.io/unreachable",'
-     '"Operator":"Exists","Value":"x","Effect":"NoExecute","TolerationSeconds":300}: value must '
-     "be empty when `operator` is 'Exists'"),
+     'spec.tolerations[0].operator: Invalid value: core.Toleration{Key:"node.kubernetes.io/'
+     'unreachable", Operator:"Exists", Value:"x", Effect:"NoExecute", TolerationSeconds:'
+     f"(*int64)({GO_POINTER_ADDRESS})}}: value must be empty when `operator` is 'Exists'"),
 ])
 def test_pod_field_errors(edits: dict, expected: str) -> None:
     assert expected in invalid(changed("Pod", **edits))
@@ -317,14 +326,15 @@ def test_selector_must_match_the_template() -> None:
     obj = changed("Deployment", spec__template__metadata__labels={"app": "other"})
     assert invalid(obj) == (
         'Deployment.apps "web" is invalid: spec.template.metadata.labels: Invalid value: '
-        '{"app":"other"}: `selector` does not match template `labels`')
+        'map[string]string{"app":"other"}: `selector` does not match template `labels`')
 
 
 def test_missing_selector() -> None:
     # A nil selector selects nothing, so the template cannot match it either.
     assert invalid(changed("Deployment", spec__selector=DELETE)) == (
         'Deployment.apps "web" is invalid: [spec.selector: Required value, '
-        'spec.template.metadata.labels: Invalid value: {"app":"web"}: `selector` does not match '
+        'spec.template.metadata.labels: Invalid value: map[string]string{"app":"web"}: '
+        "`selector` does not match "
         "template `labels`]")
 
 
@@ -332,19 +342,22 @@ def test_missing_selector() -> None:
     ("Deployment", {"spec__replicas": -1},
      "spec.replicas: Invalid value: -1: must be greater than or equal to 0"),
     ("Deployment", {"spec__selector": {}},
-     "spec.selector: Invalid value: {}: empty selector is invalid for deployment"),
+     "spec.selector: Invalid value: v1.LabelSelector{MatchLabels:map[string]string(nil), "
+     "MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: empty selector is invalid for "
+     "deployment"),
     ("Deployment", {"spec__strategy": {"type": "Recreate", "rollingUpdate": {}}},
      "spec.strategy.rollingUpdate: Forbidden: may not be specified when strategy `type` is "
      "'Recreate'"),
     ("Deployment", {"spec__strategy": {"type": "BlueGreen"}},
-     'spec.strategy: Unsupported value: {"Type":"BlueGreen","RollingUpdate":null}: supported '
-     'values: "Recreate", "RollingUpdate"'),
+     'spec.strategy: Unsupported value: apps.DeploymentStrategy{Type:"BlueGreen", '
+     'RollingUpdate:(*apps.RollingUpdateDeployment)(nil)}: supported values: "Recreate", '
+     '"RollingUpdate"'),
     ("Deployment", {"spec__strategy__rollingUpdate": {"maxSurge": 0, "maxUnavailable": 0}},
-     "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: 0: may not be 0 when "
-     "`maxSurge` is 0"),
+     "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:0, "
+     'IntVal:0, StrVal:""}: may not be 0 when `maxSurge` is 0'),
     ("Deployment", {"spec__strategy__rollingUpdate": {"maxUnavailable": "110%"}},
-     'spec.strategy.rollingUpdate.maxUnavailable: Invalid value: "110%": must not be greater '
-     "than 100%"),
+     "spec.strategy.rollingUpdate.maxUnavailable: Invalid value: intstr.IntOrString{Type:1, "
+     'IntVal:0, StrVal:"110%"}: must not be greater than 100%'),
     ("Deployment", {"spec__minReadySeconds": 700},
      "spec.progressDeadlineSeconds: Invalid value: 600: must be greater than minReadySeconds"),
     ("Deployment", {"spec__template__spec__restartPolicy": "Never"},
@@ -526,7 +539,9 @@ def test_errors_keep_their_paths_and_order_where_checks_are_skipped() -> None:
             "status": {"capacity": {"cpu": "-1", "pods": "110", "example.com/gpu": "1.5"}}}
     assert [str(e) for e in validate_errors(node)] == [
         'status.capacity.cpu: Invalid value: "-1": must be greater than or equal to 0',
-        'status.capacity.example.com/gpu: Invalid value: "1500m": must be an integer']
+        "status.capacity.example.com/gpu: Invalid value: resource.Quantity{i:resource.int64Amount"
+        "{value:15, scale:-1}, d:resource.infDecAmount{Dec:(*inf.Dec)(nil)}, s:\"\", "
+        'Format:"DecimalSI"}: must be an integer']
 
 
 # -- fuzz: whatever goes in, only a StatusError comes out ---------------------------------------
@@ -632,3 +647,30 @@ def test_an_endpointslice_keeps_its_address_type() -> None:
     with pytest.raises(Invalid) as err:
         cluster.admin.update(made)
     assert 'addressType: Invalid value: "IPv6": field is immutable' in str(err.value)
+
+
+def test_owner_references_print_as_v1_32_does() -> None:
+    """apimachinery v0.32.0 objectmeta.go validateOwnerReference / ValidateOwnerReferences."""
+    from kubelearn.api.errors import Path
+    from kubelearn.api.validation import validate_owner_references
+
+    path = Path("metadata", "ownerReferences")
+    assert [str(e) for e in validate_owner_references([{"apiVersion": "v1"}], path)] == [
+        'metadata.ownerReferences.kind: Invalid value: "": kind must not be empty',
+        'metadata.ownerReferences.name: Invalid value: "": name must not be empty',
+        'metadata.ownerReferences.uid: Invalid value: "": uid must not be empty']
+    event = {"apiVersion": "v1", "kind": "Event", "name": "e", "uid": "1"}
+    assert [str(e) for e in validate_owner_references([event], path)] == [
+        'metadata.ownerReferences: Invalid value: v1.OwnerReference{APIVersion:"v1", '
+        'Kind:"Event", Name:"e", UID:"1", Controller:(*bool)(nil), '
+        "BlockOwnerDeletion:(*bool)(nil)}: /v1, Kind=Event is disallowed from being an owner"]
+    rs = {"apiVersion": "apps/v1", "kind": "ReplicaSet", "uid": "2", "controller": True}
+    two = [dict(rs, name="a"), dict(rs, name="b")]
+    assert [str(e) for e in validate_owner_references(two, path)] == [
+        "metadata.ownerReferences: Invalid value: []v1.OwnerReference{v1.OwnerReference{"
+        'APIVersion:"apps/v1", Kind:"ReplicaSet", Name:"a", UID:"2", Controller:(*bool)('
+        f"{GO_POINTER_ADDRESS}), BlockOwnerDeletion:(*bool)(nil)}}, v1.OwnerReference{{"
+        'APIVersion:"apps/v1", Kind:"ReplicaSet", Name:"b", UID:"2", Controller:(*bool)('
+        f"{GO_POINTER_ADDRESS}), BlockOwnerDeletion:(*bool)(nil)}}}}: Only one reference can "
+        'have Controller set to true. Found "true" in references for ReplicaSet/a and '
+        "ReplicaSet/b"]

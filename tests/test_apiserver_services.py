@@ -284,22 +284,22 @@ def test_ports_with_one_number_share_a_node_port(cluster):
 
 @pytest.mark.parametrize("request_spec,message", [
     ({"clusterIP": "10.96.0.1"},
-     'Service "bad" is invalid: spec.clusterIPs: Invalid value: ["10.96.0.1"]: failed to allocate '
-     "IP 10.96.0.1: provided IP is already allocated"),
+     'Service "bad" is invalid: spec.clusterIPs: Invalid value: []string{"10.96.0.1"}: failed '
+     "to allocate IP 10.96.0.1: provided IP is already allocated"),
     ({"clusterIP": "10.200.0.5"},
-     'Service "bad" is invalid: spec.clusterIPs: Invalid value: ["10.200.0.5"]: failed to '
+     'Service "bad" is invalid: spec.clusterIPs: Invalid value: []string{"10.200.0.5"}: failed to '
      "allocate IP 10.200.0.5: the provided IP (10.200.0.5) is not in the valid range. The range "
      "of valid IPs is 10.96.0.0/12"),
     ({"clusterIP": "10.96.0.0"},  # the network address is not in the range
-     'Service "bad" is invalid: spec.clusterIPs: Invalid value: ["10.96.0.0"]: failed to '
+     'Service "bad" is invalid: spec.clusterIPs: Invalid value: []string{"10.96.0.0"}: failed to '
      "allocate IP 10.96.0.0: the provided IP (10.96.0.0) is not in the valid range. The range "
      "of valid IPs is 10.96.0.0/12"),
     ({"clusterIP": "10.96.0.300"},
      'Service "bad" is invalid: spec.clusterIPs[0]: Invalid value: "10.96.0.300": must be a '
      "valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"),
     ({"clusterIP": "fd00::10"},
-     'Service "bad" is invalid: spec.clusterIPs[0]: Invalid value: ["fd00::10"]: IPv6 is not '
-     "configured on this cluster"),
+     'Service "bad" is invalid: spec.clusterIPs[0]: Invalid value: []string{"fd00::10"}: IPv6 '
+     "is not configured on this cluster"),
     ({"ipFamilyPolicy": "RequireDualStack", "selector": {"app": "x"}},
      'Service "bad" is invalid: spec.ipFamilyPolicy: Invalid value: "RequireDualStack": this '
      "cluster is not configured for dual-stack services"),
@@ -454,7 +454,7 @@ def test_an_update_keeps_what_was_allocated_and_refuses_a_changed_address(cluste
     with pytest.raises(Invalid) as err:
         cluster.admin.update(resubmitted)
     assert str(err.value) == ('Service "web" is invalid: spec.clusterIPs[0]: Invalid value: '
-                              '["10.96.0.99"]: may not change once set')
+                              '[]string{"10.96.0.99"}: may not change once set')
     assert not cluster.api.services.cluster_ips.has("10.96.0.99")
 
 

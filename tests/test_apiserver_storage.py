@@ -35,7 +35,7 @@ def test_create_stores_json_without_resource_version_at_the_upstream_key(cluster
     assert re.fullmatch(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}",
                         meta["uid"])
     assert meta["creationTimestamp"] == "2024-01-01T00:00:00Z"
-    assert meta["generation"] == 1
+    assert "generation" not in meta  # the pod strategy sets none before v1.33 (KEP-5067)
     kv = cluster.etcd.get("/registry/pods/default/web")
     stored = json.loads(kv.value)
     assert "resourceVersion" not in stored["metadata"]
@@ -276,7 +276,7 @@ def test_unscheduled_pod_goes_at_once_scheduled_pod_gracefully(cluster):
     meta = terminating["metadata"]
     assert meta["deletionTimestamp"] == "2024-01-01T00:00:40Z"  # now + 30s grace
     assert meta["deletionGracePeriodSeconds"] == 30
-    assert meta["generation"] == 2
+    assert "generation" not in meta  # BeforeDelete bumps only a generation > 0
     # deleting again changes nothing: graceful deletion is pending
     again = cluster.admin.delete("pods", "running")
     assert again["metadata"]["resourceVersion"] == meta["resourceVersion"]
@@ -339,7 +339,7 @@ def test_binding_sets_the_node_once(cluster):
                       "status": "Success", "code": 201}
     bound = cluster.admin.get("pods", "web")
     assert bound["spec"]["nodeName"] == "node-1"
-    assert bound["metadata"]["generation"] == 1  # binding is not a spec update
+    assert "generation" not in bound["metadata"]  # v1.32 pods have none
     scheduled = [c for c in bound["status"]["conditions"] if c["type"] == "PodScheduled"]
     assert scheduled == [{"type": "PodScheduled", "status": "True", "lastProbeTime": None,
                           "lastTransitionTime": "2024-01-01T00:00:00Z"}]
@@ -410,3 +410,53 @@ def test_same_seed_same_uids_and_names():
 
     assert history(1) == history(1)
     assert history(1) != history(2)
+
+
+def test_pod_level_resources_are_dropped_while_their_gate_is_off(cluster):
+    # PodLevelResources is alpha and off in v1.32: DropDisabledPodFields and
+    # DropDisabledTemplateFields clear spec.resources unless the old object used it.
+    from kubelearn.version import FEATURE_GATES
+
+    assert FEATURE_GATES["PodLevelResources"] is False
+    body = pod("sized")
+    body["spec"]["resources"] = {"requests": {"cpu": "1"}}
+    created = cluster.admin.create(body)
+    assert "resources" not in created["spec"]
+    assert "resources" not in json.loads(cluster.etcd.get("/registry/pods/default/sized").value)[
+        "spec"]
+    deploy = cluster.admin.create({
+        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "sized"},
+        "spec": {"selector": {"matchLabels": {"app": "s"}}, "template": {
+            "metadata": {"labels": {"app": "s"}},
+            "spec": {"resources": {"limits": {"memory": "1Gi"}},
+                     "containers": [{"name": "c", "image": "nginx:1.25"}]}}}})
+    assert "resources" not in deploy["spec"]["template"]["spec"]
+    patched = cluster.admin.patch("deployments", "sized", {"spec": {"template": {"spec": {
+        "resources": {"limits": {"memory": "1Gi"}}}}}})
+    assert "resources" not in patched["spec"]["template"]["spec"]
+    assert patched["metadata"]["generation"] == 1  # nothing of the spec changed
+
+
+def test_decode_shared_equals_decode_and_shares_strings_and_small_objects():
+    from kubelearn.etcd import KeyValue
+
+    def kv(name, rev, flag):
+        obj = {"metadata": {"name": name, "namespace": "default"},
+               "spec": {"tolerations": [{"key": "node.kubernetes.io/unreachable",
+                                         "operator": "Exists", "effect": "NoExecute"}],
+                        "flags": {"on": flag}, "note": "x" * 65}}
+        value = json.dumps(obj).encode()
+        return KeyValue(key=f"/registry/pods/default/{name}", value=value, create_revision=rev,
+                        mod_revision=rev, version=1)
+
+    decode_shared = storage_module.decode_shared
+    a, b = decode_shared(kv("a", 5, 1)), decode_shared(kv("b", 6, True))
+    assert a == storage_module.decode(kv("a", 5, 1))
+    assert a["metadata"]["resourceVersion"] == "5"
+    assert a["spec"]["tolerations"][0] is b["spec"]["tolerations"][0]  # one dict for both
+    assert a["metadata"] is not b["metadata"]  # names differ
+    name_key_a = next(iter(a["metadata"]))
+    assert name_key_a is next(iter(b["metadata"]))  # the same interned key
+    assert a["spec"]["note"] is not b["spec"]["note"]  # longer than SHARED_STRING_MAX
+    # 1 == True in Python: a dict holding a bool is never swapped for one holding an int
+    assert a["spec"]["flags"]["on"] is not True and b["spec"]["flags"]["on"] is True

@@ -55,7 +55,9 @@ def test_ready_pods_of_a_replicaset_are_listed_with_node_target_and_resolved_por
                                          "uid": p["metadata"]["uid"]}}
     ips = [a["ip"] for a in subset["addresses"]]
     assert ips == sorted(ips)  # LessEndpointAddress
-    assert ep["metadata"]["labels"] == {LABEL_MANAGED_BY: "endpoint-controller"}
+    # the Service's labels (it has none); LABEL_MANAGED_BY only from v1.33 (PR #130564)
+    assert "labels" not in ep["metadata"]
+    assert LABEL_MANAGED_BY == "endpoints.kubernetes.io/managed-by"
     assert LAST_CHANGE_TRIGGER_TIME in ep["metadata"]["annotations"]
     table = cluster.get("endpoints")  # row 0 is the API server's, default/kubernetes
     assert list(table.columns) == ["NAME", "ENDPOINTS", "AGE"]

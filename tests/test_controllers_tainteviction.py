@@ -144,3 +144,20 @@ def test_a_deletion_that_keeps_failing_leaves_the_queue():
     assert len(attempts) == 5
     assert "default/web" not in controller.work
     assert controller.work["default/ok"] is None and gone(cluster, "ok")
+
+
+def test_a_worker_cancelled_while_it_deletes_still_stays_as_nil_in_v1_32():
+    # timed_workers.go getWrappedWorkerFunc: v1.32 sets workers[key] = nil after a successful
+    # run even if CancelWork removed the key meanwhile; PR #129577 (v1.33) only if it exists.
+    cluster = dead_node_cluster(pod("web"))
+    controller = cluster.controllers["tainteviction"]
+    real = controller.add_condition_and_delete_pod
+
+    def cancelled_meanwhile(name, namespace):
+        controller.cancel_work(f"{namespace}/{name}", event=False)  # the race, made certain
+        return real(name, namespace)
+
+    controller.add_condition_and_delete_pod = cancelled_meanwhile
+    cluster.run(450)
+    assert gone(cluster, "web")
+    assert "default/web" in controller.work and controller.work["default/web"] is None

@@ -407,7 +407,7 @@ def test_services_endpointslices_and_the_kubernetes_service(kubectl, server):
     assert taken_ip.returncode == 1
     assert taken_ip.stderr.strip() == (
         'error: failed to create ClusterIP service: Service "svc-dup" is invalid: '
-        'spec.clusterIPs: Invalid value: ["10.96.0.1"]: failed to allocate IP 10.96.0.1: '
+        'spec.clusterIPs: Invalid value: []string{"10.96.0.1"}: failed to allocate IP 10.96.0.1: '
         "provided IP is already allocated")
     taken_port = kubectl("create", "service", "nodeport", "svc-dup", "--tcp=80",
                          f"--node-port={node_port}", check=False)

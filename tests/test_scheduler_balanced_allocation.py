@@ -1,21 +1,25 @@
-"""NodeResourcesBalancedAllocation: upstream's cases, in both the v1.35 and the v1.36 formula.
+"""NodeResourcesBalancedAllocation: upstream's cases, in the modelled v1.32 formula and v1.36's.
 
 Cases ported from noderesources/balanced_allocation_test.go
 (TestNodeResourcesBalancedAllocation, v1.35; the DRA cases are left out). Its
-expected numbers are the balance *with* the pod -- the whole score up to v1.35,
-checked here against :func:`balanced_resource_score`. Since v1.36 (PR #135573) the
-plugin scores the *change* in balance; those expected scores are derived from the
-same vectors with upstream's formula ``50 + (50 + with - without) / 2``.
+expected numbers are the balance *with* the pod -- the whole score up to v1.35, so
+the score of the v1.32 kubelearn models. Since v1.36 (PR #135573) the plugin scores
+the *change* in balance; those expected scores are derived from the same vectors
+with upstream's formula ``50 + (50 + with - without) / 2`` and checked with the
+plugin switched to the later forms.
 """
 
 import pytest
 from scheduler_testing import container, make_pod, plugin_scores, resource_node
 
+from kubelearn import version
 from kubelearn.api import Path
 from kubelearn.scheduler import Code, CycleState, NodeInfo
+from kubelearn.scheduler.plugins import balanced_allocation
 from kubelearn.scheduler.plugins.balanced_allocation import (
     NodeResourcesBalancedAllocation,
     NodeResourcesBalancedAllocationArgs,
+    balance_change_score,
     balanced_resource_score,
     balanced_resource_scorer,
 )
@@ -99,20 +103,47 @@ def test_balance_with_the_pod_is_upstreams_v135_score(name, pod, nodes, pods, re
 @pytest.mark.parametrize("name,pod,nodes,pods,resources,v135,v136", CASES,
                          ids=[c[0] for c in CASES])
 @pytest.mark.parametrize("pre_score", [True, False])
-def test_balanced_allocation_scores_the_change(name, pod, nodes, pods, resources, v135, v136,
-                                               pre_score):
+def test_v132_scores_the_balance_with_the_pod(name, pod, nodes, pods, resources, v135, v136,
+                                              pre_score):
+    assert plugin_scores(plugin(resources), pod, nodes, pods, pre_score=pre_score) == v135
+
+
+@pytest.mark.parametrize("name,pod,nodes,pods,resources,v135,v136", CASES,
+                         ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("pre_score", [True, False])
+def test_v136_scores_the_change(monkeypatch, name, pod, nodes, pods, resources, v135, v136,
+                                pre_score):
+    monkeypatch.setattr(balanced_allocation, "SCORES_CHANGE", True)
     assert plugin_scores(plugin(resources), pod, nodes, pods, pre_score=pre_score) == v136
 
 
-def test_formula_endpoints():
+def test_the_modelled_version_picks_the_forms():
+    """v1.32: neither the v1.33 best-effort skip nor the v1.36 change-in-balance score."""
+    assert (version.MAJOR, version.MINOR) == (1, 32)
+    assert not balanced_allocation.SKIPS_BEST_EFFORT
+    assert not balanced_allocation.SCORES_CHANGE
+
+
+def test_v136_formula_endpoints(monkeypatch):
     """PR #135573: no change -> 75, balanced to imbalanced -> 50, the reverse -> 100."""
+    assert balance_change_score(100, 100) == 75
+    monkeypatch.setattr(balanced_allocation, "SCORES_CHANGE", True)
     assert balanced_resource_scorer([5, 5], [5, 5], [10, 10]) == 75
     assert balanced_resource_scorer([10, 0], [0, 0], [10, 10]) == 50
     assert balanced_resource_scorer([10, 10], [10, 0], [10, 10]) == 100
 
 
-def test_best_effort_pod_is_skipped_in_pre_score():
-    # "nothing scheduled, nothing requested, skip in PreScore"
+def test_v132_scores_a_best_effort_pod():
+    """Before v1.33 a pod requesting nothing is scored: the node's balance as it stands."""
+    pl = plugin(None)
+    node_info = NodeInfo(resource_node("node1", 4000, 10000))
+    assert pl.pre_score(CycleState(), make_pod(), [node_info]) is None
+    assert pl.score(CycleState(), make_pod(), node_info) == 100
+
+
+def test_v133_skips_a_best_effort_pod_in_pre_score(monkeypatch):
+    # "nothing scheduled, nothing requested, skip in PreScore" (PR #130260)
+    monkeypatch.setattr(balanced_allocation, "SKIPS_BEST_EFFORT", True)
     pl = plugin(None)
     node_info = NodeInfo(resource_node("node1", 4000, 10000))
     status = pl.pre_score(CycleState(), make_pod(), [node_info])

@@ -43,7 +43,8 @@ spec:
   containers: [{name: app, image: nginx:1.27, resources: {requests: {memory: 6Gi}}}]
 """)
     assert table["filter:TaintToleration"].tolist() == [
-        "node(s) had untolerated taint(s)", "passed", "passed"]
+        "node(s) had untolerated taint {node-role.kubernetes.io/control-plane: }", "passed",
+        "passed"]
     assert table["filter:NodeResourcesFit"].tolist() == [
         "Insufficient memory", "Insufficient memory", "passed"]
     assert table["filter:NodePorts"].tolist() == ["skipped"] * 3  # no hostPort asked for

@@ -265,7 +265,9 @@ def unschedulable(*reasons):
 
 
 def unresolvable(*reasons):
-    return Status(Code.UnschedulableAndUnresolvable, *reasons)
+    """A request above the node's whole allocatable: v1.32 still says Unschedulable
+    (fit.go; UnschedulableAndUnresolvable only from v1.34, PR #131345)."""
+    return Status(Code.Unschedulable, *reasons)
 
 
 ENOUGH_REQUESTS = [
@@ -348,7 +350,7 @@ def test_ignored_resources_and_groups():
 
 
 def test_six_gigabyte_pod_on_four_gigabyte_node():
-    """The seed's example: memory the node does not have at all is unresolvable."""
+    """The seed's example: v1.32 leaves it to preemption to find it cannot help."""
     node_info = NodeInfo(make_node("small", {"cpu": "4", "memory": "4Gi", "pods": "110"}))
     pod = make_pod(requests=[{"memory": "6Gi"}])
     plugin, state = NodeResourcesFit(), CycleState()

@@ -103,9 +103,19 @@ def test_backoff_timings_1_2_4_8_10_10():
     assert gaps[:7] == [1, 2, 4, 8, 10, 10, 10]
 
 
-def test_pop_from_backoff_q_when_active_q_is_empty():
-    """SchedulerPopFromBackoffQ (on by default since v1.33): an idle scheduler does not wait."""
+def test_v132_waits_out_the_backoff_when_active_q_is_empty():
+    """v1.32 has no SchedulerPopFromBackoffQ: an idle scheduler waits for the backoff to end."""
     sim, queue = new_queue()
+    queue.add(pod("web"))
+    fail(queue, queue.pop())
+    queue.move_all_to_active_or_backoff_queue(q.NODE_ADD)
+    assert queue.pending_pods() == [("default/web", q.BACKOFF_Q, 1)]
+    assert queue.pop() is None
+
+
+def test_pop_from_backoff_q_when_active_q_is_empty():
+    """SchedulerPopFromBackoffQ (v1.33, beta and on): an idle scheduler does not wait."""
+    sim, queue = new_queue(pop_from_backoff_q=True)
     queue.add(pod("web"))
     fail(queue, queue.pop())
     queue.move_all_to_active_or_backoff_queue(q.NODE_ADD)

@@ -16,10 +16,12 @@ from kubelearn.scheduler.framework import Code
 from kubelearn.scheduler.queue import UNSCHEDULABLE_PODS
 
 GI = {"cpu": "4", "memory": "4Gi", "pods": "110"}
-SEED_MESSAGE = ("0/3 nodes are available: 1 node(s) had untolerated taint(s), "
-                "2 Insufficient memory.")
-POST_FILTER = (" no new claims to deallocate, preemption: 0/3 nodes are available: "
-               "3 Preemption is not helpful for scheduling.")
+SEED_MESSAGE = ("0/3 nodes are available: 1 node(s) had untolerated taint "
+                "{node-role.kubernetes.io/control-plane: }, 2 Insufficient memory.")
+# v1.32: a 6Gi request above every node's 4Gi is plain Unschedulable (Unresolvable from
+# v1.34), so preemption tries the two workers; no pod there has a lower priority.
+POST_FILTER = (" preemption: 0/3 nodes are available: 1 Preemption is not helpful for "
+               "scheduling, 2 No preemption victims found for incoming pod.")
 
 
 def seed_cluster(seed=0, **settings):

@@ -59,7 +59,13 @@ def test_taint_toleration_score(name, tolerations, nodes, want):
     assert plugin_scores(TaintToleration(), pod, nodes) == want
 
 
-UNTOLERATED = Status(Code.UnschedulableAndUnresolvable, "node(s) had untolerated taint(s)")
+def untolerated(key, value):
+    """v1.32's reason names the first untolerated taint (taint_toleration.go Filter)."""
+    return Status(Code.UnschedulableAndUnresolvable,
+                  f"node(s) had untolerated taint {{{key}: {value}}}")
+
+
+UNTOLERATED = untolerated("dedicated", "user1")
 
 FILTER_CASES = [
     ("A pod having no tolerations can't be scheduled onto a node with nonempty taints", [],
@@ -76,7 +82,7 @@ FILTER_CASES = [
      [tol("dedicated", "user2", NS), {"key": "foo", "operator": "Exists", "effect": NS}],
      [taint("dedicated", "user2", NS), taint("foo", "bar", NS)], None),
     ("keys and values match the taint on the node, but (non-empty) effect doesn't match",
-     [tol("foo", "bar", PNS)], [taint("foo", "bar", NS)], UNTOLERATED),
+     [tol("foo", "bar", PNS)], [taint("foo", "bar", NS)], untolerated("foo", "bar")),
     ("keys and values match, the effect of toleration is empty, the taint's is NoSchedule",
      [tol("foo", "bar")], [taint("foo", "bar", NS)], None),
     ("toleration doesn't match, but the effect of taint on node is PreferNoSchedule",
@@ -96,6 +102,15 @@ def test_taint_toleration_filter(name, tolerations, taints, want):
 
 def test_no_execute_taints_filter_too_and_exists_without_key_tolerates_all():
     node_info = NodeInfo(node("n", [taint("node.kubernetes.io/unreachable", "", "NoExecute")]))
-    assert TaintToleration().filter(CycleState(), make_pod(), node_info) == UNTOLERATED
+    assert TaintToleration().filter(CycleState(), make_pod(), node_info) == \
+        untolerated("node.kubernetes.io/unreachable", "")
     everything = make_pod(tolerations=[{"operator": "Exists"}])
     assert TaintToleration().filter(CycleState(), everything, node_info) is None
+
+
+def test_the_reason_names_the_first_untolerated_taint_in_the_nodes_order():
+    node_info = NodeInfo(node("n", [taint("a", "1", PNS), taint("b", "2", NS),
+                                    taint("c", "3", "NoExecute")]))
+    assert TaintToleration().filter(CycleState(), make_pod(), node_info) == untolerated("b", "2")
+    pod = make_pod(tolerations=[tol("b", "2", NS)])
+    assert TaintToleration().filter(CycleState(), pod, node_info) == untolerated("c", "3")

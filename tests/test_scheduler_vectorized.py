@@ -17,6 +17,7 @@ from scheduler_testing import make_node, node_of, pod_manifest, register_node
 import kubelearn as kl
 from kubelearn.scheduler import CycleState, FitError, Scheduler, run_filters, run_scores
 from kubelearn.scheduler.nodeinfo import PodInfo
+from kubelearn.scheduler.plugins import balanced_allocation
 from kubelearn.scheduler.queue import pod_key
 from kubelearn.scheduler.vectorized import VectorizedScheduler, popcount
 from kubelearn.sim import Simulation
@@ -232,6 +233,14 @@ def test_vectorised_equals_per_node_on_thousands_of_pods():
     placed, failed, vector = run_differential(nodes=240, pods=2500, seed=11)
     assert placed > 1500 and failed > 0  # the cluster fills up: some pods fit nowhere
     assert vector.cycles > 2000  # most cycles really ran vectorised
+
+
+def test_vectorised_equals_per_node_with_later_versions_balanced_allocation(monkeypatch):
+    """v1.33's best-effort skip and v1.36's change-in-balance score: one formula, both paths."""
+    monkeypatch.setattr(balanced_allocation, "SKIPS_BEST_EFFORT", True)
+    monkeypatch.setattr(balanced_allocation, "SCORES_CHANGE", True)
+    placed, failed, vector = run_differential(nodes=120, pods=700, seed=3)
+    assert placed > 400 and vector.cycles > 500
 
 
 @pytest.mark.parametrize("strategy", [

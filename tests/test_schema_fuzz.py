@@ -115,6 +115,8 @@ EXAMPLES: dict[str, Any] = {  # kind -> fields besides apiVersion, kind and meta
                                                   "conditions": {"ready": True}}],
                                    "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
     "Lease": lambda name: {"spec": {"holderIdentity": "fuzz", "leaseDurationSeconds": 15}},
+    "PriorityClass": lambda name: {"value": 1000, "description": "fuzz",
+                                   "preemptionPolicy": "Never"},
     "Role": lambda name: {"rules": RULES},
     "ClusterRole": lambda name: {"rules": RULES},
     "RoleBinding": lambda name: {"roleRef": {"apiGroup": RBAC, "kind": "Role",

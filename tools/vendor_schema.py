@@ -10,9 +10,13 @@ of kubernetes-client/python). The script keeps the definitions reachable from
 every kind the API server decodes (kubelearn.apiserver.registry.RESOURCES,
 plus Binding, Scale and DeleteOptions) and, of each, only what decoding and
 the served OpenAPI documents need: property types, formats, references, list
-items, map values and the x-kubernetes list, map and patch extensions. No
-descriptions. The result is kubelearn/api/schema-v1.32.json, which
-kubelearn.api.schema reads at import.
+items, map values, the x-kubernetes list, map and patch extensions, and each
+definition's ``required`` list -- openapi-gen marks a field required when its
+Go json tag has no ``omitempty`` and its comment no ``+optional``
+(kube-openapi pkg/generators/openapi.go hasOptionalTag), which is what
+kubelearn.api.schema fills with Go's zero values. No descriptions. The
+result is kubelearn/api/schema-v1.32.json, which kubelearn.api.schema reads
+at import.
 """
 
 from __future__ import annotations
@@ -83,6 +87,8 @@ def vendor(swagger: dict[str, Any]) -> dict[str, Any]:
         entry = {k: source[k] for k in ("type", "format") if k in source}
         if "properties" in source:
             entry["properties"] = {p: compact(s) for p, s in source["properties"].items()}
+            if source.get("required"):
+                entry["required"] = list(source["required"])  # upstream's order: Go's
         kept[name] = entry
         stack.extend(references(source.get("properties", {})))
     return {"kinds": dict(sorted(roots.items())), "definitions": dict(sorted(kept.items()))}

@@ -10,11 +10,13 @@
   :class:`Timeout`.
 - :class:`Path` and :class:`FieldError` -- where a validation failure is and what
   it is (apimachinery ``field.Path`` and ``field.Error``), printed the same way.
-- :func:`go_quote`, :func:`go_json`, :class:`GoStruct` and :func:`render_value` --
-  values printed as Go prints them in those messages.
+- :func:`go_quote`, :func:`go_json`, :func:`go_syntax`, :class:`GoValue`,
+  :class:`GoStruct` and :func:`render_value` -- values printed as Go prints them in
+  those messages: ``%q`` for strings and, in the modelled v1.32, Go syntax (``%#v``)
+  for slices, maps and structs: ``[]string{"10.96.0.1"}``.
 
 Messages are upstream's: k8s.io/apimachinery/pkg/api/errors/errors.go and
-k8s.io/apimachinery/pkg/util/validation/field/errors.go.
+k8s.io/apimachinery/pkg/util/validation/field/errors.go (v1.32, apimachinery v0.32.0).
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import math
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
+
+from kubelearn.version import since
 
 # -- printing values the way Go does ----------------------------------------------
 
@@ -133,29 +137,138 @@ def go_json(value: Any) -> str:
     return _json_string(str(value))
 
 
+# What a non-nil pointer inside a composite bad value prints as under %#v. Go prints the
+# pointer's address, which differs on every run (and between the API server's replicas);
+# kubelearn prints this one fixed address, shaped like a Go heap address on amd64.
+GO_POINTER_ADDRESS = "0xc000a4f1e8"
+
+
+class GoValue:
+    """A value with its Go type spelt out, so it prints as Go's ``%#v`` prints it.
+
+    ``GoValue("[]string", ["10.96.0.1"])`` prints ``[]string{"10.96.0.1"}``;
+    ``GoValue("*int64", None)`` prints ``(*int64)(nil)``. The JSON form is the value's.
+    """
+
+    __slots__ = ("type", "value")
+
+    def __init__(self, type: str, value: Any) -> None:
+        self.type = type
+        self.value = value
+
+    def to_json(self) -> str:
+        """The value as encoding/json marshals it."""
+        return go_json(self.value)
+
+    def go_syntax(self) -> str:
+        """The value as ``%#v`` prints it."""
+        return go_syntax(self.value, self.type)
+
+    def __repr__(self) -> str:
+        return f"GoValue({self.type!r}, {self.value!r})"
+
+
 class GoStruct:
-    """A Go struct as a bad value: its fields print as JSON in declaration order."""
+    """A Go struct as a bad value: its type (``core.Toleration``) and fields in order.
 
-    __slots__ = ("fields",)
+    Field values are Python scalars (typed by what they hold), :class:`GoValue` for
+    pointers, slices and maps, or nested structs. ``json`` is what encoding/json
+    would marshal instead, for a type whose JSON names differ from its Go field names.
+    """
 
-    def __init__(self, **fields: Any) -> None:
+    __slots__ = ("type", "fields", "json")
+
+    def __init__(self, type: str, /, *, json: Any = None, **fields: Any) -> None:
+        self.type = type
         self.fields = fields
+        self.json = json
 
     def to_json(self) -> str:
         """The struct as encoding/json marshals it."""
+        if self.json is not None:
+            return go_json(self.json)
         pairs = (f"{_json_string(k)}:{go_json(v)}" for k, v in self.fields.items())
         return "{" + ",".join(pairs) + "}"
 
+    def go_syntax(self) -> str:
+        """The struct as ``%#v`` prints it: ``core.Taint{Key:"k", Value:"v", ...}``."""
+        pairs = (f"{k}:{go_syntax(v)}" for k, v in self.fields.items())
+        return f"{self.type}{{{', '.join(pairs)}}}"
+
     def __repr__(self) -> str:
-        return f"GoStruct({self.to_json()})"
+        return f"GoStruct({self.go_syntax()})"
 
 
-def render_value(value: Any) -> str:
-    """Print a bad value as field.Error does: %v for numbers, %q for strings, else JSON.
+def _map_types(go_type: str) -> tuple[str, str]:
+    """``map[string][]int`` -> (``string``, ``[]int``): the key ends at the matching bracket."""
+    depth = 0
+    for i, ch in enumerate(go_type[3:], start=3):
+        depth += (ch == "[") - (ch == "]")
+        if depth == 0:
+            return go_type[4:i], go_type[i + 1:]
+    raise ValueError(f"not a Go map type: {go_type!r}")
 
-    JSON for composite values since Kubernetes v1.34 (PR #132314, "Nicer value
-    rendering in API errors"); before that maps printed as ``map[string]string{...}``.
+
+def _go_type_of(value: Any) -> str:
+    """The Go type a plain Python value stands for when the caller gave none."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float64"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, (list, tuple)):
+        kinds = {_go_type_of(v) for v in value}
+        return "[]" + (kinds.pop() if len(kinds) == 1 else "interface {}")
+    if isinstance(value, dict):
+        kinds = {_go_type_of(v) for v in value.values()}
+        return "map[string]" + (kinds.pop() if len(kinds) == 1 else "interface {}")
+    return "interface {}"
+
+
+def go_syntax(value: Any, go_type: str | None = None) -> str:
+    """Print ``value`` as Go's ``%#v`` does, as a ``go_type`` (inferred when not given).
+
+    Slices print ``[]string{"a", "b"}``, maps ``map[string]string{"a":"b", "c":"d"}``
+    (keys sorted, as fmt sorts them), nil ones ``[]string(nil)``; a pointer prints
+    ``(*int64)(nil)`` or its address (:data:`GO_POINTER_ADDRESS`); strings ``%q``.
     """
+    if isinstance(value, GoValue):
+        value, go_type = value.value, value.type
+    if go_type is not None and go_type.startswith("*"):
+        return f"({go_type})({'nil' if value is None else GO_POINTER_ADDRESS})"
+    if hasattr(value, "go_syntax"):  # GoStruct, Quantity
+        return value.go_syntax()
+    if go_type is None:
+        go_type = _go_type_of(value)
+    if value is None:
+        return f"{go_type}(nil)"
+    if go_type.startswith("[]"):
+        elem = go_type[2:]
+        return go_type + "{" + ", ".join(go_syntax(v, elem) for v in value) + "}"
+    if go_type.startswith("map["):
+        key_type, elem = _map_types(go_type)
+        items = sorted(value.items())
+        body = ", ".join(f"{go_syntax(k, key_type)}:{go_syntax(v, elem)}" for k, v in items)
+        return go_type + "{" + body + "}"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return go_float(value)
+    if isinstance(value, str):
+        return go_quote(value)
+    inferred = _go_type_of(value)
+    if go_type == "interface {}" and inferred != go_type:  # an interface holding a value
+        return go_syntax(value, inferred)
+    return go_quote(str(value))
+
+
+def _render_json(value: Any) -> str:
+    """field.Error's rendering from v1.34 (PR #132314): JSON for anything not simple."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -167,6 +280,36 @@ def render_value(value: Any) -> str:
     if isinstance(value, str):
         return go_quote(value)
     return go_json(value)
+
+
+def render_value(value: Any) -> str:
+    """Print a bad value as field.Error.ErrorBody does in the modelled version.
+
+    v1.32: a pointer is dereferenced, and nil becomes the *string* ``"null"``
+    (so it prints quoted); numbers and bools print with %v, strings with %q, and
+    everything else with %#v -- ``[]string{"a", "b"}``, ``map[string]string{"a":"b"}``,
+    ``core.Toleration{Key:"k", ...}``. A ``resource.Quantity`` or ``intstr.IntOrString``
+    is passed by value, whose String method needs a pointer, so it prints as a struct
+    too. v1.34 (PR #132314, "Nicer value rendering in API errors") prints composite
+    values as JSON and nil as ``null``.
+    """
+    if since(34):
+        return _render_json(value)
+    if isinstance(value, GoValue) and value.type.startswith("*"):  # ErrorBody dereferences
+        value = None if value.value is None else GoValue(value.type[1:], value.value)
+    if isinstance(value, GoValue) and not value.type.startswith(("[]", "map[")):
+        value = value.value  # a struct or a named scalar type prints as its value does
+    if value is None:
+        return '"null"'  # errors.go: value = "null", then %q
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return go_float(value)
+    if isinstance(value, str):
+        return go_quote(value)
+    return go_syntax(value)
 
 
 # -- field paths and field errors (apimachinery util/validation/field) ------------
@@ -319,15 +462,19 @@ class FieldError:
         """A value is longer than ``max_length`` bytes (field.TooLong)."""
         if max_length < 0:
             detail = "value is too long"
+        elif max_length == 1 and since(34):  # the singular arrived in v1.34
+            detail = "may not be more than 1 byte"
         else:
-            detail = f"may not be more than {max_length} byte{'' if max_length == 1 else 's'}"
+            detail = f"may not be more than {max_length} bytes"
         return cls(TOO_LONG, path, "<value omitted>", detail)
 
     @classmethod
     def too_many(cls, path: Path | str, actual: int, max_items: int) -> FieldError:
         """A list has more than ``max_items`` items (field.TooMany)."""
-        if max_items >= 0:
-            detail = f"must have at most {max_items} item{'' if max_items == 1 else 's'}"
+        if max_items == 1 and since(34):  # the singular arrived in v1.34
+            detail = "must have at most 1 item"
+        elif max_items >= 0:
+            detail = f"must have at most {max_items} items"
         else:
             detail = "has too many items"
         return cls(TOO_MANY, path, actual if actual >= 0 else _OMIT, detail)

@@ -555,7 +555,10 @@ def to_yaml(obj: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> str:
 
 # -- resources ---------------------------------------------------------------------------------
 
-# component-helpers/resource IsSupportedPodLevelResource (PodLevelResources, beta in v1.34)
+# component-helpers/resource IsSupportedPodLevelResource. PodLevelResources is alpha and off
+# in v1.32 (beta and on in v1.34), so the API server drops a pod's spec.resources
+# (apiserver/storage.py drop_disabled_pod_fields) and no stored pod has any; the helpers
+# below still honour it, as upstream's do with the gate on (their unit tests set it).
 POD_LEVEL_RESOURCES = ("cpu", "memory")
 
 

@@ -12,8 +12,10 @@ empty when it passes -- worded exactly as upstream words them:
 - ports, config keys and IPs: :func:`is_valid_port_num`, :func:`is_valid_port_name`,
   :func:`is_config_map_key`, :func:`is_valid_ip`.
 
-Sources: k8s.io/apimachinery/pkg/util/validation/validation.go and
-pkg/api/validate/content (dns.go, kube.go, errors.go); pkg/api/validation/path.
+Sources: k8s.io/apimachinery/pkg/util/validation/validation.go (v1.32,
+apimachinery v0.32.0) and pkg/api/validation/path. v1.35 moved these checks to
+pkg/api/validate/content and reworded two messages ("bytes", "a valid label key");
+the modelled version picks the wording (:func:`max_len_error`, :func:`is_label_key`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import functools
 import ipaddress
 import re
 from collections.abc import Callable
+
+from kubelearn.version import since
 
 DNS1123_LABEL_MAX_LENGTH = 63  # validation.DNS1123LabelMaxLength
 DNS1123_SUBDOMAIN_MAX_LENGTH = 253  # validation.DNS1123SubdomainMaxLength
@@ -80,9 +84,14 @@ def _memoized(check: Callable[[str], list[str]]) -> Callable[[str], list[str]]:
     return memoized
 
 
+# validation.MaxLenError counts characters up to v1.34; content.MaxLenError (v1.35) says bytes.
+# Both measure len(), which in Go is bytes.
+_MAX_LEN_UNIT = "bytes" if since(35) else "characters"
+
+
 def max_len_error(length: int) -> str:
-    """``must be no more than N bytes`` (content.MaxLenError; said "characters" before v1.34)."""
-    return f"must be no more than {length} bytes"
+    """``must be no more than N characters`` (validation.MaxLenError; "bytes" from v1.35)."""
+    return f"must be no more than {length} {_MAX_LEN_UNIT}"
 
 
 def regex_error(msg: str, fmt: str, *examples: str) -> str:
@@ -139,6 +148,11 @@ def is_dns1035_label(value: str) -> list[str]:
     return errs
 
 
+# IsQualifiedName's words for a key with more than one '/'; content.IsLabelKey (v1.35) says
+# "a valid label key".
+_TOO_MANY_SLASHES = "a valid label key " if since(35) else "a qualified name "
+
+
 @_memoized
 def is_label_key(value: str) -> list[str]:
     """Reasons ``value`` is not a label key (a qualified name), ``[prefix/]name``."""
@@ -154,7 +168,7 @@ def is_label_key(value: str) -> list[str]:
             errs.extend("prefix part " + m for m in is_dns1123_subdomain(prefix))
     else:
         return [
-            "a valid label key "
+            _TOO_MANY_SLASHES
             + regex_error(LABEL_KEY_ERR, LABEL_KEY_FMT, "MyName", "my.name", "123-abc")
             + " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')"
         ]

@@ -297,6 +297,30 @@ class Quantity:
         """The JSON a Quantity marshals to: its string, quoted."""
         return '"' + str(self) + '"'
 
+    def go_syntax(self) -> str:
+        """The Quantity as Go's ``%#v`` prints it, private fields and all.
+
+        A validation error that is handed a Quantity by value prints this in v1.32
+        (String needs a pointer): the int64 form ``i`` when the amount fits it (as
+        ParseQuantity's fast path leaves it), else the inf.Dec form ``d``, whose
+        pointer prints as an address. ``s`` is the string ParseQuantity kept, if any.
+        Approximation: an amount from ParseQuantity's slow path that happens to fit
+        the int64 form (more than 18 digits, or finer than a nanounit) prints as it.
+        """
+        from kubelearn.api.errors import GO_POINTER_ADDRESS, go_quote  # errors imports us
+
+        sign, digits, exponent = self._amount.as_tuple()
+        unscaled = int("".join(map(str, digits)) or "0") * (-1 if sign else 1)
+        fits = (isinstance(exponent, int) and exponent >= NANO and -(2**63) <= unscaled < 2**63
+                and not (self.format == BINARY_SI and exponent < 0))
+        if fits:
+            i, dec = f"value:{unscaled}, scale:{exponent}", "nil"
+        else:
+            i, dec = "value:0, scale:0", GO_POINTER_ADDRESS
+        return (f"resource.Quantity{{i:resource.int64Amount{{{i}}}, "
+                f"d:resource.infDecAmount{{Dec:(*inf.Dec)({dec})}}, s:{go_quote(self._s)}, "
+                f"Format:{go_quote(self.format)}}}")
+
     # -- comparing -----------------------------------------------------------------
     @staticmethod
     def _coerce(other: Any) -> Decimal | None:

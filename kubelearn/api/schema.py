@@ -18,7 +18,15 @@ is stored:
 - a field the type does not have is dropped and reported by its path
   (``spec.containers[0].foo``), for ``fieldValidation`` to warn about or refuse;
 - a lone UTF-16 surrogate in a string (``"\\ud800"``) becomes U+FFFD;
-- nesting deeper than :data:`MAX_DEPTH` is refused.
+- nesting deeper than :data:`MAX_DEPTH` is refused;
+- a field whose Go json tag has no ``omitempty`` is always written, so where a
+  body leaves it out the object keeps Go's zero value (:func:`zero_filled`):
+  ``""``, ``0``, ``false``, ``null`` for a slice or map, an empty struct filled
+  the same way (NodeSystemInfo's ``kubeProxyVersion: ""``, an EndpointSlice's
+  ``endpoints: null``). The vendored document's ``required`` lists say which
+  fields those are: openapi-gen marks a field required exactly when it has
+  neither ``omitempty`` nor ``+optional`` (kube-openapi pkg/generators
+  hasOptionalTag).
 
 The types come from upstream's v1.32 OpenAPI document, vendored by
 ``tools/vendor_schema.py`` into ``schema-v1.32.json`` (every kind kubelearn
@@ -35,7 +43,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from typing import Any
 
@@ -67,14 +75,19 @@ class Struct:
 
     ``definition``: its OpenAPI name (``io.k8s.api.core.v1.PodSpec``);
     ``extensions``: per field, its x-kubernetes list, map and patch markers;
+    ``required``: the fields Go always writes (no ``omitempty``), in upstream's order;
     ``open``: unknown fields are kept (a kind kubelearn has no type for).
     """
 
     def __init__(self, name: str, fields: Mapping[str, Any], *, definition: str = "",
                  extensions: Mapping[str, Mapping[str, Any]] | None = None,
+                 required: tuple[str, ...] = (),
                  open: bool = False) -> None:  # noqa: A002 - Go's word for it
         self.name, self.definition, self.open = name, definition, open
         self.extensions = dict(extensions or {})
+        self.required = required
+        self.fills = bool(required)  # a value of this type may need zero values filled in
+        self.zero_plan: _ZeroPlan | None = None  # made on first use
         self.short = name.rpartition(".")[2]  # what encoding/json calls the struct
         self.set_fields(fields)
 
@@ -217,6 +230,8 @@ class _Builder:
         struct.extensions = {f: {k: v for k, v in s.items() if k.startswith("x-kubernetes-")}
                              for f, s in properties.items()}
         struct.set_fields({f: self.value(s, names.get(f)) for f, s in properties.items()})
+        struct.required = tuple(f for f in self.definitions[definition].get("required", ())
+                                if f in struct.fields)
         return struct
 
     def value(self, schema: Mapping[str, Any], name: str | None = None) -> Any:
@@ -247,6 +262,35 @@ class _Builder:
         return named(name) if name else STRING
 
 
+def _inner_struct(typ: Any) -> Struct | None:
+    """The struct a field holds, directly or as slice items or map values; else None."""
+    while isinstance(typ, (ListOf, MapOf)):
+        typ = typ.item if isinstance(typ, ListOf) else typ.value
+    return typ if isinstance(typ, Struct) else None
+
+
+def _mark_fills(structs: Iterable[Struct]) -> None:
+    """Set ``fills`` on every struct that has, or holds one that has, a required field.
+
+    The zero-fill walks only into those, so a write skips most of an object
+    (ObjectMeta but its ownerReferences, a PodSpec's affinity without terms...).
+    """
+    structs = list(structs)
+    for struct in structs:
+        struct.fills = bool(struct.required)
+    changed = True
+    while changed:  # to a fixed point: the types refer to each other
+        changed = False
+        for struct in structs:
+            if struct.fills:
+                continue
+            for typ in struct.fields.values():
+                inner = _inner_struct(typ)
+                if inner is not None and inner.fills:
+                    struct.fills = changed = True
+                    break
+
+
 def _load() -> tuple[dict[str, Struct], dict[str, Struct]]:
     """KIND_TYPES and every Struct by OpenAPI name, from the vendored document."""
     text = resources.files("kubelearn.api").joinpath(SCHEMA_FILE).read_text()
@@ -257,6 +301,7 @@ def _load() -> tuple[dict[str, Struct], dict[str, Struct]]:
 
 
 KIND_TYPES, DEFINITIONS = _load()
+_mark_fills(DEFINITIONS.values())
 _META = "io.k8s.apimachinery.pkg.apis.meta.v1."
 OBJECT_META = DEFINITIONS[_META + "ObjectMeta"]
 OWNER_REFERENCE = DEFINITIONS[_META + "OwnerReference"]
@@ -475,6 +520,169 @@ def _zero(typ: Any) -> Any:
     return None  # Time, MicroTime: the zero time is written as null; free-form: null as given
 
 
+# -- fields without omitempty: Go's zero values -------------------------------------
+
+class _ZeroPlan:
+    """What filling a struct's zero values looks at, made once a struct (see _zero_plan).
+
+    ``required``: its required fields and their types, and ``names``, the same as a
+    set, so that a value with all of them costs one subset test; ``collections``:
+    the required slices and maps (null when empty, in storage); ``nested``: the
+    fields that hold a struct with required fields, by name, as (type, the struct,
+    whether a slice of them), and ``nested_names``, the same as a set.
+    """
+
+    __slots__ = ("required", "names", "collections", "nested", "nested_names")
+
+    def __init__(self, typ: Struct) -> None:
+        self.required = tuple((f, typ.fields[f]) for f in typ.required)
+        self.names = frozenset(typ.required)
+        self.collections = tuple(f for f, t in self.required if isinstance(t, (ListOf, MapOf)))
+        self.nested = {f: (t, inner, isinstance(t, ListOf) and t.item is inner)
+                       for f, t in typ.fields.items()
+                       if (inner := _inner_struct(t)) is not None and inner.fills}
+        self.nested_names = frozenset(self.nested)
+
+
+def required_zero(typ: Any) -> Any:
+    """What Go writes for a field without ``omitempty`` holding its zero value.
+
+    A nil slice or map (a ``[]byte`` too) is ``null`` (encoding/json
+    encodeState: ``if v.IsNil() { e.WriteString("null") }``); a struct is
+    ``{}`` with its own such fields filled; a Time ``null`` (metav1.Time
+    MarshalJSON); a Quantity ``"0"``; an IntOrString ``0``; a string ``""``,
+    a number ``0``, a bool ``false``.
+    """
+    if isinstance(typ, (ListOf, MapOf)) or (isinstance(typ, Scalar) and typ.encoding):
+        return None
+    if isinstance(typ, Struct):
+        return _filled_struct({}, typ)
+    return _zero(typ)
+
+
+def _zero_plan(typ: Struct) -> _ZeroPlan:
+    typ.zero_plan = _ZeroPlan(typ)
+    return typ.zero_plan
+
+
+def _filled_struct(value: dict, typ: Struct, stored: bool = False) -> dict:
+    plan = typ.zero_plan or _zero_plan(typ)
+    out = value
+    if not plan.names <= value.keys():  # the commonest case, all there: one test, in C
+        for field, field_type in plan.required:
+            if field not in value:
+                if out is value:
+                    out = dict(value)
+                out[field] = required_zero(field_type)
+    if stored and plan.collections:
+        for field in plan.collections:
+            have = value.get(field)
+            if have is not None and not have:  # [] or {}: protobuf reads it back as nil
+                if out is value:
+                    out = dict(value)
+                out[field] = None
+    if not plan.nested:
+        return out
+    for field in plan.nested_names.intersection(value):  # any order: keys stay in place
+        item = value[field]
+        field_type, inner, slice_of_structs = plan.nested[field]
+        if slice_of_structs and item.__class__ is list:
+            new = item
+            for i, element in enumerate(item):
+                if element.__class__ is dict:
+                    filled = _filled_struct(element, inner, stored)
+                    if filled is not element:
+                        if new is item:
+                            new = list(item)
+                        new[i] = filled
+        elif field_type is inner:
+            new = _filled_struct(item, inner, stored) if item.__class__ is dict else item
+        else:
+            new = _filled(item, field_type, stored)
+        if new is not item:
+            if out is value:
+                out = dict(value)
+            out[field] = new
+    return out
+
+
+def _filled(value: Any, typ: Any, stored: bool = False) -> Any:
+    cls = value.__class__
+    if cls is dict:
+        if isinstance(typ, Struct):
+            return _filled_struct(value, typ, stored) if typ.fills else value
+        if isinstance(typ, MapOf):
+            out = value
+            for key, item in value.items():
+                new = _filled(item, typ.value, stored)
+                if new is not item:
+                    if out is value:
+                        out = dict(value)
+                    out[key] = new
+            return out
+    elif cls is list and isinstance(typ, ListOf):
+        out = value
+        for i, item in enumerate(value):
+            new = _filled(item, typ.item, stored)
+            if new is not item:
+                if out is value:
+                    out = list(value)
+                out[i] = new
+        return out
+    return value
+
+
+def zero_filled(obj: Mapping[str, Any], typ: Struct | None = None, *,
+                stored: bool = False, before: Mapping[str, Any] | None = None) -> Any:
+    """``obj`` with Go's zero value in each field without ``omitempty`` that it leaves out.
+
+    As Go writes an object back: a NodeSystemInfo without ``kubeProxyVersion``
+    has ``kubeProxyVersion: ""``, an EndpointSlice without endpoints
+    ``endpoints: null``, a ReplicaSetStatus ``replicas: 0``; fields with
+    ``omitempty`` stay out when empty. ``typ``: the Go type (default: the kind's).
+
+    ``stored``: also an empty slice or map in such a field becomes ``null``, as
+    an object read back from storage has it: kube-apiserver stores built-in
+    kinds as protobuf (--storage-media-type), which does not tell an empty
+    repeated field from a nil one, so an EndpointSlice written with
+    ``endpoints: []`` is read back, and answered, with ``endpoints: null``.
+
+    ``before``: the stored object ``obj`` replaces, filled when it was written:
+    the top-level fields ``obj`` has as they were (a status update's spec) are
+    not walked again -- a comparison in C instead of a walk in Python.
+
+    A field that is there is kept as it is (decoding has made a ``null`` an
+    absent field already); so is a value of the wrong type (decoding refuses
+    it). Copy on write: ``obj`` itself when nothing is missing, else a copy
+    that shares every part it does not change.
+    """
+    if typ is None:
+        typ = KIND_TYPES.get(obj.get("kind"))  # type: ignore[arg-type]
+        if typ is None:
+            return obj
+    if before is None or obj.__class__ is not dict:
+        return _filled(obj, typ, stored)
+    changed = {k: v for k, v in obj.items()
+               if k not in before or (before[k] is not v and before[k] != v)}
+    filled = _filled_struct(changed, typ, stored)
+    if filled is changed:
+        return obj
+    out = dict(obj)
+    for key, value in filled.items():  # what changed, filled, and required fields obj lacks
+        if (value is not changed[key]) if key in changed else key not in obj:
+            out[key] = value
+    return out
+
+
+def fill_zero_values(obj: dict, before: Mapping[str, Any] | None = None) -> dict:
+    """Fill ``obj`` in place as storage keeps it (:func:`zero_filled` with ``stored``),
+    for an object the caller owns; ``before``: the stored object it replaces."""
+    filled = zero_filled(obj, stored=True, before=before)
+    if filled is not obj:
+        obj.update(filled)
+    return obj
+
+
 def _too_deep(value: Any, level: int) -> bool:
     """True if a list or map inside ``value`` (itself at nesting ``level``) is past MAX_DEPTH."""
     stack = [(value, level)]
@@ -678,8 +886,10 @@ def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = Non
     """``obj`` decoded into its kind's Go type and back, as the API server keeps a body.
 
     Returns the object to keep -- ``obj`` itself when decoding changes nothing,
-    as for nearly every body -- and the paths of the fields the type does not
-    have, which are dropped (for ``fieldValidation`` to warn about or refuse).
+    as for nearly every body, else a copy; fields without ``omitempty`` that it
+    leaves out get their zero values (:func:`zero_filled`) -- and the paths of
+    the fields the type does not have, which are dropped (for
+    ``fieldValidation`` to warn about or refuse).
     Raises BadRequest, worded as the API server's decoder, for a value of the
     wrong type or nesting deeper than :data:`MAX_DEPTH`.
 
@@ -692,7 +902,8 @@ def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = Non
     pending = obj if stored is None else \
         {k: v for k, v in obj.items() if k not in stored or stored[k] != v}
     if _decodes(pending, typ):
-        return dict(obj) if not isinstance(obj, dict) else obj, []
+        return zero_filled(dict(obj) if not isinstance(obj, dict) else obj, typ,
+                           before=stored), []
     problem = _type_error(pending, typ)
     if problem:
         api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
@@ -705,7 +916,7 @@ def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = Non
         raise BadRequest(TOO_DEEP) from None
     out = {k: decoded[k] if k in pending else v for k, v in obj.items()
            if k in decoded or k not in pending}
-    return out, converter.unknown
+    return zero_filled(out, typ, before=stored), converter.unknown
 
 
 def check_types(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> None:

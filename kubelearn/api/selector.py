@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from kubelearn.api.errors import BadRequest, FieldError, Path, aggregate, go_quote
+from kubelearn.api.errors import BadRequest, FieldError, GoValue, Path, aggregate, go_quote
 from kubelearn.api.names import is_label_key, is_label_value
 from kubelearn.api.schema import LABEL_SELECTOR, check_value
 
@@ -72,7 +72,7 @@ class Requirement:
         if msgs:
             errs.append(FieldError.invalid(_child(path, "key"), key, "; ".join(msgs)))
         value_path = _child(path, "values")
-        shown: Any = values if values else None  # a nil Go slice prints as null
+        shown = GoValue("[]string", values if values else None)  # LabelSelectorAsSelector: nil
         if operator in (IN, NOT_IN):
             if not values:
                 errs.append(FieldError.invalid(

@@ -8,7 +8,8 @@
 - One function per kind -- :func:`validate_pod`, :func:`validate_node`,
   :func:`validate_namespace`, :func:`validate_service`, :func:`validate_configmap`,
   :func:`validate_deployment`, :func:`validate_replicaset`, :func:`validate_lease`,
-  :func:`validate_event`, :func:`validate_endpoints` -- and the shared pieces
+  :func:`validate_event`, :func:`validate_endpoints`, :func:`validate_priority_class`
+  (and :func:`validate_priority_class_update`) -- and the shared pieces
   (:func:`validate_object_meta`, :func:`validate_pod_spec`, :func:`validate_labels`,
   :func:`validate_label_selector`...).
 - The name rules of :mod:`kubelearn.api.names`, re-exported, and :data:`NAME_RULES`:
@@ -17,9 +18,9 @@
 The checks are the common ones a learner meets, in upstream's order and words:
 k8s.io/apimachinery/pkg/api/validation/objectmeta.go, pkg/apis/meta/v1/validation,
 and kubernetes pkg/apis/core/validation/validation.go, pkg/apis/apps/validation,
-pkg/apis/coordination/validation. Fields the API server would default (restartPolicy,
-imagePullPolicy, protocol, a namespace from the request URL, a name from
-generateName) are only checked when they are set.
+pkg/apis/coordination/validation, pkg/apis/scheduling/validation. Fields the API
+server would default (restartPolicy, imagePullPolicy, protocol, a namespace from the
+request URL, a name from generateName) are only checked when they are set.
 """
 
 from __future__ import annotations
@@ -28,7 +29,16 @@ import ipaddress
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from kubelearn.api.errors import BadRequest, FieldError, GoStruct, Invalid, Path, go_json, go_quote
+from kubelearn.api.errors import (
+    BadRequest,
+    FieldError,
+    GoStruct,
+    GoValue,
+    Invalid,
+    Path,
+    go_json,
+    go_quote,
+)
 from kubelearn.api.manifest import (
     EXTRA_API_VERSIONS,
     is_namespaced,
@@ -55,6 +65,12 @@ from kubelearn.api.names import (
     regex_error,
 )
 from kubelearn.api.quantity import Quantity
+from kubelearn.api.scheduling import (
+    HIGHEST_USER_DEFINABLE_PRIORITY,
+    PREEMPTION_POLICIES,
+    SYSTEM_PRIORITY_CLASS_PREFIX,
+    known_system_priority_class_error,
+)
 from kubelearn.api.schema import check_types, json_kind
 from kubelearn.api.selector import LabelSelector, SelectorError
 
@@ -65,7 +81,8 @@ __all__ = [
     "validate_service_update",
     "validate_configmap",
     "validate_deployment", "validate_replicaset", "validate_lease", "validate_event",
-    "validate_endpoints", "is_dns1123_label", "is_dns1123_subdomain", "is_dns1035_label",
+    "validate_endpoints", "validate_priority_class", "validate_priority_class_update",
+    "validate_preemption_policy", "is_dns1123_label", "is_dns1123_subdomain", "is_dns1035_label",
     "is_label_key", "is_label_value", "is_qualified_name", "is_valid_port_num",
     "is_valid_port_name", "is_config_map_key", "is_valid_ip",
 ]
@@ -188,17 +205,34 @@ def validate_annotations(annotations: Any, path: Path) -> list[FieldError]:
     return errs
 
 
-def _selector_struct(selector: Mapping[str, Any]) -> GoStruct:
-    """A metav1.LabelSelector as it prints in an error (omitempty fields left out)."""
-    fields: dict[str, Any] = {}
+def label_selector_value(selector: Mapping[str, Any]) -> GoStruct:
+    """A metav1.LabelSelector as a bad value: ``v1.LabelSelector{MatchLabels:...}``.
+
+    An absent list or map is a nil one (``[]string(nil)``); the JSON form leaves
+    omitempty fields out.
+    """
+    json_fields: dict[str, Any] = {}
     if selector.get("matchLabels"):
-        fields["matchLabels"] = selector["matchLabels"]
-    if selector.get("matchExpressions"):
-        fields["matchExpressions"] = [
-            GoStruct(key=_str(e.get("key")), operator=_str(e.get("operator")),
+        json_fields["matchLabels"] = selector["matchLabels"]
+    exprs = [_map(x) for x in _list(selector.get("matchExpressions"))]
+    if exprs:
+        json_fields["matchExpressions"] = [
+            GoStruct("", key=_str(e.get("key")), operator=_str(e.get("operator")),
                      **({"values": _list(e.get("values"))} if e.get("values") else {}))
-            for e in (_map(x) for x in _list(selector["matchExpressions"]))]
-    return GoStruct(**fields)
+            for e in exprs]
+    requirements = [
+        GoStruct("v1.LabelSelectorRequirement", Key=_str(e.get("key")),
+                 Operator=_str(e.get("operator")),
+                 Values=GoValue("[]string", None if e.get("values") is None
+                                else [_str(v) for v in _list(e.get("values"))]))
+        for e in exprs]
+    labels = selector.get("matchLabels")
+    return GoStruct(
+        "v1.LabelSelector", json=GoStruct("", **json_fields),
+        MatchLabels=GoValue("map[string]string", None if labels is None else dict(_map(labels))),
+        MatchExpressions=GoValue("[]v1.LabelSelectorRequirement",
+                                 None if selector.get("matchExpressions") is None
+                                 else requirements))
 
 
 def validate_label_selector(selector: Any, path: Path) -> list[FieldError]:
@@ -232,6 +266,15 @@ def validate_label_selector(selector: Any, path: Path) -> list[FieldError]:
 # -- ObjectMeta -----------------------------------------------------------------------------------
 
 
+def _owner_reference(ref: Mapping[str, Any]) -> GoStruct:
+    """A metav1.OwnerReference as a bad value (its two *bool fields print as pointers)."""
+    return GoStruct("v1.OwnerReference", json=dict(ref), APIVersion=_str(ref.get("apiVersion")),
+                    Kind=_str(ref.get("kind")), Name=_str(ref.get("name")),
+                    UID=_str(ref.get("uid")),
+                    Controller=GoValue("*bool", ref.get("controller")),
+                    BlockOwnerDeletion=GoValue("*bool", ref.get("blockOwnerDeletion")))
+
+
 def validate_owner_references(refs: Any, path: Path) -> list[FieldError]:
     """Each reference complete; at most one controller (ValidateOwnerReferences)."""
     errs, controller = [], ""
@@ -243,15 +286,17 @@ def validate_owner_references(refs: Any, path: Path) -> list[FieldError]:
         for field in ("kind", "name", "uid"):
             if not _str(ref.get(field)):
                 errs.append(FieldError.invalid(path.child(field), _str(ref.get(field)),
-                                               "must not be empty"))
+                                               f"{field} must not be empty"))
         if api_version == "v1" and kind == "Event":  # BannedOwners
-            errs.append(FieldError.invalid(path, dict(ref),
+            errs.append(FieldError.invalid(path, _owner_reference(ref),
                                            "/v1, Kind=Event is disallowed from being an owner"))
         if ref.get("controller") is True:
             current = f"{kind}/{_str(ref.get('name'))}"
             if controller:
                 errs.append(FieldError.invalid(
-                    path, list(_list(refs)), "Only one reference can have Controller set to "
+                    path, GoValue("[]v1.OwnerReference",
+                                  [_owner_reference(_map(r)) for r in _list(refs)]),
+                    "Only one reference can have Controller set to "
                     f'true. Found "true" in references for {controller} and {current}'))
             else:
                 controller = current
@@ -305,7 +350,7 @@ def validate_object_meta(obj: Mapping[str, Any], name_rule: NameRule, namespaced
             errs += _each(msgs, child("finalizers"), finalizer)
     if "orphan" in finalizers and "foregroundDeletion" in finalizers:
         errs.append(FieldError.invalid(
-            child("finalizers"), finalizers,
+            child("finalizers"), GoValue("[]string", finalizers),
             "finalizer orphan and foregroundDeletion cannot be both set"))
     return errs
 
@@ -471,7 +516,8 @@ def _validate_container(c: Mapping[str, Any], path: Path, volumes: set[str],
         if not env_name:
             errs.append(FieldError.required(path.child("env").index(i).child("name")))
         elif any(not (" " <= ch <= "~") or ch == "=" for ch in env_name):
-            # IsRelaxedEnvVarName (RelaxedEnvironmentVariableValidation, GA in v1.34)
+            # IsRelaxedEnvVarName: RelaxedEnvironmentVariableValidation is beta and on in
+            # v1.32 (FEATURE_GATES), GA in v1.34; kubelearn models no gate-off IsEnvVarName.
             errs.append(FieldError.invalid(
                 path.child("env").index(i).child("name"), env_name,
                 "a valid environment variable name must consist only of printable ASCII "
@@ -529,8 +575,9 @@ def validate_tolerations(tolerations: Any, path: Path) -> list[FieldError]:
                 seconds = t.get("tolerationSeconds")
                 errs.append(FieldError.invalid(
                     p.child("operator"),
-                    GoStruct(Key=key, Operator=op, Value=value, Effect=effect,
-                             TolerationSeconds=None if seconds is None else _int(seconds)),
+                    GoStruct("core.Toleration", Key=key, Operator=op, Value=value,
+                             Effect=effect, TolerationSeconds=GoValue(
+                                 "*int64", None if seconds is None else _int(seconds))),
                     "value must be empty when `operator` is 'Exists'"))
         else:
             errs.append(FieldError.not_supported(p.child("operator"), op, TOLERATION_OPERATORS))
@@ -629,8 +676,9 @@ def validate_taints(taints: Any, path: Path) -> list[FieldError]:
         else:
             errs += _check_enum(effect, TAINT_EFFECTS, p.child("effect"))
         if (key, effect) in seen:
-            dup = FieldError.duplicate(p, GoStruct(Key=key, Value=value, Effect=effect,
-                                                   TimeAdded=t.get("timeAdded")))
+            dup = FieldError.duplicate(p, GoStruct("core.Taint", Key=key, Value=value,
+                                                   Effect=effect, TimeAdded=GoValue(
+                                                       "*v1.Time", t.get("timeAdded"))))
             dup.detail = "taints must be unique by key and effect pair"
             errs.append(dup)
             continue
@@ -776,9 +824,10 @@ def validate_service_cluster_ips(svc: Mapping[str, Any]) -> list[FieldError]:
         if not ips:
             errs.append(FieldError.required(ips_path))
         elif ips[0] != cluster_ip:
-            errs.append(FieldError.invalid(ips_path, ips, "first value must match `clusterIP`"))
+            errs.append(FieldError.invalid(ips_path, GoValue("[]string", ips),
+                                           "first value must match `clusterIP`"))
     elif ips:
-        errs.append(FieldError.invalid(ips_path, ips,
+        errs.append(FieldError.invalid(ips_path, GoValue("[]string", ips),
                                        "must be empty when `clusterIP` is not specified"))
     seen: set[str] = set()
     for i, family in enumerate(_list(spec.get("ipFamilies"))):
@@ -797,18 +846,19 @@ def validate_service_cluster_ips(svc: Mapping[str, Any]) -> list[FieldError]:
         if i == 0 and ip == "None":
             if len(ips) > 1:
                 bad_ips = True
-                errs.append(FieldError.invalid(ips_path, ips,
+                errs.append(FieldError.invalid(ips_path, GoValue("[]string", ips),
                                                "'None' must be the first and only value"))
             continue
         msgs = is_valid_ip(ip)
         bad_ips = bad_ips or bool(msgs)
         errs += _each(msgs, ips_path.index(i), ip)
     if len(ips) > 2:
-        errs.append(FieldError.invalid(ips_path, ips, "may only hold up to 2 values"))
+        errs.append(FieldError.invalid(ips_path, GoValue("[]string", ips),
+                                       "may only hold up to 2 values"))
     if bad_ips:
         return errs
     if len(ips) > 1 and len({":" in ip for ip in ips}) != len(ips):
-        errs.append(FieldError.invalid(ips_path, ips,
+        errs.append(FieldError.invalid(ips_path, GoValue("[]string", ips),
                                        "may specify no more than one IP for each IP family"))
     families = _list(spec.get("ipFamilies"))
     if ips and ips != ["None"]:
@@ -834,24 +884,26 @@ def validate_service_update(new: Mapping[str, Any], old: Mapping[str, Any]) -> l
         return []
     errs: list[FieldError] = []
     ips, old_ips = _list(spec.get("clusterIPs")), _list(old_spec.get("clusterIPs"))
+    shown = GoValue("[]string", ips if spec.get("clusterIPs") is not None else None)
     if not (ips == ["None"] and old_ips == ["None"]):
         ips_path = Path("spec", "clusterIPs")
         if len(ips) == len(old_ips):
-            errs += [FieldError.invalid(ips_path.index(i), ips, "may not change once set")
+            errs += [FieldError.invalid(ips_path.index(i), shown, "may not change once set")
                      for i, ip in enumerate(old_ips) if ips[i] != ip]
         elif len(ips) < len(old_ips):
             if not ips:
-                errs.append(FieldError.invalid(ips_path.index(0), ips,
+                errs.append(FieldError.invalid(ips_path.index(0), shown,
                                                "primary clusterIP can not be unset"))
             elif ips[0] != old_ips[0]:
-                errs.append(FieldError.invalid(ips_path.index(0), ips, "may not change once set"))
+                errs.append(FieldError.invalid(ips_path.index(0), shown, "may not change once set"))
         elif old_ips and ips[0] != old_ips[0]:
-            errs.append(FieldError.invalid(ips_path.index(0), ips, "may not change once set"))
+            errs.append(FieldError.invalid(ips_path.index(0), shown, "may not change once set"))
     headless, old_headless = ips == ["None"], old_ips == ["None"]
     families, old_families = _list(spec.get("ipFamilies")), _list(old_spec.get("ipFamilies"))
     if headless == old_headless and not headless and len(families) == len(old_families):
         # one error per changed family, each at index 0 -- as upstream writes it
-        errs += [FieldError.invalid(Path("spec", "ipFamilies").index(0), families,
+        errs += [FieldError.invalid(Path("spec", "ipFamilies").index(0),
+                                    GoValue("[]core.IPFamily", families),
                                     "may not change once set")
                  for i, family in enumerate(old_families) if families[i] != family]
     return errs
@@ -1075,19 +1127,20 @@ def _selector_and_template(spec: Mapping[str, Any], path: Path) -> list[FieldErr
     else:
         errs += validate_label_selector(raw, path.child("selector"))
         if not _map(raw).get("matchLabels") and not _map(raw).get("matchExpressions"):
-            errs.append(FieldError.invalid(path.child("selector"), _selector_struct(_map(raw)),
+            errs.append(FieldError.invalid(path.child("selector"), label_selector_value(_map(raw)),
                                            "empty selector is invalid for deployment"))
     try:
         selector = LabelSelector.from_dict(_map(raw) if raw is not None else None)
     except (SelectorError, BadRequest):
-        errs.append(FieldError.invalid(path.child("selector"), _selector_struct(_map(raw)),
+        errs.append(FieldError.invalid(path.child("selector"), label_selector_value(_map(raw)),
                                        "invalid label selector"))
         return errs
     template_path = path.child("template")
     template = _map(spec.get("template"))
     labels = _map(template.get("metadata")).get("labels")
     if not selector.empty() and not selector.matches(_map(labels)):
-        errs.append(FieldError.invalid(template_path.child("metadata", "labels"), labels,
+        errs.append(FieldError.invalid(template_path.child("metadata", "labels"),
+                                       GoValue("map[string]string", labels),
                                        "`selector` does not match template `labels`"))
     errs += validate_pod_template(template, template_path)
     tspec = _map(template.get("spec"))
@@ -1101,13 +1154,20 @@ def _selector_and_template(spec: Mapping[str, Any], path: Path) -> list[FieldErr
     return errs
 
 
+def int_or_string(value: int | str) -> GoStruct:
+    """An intstr.IntOrString as a bad value: ``intstr.IntOrString{Type:1, ...}``."""
+    if isinstance(value, str):
+        return GoStruct("intstr.IntOrString", json=value, Type=1, IntVal=0, StrVal=value)
+    return GoStruct("intstr.IntOrString", json=value, Type=0, IntVal=_int(value), StrVal="")
+
+
 def _int_or_percent(value: Any, path: Path) -> tuple[list[FieldError], int | None]:
     """ValidatePositiveIntOrPercent; also the number or percentage it holds."""
     if isinstance(value, str):
         if not (value.endswith("%") and value[:-1].isascii() and value[:-1].isdigit()):
             msg = regex_error("a valid percent string must be a numeric string followed by an "
                               "ending '%'", "[0-9]+%", "1%", "93%")
-            return [FieldError.invalid(path, value, msg)], None
+            return [FieldError.invalid(path, int_or_string(value), msg)], None
         return [], int(value[:-1])
     return validate_nonnegative(_int(value), path), _int(value)
 
@@ -1137,14 +1197,19 @@ def validate_deployment(deploy: Mapping[str, Any]) -> list[FieldError]:
                                           r_path.child("maxSurge"))
         errs += u_errs + s_errs
         if u_value == 0 and s_value == 0:
-            errs.append(FieldError.invalid(r_path.child("maxUnavailable"), unavailable,
-                                           "may not be 0 when `maxSurge` is 0"))
+            errs.append(FieldError.invalid(
+                r_path.child("maxUnavailable"),
+                int_or_string(unavailable if unavailable is not None else "25%"),
+                "may not be 0 when `maxSurge` is 0"))
         if isinstance(unavailable, str) and u_value is not None and u_value > 100:
-            errs.append(FieldError.invalid(r_path.child("maxUnavailable"), unavailable,
+            errs.append(FieldError.invalid(r_path.child("maxUnavailable"),
+                                           int_or_string(unavailable),
                                            "must not be greater than 100%"))
     else:
         errs.append(FieldError.not_supported(
-            s_path, GoStruct(Type=s_type, RollingUpdate=rolling), STRATEGY_TYPES))
+            s_path, GoStruct("apps.DeploymentStrategy", Type=_str(s_type),
+                             RollingUpdate=GoValue("*apps.RollingUpdateDeployment", rolling)),
+            STRATEGY_TYPES))
     min_ready = _int(spec.get("minReadySeconds"))
     errs += validate_nonnegative(min_ready, path.child("minReadySeconds"))
     if spec.get("revisionHistoryLimit") is not None:
@@ -1240,6 +1305,54 @@ def validate_persistent_volume_claim(pvc: Mapping[str, Any]) -> list[FieldError]
     return errs
 
 
+# -- priority classes -----------------------------------------------------------------------------
+
+
+def validate_preemption_policy(policy: Any, path: Path) -> list[FieldError]:
+    """ValidatePreemptionPolicy (core/validation): PreemptLowerPriority or Never."""
+    if policy in PREEMPTION_POLICIES:
+        return []
+    if policy == "":
+        return [FieldError.required(path)]
+    return [FieldError.not_supported(path, policy, PREEMPTION_POLICIES)]
+
+
+def validate_priority_class(pc: Mapping[str, Any]) -> list[FieldError]:
+    """A PriorityClass (scheduling/validation ValidatePriorityClass, v1.32).
+
+    A ``system-`` name must be one of the system classes exactly; any other class
+    may not rank above HighestUserDefinablePriority.
+    """
+    errs = validate_object_meta(pc, name_is_dns_subdomain, False)
+    name = _str(_map(pc.get("metadata")).get("name"))
+    value = _int(pc.get("value"))
+    if name.startswith(SYSTEM_PRIORITY_CLASS_PREFIX):
+        why = known_system_priority_class_error(name, value, pc.get("globalDefault") is True)
+        if why:
+            errs.append(FieldError.forbidden(
+                _METADATA.child("name"), f"priority class names with '"
+                f"{SYSTEM_PRIORITY_CLASS_PREFIX}' prefix are reserved for system use only. "
+                f"error: {why}"))
+    elif value > HIGHEST_USER_DEFINABLE_PRIORITY:
+        errs.append(FieldError.forbidden(Path("value"), "maximum allowed value of a user defined "
+                                         f"priority is {HIGHEST_USER_DEFINABLE_PRIORITY}"))
+    if pc.get("preemptionPolicy") is not None:
+        errs += validate_preemption_policy(pc.get("preemptionPolicy"), Path("preemptionPolicy"))
+    return errs
+
+
+def validate_priority_class_update(new: Mapping[str, Any], old: Mapping[str, Any]
+                                   ) -> list[FieldError]:
+    """ValidatePriorityClassUpdate: value and preemptionPolicy may not change."""
+    errs = []
+    if _int(new.get("value")) != _int(old.get("value")):
+        errs.append(FieldError.forbidden(Path("value"), "may not be changed in an update."))
+    policy = new.get("preemptionPolicy")
+    if policy != old.get("preemptionPolicy"):  # ValidateImmutableField
+        errs.append(FieldError.invalid(Path("preemptionPolicy"), policy, "field is immutable"))
+    return errs
+
+
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "Pod": validate_pod, "Node": validate_node, "Namespace": validate_namespace,
     "Service": validate_service, "ConfigMap": validate_configmap,
@@ -1247,6 +1360,7 @@ _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "Lease": validate_lease, "Event": validate_event, "Endpoints": validate_endpoints,
     "EndpointSlice": validate_endpointslice,
     "PersistentVolumeClaim": validate_persistent_volume_claim,
+    "PriorityClass": validate_priority_class,
 }
 
 

@@ -13,7 +13,8 @@ plugins.go AllOrderedPlugins). The plugins served here, in that order:
   unless it names one, which must exist; its API token is mounted;
 - :class:`TaintNodesByCondition` -- a new node starts tainted
   ``node.kubernetes.io/not-ready:NoSchedule`` until the node controller sees it Ready;
-- :class:`Priority` -- a pod without a priority class gets priority 0;
+- :class:`Priority` -- a pod gets the priority of its PriorityClass (or of the
+  ``globalDefault`` class, or 0), and only one class may be the default;
 - :class:`DefaultTolerationSeconds` -- a pod tolerates ``not-ready`` and
   ``unreachable`` NoExecute taints for 300 seconds unless it says otherwise.
 """
@@ -26,6 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import Forbidden, NotFound, StatusError
 from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE, go_quote
+from kubelearn.api.scheduling import (
+    DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS,
+    PREEMPT_LOWER_PRIORITY,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     import random
@@ -50,6 +55,7 @@ ROOT_CA_CONFIGMAP = "kube-root-ca.crt"
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 
 Lookup = Callable[[str, str, str], "dict | None"]  # (resource, namespace, name) -> object
+Lister = Callable[[str], "list[dict]"]  # cluster-scoped resource -> every object of it
 
 
 @dataclass
@@ -208,18 +214,88 @@ class TaintNodesByCondition(AdmissionPlugin):
 
 
 class Priority(AdmissionPlugin):
-    """A pod without a priority class gets priority 0 (podpriority/admission.go)."""
+    """Pods get the priority of their PriorityClass; only one class may be the default.
 
-    name, mutating = "Priority", True
+    plugin/pkg/admission/priority/admission.go (v1.32). On a pod's create,
+    ``spec.priorityClassName`` -- or, when it names none, the ``globalDefault``
+    class, or no class and priority 0 -- gives ``spec.priority`` and
+    ``spec.preemptionPolicy``; a pod may not ask for other values itself. On a
+    PriorityClass's create or update, a second ``globalDefault`` is refused.
+    """
+
+    name, mutating, validating = "Priority", True, True
+
+    def __init__(self, lister: Lister) -> None:
+        self.lister = lister  # the priority class informer's lister, upstream
 
     def handles(self, a: AdmissionAttributes) -> bool:
-        return _is_pod_create(a)
+        return a.info.resource in ("pods", "priorityclasses") and not a.subresource \
+            and a.operation in (CREATE, UPDATE) and a.obj is not None
 
     def admit(self, a: AdmissionAttributes) -> None:
+        """Admit: resolve a new pod's priority; an update keeps the one the pod has."""
+        if a.info.resource != "pods":
+            return
         spec = a.obj.setdefault("spec", {})  # type: ignore[union-attr]
-        if not spec.get("priorityClassName"):
-            spec.setdefault("priority", 0)  # scheduling.DefaultPriorityWhenNoDefaultClassExists
-            spec.setdefault("preemptionPolicy", "PreemptLowerPriority")
+        if a.operation == UPDATE:
+            old_spec = (a.old or {}).get("spec") or {}
+            for field in ("priority", "preemptionPolicy"):
+                if spec.get(field) is None and old_spec.get(field) is not None:
+                    spec[field] = old_spec[field]
+            return
+        class_name = spec.get("priorityClassName") or ""
+        if not class_name:
+            pc = self.default_priority_class()
+            priority = pc["value"] if pc else DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS
+            policy = pc.get("preemptionPolicy") if pc else PREEMPT_LOWER_PRIORITY
+            if pc:
+                spec["priorityClassName"] = pc["metadata"]["name"]
+        else:
+            pc = self._get(class_name)
+            if pc is None:
+                raise a.forbidden(f"no PriorityClass with name {class_name} was found")
+            priority, policy = pc.get("value", 0), pc.get("preemptionPolicy")
+        if spec.get("priority") is not None and spec["priority"] != priority:
+            raise a.forbidden(f"the integer value of priority ({spec['priority']}) must not be "
+                              f"provided in pod spec; priority admission controller computed "
+                              f"{priority} from the given PriorityClass name")
+        spec["priority"] = priority
+        if policy is not None:
+            if spec.get("preemptionPolicy") is not None and spec["preemptionPolicy"] != policy:
+                raise a.forbidden(f"the string value of PreemptionPolicy "
+                                  f"({spec['preemptionPolicy']}) must not be provided in pod "
+                                  f"spec; priority admission controller computed {policy} from "
+                                  f"the given PriorityClass name")
+            spec["preemptionPolicy"] = policy
+
+    def validate(self, a: AdmissionAttributes) -> None:
+        """validatePriorityClass: no second globalDefault class."""
+        pc = a.obj or {}
+        if a.info.resource != "priorityclasses" or pc.get("globalDefault") is not True:
+            return
+        default = self.default_priority_class()
+        if default is None:
+            return
+        default_name = default["metadata"]["name"]
+        if a.operation == CREATE or default_name != pc["metadata"].get("name"):
+            raise a.forbidden(f"PriorityClass {default_name} is already marked as default. Only "
+                              "one default can exist")
+
+    def default_priority_class(self) -> dict | None:
+        """getDefaultPriorityClass: the globalDefault class; of several (a race), the lowest."""
+        default = None
+        for pc in self.lister("priorityclasses"):
+            if pc.get("globalDefault") is True and (
+                    default is None or pc.get("value", 0) < default.get("value", 0)):
+                default = pc
+        return default
+
+    def _get(self, name: str) -> dict | None:
+        """The lister's Get: the class named ``name``, or None."""
+        for pc in self.lister("priorityclasses"):
+            if pc["metadata"].get("name") == name:
+                return pc
+        return None
 
 
 class DefaultTolerationSeconds(AdmissionPlugin):
@@ -282,11 +358,15 @@ class Admission:
                 plugin.validate(a)
 
 
-def default_plugins(lookup: Lookup, rng: random.Random,
-                    disabled: Iterable[str] = ()) -> list[AdmissionPlugin]:
-    """kube-apiserver's default plugins that matter here, in upstream's order."""
+def default_plugins(lookup: Lookup, rng: random.Random, disabled: Iterable[str] = (), *,
+                    lister: Lister) -> list[AdmissionPlugin]:
+    """kube-apiserver's default plugins that matter here, in upstream's order.
+
+    ``lookup`` reads one object and ``lister`` all of a cluster-scoped resource,
+    as the plugins' informers would (they hand out shared objects: read only).
+    """
     plugins: list[AdmissionPlugin] = [NamespaceLifecycle(lookup), ServiceAccount(lookup, rng),
-                                      TaintNodesByCondition(), Priority(),
+                                      TaintNodesByCondition(), Priority(lister),
                                       DefaultTolerationSeconds()]
     off = set(disabled)
     unknown = off - {p.name for p in plugins}

@@ -3,7 +3,7 @@
 Upstream the codec applies these ``SetDefaults_*`` functions while it decodes
 a request body, before admission (pkg/apis/core/v1/defaults.go,
 pkg/apis/apps/v1/defaults.go, pkg/apis/rbac/v1/defaults.go,
-pkg/apis/discovery/v1/defaults.go), so a pod stored without
+pkg/apis/discovery/v1/defaults.go, pkg/apis/scheduling/v1/defaults.go), so a pod stored without
 ``restartPolicy`` comes back with ``restartPolicy: Always``. Defaulting runs on
 every create, update and patch result; it only ever adds what is missing.
 
@@ -18,6 +18,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+
+from kubelearn.api.scheduling import PREEMPT_LOWER_PRIORITY
 
 # v1.DefaultTerminationGracePeriodSeconds, v1.DefaultSchedulerName,
 # v1.TerminationMessagePathDefault, v1.*VolumeSourceDefaultMode (0644).
@@ -281,12 +283,20 @@ def default_persistent_volume_claim(pvc: dict) -> None:
         status["phase"] = "Pending"
 
 
+def default_priority_class(pc: dict) -> None:
+    """SetDefaults_PriorityClass (scheduling/v1/defaults.go): preemptionPolicy
+    PreemptLowerPriority when unset (an empty string is left for validation to refuse)."""
+    if pc.get("preemptionPolicy") is None:
+        pc["preemptionPolicy"] = PREEMPT_LOWER_PRIORITY
+
+
 DEFAULTERS: dict[str, Callable[[dict], None]] = {
     "Pod": default_pod, "Deployment": default_deployment, "ReplicaSet": default_replicaset,
     "Service": default_service, "Namespace": default_namespace, "Node": default_node,
     "Endpoints": default_endpoints, "EndpointSlice": default_endpointslice,
     "RoleBinding": default_binding, "ClusterRoleBinding": default_binding,
     "Secret": default_secret, "PersistentVolumeClaim": default_persistent_volume_claim,
+    "PriorityClass": default_priority_class,
 }
 
 

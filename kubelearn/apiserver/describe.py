@@ -11,7 +11,7 @@ the same ``Events:`` table and ``<none>``.
 
 - :func:`describe` -- Pod, Node, Deployment, ReplicaSet, Service, Namespace,
   Endpoints, ConfigMap, Secret, ServiceAccount, Role/ClusterRole and their
-  bindings; any other kind through the generic describer;
+  bindings, PriorityClass; any other kind through the generic describer;
 - :func:`events_for` -- the events about an object, as kubectl searches them;
 - :func:`tabwrite` -- Go's tabwriter, for anything else that must align like kubectl.
 
@@ -1447,6 +1447,20 @@ def describe_binding(binding: Obj) -> str:
     return w.text()
 
 
+def describe_priority_class(pc: Obj, events: Sequence[Obj] | None, now: datetime) -> str:
+    """describePriorityClass: value, default, policy, description; annotations on one line."""
+    w = PrefixWriter()
+    w.write(LEVEL_0, f"Name:\t{_meta(pc).get('name', '')}\n")
+    w.write(LEVEL_0, f"Value:\t{_int(pc.get('value'))}\n")
+    w.write(LEVEL_0, f"GlobalDefault:\t{'true' if pc.get('globalDefault') is True else 'false'}\n")
+    w.write(LEVEL_0, f"PreemptionPolicy:\t{pc.get('preemptionPolicy') or ''}\n")
+    w.write(LEVEL_0, f"Description:\t{pc.get('description') or ''}\n")
+    w.write(LEVEL_0, f"Annotations:\t{format_labels(_meta(pc).get('annotations'))}\n")
+    if events is not None:
+        describe_events(events, w, now)
+    return w.text()
+
+
 # -- the generic describer ---------------------------------------------------------------------
 
 
@@ -1579,6 +1593,8 @@ def describe(obj: Obj, events: Sequence[Obj] | None, *, now: datetime | str,
         return describe_role(obj)
     if kind in ("RoleBinding", "ClusterRoleBinding"):
         return describe_binding(obj)
+    if kind == "PriorityClass":
+        return describe_priority_class(obj, events, when)
     return describe_generic(obj, events, when)
 
 

@@ -24,10 +24,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-# The Kubernetes release this API server speaks (kubectl's skew check reads
-# major/minor; the gitVersion suffix says it is not a real kube-apiserver).
-MAJOR, MINOR = "1", "32"
-GIT_VERSION = "v1.32.0-kubelearn"
+from kubelearn import version
+
+# The Kubernetes release this API server speaks, kubelearn.version's one constant
+# (kubectl's skew check reads major/minor; the gitVersion suffix says it is not a
+# real kube-apiserver).
+MAJOR, MINOR = str(version.MAJOR), str(version.MINOR)
+GIT_VERSION = version.GIT_VERSION
 
 AGGREGATED_GROUP = "apidiscovery.k8s.io"
 AGGREGATED_VERSIONS = ("v2", "v2beta1")  # v2beta1 is still accepted by kubectl 1.32

@@ -976,15 +976,23 @@ COLUMNS: dict[str, list[dict[str, Any]]] = {
     ],
     "rolebindings": _binding_columns("roleBinding"),
     "clusterrolebindings": _binding_columns("clusterRoleBinding"),
+    # priorityClassColumnDefinitions: the descriptions are schedulingv1.PriorityClass's
+    # SwaggerDoc, as the v1.32 OpenAPI document carries them.
     "priorityclasses": [
         _name_column(),
-        column("Value", "integer", "value represents the integer value of this priority class."),
+        column("Value", "integer", "value represents the integer value of this priority class. "
+               "This is the actual priority that pods receive when they have the name of this "
+               "class in their pod spec."),
         column("Global-Default", "boolean", "globalDefault specifies whether this PriorityClass "
                "should be considered as the default priority for pods that do not have any "
-               "priority class."),
+               "priority class. Only one PriorityClass can be marked as `globalDefault`. However, "
+               "if more than one PriorityClasses exists with their `globalDefault` field set to "
+               "true, the smallest value of such global default PriorityClasses will be used as "
+               "the default priority."),
         _age_column(),
         column("PreemptionPolicy", "string", "preemptionPolicy is the Policy for preempting pods "
-               "with lower priority."),
+               "with lower priority. One of Never, PreemptLowerPriority. Defaults to "
+               "PreemptLowerPriority if unset."),
     ],
 }
 

@@ -4,7 +4,7 @@ Most of kubectl speaks JSON, but its typed clients send
 ``application/vnd.kubernetes.protobuf``: ``kubectl auth can-i`` POSTs a
 SelfSubjectAccessReview so, and so does every ``kubectl create <kind>``
 generator (namespace, deployment, configmap, secret, serviceaccount,
-service, role, rolebinding...). client-go does not fall back to JSON on a 415,
+service, role, rolebinding, priorityclass...). client-go does not fall back to JSON on a 415,
 so this module reads such a body into the dict its JSON form would give;
 answers are still JSON (kubectl's Accept lists ``application/json`` after
 protobuf).
@@ -109,6 +109,9 @@ MESSAGES: dict[str, dict[int, tuple[str, Any]]] = {
     "Subject": {1: ("kind", "string"), 2: ("apiGroup", "string"), 3: ("name", "string"),
                 4: ("namespace", "string")},
     "RoleRef": {1: ("apiGroup", "string"), 2: ("kind", "string"), 3: ("name", "string")},
+    # k8s.io/api/scheduling/v1 (kubectl create priorityclass)
+    "PriorityClass": dict([_META, (2, ("value", "int")), (3, ("globalDefault", "bool")),
+                           (4, ("description", "string")), (5, ("preemptionPolicy", "string!"))]),
     # k8s.io/api/authorization/v1
     "SelfSubjectAccessReview": dict([_META, (2, ("spec", "SelfSubjectAccessReviewSpec"))]),
     "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
@@ -126,7 +129,7 @@ MESSAGES: dict[str, dict[int, tuple[str, Any]]] = {
 # The kinds whose request bodies can be read.
 READABLE_KINDS = ("Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Pod",
                   "Deployment", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
-                  "SelfSubjectAccessReview")
+                  "PriorityClass", "SelfSubjectAccessReview")
 
 
 class ProtobufError(BadRequest):

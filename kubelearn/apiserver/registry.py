@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kubelearn.api import StatusError
+from kubelearn.version import since
 
 # The verbs of an ordinary stored resource, as discovery lists them.
 STANDARD_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update",
@@ -34,6 +35,11 @@ def _spec(obj: Mapping[str, Any]) -> Any:
 def _spec_and_annotations(obj: Mapping[str, Any]) -> Any:
     """deploymentStrategy: spec and annotations (which the controller copies to ReplicaSets)."""
     return (obj.get("spec"), (obj.get("metadata") or {}).get("annotations") or {})
+
+
+def _never(obj: Mapping[str, Any]) -> Any:
+    """A strategy whose generation is 1 on create and never moves (priorityClassStrategy)."""
+    return None
 
 
 def _endpointslice_spec(obj: Mapping[str, Any]) -> Any:
@@ -104,9 +110,10 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     _row("", "Namespace", "namespaces", False, short_names=("ns",),
          verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
          subresources=("finalize", "status"), reset_status_on_create=True),
+    # No metadata.generation on pods in v1.32: the pod strategy sets it from v1.33 (KEP-5067).
     _row("", "Pod", "pods", short_names=("po",), subresources=("binding", "status"),
-         categories=("all",), reset_status_on_create=True, generation=_spec, graceful=True,
-         return_deleted_object=True),
+         categories=("all",), reset_status_on_create=True, graceful=True,
+         return_deleted_object=True, generation=_spec if since(33) else None),
     _row("", "Node", "nodes", False, short_names=("no",), subresources=("status",)),
     _row("", "Service", "services", short_names=("svc",), subresources=("status",),
          categories=("all",), reset_status_on_create=True, return_deleted_object=True),
@@ -130,6 +137,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # discovery.k8s.io, coordination.k8s.io ------------------------------------------
     _row("discovery.k8s.io", "EndpointSlice", "endpointslices", generation=_endpointslice_spec),
     _row("coordination.k8s.io", "Lease", "leases"),
+    # scheduling.k8s.io/v1 ---------------------------------------------------------------
+    _row("scheduling.k8s.io", "PriorityClass", "priorityclasses", False, short_names=("pc",),
+         generation=_never),
     # rbac.authorization.k8s.io/v1 ------------------------------------------------------
     _row(RBAC, "Role", "roles"),
     _row(RBAC, "ClusterRole", "clusterroles", False),

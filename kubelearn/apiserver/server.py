@@ -16,8 +16,10 @@ runs it through :data:`STAGES`:
 
 Reads skip 3-6. Every request leaves an audit row (:meth:`APIServer.audit`)
 naming the stage it reached and how it ended. At start the server stores the
-bootstrap RBAC policy and the namespaces ``default``, ``kube-system``,
-``kube-public`` and ``kube-node-lease``; its repair loops create the ClusterIP
+bootstrap RBAC policy, the namespaces ``default``, ``kube-system``,
+``kube-public`` and ``kube-node-lease`` and the PriorityClasses
+``system-node-critical`` and ``system-cluster-critical`` (which DELETE may not
+remove); its repair loops create the ClusterIP
 and NodePort ranges (:mod:`~kubelearn.apiserver.repair`); its kubernetes
 service controller creates the ``kubernetes`` Service and keeps its endpoints
 at the API server's address (:mod:`~kubelearn.apiserver.endpointsreconciler`).
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from kubelearn.api import (
     BadRequest,
     FieldSelector,
+    Forbidden,
     Invalid,
     LabelSelector,
     MethodNotSupported,
@@ -48,8 +51,14 @@ from kubelearn.api import (
 from kubelearn.api.errors import FieldError, Path, go_quote
 from kubelearn.api.manifest import jsonable
 from kubelearn.api.names import name_is_path_segment
+from kubelearn.api.scheduling import SYSTEM_PRIORITY_CLASS_NAMES, system_priority_classes
 from kubelearn.api.schema import TOO_DEEP, decode_object, go_string
-from kubelearn.api.validation import validate_object_meta, validate_service_update
+from kubelearn.api.validation import (
+    label_selector_value,
+    validate_object_meta,
+    validate_priority_class_update,
+    validate_service_update,
+)
 from kubelearn.apiserver.admission import (
     CREATE,
     DELETE,
@@ -178,6 +187,7 @@ class APIServer:
         self.watch_cache = WatchCache(sim, store, self.registry)
         self.storage.watch_cache = self.watch_cache
         self._rbac_lists: dict[str, tuple[int, list[dict]]] = {}
+        self._cluster_lists: dict[str, tuple[int, list[dict]]] = {}
         self._listed: dict[str, tuple[int, dict]] = {}
         self._named_resources: set[str] = set()
         self._authz_cache: dict[tuple, Decision] = {}  # see _authorize for the key
@@ -186,7 +196,8 @@ class APIServer:
             self._rbac_source)
         if admission_plugins is None:
             admission_plugins = default_plugins(self._lookup, sim.rng("apiserver/admission"),
-                                                disable_admission_plugins)
+                                                disable_admission_plugins,
+                                                lister=self._list_cluster_scoped)
         self.admission = Admission(admission_plugins)
         self.audit_log = AuditLog(audit_limit)
         # The Service REST's allocators (storage_core.go): ClusterIPs and NodePorts in etcd.
@@ -438,6 +449,20 @@ class APIServer:
         self._listed[kv.key] = (kv.mod_revision, obj)
         return obj
 
+    def _list_cluster_scoped(self, resource: str) -> list[dict]:
+        """Every object of a cluster-scoped resource (an admission plugin's lister).
+
+        The same list until one of them changes, so a plugin that consults it on every
+        pod create (Priority) costs a counter comparison. Shared objects: read only.
+        """
+        changes = self.watch_cache.changes(resource)
+        cached = self._cluster_lists.get(resource)
+        if cached is not None and cached[0] == changes:
+            return cached[1]
+        items = self.storage.list(self.registry.lookup(resource), None)["items"]
+        self._cluster_lists[resource] = (changes, items)
+        return items
+
     # -- bodies ----------------------------------------------------------------------------------
     def _body(self, request: Request, info: ResourceInfo, *, kind: str | None = None,
               api_version: str | None = None, fresh: bool = False,
@@ -680,7 +705,9 @@ class APIServer:
         elif info.resource in ("deployments", "replicasets"):
             selector = (new.get("spec") or {}).get("selector")
             if selector != (old.get("spec") or {}).get("selector"):
-                errs.append(FieldError.invalid(Path("spec", "selector"), selector,
+                errs.append(FieldError.invalid(Path("spec", "selector"),
+                                               None if selector is None
+                                               else label_selector_value(selector),
                                                "field is immutable"))
         elif info.resource == "endpointslices":  # ValidateEndpointSliceUpdate
             if new.get("addressType") != old.get("addressType"):
@@ -688,6 +715,8 @@ class APIServer:
                                                "field is immutable"))
         elif info.resource == "services":
             errs += validate_service_update(new, old)
+        elif info.resource == "priorityclasses":
+            errs += validate_priority_class_update(new, old)
         if errs:
             raise Invalid(info.kind, meta.get("name") or "", errs, info.group)
 
@@ -723,6 +752,10 @@ class APIServer:
         progress.stage = "decode"
         options = self._delete_options(request)
         dry_run = bool(_opt(request, "dryRun"))
+        if info.resource == "priorityclasses" and name in SYSTEM_PRIORITY_CLASS_NAMES:
+            progress.stage = "storage"  # the priority class REST's Delete, before the store's
+            raise Forbidden(info.resource, name, "this is a system priority class and cannot be "
+                            "deleted", info.group)
         progress.stage = "mutating admission"
         kv = self.storage.get_kv(info, namespace, name)
         attrs = AdmissionAttributes(DELETE, info, namespace or "", name, None, None,
@@ -979,7 +1012,8 @@ class APIServer:
 
     # -- start-up --------------------------------------------------------------------------------
     def _bootstrap(self) -> None:
-        """What a new API server does: system namespaces, RBAC policy, ranges, kubernetes Service.
+        """What a new API server does: system namespaces, RBAC policy, system priority classes,
+        ranges, the kubernetes Service.
 
         Then, on the virtual clock: the repair loops every 3 minutes, the
         kubernetes service controller every 10 seconds.
@@ -988,6 +1022,8 @@ class APIServer:
             self._create_missing({"apiVersion": "v1", "kind": "Namespace",
                                   "metadata": {"name": name}})
         for obj in bootstrap_policy():
+            self._create_missing(obj)
+        for obj in system_priority_classes():  # scheduling/bootstrap-system-priority-classes
             self._create_missing(obj)
         self.repair_service_ranges()  # the post-start hook waits for a first successful round
         self.sim.process(repair_loop(self.sim, self.repairs, self._all_services))

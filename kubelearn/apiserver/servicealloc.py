@@ -42,7 +42,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import Invalid
-from kubelearn.api.errors import FieldError, InternalError, Path
+from kubelearn.api.errors import FieldError, GoValue, InternalError, Path
 from kubelearn.api.validation import validate_service_cluster_ips
 from kubelearn.apiserver import ipallocator, portallocator
 from kubelearn.apiserver.allocator import AllocationBitmap
@@ -351,7 +351,8 @@ class ServiceAllocators:
                 break
             if i >= len(families):
                 if family_of(ip) != self.family:
-                    errs.append(FieldError.invalid(Path("spec", "clusterIPs").index(i), ips,
+                    errs.append(FieldError.invalid(Path("spec", "clusterIPs").index(i),
+                                                   GoValue("[]string", ips),
                                                    f"{family_of(ip)} is not configured on this "
                                                    "cluster"))
                 else:
@@ -455,7 +456,7 @@ class ServiceAllocators:
             self.cluster_ips.allocate(ip, dry_run=dry_run)
         except AllocatorError as err:
             raise _invalid(svc, [FieldError.invalid(
-                Path("spec", "clusterIPs"), [i for i in ips if i],
+                Path("spec", "clusterIPs"), GoValue("[]string", [i for i in ips if i]),
                 f"failed to allocate IP {ip}: {err}")]) from None
         return ip
 

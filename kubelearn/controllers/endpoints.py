@@ -19,8 +19,8 @@ addresses. For every Service with a selector, the controller keeps an
 4. if that differs from what is stored, it writes the object -- with the
    ``endpoints.kubernetes.io/last-change-trigger-time`` annotation (when the
    change that caused it happened, for latency measurements), the Service's
-   labels plus ``endpoints.kubernetes.io/managed-by: endpoint-controller`` (and
-   ``service.kubernetes.io/headless`` for a Service without a cluster IP),
+   labels (plus ``endpoints.kubernetes.io/managed-by: endpoint-controller`` from
+   v1.33), and ``service.kubernetes.io/headless`` for a Service without a cluster IP,
    and at most 1000 addresses (``endpoints.kubernetes.io/over-capacity:
    truncated`` beyond that).
 
@@ -47,6 +47,7 @@ from kubelearn.controllers.events import WARNING, EventRecorder
 from kubelearn.controllers.informer import SharedInformerFactory, WorkQueue, object_key
 from kubelearn.controllers.replicaset import is_pod_ready
 from kubelearn.sim import Simulation
+from kubelearn.version import since
 
 COMPONENT = "endpoint-controller"
 # endpoints_controller.go maxRetries: a failing service is retried 15 times (5ms ... 82s),
@@ -61,8 +62,8 @@ TRUNCATED = "truncated"
 LAST_CHANGE_TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time"
 OVER_CAPACITY = "endpoints.kubernetes.io/over-capacity"
 IS_HEADLESS_SERVICE = "service.kubernetes.io/headless"
-# endpoints_controller.go LabelManagedBy / ControllerName (since v1.33): the Endpoints
-# this controller writes say so, and the EndpointSlice mirroring controller skips them.
+# endpoints_controller.go LabelManagedBy / ControllerName, added in v1.33 (PR #130564,
+# KEP-4974): from then the Endpoints this controller writes say so. v1.32 writes none.
 LABEL_MANAGED_BY = "endpoints.kubernetes.io/managed-by"
 CONTROLLER_NAME = "endpoint-controller"
 # kube-controller-manager --endpoint-updates-batch-period: 0, a pod change is synced at once.
@@ -489,10 +490,11 @@ class EndpointsController:
         create = current is None
         if current is None:
             current = {"apiVersion": "v1", "kind": "Endpoints",
-                       "metadata": {"name": name, "namespace": namespace,
-                                    "labels": dict(svc["metadata"].get("labels") or {})}}
-        # the labels to be: the Service's, managed-by, and headless or not (compared apart)
-        labels = {**(svc["metadata"].get("labels") or {}), LABEL_MANAGED_BY: CONTROLLER_NAME}
+                       "metadata": {"name": name, "namespace": namespace}}
+        # the labels to be: the Service's, managed-by (v1.33+), headless or not (compared apart)
+        labels = dict(svc["metadata"].get("labels") or {})
+        if since(33):
+            labels[LABEL_MANAGED_BY] = CONTROLLER_NAME
         current_labels = dict(current["metadata"].get("labels") or {})
         current_labels.pop(IS_HEADLESS_SERVICE, None)
         annotations = current["metadata"].get("annotations") or {}
@@ -506,7 +508,6 @@ class EndpointsController:
         new = copy.deepcopy(dict(current))
         meta = new["metadata"]
         new["subsets"] = subsets
-        meta["labels"] = labels
         meta["annotations"] = dict(meta.get("annotations") or {})
         if trigger is not None:
             meta["annotations"][LAST_CHANGE_TRIGGER_TIME] = format_time(trigger)
@@ -518,10 +519,12 @@ class EndpointsController:
             meta["annotations"].pop(OVER_CAPACITY, None)
         if not meta["annotations"]:
             del meta["annotations"]
-        if is_service_ip_set(svc):
-            meta["labels"].pop(IS_HEADLESS_SERVICE, None)
+        if not is_service_ip_set(svc):
+            labels[IS_HEADLESS_SERVICE] = ""
+        if labels:
+            meta["labels"] = labels
         else:
-            meta["labels"][IS_HEADLESS_SERVICE] = ""
+            meta.pop("labels", None)  # ObjectMeta.Labels is omitempty: none is no field
         if not new["subsets"]:
             del new["subsets"]
         self._write(svc, new, create)

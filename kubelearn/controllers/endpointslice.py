@@ -199,7 +199,7 @@ def slice_to_fill(slices: list[dict], count: int, max_endpoints: int) -> dict | 
     """getSliceToFill: the slice ``count`` more endpoints would bring closest to full."""
     closest, closest_diff = None, max_endpoints
     for eps in slices:
-        diff = max_endpoints - (count + len(eps["endpoints"]))
+        diff = max_endpoints - (count + len(eps["endpoints"] or ()))  # null: read back empty
         if 0 <= diff < closest_diff:
             closest, closest_diff = eps, diff
             if diff == 0:
@@ -508,6 +508,7 @@ class EndpointSliceController:
                 target = new_endpoint_slice(svc, ports, address_type)
             else:
                 target = copy.deepcopy(target)
+                target["endpoints"] = target["endpoints"] or []  # stored empty, read as null
                 by_name[target["metadata"]["name"]] = target
             while remaining and len(target["endpoints"]) < self.max_endpoints:
                 target["endpoints"].append(remaining.pop(0))

@@ -38,6 +38,7 @@ from typing import Any
 
 import simpy
 
+from kubelearn import version
 from kubelearn.api import NotFound, StatusError
 from kubelearn.apiserver.printers import parse_time
 from kubelearn.client import Client
@@ -125,7 +126,8 @@ def pod_node_name(pod: Mapping[str, Any]) -> list[str]:
 # -- settings: kube-controller-manager flags and upstream constants ----------------------------
 NODE_MONITOR_PERIOD = 5.0  # --node-monitor-period
 # --node-monitor-grace-period: 50s since v1.32 (PR #126287), 40s before.
-NODE_MONITOR_GRACE_PERIOD = 50.0
+NODE_MONITOR_GRACE_PERIOD_BEFORE_V132 = 40.0
+NODE_MONITOR_GRACE_PERIOD = 50.0 if version.since(32) else NODE_MONITOR_GRACE_PERIOD_BEFORE_V132
 NODE_STARTUP_GRACE_PERIOD = 60.0  # --node-startup-grace-period
 NODE_EVICTION_RATE = 0.1  # --node-eviction-rate: nodes per second per zone
 SECONDARY_NODE_EVICTION_RATE = 0.01  # --secondary-node-eviction-rate

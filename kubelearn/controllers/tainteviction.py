@@ -31,6 +31,7 @@ from kubelearn.controllers.informer import SharedInformerFactory, handle_crash, 
 from kubelearn.kubelet.events import NORMAL, EventRecorder
 from kubelearn.scheduler.plugins.helper import tolerates
 from kubelearn.sim import Simulation
+from kubelearn.version import since
 
 COMPONENT = "taint-eviction-controller"
 RETRIES = 5  # taint_eviction.go retries: attempts at deleting a pod
@@ -242,9 +243,10 @@ class TaintEvictionController:
             break
         if not deleted:
             self.work.pop(key, None)  # a failed worker leaves the queue: it may be added again
-        elif key in self.work:
-            # Keep the key (as None) so later updates of the pod do not add it again -- only
-            # if nothing cancelled it meanwhile (PR #129577, v1.33).
+        elif key in self.work or not since(33):
+            # Keep the key (as None) so later updates of the pod do not add it again. v1.32
+            # keeps it even when a cancel removed it meanwhile; from v1.33 only if it is still
+            # there (PR #129577, "Only set worker to nil when the key exists").
             self.work[key] = None
 
     def add_condition_and_delete_pod(self, name: str, namespace: str) -> None:

@@ -17,13 +17,14 @@ from __future__ import annotations
 import functools
 from typing import Any
 
+from kubelearn.controllers.nodelifecycle import NODE_MONITOR_GRACE_PERIOD_BEFORE_V132
 from kubelearn.exercises import CORRECT, exercise, number
 
 STEP_PERIOD = 5  # tolerationSeconds are asked in multiples of this
 
 # -- 06.1: the eviction under the old grace period -------------------------------------------------
 
-OLD_GRACE_06_1 = 40  # --node-monitor-grace-period before v1.32
+OLD_GRACE_06_1 = int(NODE_MONITOR_GRACE_PERIOD_BEFORE_V132)  # the default before v1.32
 
 
 @functools.cache

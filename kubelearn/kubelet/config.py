@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from kubelearn import version
+
 
 @dataclass(frozen=True)
 class KubeletConfig:
@@ -73,7 +75,7 @@ class KubeletConfig:
     eviction_hard: Mapping[str, str] = field(default_factory=dict)  # e.g. {"memory": "100Mi"}
 
     # -- what the node says it runs (status.nodeInfo) ------------------------------------------
-    kubelet_version: str = "v1.32.0"
+    kubelet_version: str = version.KUBERNETES_VERSION
     container_runtime_version: str = "containerd://1.7.24"
     os_image: str = "Ubuntu 24.04.1 LTS"
     kernel_version: str = "6.8.0-51-generic"

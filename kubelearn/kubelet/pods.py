@@ -105,6 +105,11 @@ def prestop_seconds(container: Mapping[str, Any]) -> float:
     return 0.0
 
 
+def _images(spec: Mapping[str, Any]) -> tuple:
+    """The containers' images: what an update to a running pod's containers may change."""
+    return tuple(c.get("image") for c in spec.get("containers") or ())
+
+
 def _container(spec: Mapping[str, Any]) -> dict:
     """The fields of a container spec the kubelet uses."""
     return {k: spec[k] for k in CONTAINER_FIELDS if k in spec}
@@ -139,7 +144,7 @@ def parse_timestamp(text: Any) -> float | None:
 class PodWorker:
     """Runs one pod on the node through the runtime, and reports it."""
 
-    __slots__ = ("kubelet", "uid", "name", "namespace", "full_name", "obj", "generation",
+    __slots__ = ("kubelet", "uid", "name", "namespace", "full_name", "obj", "images",
                  "restart_policy", "host_network", "slots", "sandbox", "pod_ip", "request",
                  "counted",
                  "start_time", "resource_version", "deletion_timestamp", "deletion_grace",
@@ -157,7 +162,7 @@ class PodWorker:
         self.namespace = str(meta.get("namespace") or "default")
         self.full_name = f"{self.name}_{self.namespace}({self.uid})"  # format.Pod
         self.obj = f"pod/{self.namespace}/{self.name}"  # how records name it
-        self.generation = meta.get("generation")
+        self.images = _images(spec)
         self.restart_policy = str(spec.get("restartPolicy") or "Always")
         self.host_network = bool(spec.get("hostNetwork"))
         self.slots = [ContainerSlot(_container(c)) for c in spec.get("containers") or ()]
@@ -317,15 +322,15 @@ class PodWorker:
     def update(self, pod: Mapping[str, Any]) -> None:
         """A newer version of the pod arrived from the watch."""
         self._observe(pod)
-        meta = pod["metadata"]
         if self.deletion_timestamp:
             if not self.terminating:
                 self.begin_termination()
             else:
                 self._shorten_grace()
             return
-        if meta.get("generation") != self.generation:  # the spec changed (a new image)
-            self.generation = meta.get("generation")
+        images = _images(pod.get("spec") or {})
+        if images != self.images:  # a new image changes the container's hash (v1.32 pods
+            self.images = images    # carry no metadata.generation to say the spec changed)
             specs = {c.get("name"): _container(c)
                      for c in (pod.get("spec") or {}).get("containers") or ()}
             for slot in self.slots:

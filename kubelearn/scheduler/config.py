@@ -42,6 +42,7 @@ from kubelearn.scheduler.framework import (
     extension_points_of,
 )
 from kubelearn.scheduler.plugins import IN_TREE_PLUGINS, NOT_IMPLEMENTED
+from kubelearn.version import FEATURE_GATES
 
 API_VERSION = "kubescheduler.config.k8s.io/v1"
 KIND = "KubeSchedulerConfiguration"
@@ -56,8 +57,9 @@ DEFAULT_POD_INITIAL_BACKOFF_SECONDS = 1  # v1 defaults.go PodInitialBackoffSecon
 DEFAULT_POD_MAX_BACKOFF_SECONDS = 10  # v1 defaults.go PodMaxBackoffSeconds
 
 # apis/config/v1/default_plugins.go getDefaultPlugins: the MultiPoint set, in order, with
-# the Score weights (DynamicResources is added before DefaultPreemption since DRA went GA).
-DEFAULT_PLUGINS: tuple[tuple[str, int | None], ...] = (
+# the Score weights. applyFeatureGates adds DynamicResources before DefaultPreemption only
+# with the DynamicResourceAllocation gate on: off in v1.32 (kubelearn.version.FEATURE_GATES).
+DEFAULT_PLUGINS: tuple[tuple[str, int | None], ...] = tuple(p for p in (
     ("SchedulingGates", None),
     ("PrioritySort", None),
     ("NodeUnschedulable", None),
@@ -77,7 +79,7 @@ DEFAULT_PLUGINS: tuple[tuple[str, int | None], ...] = (
     ("NodeResourcesBalancedAllocation", 1),
     ("ImageLocality", 1),
     ("DefaultBinder", None),
-)
+) if p[0] != "DynamicResources" or FEATURE_GATES["DynamicResourceAllocation"])
 
 # Config fields of a profile's ``plugins``, in frameworkImpl.getExtensionPoints order.
 ALL_EXTENSION_POINTS = ("preFilter", "filter", "postFilter", "reserve", "preScore", "score",

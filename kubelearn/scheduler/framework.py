@@ -6,6 +6,9 @@ NormalizeScore -> Reserve -> Bind. This module holds
 
 - :class:`Code` and :class:`Status` -- what a plugin answers (``None`` means Success);
 - :class:`CycleState` -- scratch space plugins share during one pod's cycle;
+- :class:`NodeToStatus` -- why each node was rejected, and the status of those not listed;
+- :class:`Handle` -- what a plugin may use of the scheduler running it (preemption's
+  client, event recorder, nominated pods, seeded generator);
 - the extension points as base classes a plugin subclasses: :class:`PreFilterPlugin`,
   :class:`FilterPlugin`, :class:`PostFilterPlugin`, :class:`PreScorePlugin`,
   :class:`ScorePlugin` (with :class:`ScoreExtensions` for NormalizeScore),
@@ -15,7 +18,7 @@ NormalizeScore -> Reserve -> Bind. This module holds
   PreScore+Score+NormalizeScore over a set of nodes, as frameworkImpl runs them;
   :func:`select_host` picks among the best, ties broken by a seeded generator;
 - :func:`fit_error_message` and :func:`failed_scheduling_message` -- the
-  ``0/3 nodes are available: ...`` text of a FailedScheduling event.
+  ``0/3 nodes are available: ...`` text of a FailedScheduling event, as v1.32 words it.
 
 A port of k8s.io/kube-scheduler/framework (interface.go, cycle_state.go),
 pkg/scheduler/framework/runtime/framework.go, pkg/scheduler/framework/types.go
@@ -30,7 +33,8 @@ from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any, ClassVar
 
-from kubelearn.scheduler.nodeinfo import NodeInfo, Snapshot
+from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot
+from kubelearn.version import FEATURE_GATES
 
 MAX_NODE_SCORE = 100  # framework.MaxNodeScore: the most a Score plugin may return
 MIN_NODE_SCORE = 0  # framework.MinNodeScore
@@ -41,7 +45,8 @@ NO_NODE_AVAILABLE_MSG = "0/{} nodes are available"
 # pkg/scheduler/framework/plugins/defaultpreemption and framework/preemption: per-node words
 PREEMPTION_NOT_HELPFUL = "Preemption is not helpful for scheduling"
 NO_PREEMPTION_VICTIMS = "No preemption victims found for incoming pod"
-# pkg/scheduler/framework/plugins/dynamicresources PostFilter, when it frees nothing
+# pkg/scheduler/framework/plugins/dynamicresources PostFilter, when it frees nothing: only
+# with the DynamicResourceAllocation gate on (off in v1.32), which adds that plugin
 NO_NEW_CLAIMS_TO_DEALLOCATE = "no new claims to deallocate"
 
 
@@ -156,6 +161,28 @@ class CycleState:
         """Forget a value."""
         self._storage.pop(key, None)
 
+    def clone(self) -> CycleState:
+        """A copy whose writes do not reach this one (CycleState.Clone); values are shared."""
+        copy = CycleState(self.snapshot)
+        copy._storage = dict(self._storage)
+        copy.skip_filter_plugins = set(self.skip_filter_plugins)
+        copy.skip_score_plugins = set(self.skip_score_plugins)
+        return copy
+
+
+class NodeToStatus(dict):
+    """Node name -> why a filter rejected it; ``absent_status`` for nodes not listed.
+
+    Nodes a PreFilter shortlist left out, or all nodes when a PreFilter rejected the
+    pod, carry ``absent_status`` (framework.NodeToStatus, v1.32).
+    """
+
+    def __init__(self, statuses: Mapping[str, Status] | None = None,
+                 absent_status: Status | None = None) -> None:
+        super().__init__(statuses or {})
+        self.absent_status = absent_status if absent_status is not None else Status(
+            Code.UnschedulableAndUnresolvable)
+
 
 @dataclass
 class PreFilterResult:
@@ -178,7 +205,7 @@ class PreFilterResult:
 
 @dataclass
 class PostFilterResult:
-    """What a PostFilter plugin achieved, e.g. the node preemption nominated."""
+    """What a PostFilter plugin achieved: the node preemption nominated ("" clears it)."""
 
     nominated_node_name: str = ""
 
@@ -453,6 +480,61 @@ def run_filter_plugins(profile: Profile, state: CycleState, pod: Mapping[str, An
     return None
 
 
+def _priority(pod: Mapping[str, Any]) -> int:
+    return (pod.get("spec") or {}).get("priority") or 0
+
+
+class Handle:
+    """What a plugin may use of the scheduler running it (framework.Handle).
+
+    This base serves a profile alone -- a dry run, a test, an explanation: no pod is
+    nominated anywhere, nothing is written to the API server. The scheduler's own
+    handle (see :mod:`kubelearn.scheduler.scheduler`) reads its informers and writes
+    through its client. ``rng`` draws preemption's random offset: a stream of its own,
+    so preempting does not change the scheduler's tie-breaks.
+    """
+
+    def __init__(self, profile: Profile | None = None, rng: random.Random | None = None
+                 ) -> None:
+        self.profile = profile if profile is not None else Profile()
+        self.rng = rng if rng is not None else random.Random(0)
+
+    def latest(self, pod: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The newest version of ``pod`` the scheduler has seen."""
+        return pod
+
+    def nominated_pods(self, node_name: str) -> list[PodInfo]:
+        """Pending pods nominated to ``node_name`` (PodNominator.NominatedPodsForNode)."""
+        return []
+
+    def prepare_candidate(self, node_name: str, victims: Sequence[Mapping[str, Any]],
+                          preemptor: Mapping[str, Any], plugin: str) -> Status | None:
+        """Evict ``victims`` to make room for ``preemptor``; None on success."""
+        return None
+
+
+def run_filter_plugins_with_nominated_pods(handle: Handle, state: CycleState,
+                                           pod: Mapping[str, Any], node_info: NodeInfo
+                                           ) -> Status | None:
+    """The filters, with pods nominated to the node at the pod's priority or above counted.
+
+    Such pods will take the room they were promised, so the pod must fit beside them
+    -- and without them, as they may go elsewhere (RunFilterPluginsWithNominatedPods).
+    Simplified: nominated pods count in the NodeInfo (resources, ports), but the
+    PreFilter state of spreading and affinity is not updated for them.
+    """
+    key = (pod.get("metadata") or {}).get("uid")
+    priority = _priority(pod)
+    nominated = [pi for pi in handle.nominated_pods(node_info.name)
+                 if _priority(pi.pod) >= priority and pi.key != key]
+    if nominated:
+        with_nominated = NodeInfo(node_info.node, [*node_info.pods, *nominated])
+        s = run_filter_plugins(handle.profile, state, pod, with_nominated)
+        if s is not None:
+            return s
+    return run_filter_plugins(handle.profile, state, pod, node_info)
+
+
 def filter_statuses(profile: Profile, state: CycleState, pod: Mapping[str, Any],
                     node_info: NodeInfo) -> dict[str, Status | None]:
     """Every Filter plugin's verdict on one node -- not only the first failure.
@@ -657,11 +739,13 @@ def fit_error_message(num_all_nodes: int, statuses: Mapping[str, Status | None],
 
 def preemption_message(num_all_nodes: int, statuses: Mapping[str, Status | None], *,
                        absent_status: Status | None = None) -> str:
-    """DefaultPreemption's PostFilter message when no pod can be preempted.
+    """DefaultPreemption's PostFilter message when no node has a lower-priority pod.
 
     Preemption only tries nodes a filter rejected as plain Unschedulable; there no pod
     has a lower priority than the incoming one -- the case in a cluster without
     PriorityClasses -- so none has victims. Every other node is not worth trying.
+    With priorities, :class:`~kubelearn.scheduler.plugins.default_preemption.DefaultPreemption`
+    works the message out node by node.
     """
     candidates = sum(1 for s in statuses.values()
                      if s is not None and s.code == Code.Unschedulable)
@@ -675,13 +759,15 @@ def preemption_message(num_all_nodes: int, statuses: Mapping[str, Status | None]
 
 def failed_scheduling_message(num_all_nodes: int, statuses: Mapping[str, Status | None],
                               pre_filter_msg: str = "", *, absent_status: Status | None = None,
-                              dynamic_resources: bool = True, preemption: bool = True) -> str:
-    """The FailedScheduling event text of a default kube-scheduler (v1.34 and later).
+                              dynamic_resources: bool = FEATURE_GATES["DynamicResourceAllocation"],
+                              preemption: bool = True) -> str:
+    """The FailedScheduling event text of a default kube-scheduler, no pod having lower priority.
 
-    The filter reasons, then what the default PostFilter plugins said:
-    DynamicResources (``no new claims to deallocate``) and DefaultPreemption
-    (``preemption: 0/N nodes are available: ...``). Turn either off to match a
-    profile without it; both off gives the bare :func:`fit_error_message`.
+    The filter reasons, then what the default PostFilter plugins said: DefaultPreemption
+    (``preemption: 0/N nodes are available: ...``) and, only where the
+    DynamicResourceAllocation gate adds that plugin (off in v1.32, on from v1.34),
+    DynamicResources (``no new claims to deallocate``) before it. Both off gives the
+    bare :func:`fit_error_message`.
     """
     post: list[str] = []
     if dynamic_resources:

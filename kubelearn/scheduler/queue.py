@@ -21,12 +21,12 @@ plugin's hint function whether *this* node or pod helps; here any event of the
 right kind does. A plugin kubelearn does not know (a learner's) is interested in
 every event, as upstream treats plugins without EnqueueExtensions.
 
-Simplified timing: upstream flushes backoffQ once a second (aligned to whole
-seconds since v1.33); here a pod leaves backoffQ the moment its backoff ends, so
-the 1, 2, 4, 8, 10 s gaps are exact. ``SchedulerPopFromBackoffQ`` (beta, on by
-default since v1.33): when activeQ is empty the scheduler takes the next pod from
-backoffQ instead of idling -- set :attr:`SchedulingQueue.pop_from_backoff_q` to
-False to see the old behaviour.
+Simplified timing: upstream flushes backoffQ once a second; here a pod leaves
+backoffQ the moment its backoff ends, so the 1, 2, 4, 8, 10 s gaps are exact.
+``SchedulerPopFromBackoffQ`` (new in v1.33, beta and on; off here, as kubelearn
+models v1.32 -- :data:`kubelearn.version.FEATURE_GATES`): when activeQ is empty the
+scheduler takes the next pod from backoffQ instead of idling -- set
+:attr:`SchedulingQueue.pop_from_backoff_q` to True to see the later behaviour.
 
 A port of pkg/scheduler/backend/queue (scheduling_queue.go, active_queue.go,
 backoff_queue.go) and framework/plugins/queuesort (PrioritySort).
@@ -39,6 +39,9 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
 import simpy
+
+from kubelearn import version
+from kubelearn.api.scheduling import pod_priority
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.sim import Simulation
@@ -116,11 +119,6 @@ def pod_key(pod: Mapping[str, Any]) -> str:
     return f"{meta.get('namespace') or 'default'}/{meta.get('name', '')}"
 
 
-def pod_priority(pod: Mapping[str, Any]) -> int:
-    """``spec.priority`` (0 if unset), what PrioritySort orders by first."""
-    return int((pod.get("spec") or {}).get("priority") or 0)
-
-
 def is_pod_updated(old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """True if anything but status, resourceVersion, generation, managedFields, finalizers changed.
 
@@ -182,7 +180,7 @@ class SchedulingQueue:
     def __init__(self, sim: Simulation, *, initial_backoff: float = DEFAULT_POD_INITIAL_BACKOFF,
                  max_backoff: float = DEFAULT_POD_MAX_BACKOFF,
                  max_in_unschedulable: float = DEFAULT_POD_MAX_IN_UNSCHEDULABLE_PODS_DURATION,
-                 pop_from_backoff_q: bool = True,
+                 pop_from_backoff_q: bool = version.FEATURE_GATES["SchedulerPopFromBackoffQ"],
                  on_move: Callable[[QueuedPodInfo, str, str], None] | None = None) -> None:
         self.sim = sim
         self.initial_backoff = initial_backoff

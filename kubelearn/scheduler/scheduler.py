@@ -10,9 +10,10 @@ them one at a time through a *scheduling cycle*:
    (pods for other schedulers are not ours);
 2. PreFilter, then Filter node by node, starting where the last cycle stopped
    (``nextStartNodeIndex``) and stopping once ``numFeasibleNodesToFind`` nodes fit;
-3. none fits: PostFilter -- kubelearn does not preempt, so this only words the
-   message -- a ``FailedScheduling`` Event, ``PodScheduled=False`` (reason
-   ``Unschedulable``) through ``pods/status``, and back to the queue;
+3. none fits: PostFilter -- DefaultPreemption may evict lower-priority pods and
+   nominate the node they free -- then a ``FailedScheduling`` Event,
+   ``PodScheduled=False`` (reason ``Unschedulable``, and ``nominatedNodeName``)
+   through ``pods/status``, and back to the queue until the victims are gone;
 4. PreScore, Score, NormalizeScore, weights; the best total wins, ties broken by
    the cluster's seeded generator;
 5. Reserve: *assume* the pod onto the node in the cache; Bind: POST
@@ -32,13 +33,15 @@ from __future__ import annotations
 
 import random
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import simpy
 
+from kubelearn import version
 from kubelearn.api import StatusError
+from kubelearn.api.scheduling import pod_priority
 from kubelearn.scheduler import queue as q_events
 from kubelearn.scheduler.cache import Cache
 from kubelearn.scheduler.config import (
@@ -53,11 +56,13 @@ from kubelearn.scheduler.framework import (
     Code,
     CycleState,
     FrameworkError,
+    Handle,
     NodePluginScores,
+    NodeToStatus,
+    PostFilterResult,
     Profile,
     Status,
     fit_error_message,
-    preemption_message,
     run_filter_plugins,
     run_post_filter_plugins,
     run_pre_filter_plugins,
@@ -66,6 +71,12 @@ from kubelearn.scheduler.framework import (
 )
 from kubelearn.scheduler.informer import Informer
 from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo
+from kubelearn.scheduler.plugins.default_preemption import (
+    CONDITION_MESSAGE,
+    DISRUPTION_TARGET,
+    EVENT_MESSAGE,
+    REASON_PREEMPTION_BY_SCHEDULER,
+)
 from kubelearn.scheduler.queue import QueuedPodInfo, SchedulingQueue, pod_key
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,8 +97,9 @@ POD_FIELD_SELECTOR = "status.phase!=Succeeded,status.phase!=Failed"
 # whose labels InterPodAffinity's namespaceSelector matches.
 SPREAD_OBJECTS = ("services", "replicationcontrollers", "replicasets", "statefulsets",
                   "namespaces")
-# Feature gates that change what the scheduler does, with upstream's current defaults.
-DEFAULT_FEATURE_GATES = {"SchedulerPopFromBackoffQ": True}  # beta, on since v1.33
+# Feature gates that change what the scheduler does, at the modelled version's defaults.
+DEFAULT_FEATURE_GATES = {"SchedulerPopFromBackoffQ":
+                         version.FEATURE_GATES["SchedulerPopFromBackoffQ"]}
 
 
 # -- what the scheduler keeps of a pod ----------------------------------------------------------
@@ -268,6 +280,87 @@ class EventRecorder:
         return ""
 
 
+# -- what plugins may use of the scheduler ------------------------------------------------------
+
+class SchedulerHandle(Handle):
+    """A profile's plugins' view of the scheduler: its informers, client and events.
+
+    Preemption reads the newest pod and the nominated pods from the pod informer,
+    and evicts victims through the API server (preemption.go PreemptPod,
+    prepareCandidate).
+    """
+
+    def __init__(self, scheduler: Scheduler, profile: Profile) -> None:
+        super().__init__(profile, scheduler.sim.rng("scheduler/preemption"))
+        self.scheduler = scheduler
+
+    def _pods(self) -> Mapping[str, Mapping[str, Any]]:
+        informer = self.scheduler.informers.get("pods")
+        return informer.store if informer is not None else {}
+
+    def latest(self, pod: Mapping[str, Any]) -> Mapping[str, Any]:
+        """The pod as the informer last saw it (Evaluator.Preempt fetches it first)."""
+        return self._pods().get(pod_key(pod)) or pod
+
+    def nominated_pods(self, node_name: str) -> list[PodInfo]:
+        """Pending pods whose status.nominatedNodeName is ``node_name``."""
+        if not self.scheduler.nominations:
+            return []
+        return [PodInfo(p) for p in self._pods().values()
+                if not _node_name(p) and _nominated(p) == node_name]
+
+    def prepare_candidate(self, node_name: str, victims: Sequence[Mapping[str, Any]],
+                          preemptor: Mapping[str, Any], plugin: str) -> Status | None:
+        """Evict the victims; un-nominate lower-priority pods from the node (prepareCandidate)."""
+        for victim in victims:
+            s = self._preempt_pod(node_name, preemptor, victim)
+            if s is not None:
+                return s
+        priority = pod_priority(preemptor)
+        for info in self.nominated_pods(node_name):
+            if pod_priority(info.pod) < priority:
+                self._clear_nomination(info.pod)
+        return None
+
+    def _preempt_pod(self, node_name: str, preemptor: Mapping[str, Any],
+                     victim: Mapping[str, Any]) -> Status | None:
+        """DisruptionTarget on the victim, a graceful delete, a Preempted event (PreemptPod)."""
+        sched, meta = self.scheduler, _meta(victim)
+        name, namespace = meta.get("name", ""), meta.get("namespace") or "default"
+        component = sched._component(preemptor)
+        # No observedGeneration: PodCondition has it only from v1.33.
+        condition = {"type": DISRUPTION_TARGET, "status": "True", "lastProbeTime": None,
+                     "lastTransitionTime": sched.sim.timestamp(),
+                     "reason": REASON_PREEMPTION_BY_SCHEDULER,
+                     "message": CONDITION_MESSAGE.format(component)}
+        try:
+            sched.client.patch("pods", name, {"status": {"conditions": [condition]}}, namespace,
+                               subresource="status")
+            sched.client.delete("pods", name, namespace)
+        except StatusError as e:
+            if e.code != 404:  # already gone: nothing to preempt
+                return Status(Code.Error, err=e)
+        message = EVENT_MESSAGE.format(_meta(preemptor).get("uid", ""), node_name)
+        sched.sim.record(COMPONENT, "Preempted", pod_ref(victim), message)
+        sched.recorder.event(victim, "Normal", "Preempted", "Preempting", message, component)
+        return None
+
+    def _clear_nomination(self, pod: Mapping[str, Any]) -> None:
+        """status.nominatedNodeName cleared, so the pod looks elsewhere (ClearNominatedNodeName)."""
+        meta = _meta(pod)
+        try:
+            self.scheduler.client.patch("pods", meta.get("name", ""),
+                                        {"status": {"nominatedNodeName": None}},
+                                        meta.get("namespace") or "default",
+                                        patch_type="merge", subresource="status")
+        except StatusError as e:  # not critical, as upstream logs and goes on
+            self.scheduler.sim.record(COMPONENT, "StatusUpdateFailed", pod_ref(pod), str(e))
+
+
+def _nominated(pod: Mapping[str, Any]) -> str:
+    return (pod.get("status") or {}).get("nominatedNodeName") or ""
+
+
 # -- the scheduler ---------------------------------------------------------------------------------
 
 class Scheduler:
@@ -310,6 +403,12 @@ class Scheduler:
             else:
                 self.vector = VectorizedScheduler(self.cache)
         self.informers: dict[str, Informer] = {}
+        self.nominations = 0  # pods this scheduler nominated: nominated_pods' fast path
+        for profile in self.config.profiles.values():
+            handle = SchedulerHandle(self, profile)
+            for pl in dict.fromkeys(pl for pls in profile.plugins.values() for pl in pls):
+                if hasattr(pl, "set_handle"):
+                    pl.set_handle(handle)
         self.process: simpy.Process | None = None
         self.scheduled = 0
         self.failed_attempts = 0
@@ -570,36 +669,42 @@ class Scheduler:
         return feasible, statuses
 
     # -- failure ------------------------------------------------------------------------------
-    def post_filter_message(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
-                            err: FitError) -> str:
-        """What the PostFilter plugins say when no node fits.
+    def post_filter(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                    err: FitError) -> tuple[PostFilterResult | None, str]:
+        """Run the PostFilter plugins when no node fits: their result and their words.
 
-        kubelearn does not preempt. A default profile enables DynamicResources and
-        DefaultPreemption, which upstream runs here; their words for a pod with no
-        resource claims and no lower-priority pod to evict are reproduced, then a
-        learner's PostFilter plugins run.
+        DefaultPreemption may evict pods and nominate a node (its message is then
+        empty). A DynamicResources plugin enabled in the profile, which kubelearn
+        does not implement, is worded as for a pod without resource claims.
         """
         post: list[str] = []
         if "DynamicResources" in profile.not_implemented:
             post.append(NO_NEW_CLAIMS_TO_DEALLOCATE)
-        if "DefaultPreemption" in profile.not_implemented:
-            post.append(preemption_message(err.num_all_nodes, err.statuses,
-                                           absent_status=err.absent_status))
+        result: PostFilterResult | None = None
         if profile.plugins["postFilter"]:
-            _, s = run_post_filter_plugins(profile, state, pod, err.statuses)
+            statuses = NodeToStatus(err.statuses, err.absent_status)
+            result, s = run_post_filter_plugins(profile, state, pod, statuses)
             post.extend(s.all_reasons())
-        return ", ".join(post)
+        return result, ", ".join(post)
 
     def _handle_fit_error(self, q: QueuedPodInfo, profile: Profile, state: CycleState,
                           err: FitError, cycle: int) -> None:
+        nominated: str | None = None
         if err.pre_filter_msg == ERR_NO_NODES_AVAILABLE:
             message = ERR_NO_NODES_AVAILABLE
         else:
-            message = err.message(self.post_filter_message(profile, state, q.pod, err))
-        self._handle_failure(q, message, POD_REASON_UNSCHEDULABLE, err.plugins, cycle)
+            try:
+                result, post = self.post_filter(profile, state, q.pod, err)
+            except FrameworkError as e:  # logged upstream; the fit error still stands
+                result, post = None, str(e)
+            message = err.message(post)
+            if result is not None:
+                nominated = result.nominated_node_name
+        self._handle_failure(q, message, POD_REASON_UNSCHEDULABLE, err.plugins, cycle,
+                             nominated)
 
     def _handle_failure(self, q: QueuedPodInfo, message: str, reason: str, plugins: set[str],
-                        cycle: int) -> None:
+                        cycle: int, nominated: str | None = None) -> None:
         """Requeue the pod, tell the world (handleSchedulingFailure)."""
         self.failed_attempts += 1
         pod = q.pod
@@ -617,16 +722,23 @@ class Scheduler:
             return
         self.recorder.event(pod, "Warning", "FailedScheduling", "Scheduling",
                             truncate_message(message), self._component(pod))
-        self._set_pod_scheduled_false(current, reason, message)
+        self._set_pod_scheduled_false(current, reason, message, nominated)
 
     def _component(self, pod: Mapping[str, Any]) -> str:
         return (pod.get("spec") or {}).get("schedulerName") or DEFAULT_SCHEDULER_NAME
 
-    def _set_pod_scheduled_false(self, pod: Mapping[str, Any], reason: str, message: str) -> None:
-        """PodScheduled=False with the reason, through pods/status, if it changed (updatePod)."""
+    def _set_pod_scheduled_false(self, pod: Mapping[str, Any], reason: str, message: str,
+                                 nominated: str | None = None) -> None:
+        """PodScheduled=False with the reason, through pods/status, if it changed (updatePod).
+
+        ``nominated`` (the node preemption freed, or "" to clear) becomes
+        status.nominatedNodeName when it differs; None leaves it alone.
+        """
         conditions = (pod.get("status") or {}).get("conditions") or []
         old = next((c for c in conditions if c.get("type") == "PodScheduled"), None)
-        if old is not None and (old.get("status"), old.get("reason"), old.get("message")) == (
+        nominate = nominated is not None and nominated != _nominated(pod)
+        if not nominate and old is not None and (
+                old.get("status"), old.get("reason"), old.get("message")) == (
                 "False", reason, message):
             return
         transition = old.get("lastTransitionTime") if old is not None and \
@@ -636,9 +748,12 @@ class Scheduler:
         # No observedGeneration: PodCondition has that field only from v1.33
         # (PodObservedGenerationTracking), and v1.32's decoder would drop it.
         meta = _meta(pod)
+        status: dict[str, Any] = {"conditions": [condition]}
+        if nominate:
+            status["nominatedNodeName"] = nominated or None
+            self.nominations += 1 if nominated else 0
         try:
-            self.client.patch("pods", meta.get("name", ""),
-                              {"status": {"conditions": [condition]}},
+            self.client.patch("pods", meta.get("name", ""), {"status": status},
                               meta.get("namespace") or "default", subresource="status")
         except StatusError as e:
             self.sim.record(COMPONENT, "StatusUpdateFailed", pod_ref(pod), str(e))

@@ -49,6 +49,7 @@ from kubelearn.scheduler.nodeinfo import (
     pod_level_requests_set,
 )
 from kubelearn.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
+from kubelearn.scheduler.plugins.default_preemption import DefaultPreemption
 from kubelearn.scheduler.plugins.helper import (
     NO_EXECUTE,
     NO_SCHEDULE,
@@ -94,7 +95,7 @@ from kubelearn.scheduler.plugins.pod_topology_spread import (
     PodTopologySpread,
     TopologySpreadConstraint,
 )
-from kubelearn.scheduler.plugins.resource_allocation import is_best_effort, pod_resource_requests
+from kubelearn.scheduler.plugins.resource_allocation import pod_resource_requests
 from kubelearn.scheduler.plugins.taint_toleration import (
     TaintToleration,
     prefer_no_schedule_tolerations,
@@ -503,6 +504,8 @@ class VectorizedScheduler:
     def _check(profile: Profile) -> bool:
         for point, plugins in profile.plugins.items():
             for pl in plugins:
+                if point == "postFilter" and type(pl) is DefaultPreemption:
+                    continue  # runs only when no node fits: the per-node path's business
                 if type(pl) not in SUPPORTED_PLUGINS or point in ("postFilter", "reserve",
                                                                    "bind"):
                     return False
@@ -1206,10 +1209,9 @@ class VectorizedScheduler:
     def _balanced_scores(self, pl: NodeResourcesBalancedAllocation, pod: Mapping[str, Any],
                          info: PodInfo, slots: np.ndarray, cols: np.ndarray
                          ) -> np.ndarray | None:
-        """How evenly the resources end up used, with and without the pod."""
+        """The plugin's fraction columns, with and without the pod; it does the scoring."""
         requests = self.pod_requests(pod, info, pl.resources, True)
-        if is_best_effort(requests):
-            return None
+        n = len(slots)
         fast = self._two_rows(pl.resources, True)
         if fast is not None:
             alloc_rows, req_rows = fast
@@ -1218,10 +1220,8 @@ class VectorizedScheduler:
                 # rows: cpu with the pod, memory with, cpu without, memory without
                 offsets = np.array(requests + [0, 0], dtype=np.int64)[:, None]
                 fractions = np.minimum((cols[req_rows + req_rows] + offsets) / alloc, 1.0)
-                std = np.abs((fractions[0::2] - fractions[1::2]) / 2)
-                balance = ((1 - std) * MAX_NODE_SCORE).astype(np.int64)  # int(): toward zero
-                half = MAX_NODE_SCORE // 2
-                return half + (half + balance[0] - balance[1]) // 2
+                return pl.score_columns(requests, fractions[0:2], fractions[2:4],
+                                        (None, None), n)
         with_pod, without_pod, present = [], [], []
         for r, pod_request in zip(pl.resources, requests, strict=True):
             columns = self._resource_columns(r.name, pod_request, slots, cols, True)
@@ -1238,21 +1238,7 @@ class VectorizedScheduler:
                 with_pod.append(np.minimum(np.where(here, req, 0) / safe, 1.0))
                 without_pod.append(np.minimum(np.where(here, req - pod_request, 0) / safe, 1.0))
                 present.append(here)
-
-        def balance(fractions: list[np.ndarray]) -> np.ndarray:
-            if len(fractions) != 2:  # one resource (or none) counted: std 0
-                return np.full(len(slots), MAX_NODE_SCORE, dtype=np.int64)
-            std = np.abs((fractions[0] - fractions[1]) / 2)
-            if present[0] is not None or present[1] is not None:
-                both = np.ones(len(slots), dtype=bool)
-                for here in present:
-                    if here is not None:
-                        both &= here
-                std[~both] = 0.0  # a node missing one: a single fraction, std 0
-            return ((1 - std) * MAX_NODE_SCORE).astype(np.int64)  # int(): toward zero, >= 0
-
-        half = MAX_NODE_SCORE // 2
-        return half + (half + balance(with_pod) - balance(without_pod)) // 2
+        return pl.score_columns(requests, with_pod, without_pod, present, n)
 
 
 def _required_label(namespace: str, selector: LabelSelector) -> LabelKey | None:

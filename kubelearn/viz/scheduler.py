@@ -111,6 +111,43 @@ def allocation(cluster: Cluster) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index("node")
 
 
+def balanced_allocation_versions(cluster: Cluster, pod: Mapping[str, Any]) -> pd.DataFrame:
+    """NodeResourcesBalancedAllocation for ``pod`` on every node, as v1.32 and v1.36 score it.
+
+    Per node: the requested fraction of CPU and memory with the pod on it, the
+    node's balance without and with the pod (``int((1 - |cpu - memory| / 2) * 100)``),
+    the score up to v1.35 (the balance with the pod; the version kubelearn models)
+    and from v1.36 (the change in balance, ``50 + (50 + with - without) / 2``).
+    Computed by the plugin's own functions from the scheduler's view of each node.
+    """
+    from kubelearn.scheduler.plugins.balanced_allocation import (
+        balance_change_score,
+        balanced_resource_score,
+    )
+    from kubelearn.scheduler.plugins.resource_allocation import (
+        DEFAULT_RESOURCES,
+        pod_resource_requests,
+        resource_vectors,
+    )
+
+    scheduler = cluster.scheduler
+    assert scheduler is not None, "the cluster runs no scheduler"
+    requests = pod_resource_requests(pod, DEFAULT_RESOURCES, True)
+    rows = []
+    for info in scheduler.cache.snapshot().node_infos:
+        requested, allocated, allocatable = resource_vectors(info, DEFAULT_RESOURCES, requests,
+                                                             True)
+        with_pod = balanced_resource_score(requested, allocatable)
+        without_pod = balanced_resource_score(allocated, allocatable)
+        cpu, memory = (min(r / a, 1.0) if a else 0.0 for r, a in zip(requested, allocatable,
+                                                                     strict=True))
+        rows.append({"node": info.name, "cpu with pod": round(cpu, 3),
+                     "memory with pod": round(memory, 3), "balance without": without_pod,
+                     "balance with": with_pod, "score v1.32 (balance with)": with_pod,
+                     "score v1.36 (change)": balance_change_score(with_pod, without_pod)})
+    return pd.DataFrame(rows).set_index("node")
+
+
 def placement_plot(clusters: Mapping[str, Cluster]) -> Figure:
     """Requested share of each node's CPU and memory: a heatmap per cluster, pods in labels."""
     import matplotlib.pyplot as plt

@@ -11,6 +11,7 @@
 - :mod:`.image_locality` -- ImageLocality
 - :mod:`.pod_topology_spread` -- PodTopologySpread (DoNotSchedule and ScheduleAnyway)
 - :mod:`.interpodaffinity` -- InterPodAffinity (required and preferred pod (anti-)affinity)
+- :mod:`.default_preemption` -- DefaultPreemption (PostFilter: evict lower-priority pods)
 
 with :mod:`.helper` and :mod:`.resource_allocation` shared among them.
 :data:`IN_TREE_PLUGINS` is the registry a profile's plugin names resolve against;
@@ -22,6 +23,7 @@ from __future__ import annotations
 
 from kubelearn.scheduler.framework import Plugin
 from kubelearn.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
+from kubelearn.scheduler.plugins.default_preemption import DefaultPreemption
 from kubelearn.scheduler.plugins.image_locality import ImageLocality
 from kubelearn.scheduler.plugins.interpodaffinity import InterPodAffinity
 from kubelearn.scheduler.plugins.node_affinity import NodeAffinity
@@ -36,12 +38,12 @@ IN_TREE_PLUGINS: dict[str, type[Plugin]] = {
     cls.name: cls for cls in (
         NodeUnschedulable, NodeName, TaintToleration, NodeAffinity, NodePorts,
         NodeResourcesFit, PodTopologySpread, InterPodAffinity, NodeResourcesBalancedAllocation,
-        ImageLocality)
+        ImageLocality, DefaultPreemption)
 }
 
 # Default-profile plugins kubelearn does not implement (yet), with the extension points
 # upstream registers them at (pkg/scheduler/framework/plugins/*). The queue (PrioritySort,
-# SchedulingGates), binding (DefaultBinder) and preemption come with the scheduling cycle;
+# SchedulingGates) and binding (DefaultBinder) come with the scheduling cycle;
 # pods without volumes or resource claims are unaffected by the rest.
 NOT_IMPLEMENTED: dict[str, frozenset[str]] = {
     "SchedulingGates": frozenset({"preEnqueue"}),
@@ -53,11 +55,10 @@ NOT_IMPLEMENTED: dict[str, frozenset[str]] = {
     "VolumeZone": frozenset({"preFilter", "filter"}),
     "DynamicResources": frozenset({"preEnqueue", "preFilter", "filter", "postFilter",
                                    "reserve", "preBind"}),
-    "DefaultPreemption": frozenset({"postFilter"}),
     "DefaultBinder": frozenset({"bind"}),
 }
 
 __all__ = ["IN_TREE_PLUGINS", "NOT_IMPLEMENTED", "NodeUnschedulable", "NodeName",
            "TaintToleration", "NodeAffinity", "NodePorts", "NodeResourcesFit",
            "PodTopologySpread", "InterPodAffinity", "NodeResourcesBalancedAllocation",
-           "ImageLocality"]
+           "ImageLocality", "DefaultPreemption"]

@@ -3,13 +3,24 @@
 For each resource, the fraction ``requested / allocatable`` (capped at 1); the
 spread of those fractions is their standard deviation (``|f1 - f2| / 2`` for two
 resources). A node's balance is ``int((1 - std) * 100)``. Raw requests count, not
-the 100m/200Mi defaults, and a pod requesting none of the resources is not scored.
+the 100m/200Mi defaults.
 
-Since v1.36 the score is the *change* in balance the pod brings (PR #135573):
-``50 + (50 + balance_with_pod - balance_without_pod) / 2`` -- 75 for no change,
-towards 100 if the pod evens the node out, towards 50 if it skews it. From v1.30
-to v1.35 the score was ``balance_with_pod`` alone; :func:`balanced_resource_score`
-is that formula.
+The formula changed twice after v1.32, the version kubelearn models
+(:mod:`kubelearn.version`); both later forms are here, labelled, for lessons that
+compare them:
+
+- up to v1.35 (v1.32 included) the score is the balance *with* the pod on the node
+  (:func:`balanced_resource_score`), and every pod is scored;
+- from v1.33 a pod requesting none of the resources (best-effort) is not scored at
+  all, so such pods no longer pile up on one node (PR #130260, issue #129138);
+- from v1.36 the score is the *change* in balance the pod brings (PR #135573):
+  ``50 + (50 + balance_with_pod - balance_without_pod) / 2`` -- 75 for no change,
+  towards 100 if the pod evens the node out, towards 50 if it skews it
+  (:func:`balance_change_score`).
+
+Each formula is written once and works on a single node's numbers or, through
+numpy, on a column per node (the vectorised scheduler path calls
+:meth:`NodeResourcesBalancedAllocation.score_columns`).
 
 A port of pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go.
 """
@@ -21,6 +32,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
+
+from kubelearn import version
 from kubelearn.api import Path
 from kubelearn.api.errors import FieldError
 from kubelearn.scheduler.framework import (
@@ -43,6 +57,10 @@ from kubelearn.scheduler.plugins.resource_allocation import (
 
 NAME = "NodeResourcesBalancedAllocation"
 PRE_SCORE_STATE_KEY = "PreScore" + NAME
+# PR #130260 (v1.33): PreScore returns Skip for a pod that requests none of the resources.
+SKIPS_BEST_EFFORT = version.since(33)
+# PR #135573 (v1.36): the score is the change in balance, not the balance with the pod.
+SCORES_CHANGE = version.since(36)
 
 
 @dataclass
@@ -71,7 +89,10 @@ class NodeResourcesBalancedAllocationArgs:
 
 
 def balanced_resource_score(requested: Sequence[int], allocatable: Sequence[int]) -> int:
-    """``int((1 - std) * 100)`` of the fractions requested/allocatable (v1.30-v1.35 score)."""
+    """``int((1 - std) * 100)`` of the fractions requested/allocatable: the node's balance.
+
+    The score itself up to v1.35 (the modelled v1.32 included).
+    """
     fractions = [min(req / alloc, 1.0) for req, alloc in zip(requested, allocatable, strict=True)
                  if alloc != 0]
     std = 0.0
@@ -83,13 +104,41 @@ def balanced_resource_score(requested: Sequence[int], allocatable: Sequence[int]
     return int((1 - std) * MAX_NODE_SCORE)
 
 
-def balanced_resource_scorer(requested: Sequence[int], allocated: Sequence[int],
-                             allocatable: Sequence[int]) -> int:
-    """The change in balance the pod brings, mapped to 50..100 (v1.36 and later)."""
-    with_pod = balanced_resource_score(requested, allocatable)
-    without_pod = balanced_resource_score(allocated, allocatable)
+def balance_change_score(with_pod: Any, without_pod: Any) -> Any:
+    """The change in balance the pod brings, mapped to 50..100 (v1.36 and later).
+
+    ``with_pod`` and ``without_pod`` are balances: two ints, or two numpy columns.
+    """
     half = MAX_NODE_SCORE // 2
     return half + (half + with_pod - without_pod) // 2
+
+
+def balanced_resource_scorer(requested: Sequence[int], allocated: Sequence[int],
+                             allocatable: Sequence[int]) -> int:
+    """The node's score in the modelled version, from its requests with and without the pod."""
+    with_pod = balanced_resource_score(requested, allocatable)
+    if not SCORES_CHANGE:
+        return with_pod
+    return balance_change_score(with_pod, balanced_resource_score(allocated, allocatable))
+
+
+def balance_columns(fractions: Sequence[np.ndarray], present: Sequence[np.ndarray | None],
+                    n: int) -> np.ndarray:
+    """:func:`balanced_resource_score` for ``n`` nodes at once, from two fraction columns.
+
+    ``present[i]`` marks the nodes that have resource ``i`` at all (None: every node);
+    a node missing one of the two has a single fraction, so std 0.
+    """
+    if len(fractions) != 2:  # one resource (or none) counted: std 0
+        return np.full(n, MAX_NODE_SCORE, dtype=np.int64)
+    std = np.abs((fractions[0] - fractions[1]) / 2)
+    if present[0] is not None or present[1] is not None:
+        both = np.ones(n, dtype=bool)
+        for here in present:
+            if here is not None:
+                both &= here
+        std[~both] = 0.0
+    return ((1 - std) * MAX_NODE_SCORE).astype(np.int64)  # int(): toward zero, >= 0
 
 
 class NodeResourcesBalancedAllocation(PreScorePlugin, ScorePlugin):
@@ -104,9 +153,9 @@ class NodeResourcesBalancedAllocation(PreScorePlugin, ScorePlugin):
 
     def pre_score(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]
                   ) -> Status | None:
-        """Skip a pod that requests nothing (best-effort), so they don't pile up (#129138)."""
+        """Keep the pod's requests; from v1.33 skip a best-effort pod (#129138)."""
         requests = pod_resource_requests(pod, self.resources, True)
-        if is_best_effort(requests):
+        if SKIPS_BEST_EFFORT and is_best_effort(requests):
             return Status(Code.Skip)
         state.write(PRE_SCORE_STATE_KEY, requests)
         return None
@@ -117,8 +166,22 @@ class NodeResourcesBalancedAllocation(PreScorePlugin, ScorePlugin):
             requests = state.read(PRE_SCORE_STATE_KEY)
         except KeyError:
             requests = pod_resource_requests(pod, self.resources, True)
-            if is_best_effort(requests):
+            if SKIPS_BEST_EFFORT and is_best_effort(requests):
                 return 0
         requested, allocated, allocatable = resource_vectors(node_info, self.resources,
                                                              requests, True)
         return balanced_resource_scorer(requested, allocated, allocatable)
+
+    def score_columns(self, requests: Sequence[int], with_pod: Sequence[np.ndarray],
+                      without_pod: Sequence[np.ndarray], present: Sequence[np.ndarray | None],
+                      n: int) -> np.ndarray | None:
+        """:meth:`score` for ``n`` nodes: fraction columns with and without the pod.
+
+        None when the plugin does not score this pod (a best-effort pod from v1.33).
+        """
+        if SKIPS_BEST_EFFORT and is_best_effort(requests):
+            return None
+        balance = balance_columns(with_pod, present, n)
+        if not SCORES_CHANGE:
+            return balance
+        return balance_change_score(balance, balance_columns(without_pod, present, n))

@@ -53,6 +53,7 @@ from kubelearn.scheduler.plugins.resource_allocation import (
     resource_specs,
     resource_vectors,
 )
+from kubelearn.version import since
 
 NAME = "NodeResourcesFit"
 PRE_FILTER_STATE_KEY = "PreFilter" + NAME
@@ -181,7 +182,7 @@ class InsufficientResource:
     requested: int
     used: int
     capacity: int
-    unresolvable: bool  # even an empty node would not fit: preemption cannot help
+    unresolvable: bool  # even an empty node would not fit (Unresolvable from v1.34)
 
 
 def compute_pod_resource_request(pod: Mapping[str, Any]) -> Resource:
@@ -337,7 +338,12 @@ class NodeResourcesFit(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
 
     def filter(self, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
                ) -> Status | None:
-        """Unschedulable, one reason per short resource; Unresolvable if the node is too small."""
+        """Unschedulable, one reason per short resource.
+
+        From v1.34 (PR #131345) a request above the node's whole allocatable is
+        UnschedulableAndUnresolvable -- preemption cannot help there; v1.32 says
+        Unschedulable either way, so DefaultPreemption still tries such a node.
+        """
         try:
             request = state.read(PRE_FILTER_STATE_KEY)
         except KeyError as e:
@@ -347,8 +353,8 @@ class NodeResourcesFit(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
                                     self.ignored_resource_groups)
         if not insufficient:
             return None
-        code = Code.UnschedulableAndUnresolvable if any(r.unresolvable for r in insufficient) \
-            else Code.Unschedulable
+        code = Code.UnschedulableAndUnresolvable if since(34) and any(
+            r.unresolvable for r in insufficient) else Code.Unschedulable
         return Status(code, *(r.reason for r in insufficient))
 
     def pre_score(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]

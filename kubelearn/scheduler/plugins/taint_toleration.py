@@ -4,10 +4,10 @@
 - Score: count the PreferNoSchedule taints the pod does not tolerate; NormalizeScore
   reverses it, so the node with most such taints scores 0 and nodes with none 100.
 
-A port of pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go. The
-message no longer names the taint: since v1.35 it says ``node(s) had untolerated
-taint(s)`` (PR #134740, backported to v1.34; taint keys and values may be
-confidential). Before: ``node(s) had untolerated taint {key: value}``.
+A port of pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go. In the
+modelled v1.32 the filter names the first untolerated taint, ``node(s) had untolerated
+taint {key: value}``; from v1.35 (PR #134740, backported to v1.34) it says only
+``node(s) had untolerated taint(s)``, as taint keys and values may be confidential.
 """
 
 from __future__ import annotations
@@ -34,10 +34,20 @@ from kubelearn.scheduler.plugins.helper import (
     pod_tolerations,
     tolerations_tolerate_taint,
 )
+from kubelearn.version import since
 
 NAME = "TaintToleration"
-ERR_REASON_NOT_MATCH = "node(s) had untolerated taint(s)"  # taint_toleration.go, PR #134740
+# taint_toleration.go Filter errReason: v1.32 names the taint (Go's "{%s: %s}" of key, value)
+ERR_REASON_NOT_MATCH = "node(s) had untolerated taint {{{key}: {value}}}"
+ERR_REASON_UNTOLERATED_TAINTS = "node(s) had untolerated taint(s)"  # v1.35+, PR #134740
 PRE_SCORE_STATE_KEY = "PreScore" + NAME
+
+
+def untolerated_taint_reason(taint: Mapping[str, Any]) -> str:
+    """The Filter's reason for a node whose ``taint`` the pod does not tolerate."""
+    if since(34):  # the later wording, backported to v1.34
+        return ERR_REASON_UNTOLERATED_TAINTS
+    return ERR_REASON_NOT_MATCH.format(key=taint.get("key") or "", value=taint.get("value") or "")
 
 
 def prefer_no_schedule_tolerations(tolerations: Sequence[Mapping[str, Any]]
@@ -61,9 +71,10 @@ class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin, ScoreExtensions
     def filter(self, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
                ) -> Status | None:
         """Unresolvable if a NoSchedule or NoExecute taint is not tolerated."""
-        if find_matching_untolerated_taint(node_info.taints, pod_tolerations(pod)) is None:
+        taint = find_matching_untolerated_taint(node_info.taints, pod_tolerations(pod))
+        if taint is None:
             return None
-        return Status(Code.UnschedulableAndUnresolvable, ERR_REASON_NOT_MATCH)
+        return Status(Code.UnschedulableAndUnresolvable, untolerated_taint_reason(taint))
 
     def pre_score(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]
                   ) -> Status | None:

@@ -1,0 +1,393 @@
+"""DefaultPreemption: when no node fits a pod, evict lower-priority pods to make room.
+
+A PostFilter plugin: it runs only after every node failed the filters.
+
+1. **Eligible?** A pod with ``preemptionPolicy: Never`` does not preempt; nor does a
+   pod already nominated to a node where a pod it preempted is still terminating --
+   it waits for that room (PodEligibleToPreemptOthers).
+2. **Candidates.** Only nodes a filter rejected as plain ``Unschedulable`` might
+   help; ``UnschedulableAndUnresolvable`` ones (a taint, a nodeSelector) never will.
+   From a seeded random offset it dry-runs them in turn until it has
+   ``max(10% of them, 100)`` candidates (minCandidateNodesPercentage /
+   minCandidateNodesAbsolute). On each, :func:`select_victims_on_node` removes every
+   lower-priority pod, checks the pod now passes the filters, then *reprieves*
+   victims, most important first, as long as the pod still fits.
+3. **Pick one** (:func:`pick_one_node_for_preemption`): fewest PodDisruptionBudget
+   violations, then the lowest highest-priority victim, the smallest sum of
+   priorities, the fewest victims, the latest start of its top-priority victims,
+   then the first.
+4. **Prepare**: each victim gets the ``DisruptionTarget`` condition (reason
+   ``PreemptionByScheduler``) and is deleted gracefully, with a ``Preempted`` event;
+   lower-priority pods nominated to that node lose their nomination. The scheduler
+   then sets the preemptor's ``status.nominatedNodeName``; the preemptor waits in
+   the queue until the victims are gone.
+
+With no candidate, the PostFilter message says why per node: ``preemption: 0/3 nodes
+are available: 1 Preemption is not helpful for scheduling, 2 No preemption victims
+found for incoming pod.``
+
+A port of pkg/scheduler/framework/plugins/defaultpreemption/default_preemption.go and
+pkg/scheduler/framework/preemption/preemption.go, v1.32, synchronous (async
+preemption is alpha and off in v1.32). kubelearn serves no PodDisruptionBudgets, so
+no victim ever violates one. Extenders and waiting (Permit) pods do not exist here.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from kubelearn.api import Path
+from kubelearn.api.errors import FieldError, aggregate
+from kubelearn.api.scheduling import PREEMPT_NEVER, pod_priority
+from kubelearn.scheduler.framework import (
+    Code,
+    CycleState,
+    FrameworkError,
+    Handle,
+    NodeToStatus,
+    PostFilterPlugin,
+    PostFilterResult,
+    Status,
+    fit_error_message,
+    run_filter_plugins_with_nominated_pods,
+)
+from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot
+
+NAME = "DefaultPreemption"
+DEFAULT_MIN_CANDIDATE_NODES_PERCENTAGE = 10  # apis/config/v1/defaults.go DefaultPreemptionArgs
+DEFAULT_MIN_CANDIDATE_NODES_ABSOLUTE = 100  # apis/config/v1/defaults.go DefaultPreemptionArgs
+# default_preemption.go and preemption.go
+ERR_NO_VICTIMS = "No preemption victims found for incoming pod"
+ERR_NOT_HELPFUL = "Preemption is not helpful for scheduling"
+ERR_POLICY_NEVER = "not eligible due to preemptionPolicy=Never."
+ERR_TERMINATING_ON_NOMINATED = "not eligible due to a terminating pod on the nominated node."
+ERR_NO_CANDIDATE = "no candidate node for preemption"
+ERR_NO_VICTIM_ON_NODE = 'expected at least one victim pod on node "{}"'
+# preemption.go PreemptPod: the victim's condition and event
+DISRUPTION_TARGET = "DisruptionTarget"  # v1.DisruptionTarget
+REASON_PREEMPTION_BY_SCHEDULER = "PreemptionByScheduler"  # v1.PodReasonPreemptionByScheduler
+CONDITION_MESSAGE = "{}: preempting to accommodate a higher priority pod"  # scheduler name
+EVENT_MESSAGE = "Preempted by pod {} on node {}"  # preemptor uid, node (since v1.29)
+MAX_INT32 = 2**31 - 1
+NOT_STARTED = "~"  # GetPodStartTime is Now for a pod not started: later than any start time
+# PreFilter plugins whose state reads only the incoming pod: removing a victim cannot
+# change it. Every other PreFilter is re-run against the node without the victims, as
+# upstream's PreFilterExtensions (AddPod/RemovePod) update it.
+POD_ONLY_PRE_FILTERS = frozenset({"NodeResourcesFit", "NodeAffinity", "NodePorts"})
+
+
+# -- args ----------------------------------------------------------------------------------------
+
+@dataclass
+class DefaultPreemptionArgs:
+    """pluginConfig args: how many candidate nodes to dry-run, as a share and a floor."""
+
+    min_candidate_nodes_percentage: int = DEFAULT_MIN_CANDIDATE_NODES_PERCENTAGE
+    min_candidate_nodes_absolute: int = DEFAULT_MIN_CANDIDATE_NODES_ABSOLUTE
+
+    @classmethod
+    def from_dict(cls, args: Mapping[str, Any] | None) -> DefaultPreemptionArgs:
+        """Read the YAML form; an absent field takes its default."""
+        args = args or {}
+        pct = args.get("minCandidateNodesPercentage")
+        absolute = args.get("minCandidateNodesAbsolute")
+        return cls(DEFAULT_MIN_CANDIDATE_NODES_PERCENTAGE if pct is None else pct,
+                   DEFAULT_MIN_CANDIDATE_NODES_ABSOLUTE if absolute is None else absolute)
+
+    def validate(self, path: Path) -> list[FieldError]:
+        """ValidateDefaultPreemptionArgs (validation_pluginargs.go)."""
+        errs = []
+        pct, absolute = self.min_candidate_nodes_percentage, self.min_candidate_nodes_absolute
+        if not 0 <= pct <= 100:
+            errs.append(FieldError.invalid(path.child("minCandidateNodesPercentage"), pct,
+                                           "not in valid range [0, 100]"))
+        if absolute < 0:
+            errs.append(FieldError.invalid(path.child("minCandidateNodesAbsolute"), absolute,
+                                           "not in valid range [0, inf)"))
+        if pct == 0 and absolute == 0:
+            errs.append(FieldError.invalid(
+                path, "", "at least one of minCandidateNodesPercentage and "
+                "minCandidateNodesAbsolute must be positive"))
+        return errs
+
+
+# -- pods: priority, start time, importance ------------------------------------------------------
+
+def pod_start_time(pod: Mapping[str, Any]) -> str:
+    """status.startTime; a pod not started yet counts as starting now (GetPodStartTime)."""
+    return (pod.get("status") or {}).get("startTime") or NOT_STARTED
+
+
+def importance(pod: Mapping[str, Any]) -> tuple[int, str]:
+    """A sort key, most important first: higher priority, then earlier start (MoreImportantPod)."""
+    return -pod_priority(pod), pod_start_time(pod)
+
+
+def _meta(pod: Mapping[str, Any]) -> Mapping[str, Any]:
+    return pod.get("metadata") or {}
+
+
+def terminating_by_preemption(pod: Mapping[str, Any]) -> bool:
+    """Deleting, with DisruptionTarget=True from the scheduler (podTerminatingByPreemption)."""
+    if _meta(pod).get("deletionTimestamp") is None:
+        return False
+    for c in (pod.get("status") or {}).get("conditions") or []:
+        if c.get("type") == DISRUPTION_TARGET:
+            return c.get("status") == "True" and c.get("reason") == REASON_PREEMPTION_BY_SCHEDULER
+    return False
+
+
+# -- candidates ----------------------------------------------------------------------------------
+
+@dataclass
+class Candidate:
+    """A node the preemptor could run on once ``victims`` (most important first) are gone."""
+
+    name: str
+    victims: list[Mapping[str, Any]] = field(default_factory=list)
+    num_pdb_violations: int = 0
+
+
+def copy_node_info(node_info: NodeInfo) -> NodeInfo:
+    """An independent NodeInfo with the same node and pods (NodeInfo.Snapshot)."""
+    copy = NodeInfo(node_info.node, node_info.pods) if node_info.node is not None \
+        else NodeInfo(pods=node_info.pods)
+    copy.image_states = node_info.image_states
+    return copy
+
+
+def _state_for(handle: Handle, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
+               ) -> CycleState | Status:
+    """The cycle state as it would be with ``node_info`` in place of its cached twin.
+
+    PreFilter results that read other pods (spreading counts, affinity matches) are
+    recomputed over a snapshot holding the changed node -- what upstream's
+    PreFilterExtensions.RemovePod/AddPod do incrementally.
+    """
+    copy = state.clone()
+    rerun = [pl for pl in handle.profile.plugins["preFilter"]
+             if pl.name not in POD_ONLY_PRE_FILTERS and pl.name not in state.skip_filter_plugins]
+    if not rerun:
+        return copy
+    old = state.snapshot
+    copy.snapshot = Snapshot([node_info if n.name == node_info.name else n
+                              for n in old.node_infos], old.objects)
+    for pl in rerun:
+        _, s = pl.pre_filter(copy, pod, copy.snapshot.node_infos)  # type: ignore[attr-defined]
+        if s is not None and s.is_skip():
+            copy.skip_filter_plugins.add(pl.name)
+        elif s is not None and not s.is_success():
+            return s.with_plugin(pl.name)
+    return copy
+
+
+def _fits(handle: Handle, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
+          ) -> Status | None:
+    """None if the pod passes every filter on ``node_info`` (RunFilterPluginsWithNominatedPods)."""
+    s = _state_for(handle, state, pod, node_info)
+    if isinstance(s, Status):
+        return s
+    return run_filter_plugins_with_nominated_pods(handle, s, pod, node_info)
+
+
+def select_victims_on_node(handle: Handle, state: CycleState, pod: Mapping[str, Any],
+                           node_info: NodeInfo) -> tuple[list[Mapping[str, Any]], int, Status]:
+    """The fewest lower-priority pods to evict from ``node_info`` so ``pod`` fits there.
+
+    Works on a copy of the node. Returns the victims, most important first, how many
+    violate a PodDisruptionBudget (always 0 here) and Success -- or no victims and the
+    status saying why the node cannot help (SelectVictimsOnNode).
+    """
+    node = copy_node_info(node_info)
+    priority = pod_priority(pod)
+    potential = [pi for pi in node.pods if pod_priority(pi.pod) < priority]
+    if not potential:
+        return [], 0, Status(Code.UnschedulableAndUnresolvable, ERR_NO_VICTIMS)
+    for pi in potential:
+        node.remove_pod(pi)
+    s = _fits(handle, state, pod, node)
+    if s is not None:  # does not fit even with every lower-priority pod gone
+        return [], 0, s
+    potential.sort(key=lambda pi: importance(pi.pod))  # reprieve the most important first
+    victims: list[PodInfo] = []
+    for pi in potential:  # no PDBs: every victim is non-violating
+        node.add_pod(pi)
+        if _fits(handle, state, pod, node) is not None:
+            node.remove_pod(pi)
+            victims.append(pi)
+    return [pi.pod for pi in victims], 0, Status(Code.Success)
+
+
+def calculate_num_candidates(args: DefaultPreemptionArgs, num_nodes: int) -> int:
+    """``max(numNodes * pct / 100, absolute)``, at most ``numNodes`` (calculateNumCandidates)."""
+    n = num_nodes * args.min_candidate_nodes_percentage // 100
+    n = max(n, args.min_candidate_nodes_absolute)
+    return min(n, num_nodes)
+
+
+def nodes_where_preemption_might_help(nodes: Sequence[NodeInfo], statuses: NodeToStatus
+                                      ) -> list[NodeInfo]:
+    """The nodes a filter rejected as plain Unschedulable (NodesForStatusCode)."""
+    absent = statuses.absent_status
+    out = []
+    for n in nodes:
+        s = statuses.get(n.name, absent)
+        if s is not None and s.code == Code.Unschedulable:
+            out.append(n)
+    return out
+
+
+def dry_run_preemption(handle: Handle, state: CycleState, pod: Mapping[str, Any],
+                       potential: Sequence[NodeInfo], offset: int, num_candidates: int
+                       ) -> tuple[list[Candidate], NodeToStatus]:
+    """Try nodes from ``offset`` on until enough candidates are found (DryRunPreemption).
+
+    Returns the candidates and, for each node tried that is not one, why.
+    """
+    candidates: list[Candidate] = []
+    statuses = NodeToStatus()
+    for i in range(len(potential)):
+        node_info = potential[(offset + i) % len(potential)]
+        try:
+            victims, violations, s = select_victims_on_node(handle, state, pod, node_info)
+        except FrameworkError as e:
+            victims, violations, s = [], 0, Status(Code.Error, err=e)
+        if s.is_success() and victims:
+            candidates.append(Candidate(node_info.name, victims, violations))
+            if len(candidates) >= num_candidates:  # all non-violating: enough
+                break
+            continue
+        if s.is_success():
+            s = Status(Code.Error, err=RuntimeError(ERR_NO_VICTIM_ON_NODE.format(node_info.name)))
+        statuses[node_info.name] = s
+    return candidates, statuses
+
+
+# -- picking one ---------------------------------------------------------------------------------
+
+def _earliest_start_of_top_victims(victims: Sequence[Mapping[str, Any]]) -> str:
+    """The earliest start among the highest-priority victims (GetEarliestPodStartTime)."""
+    top = max(pod_priority(v) for v in victims)
+    return min(pod_start_time(v) for v in victims if pod_priority(v) == top)
+
+
+def pick_one_node_for_preemption(candidates: Sequence[Candidate]) -> str:
+    """The candidate whose preemption hurts least, by upstream's criteria in order.
+
+    Fewest PDB violations; lowest highest-priority victim; smallest sum of priorities
+    (each shifted by 2^31 so negatives count); fewest victims; latest start of the
+    highest-priority victims; then the first (pickOneNodeForPreemption).
+    """
+    if not candidates:
+        return ""
+    score_funcs = (
+        lambda c: -c.num_pdb_violations,
+        lambda c: -pod_priority(c.victims[0]),
+        lambda c: -sum(pod_priority(v) + MAX_INT32 + 1 for v in c.victims),
+        lambda c: -len(c.victims),
+        lambda c: _earliest_start_of_top_victims(c.victims),
+    )
+    remaining = list(candidates)
+    for score in score_funcs:
+        best = max(score(c) for c in remaining)
+        remaining = [c for c in remaining if score(c) == best]
+        if len(remaining) == 1:
+            break
+    return remaining[0].name
+
+
+# -- the plugin ----------------------------------------------------------------------------------
+
+class DefaultPreemption(PostFilterPlugin):
+    """Preempt lower-priority pods when nothing fits; nominate the node it frees."""
+
+    name = NAME
+    args_type = DefaultPreemptionArgs
+
+    def __init__(self, args: DefaultPreemptionArgs | None = None) -> None:
+        super().__init__(args or DefaultPreemptionArgs())
+        errs = self.args.validate(Path("args"))
+        if errs:
+            raise ValueError(aggregate(errs))
+        self.handle: Handle | None = None
+
+    def set_handle(self, handle: Handle) -> None:
+        """Attach the scheduler's services: client, events, the seeded offset generator."""
+        self.handle = handle
+
+    def post_filter(self, state: CycleState, pod: Mapping[str, Any],
+                    statuses: Mapping[str, Status]) -> tuple[PostFilterResult | None, Status]:
+        """Preempt; a message other than success gets the ``preemption: `` prefix."""
+        result, s = self.preempt(state, pod, statuses)
+        if s.message():
+            return result, Status(s.code, "preemption: " + s.message())
+        return result, s
+
+    def preempt(self, state: CycleState, pod: Mapping[str, Any],
+                statuses: Mapping[str, Status]) -> tuple[PostFilterResult | None, Status]:
+        """Eligibility, candidates, the best one, its victims evicted (Evaluator.Preempt)."""
+        handle = self.handle if self.handle is not None else Handle()
+        pod = handle.latest(pod)
+        m = statuses if isinstance(statuses, NodeToStatus) else NodeToStatus(statuses)
+        nominated = (pod.get("status") or {}).get("nominatedNodeName") or ""
+        ok, msg = self.pod_eligible_to_preempt_others(state, pod, m.get(nominated, m.absent_status)
+                                                      if nominated else None)
+        if not ok:
+            return None, Status(Code.Unschedulable, msg)
+        all_nodes = state.snapshot.node_infos
+        candidates, node_statuses = self.find_candidates(handle, state, pod, m)
+        if not candidates:
+            message = fit_error_message(len(all_nodes), node_statuses, absent_status=Status(
+                Code.UnschedulableAndUnresolvable, ERR_NOT_HELPFUL))
+            return PostFilterResult(""), Status(Code.Unschedulable, message)
+        best = self.select_candidate(candidates)
+        s = handle.prepare_candidate(best.name, best.victims, pod, NAME)
+        if s is not None:
+            return None, s
+        return PostFilterResult(best.name), Status(Code.Success)
+
+    def pod_eligible_to_preempt_others(self, state: CycleState, pod: Mapping[str, Any],
+                                       nominated_status: Status | None) -> tuple[bool, str]:
+        """False with the reason for preemptionPolicy Never, or victims still terminating."""
+        if (pod.get("spec") or {}).get("preemptionPolicy") == PREEMPT_NEVER:
+            return False, ERR_POLICY_NEVER
+        nominated = (pod.get("status") or {}).get("nominatedNodeName")
+        if not nominated:
+            return True, ""
+        # the nominated node turned unresolvable (a taint came): preempt elsewhere
+        if nominated_status is not None and \
+                nominated_status.code == Code.UnschedulableAndUnresolvable:
+            return True, ""
+        try:
+            node_info = state.snapshot.get(nominated)
+        except KeyError:
+            return True, ""
+        priority = pod_priority(pod)
+        for pi in node_info.pods:
+            if pod_priority(pi.pod) < priority and terminating_by_preemption(pi.pod):
+                return False, ERR_TERMINATING_ON_NOMINATED
+        return True, ""
+
+    def get_offset_and_num_candidates(self, rng: random.Random, num_nodes: int) -> tuple[int, int]:
+        """A random start among the nodes, and how many candidates to look for."""
+        return rng.randrange(num_nodes), calculate_num_candidates(self.args, num_nodes)
+
+    def find_candidates(self, handle: Handle, state: CycleState, pod: Mapping[str, Any],
+                        statuses: NodeToStatus) -> tuple[list[Candidate], NodeToStatus]:
+        """Dry-run preemption on the nodes where it might help (findCandidates)."""
+        potential = nodes_where_preemption_might_help(state.snapshot.node_infos, statuses)
+        if not potential:
+            return [], NodeToStatus()
+        offset, num = self.get_offset_and_num_candidates(handle.rng, len(potential))
+        return dry_run_preemption(handle, state, pod, potential, offset, num)
+
+    @staticmethod
+    def select_candidate(candidates: Sequence[Candidate]) -> Candidate:
+        """The best candidate (SelectCandidate)."""
+        if len(candidates) == 1:
+            return candidates[0]
+        name = pick_one_node_for_preemption(candidates)
+        return next(c for c in candidates if c.name == name)
