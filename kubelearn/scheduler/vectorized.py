@@ -15,9 +15,10 @@ a formula over it:
 :class:`VectorizedScheduler` runs a cycle for a profile made only of
 NodeUnschedulable, NodeName, NodePorts, TaintToleration, NodeAffinity,
 NodeResourcesFit (all three scoring strategies), NodeResourcesBalancedAllocation
-(up to two resources), ImageLocality, PodTopologySpread and InterPodAffinity (whose
-array form lives in its own module: :meth:`InterPodAffinity.filter_nodes` and
-:meth:`InterPodAffinity.score_nodes`, given each node's label codes). It visits the nodes
+(up to two resources), ImageLocality, PodTopologySpread and InterPodAffinity. Each
+plugin's scoring formula lives once, in its own module, beside its per-node form
+(``score_nodes``, ``score_columns``, ``score_matrix``, ``filter_columns``,
+``filter_nodes``); this module builds the columns they read. It visits the nodes
 in the same order, stops at the same ``numFeasibleNodesToFind``, computes the
 same integers (floats where upstream uses them, in the same order of
 operations) and makes the same draw for ties -- so placements equal the
@@ -28,7 +29,6 @@ message needs each node's reason) goes the per-node way.
 
 from __future__ import annotations
 
-import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kubelearn.api import LabelSelector, SelectorError
-from kubelearn.scheduler.framework import MAX_NODE_SCORE, CycleState, Profile
+from kubelearn.scheduler.framework import CycleState, Profile
 from kubelearn.scheduler.nodeinfo import (
     CPU,
     EPHEMERAL_STORAGE,
@@ -58,11 +58,7 @@ from kubelearn.scheduler.plugins.helper import (
     tolerations_tolerate_taint,
 )
 from kubelearn.scheduler.plugins.image_locality import (
-    MAX_CONTAINER_THRESHOLD,
-    MIN_THRESHOLD,
     ImageLocality,
-    normalized_image_name,
-    pod_images,
 )
 from kubelearn.scheduler.plugins.interpodaffinity import InterPodAffinity
 from kubelearn.scheduler.plugins.node_affinity import (
@@ -71,14 +67,11 @@ from kubelearn.scheduler.plugins.node_affinity import (
     NodeSelector,
     NodeSelectorTerm,
     RequiredNodeAffinity,
-    pod_preferred_node_affinity,
 )
 from kubelearn.scheduler.plugins.node_name import NodeName
 from kubelearn.scheduler.plugins.node_ports import NodePorts, fits_ports
 from kubelearn.scheduler.plugins.node_resources_fit import (
     LEAST_ALLOCATED,
-    MAX_CUSTOM_PRIORITY_SCORE,
-    MAX_UTILIZATION,
     MOST_ALLOCATED,
     REQUESTED_TO_CAPACITY_RATIO,
     NodeResourcesFit,
@@ -98,7 +91,6 @@ from kubelearn.scheduler.plugins.pod_topology_spread import (
 from kubelearn.scheduler.plugins.resource_allocation import pod_resource_requests
 from kubelearn.scheduler.plugins.taint_toleration import (
     TaintToleration,
-    prefer_no_schedule_tolerations,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -130,20 +122,6 @@ def popcount(words: np.ndarray) -> np.ndarray:
         return np.bitwise_count(words).astype(np.int64)
     as_bytes = words.view(np.uint8).reshape(*words.shape, 8)
     return np.unpackbits(as_bytes, axis=-1).sum(axis=-1).astype(np.int64)
-
-
-def default_normalize(scores: np.ndarray, reverse: bool) -> np.ndarray:
-    """helper.DefaultNormalizeScore over an int array."""
-    max_count = max(int(scores.max()) if len(scores) else 0, 0)
-    if max_count == 0:
-        return np.full_like(scores, MAX_NODE_SCORE) if reverse else scores
-    normalized = MAX_NODE_SCORE * scores // max_count
-    return MAX_NODE_SCORE - normalized if reverse else normalized
-
-
-def go_div(a: np.ndarray, b: int) -> np.ndarray:
-    """Integer division truncating toward zero (Go's ``/``), b > 0."""
-    return np.sign(a) * (np.abs(a) // b)
 
 
 class NodeArrays:
@@ -878,22 +856,7 @@ class VectorizedScheduler:
             domains = self._domains(c.topology_key, sel, False)
             eligible = has_all & self._inclusion(c, pod, sel)
             counts = a.matching_pods(namespace, c.selector)[sel]
-            width = max(int(domains.max()) + 1 if size else 1, 1)
-            d = domains[eligible]
-            present = np.bincount(d, minlength=width) > 0
-            match_num = np.bincount(d, weights=counts[eligible], minlength=width).astype(np.int64)
-            num_domains = int(present.sum())
-            if num_domains < c.min_domains:
-                min_match = 0
-            elif num_domains == 0:
-                min_match = 2**31 - 1
-            else:
-                min_match = int(match_num[present].min())
-            self_match = 1 if c.selector.matches(pod_labels) else 0
-            has_key = domains != _MISSING
-            safe = np.maximum(domains, 0)
-            node_match = np.where(has_key & present[safe], match_num[safe], 0)
-            mask &= has_key & (node_match + self_match - min_match <= c.max_skew)
+            mask &= pl.filter_columns(c, domains, eligible, counts, pod_labels)
         return mask
 
     def _spread_scores(self, pl: PodTopologySpread, state: CycleState, pod: Mapping[str, Any],
@@ -927,48 +890,31 @@ class VectorizedScheduler:
             if not cand_has.all():
                 ignored = ~cand_has
         n_ignored = int(np.count_nonzero(ignored)) if ignored is not None else 0
-        score = np.zeros(n_cand, dtype=np.float64)
+        terms = []
         for c in constraints:
             counts_all = a.matching_pods(namespace, c.selector)
-            cand_key = cand_keys[c.topology_key]
             if c.topology_key == LABEL_HOSTNAME:
-                weight = math.log(n_cand - n_ignored + 2)
-                cnt = counts_all[feasible]
+                terms.append((c, counts_all[feasible], cand_keys[c.topology_key],
+                              n_cand - n_ignored))
+                continue
+            all_domains = self._domains(c.topology_key, everyone, True)
+            cand_domains = all_domains[feasible]  # the feasible slots lie in [0, n)
+            width = int(all_domains.max()) + 1  # the candidates' codes are among these
+            present = np.zeros(width, dtype=bool)
+            present[cand_domains if ignored is None else cand_domains[~ignored]] = True
+            elig = self._inclusion(c, pod, everyone)
+            if all_has is not None:
+                elig &= all_has
+            if elig.all():  # every node counts: no need to pick them out
+                totals = np.bincount(all_domains, weights=counts_all[:n], minlength=width)
             else:
-                all_domains = self._domains(c.topology_key, everyone, True)
-                cand_domains = all_domains[feasible]  # the feasible slots lie in [0, n)
-                width = int(all_domains.max()) + 1  # the candidates' codes are among these
-                present = np.zeros(width, dtype=bool)
-                present[cand_domains if ignored is None else cand_domains[~ignored]] = True
-                weight = math.log(int(np.count_nonzero(present)) + 2)
-                elig = self._inclusion(c, pod, everyone)
-                if all_has is not None:
-                    elig &= all_has
-                if elig.all():  # every node counts: no need to pick them out
-                    totals = np.bincount(all_domains, weights=counts_all[:n], minlength=width)
-                else:
-                    totals = np.bincount(all_domains[elig], weights=counts_all[:n][elig],
-                                         minlength=width)
-                totals = totals.astype(np.int64)
-                totals[~present] = 0
-                cnt = totals[cand_domains]
-            term = cnt * weight + (c.max_skew - 1)
-            score = score + np.where(cand_key, term, 0.0)
-        raw = np.floor(score + 0.5).astype(np.int64)  # go_round of a non-negative float
-        if ignored is not None:
-            raw[ignored] = 0
-            live = raw[~ignored]
-        else:
-            live = raw
-        min_score = int(live.min()) if len(live) else 0
-        max_score = max(0, int(live.max()) if len(live) else 0)
-        if max_score == 0:
-            out = np.full(n_cand, MAX_NODE_SCORE, dtype=np.int64)
-        else:
-            out = MAX_NODE_SCORE * (max_score + min_score - raw) // max_score
-        if ignored is not None:
-            out[ignored] = 0
-        return out
+                totals = np.bincount(all_domains[elig], weights=counts_all[:n][elig],
+                                     minlength=width)
+            totals = totals.astype(np.int64)
+            totals[~present] = 0
+            terms.append((c, totals[cand_domains], cand_keys[c.topology_key],
+                          int(np.count_nonzero(present))))
+        return pl.score_columns(terms, ignored, n_cand)
 
     # -- scores --------------------------------------------------------------------------------
     def scores(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
@@ -1003,49 +949,32 @@ class VectorizedScheduler:
 
     def _taint_scores(self, pl: TaintToleration, state: CycleState, pod: Mapping[str, Any],
                       info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
-                      ) -> np.ndarray:
-        tolerations = prefer_no_schedule_tolerations(pod_tolerations(pod))
-        if self._untolerated_words(tolerations, (PREFER_NO_SCHEDULE,)) is None:
-            return MAX_NODE_SCORE  # no taint to count anywhere: reversed, all score 100
-        raw = self._untolerated(feasible, tolerations, (PREFER_NO_SCHEDULE,))
-        return default_normalize(raw, True)
+                      ) -> np.ndarray | int:
+        def count_untolerated(tolerations: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
+            if self._untolerated_words(tolerations, (PREFER_NO_SCHEDULE,)) is None:
+                return None  # no such taint anywhere: no column to build
+            return self._untolerated(feasible, tolerations, (PREFER_NO_SCHEDULE,))
+        return pl.score_nodes(pod, count_untolerated)
 
     def _affinity_scores(self, pl: NodeAffinity, state: CycleState, pod: Mapping[str, Any],
                          info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
                          ) -> np.ndarray | None:
         try:
-            preferred = pod_preferred_node_affinity(pod)
+            return pl.score_nodes(pod, lambda term: self.term_mask(term, feasible),
+                                  len(feasible))
         except NodeAffinityParseError as e:  # pragma: no cover - filtered before
             raise _Unsupported("the per-node path reports the error") from e
-        if preferred is None and pl.added_pref_sched_terms is None:
-            return None
-        raw = np.zeros(len(feasible), dtype=np.int64)
-        for terms in (pl.added_pref_sched_terms, preferred):
-            for term, weight in (terms.terms if terms is not None else ()):
-                raw += np.where(self.term_mask(term, feasible), weight, 0)
-        return default_normalize(raw, False)
 
     def _image_scores(self, pl: ImageLocality, state: CycleState, pod: Mapping[str, Any],
                       info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
-                      ) -> np.ndarray:
-        images = pod_images(pod)
-        if not images:  # calculatePriority clamps 0 up to the minimum: score 0
-            return np.zeros(len(feasible), dtype=np.int64)
-        total_nodes = n or 1
-        summed: Any = 0
-        for image in images:
-            name = normalized_image_name(image)
+                      ) -> np.ndarray | int:
+        def image_column(name: str) -> tuple[np.ndarray, int] | None:
             sizes = self.arrays.image_sizes.get(name)
             holders = self.cache.image_nodes.get(name)
             if sizes is None or not holders:
-                continue
-            spread = len(holders) / total_nodes
-            summed = summed + (sizes[feasible] * spread).astype(np.int64)  # int(): toward 0
-        if isinstance(summed, int):  # no node has any of the images: all clamp to 0
-            return 0
-        max_threshold = MAX_CONTAINER_THRESHOLD * len(images)
-        summed = np.minimum(np.maximum(summed, MIN_THRESHOLD), max_threshold)
-        return MAX_NODE_SCORE * (summed - MIN_THRESHOLD) // (max_threshold - MIN_THRESHOLD)
+                return None
+            return sizes[feasible], len(holders)
+        return pl.score_nodes(pod, image_column, n, len(feasible))
 
     def _inter_pod_scores(self, pl: InterPodAffinity, state: CycleState,
                           pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
@@ -1145,7 +1074,7 @@ class VectorizedScheduler:
 
     def _fit_scores(self, pl: NodeResourcesFit, pod: Mapping[str, Any], info: PodInfo,
                     slots: np.ndarray, cols: np.ndarray) -> np.ndarray:
-        """The scoring strategy's weighted mean over the resources (resource_allocation.go)."""
+        """The plugin's columns of allocatable and requested; it does the scoring."""
         requests = self.pod_requests(pod, info, pl.resources, False)
         strategy = pl.strategy.type
         if strategy not in (LEAST_ALLOCATED, MOST_ALLOCATED, REQUESTED_TO_CAPACITY_RATIO):
@@ -1153,58 +1082,12 @@ class VectorizedScheduler:
         fast = self._rows(pl.resources, False) if strategy != REQUESTED_TO_CAPACITY_RATIO \
             else None
         if fast is not None and self.all_positive(fast[0]):
-            alloc = cols[fast[0]]  # every resource on every node: one 2-D step
-            req = cols[fast[1]] + np.array(requests, dtype=np.int64)[:, None]
-            if strategy == LEAST_ALLOCATED:  # over capacity: max(.., 0) makes it 0
-                score = np.maximum(alloc - req, 0) * MAX_NODE_SCORE // alloc
-            else:
-                score = np.minimum(req, alloc) * MAX_NODE_SCORE // alloc
-            weights = [r.weight for r in pl.resources]
-            if any(w != 1 for w in weights):
-                score = score * np.array(weights, dtype=np.int64)[:, None]
-            return score.sum(axis=0) // sum(weights)
-        raw_fn = None
-        if strategy == REQUESTED_TO_CAPACITY_RATIO:
-            scale = MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE
-            raw_fn = _broken_linear([(u, s * scale) for u, s in pl.strategy.shape or []])
-        node_score: Any = 0
-        weight_sum: Any = 0  # a plain int while every node counts every resource
-        for r, pod_request in zip(pl.resources, requests, strict=True):
-            columns = self._resource_columns(r.name, pod_request, slots, cols, False)
-            if columns is None:
-                continue
-            alloc, req = columns
-            present = alloc != 0
-            everywhere = bool(present.all())
-            safe = alloc if everywhere else np.where(present, alloc, 1)
-            if strategy == LEAST_ALLOCATED:  # over capacity: max(.., 0) makes it 0
-                score = np.maximum(alloc - req, 0) * MAX_NODE_SCORE // safe
-            elif strategy == MOST_ALLOCATED:
-                score = np.minimum(req, alloc) * MAX_NODE_SCORE // safe
-            else:
-                utilization = MAX_UTILIZATION - (alloc - req) * MAX_UTILIZATION // safe
-                utilization[req > alloc] = MAX_UTILIZATION
-                score = raw_fn(utilization)  # type: ignore[misc]
-                present = present & (score > 0)  # a zero does not count towards the mean
-                everywhere = False
-            if everywhere:
-                node_score = node_score + score * r.weight
-                weight_sum = weight_sum + r.weight
-            else:
-                node_score = node_score + np.where(present, score * r.weight, 0)
-                weight_sum = weight_sum + np.where(present, r.weight, 0)
-        if isinstance(weight_sum, int):
-            if weight_sum == 0:
-                return np.zeros(len(slots), dtype=np.int64)
-            if strategy == REQUESTED_TO_CAPACITY_RATIO:  # pragma: no cover - never a plain int
-                return np.floor(node_score / weight_sum + 0.5).astype(np.int64)
-            return node_score // weight_sum
-        safe_sum = np.where(weight_sum > 0, weight_sum, 1)
-        if strategy == REQUESTED_TO_CAPACITY_RATIO:
-            out = np.floor(node_score / safe_sum + 0.5).astype(np.int64)  # math.Round, >= 0
-        else:
-            out = node_score // safe_sum
-        return np.where(weight_sum > 0, out, 0)
+            # every resource on every node: one 2-D step
+            return pl.score_matrix(cols[fast[0]], cols[fast[1]] + np.array(
+                requests, dtype=np.int64)[:, None])
+        columns = [self._resource_columns(r.name, pod_request, slots, cols, False)
+                   for r, pod_request in zip(pl.resources, requests, strict=True)]
+        return pl.score_columns(columns, len(slots))
 
     def _balanced_scores(self, pl: NodeResourcesBalancedAllocation, pod: Mapping[str, Any],
                          info: PodInfo, slots: np.ndarray, cols: np.ndarray
@@ -1294,19 +1177,3 @@ def _may_have_default_selector(pod: Mapping[str, Any], snapshot: Snapshot) -> bo
     namespace = meta.get("namespace") or "default"
     return any((svc.get("spec") or {}).get("selector") is not None
                for svc in snapshot.lister("services").list(namespace))
-
-
-def _broken_linear(shape: Sequence[tuple[int, int]]):  # -> Callable[[ndarray], ndarray]
-    """helper.BuildBrokenLinearFunction over arrays (integer arithmetic, Go division)."""
-    def f(p: np.ndarray) -> np.ndarray:
-        out = np.full(len(p), shape[-1][1], dtype=np.int64)
-        for i in range(len(shape) - 1, -1, -1):  # the smallest i with p <= u_i wins
-            u, s = shape[i]
-            if i == 0:
-                value = np.full(len(p), shape[0][1], dtype=np.int64)
-            else:
-                u0, s0 = shape[i - 1]
-                value = s0 + go_div((s - s0) * (p - u0), u - u0)
-            out = np.where(p <= u, value, out)
-        return out
-    return f

@@ -1,8 +1,9 @@
 """Small helpers several plugins share, as in upstream's plugins/helper package.
 
-- :func:`default_normalize_score` -- scale raw scores to 0..100, optionally reversed;
+- :func:`default_normalize_score` -- scale raw scores to 0..100, optionally reversed
+  (:func:`default_normalize_columns`: the same for a numpy column of nodes);
 - :func:`build_broken_linear_function` -- the piecewise-linear shape of
-  RequestedToCapacityRatio;
+  RequestedToCapacityRatio (:func:`broken_linear_columns`: over a column);
 - :func:`tolerates`, :func:`tolerations_tolerate_taint`,
   :func:`find_matching_untolerated_taint` -- taint and toleration matching
   (k8s.io/api core/v1 toleration.go, component-helpers scheduling/corev1);
@@ -16,7 +17,9 @@ import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from kubelearn.scheduler.framework import NodeScore
+import numpy as np
+
+from kubelearn.scheduler.framework import MAX_NODE_SCORE, NodeScore
 
 NO_SCHEDULE = "NoSchedule"
 PREFER_NO_SCHEDULE = "PreferNoSchedule"
@@ -54,6 +57,16 @@ def default_normalize_score(max_priority: int, reverse: bool, scores: list[NodeS
         s.score = max_priority - score if reverse else score
 
 
+def default_normalize_columns(scores: np.ndarray, reverse: bool,
+                              max_priority: int = MAX_NODE_SCORE) -> np.ndarray:
+    """:func:`default_normalize_score` for a column of nodes' raw int scores."""
+    max_count = max(int(scores.max()) if len(scores) else 0, 0)
+    if max_count == 0:
+        return np.full_like(scores, max_priority) if reverse else scores
+    normalized = max_priority * scores // max_count
+    return max_priority - normalized if reverse else normalized
+
+
 def build_broken_linear_function(shape: Sequence[tuple[int, int]]) -> Callable[[int], int]:
     """f(p) through the (utilization, score) points, flat beyond the ends.
 
@@ -68,6 +81,28 @@ def build_broken_linear_function(shape: Sequence[tuple[int, int]]) -> Callable[[
                 return s0 + _go_div((score - s0) * (p - u0), utilization - u0)
         return shape[-1][1]
     return f
+
+
+def broken_linear_columns(shape: Sequence[tuple[int, int]]
+                          ) -> Callable[[np.ndarray], np.ndarray]:
+    """:func:`build_broken_linear_function` over a column of utilizations."""
+    def f(p: np.ndarray) -> np.ndarray:
+        out = np.full(len(p), shape[-1][1], dtype=np.int64)
+        for i in range(len(shape) - 1, -1, -1):  # the smallest i with p <= u_i wins
+            u, s = shape[i]
+            if i == 0:
+                value = np.full(len(p), shape[0][1], dtype=np.int64)
+            else:
+                u0, s0 = shape[i - 1]
+                value = s0 + go_div_columns((s - s0) * (p - u0), u - u0)
+            out = np.where(p <= u, value, out)
+        return out
+    return f
+
+
+def go_div_columns(a: np.ndarray, b: int) -> np.ndarray:
+    """Integer division truncating toward zero (Go's ``/``) of a column by b > 0."""
+    return np.sign(a) * (np.abs(a) // b)
 
 
 def _go_div(a: int, b: int) -> int:

@@ -5,13 +5,18 @@ scaled by the share of nodes that have it (``size * nodesWithImage / totalNodes`
 so an image on every node does not pull pods to one); the sum is clamped to
 [23 MiB, 1000 MiB x number of containers] and mapped linearly to 0..100.
 
+:meth:`ImageLocality.score_nodes` computes the same scores for many nodes at once
+(the vectorised scheduler's path), from a column of image sizes per image.
+
 A port of pkg/scheduler/framework/plugins/imagelocality/image_locality.go.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
+
+import numpy as np
 
 from kubelearn.scheduler.framework import MAX_NODE_SCORE, CycleState, ScorePlugin
 from kubelearn.scheduler.nodeinfo import ImageStateSummary, NodeInfo
@@ -75,3 +80,30 @@ class ImageLocality(ScorePlugin):
         images = pod_images(pod)
         return calculate_priority(sum_image_scores(node_info, images, total_num_nodes),
                                   len(images))
+
+    def score_nodes(self, pod: Mapping[str, Any],
+                    image_column: Callable[[str], tuple[np.ndarray, int] | None],
+                    total_num_nodes: int, n: int) -> np.ndarray | int:
+        """:meth:`score` for ``n`` nodes at once.
+
+        ``image_column(name)`` gives each node's size of the image (0: absent) and how
+        many nodes hold it, or None when none does; ``total_num_nodes`` is the
+        snapshot's node count. A plain int means every node scores that.
+        """
+        images = pod_images(pod)
+        if not images:  # calculatePriority clamps 0 up to the minimum: score 0
+            return np.zeros(n, dtype=np.int64)
+        total_num_nodes = total_num_nodes or 1
+        summed: Any = 0
+        for image in images:
+            column = image_column(normalized_image_name(image))
+            if column is None:
+                continue
+            sizes, num_nodes = column
+            spread = num_nodes / total_num_nodes  # scaledImageScore; int(): toward 0
+            summed = summed + (sizes * spread).astype(np.int64)
+        if isinstance(summed, int):  # no node has any of the images: all clamp to 0
+            return 0
+        max_threshold = MAX_CONTAINER_THRESHOLD * len(images)
+        summed = np.minimum(np.maximum(summed, MIN_THRESHOLD), max_threshold)
+        return MAX_NODE_SCORE * (summed - MIN_THRESHOLD) // (max_threshold - MIN_THRESHOLD)

@@ -8,13 +8,18 @@
 
 A port of pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go and
 k8s.io/component-helpers/scheduling/corev1/nodeaffinity (the matching).
+
+:meth:`NodeAffinity.score_nodes` is Score and NormalizeScore for many nodes at once
+(the vectorised scheduler's path), given which nodes match a term.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from kubelearn.api import LabelSelector, Path, Requirement, SelectorError
 from kubelearn.api.errors import FieldError, aggregate
@@ -32,7 +37,11 @@ from kubelearn.scheduler.framework import (
     Status,
 )
 from kubelearn.scheduler.nodeinfo import NodeInfo
-from kubelearn.scheduler.plugins.helper import default_normalize_score, field
+from kubelearn.scheduler.plugins.helper import (
+    default_normalize_columns,
+    default_normalize_score,
+    field,
+)
 
 NAME = "NodeAffinity"
 ERR_REASON_POD = "node(s) didn't match Pod's node affinity/selector"  # ErrReasonPod
@@ -316,3 +325,20 @@ class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, S
         """The best-matching node -> 100, the rest in proportion (DefaultNormalizeScore)."""
         default_normalize_score(MAX_NODE_SCORE, False, scores)
         return None
+
+    def score_nodes(self, pod: Mapping[str, Any],
+                    term_mask: Callable[[NodeSelectorTerm], np.ndarray], n: int
+                    ) -> np.ndarray | None:
+        """:meth:`score` then :meth:`normalize_score`, the same numbers for ``n`` nodes.
+
+        ``term_mask(term)`` says which of the nodes match a term. None when PreScore
+        skips (no preferred terms); raises NodeAffinityParseError as PreScore reports.
+        """
+        preferred = pod_preferred_node_affinity(pod)
+        if preferred is None and self.added_pref_sched_terms is None:
+            return None
+        raw = np.zeros(n, dtype=np.int64)
+        for terms in (self.added_pref_sched_terms, preferred):
+            for term, weight in (terms.terms if terms is not None else ()):
+                raw += np.where(term_mask(term), weight, 0)
+        return default_normalize_columns(raw, False)

@@ -12,6 +12,10 @@
 
   Scoring counts 100m CPU / 200Mi memory for a container that requests none.
 
+Each strategy is written first for one node; :meth:`NodeResourcesFit.score_columns`
+and :meth:`NodeResourcesFit.score_matrix` compute the same scores for many nodes at
+once from numpy columns (the vectorised scheduler's path).
+
 A port of pkg/scheduler/framework/plugins/noderesources/ fit.go, least_allocated.go,
 most_allocated.go and requested_to_capacity_ratio.go, with the NodeResourcesFitArgs
 defaults and validation of apis/config (v1/defaults.go, validation_pluginargs.go).
@@ -22,6 +26,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from kubelearn.api import Path, is_label_key, pod_requests
 from kubelearn.api.errors import FieldError, aggregate
@@ -45,7 +51,11 @@ from kubelearn.scheduler.nodeinfo import (
     Resource,
     is_extended_resource_name,
 )
-from kubelearn.scheduler.plugins.helper import build_broken_linear_function, go_round
+from kubelearn.scheduler.plugins.helper import (
+    broken_linear_columns,
+    build_broken_linear_function,
+    go_round,
+)
 from kubelearn.scheduler.plugins.resource_allocation import (
     DEFAULT_RESOURCES,
     ResourceSpec,
@@ -327,6 +337,10 @@ class NodeResourcesFit(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         self.strategy = self.args.scoring_strategy
         self.resources = list(self.strategy.resources)
         self.scorer = scorer_for(self.strategy)
+        self.shape_columns = broken_linear_columns(  # the RequestedToCapacityRatio shape
+            [(u, sc * (MAX_NODE_SCORE // MAX_CUSTOM_PRIORITY_SCORE))
+             for u, sc in self.strategy.shape or []]) \
+            if self.strategy.type == REQUESTED_TO_CAPACITY_RATIO else None
         self.ignored_resources = frozenset(self.args.ignored_resources)
         self.ignored_resource_groups = frozenset(self.args.ignored_resource_groups)
 
@@ -373,3 +387,62 @@ class NodeResourcesFit(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
             raise RuntimeError("resources not found")
         requested, _, allocatable = resource_vectors(node_info, self.resources, requests, False)
         return self.scorer(requested, allocatable)
+
+    def score_matrix(self, allocatable: np.ndarray, requested: np.ndarray) -> np.ndarray:
+        """:meth:`score` for many nodes, when every node has some of every resource.
+
+        One row per resource (allocatable; requested with the pod), one column per
+        node; LeastAllocated or MostAllocated only.
+        """
+        if self.strategy.type == LEAST_ALLOCATED:  # over capacity: max(.., 0) makes it 0
+            score = np.maximum(allocatable - requested, 0) * MAX_NODE_SCORE // allocatable
+        else:
+            score = np.minimum(requested, allocatable) * MAX_NODE_SCORE // allocatable
+        weights = [r.weight for r in self.resources]
+        if any(w != 1 for w in weights):
+            score = score * np.array(weights, dtype=np.int64)[:, None]
+        return score.sum(axis=0) // sum(weights)
+
+    def score_columns(self, columns: Sequence[tuple[np.ndarray, np.ndarray] | None], n: int
+                      ) -> np.ndarray:
+        """:meth:`score` for ``n`` nodes: per resource, (allocatable, requested with the pod).
+
+        A resource given as None is left out on every node; a node whose allocatable
+        is 0 leaves it out there (the weighted mean skips it).
+        """
+        strategy = self.strategy.type
+        node_score: Any = 0
+        weight_sum: Any = 0  # a plain int while every node counts every resource
+        for r, column in zip(self.resources, columns, strict=True):
+            if column is None:
+                continue
+            alloc, req = column
+            present = alloc != 0
+            everywhere = bool(present.all())
+            safe = alloc if everywhere else np.where(present, alloc, 1)
+            if strategy == LEAST_ALLOCATED:  # over capacity: max(.., 0) makes it 0
+                score = np.maximum(alloc - req, 0) * MAX_NODE_SCORE // safe
+            elif strategy == MOST_ALLOCATED:
+                score = np.minimum(req, alloc) * MAX_NODE_SCORE // safe
+            else:
+                utilization = MAX_UTILIZATION - (alloc - req) * MAX_UTILIZATION // safe
+                utilization[req > alloc] = MAX_UTILIZATION
+                score = self.shape_columns(utilization)  # type: ignore[misc]
+                present = present & (score > 0)  # a zero does not count towards the mean
+                everywhere = False
+            if everywhere:
+                node_score = node_score + score * r.weight
+                weight_sum = weight_sum + r.weight
+            else:
+                node_score = node_score + np.where(present, score * r.weight, 0)
+                weight_sum = weight_sum + np.where(present, r.weight, 0)
+        if isinstance(weight_sum, int):
+            if weight_sum == 0:
+                return np.zeros(n, dtype=np.int64)
+            return node_score // weight_sum  # RequestedToCapacityRatio never gets here
+        safe_sum = np.where(weight_sum > 0, weight_sum, 1)
+        if strategy == REQUESTED_TO_CAPACITY_RATIO:
+            out = np.floor(node_score / safe_sum + 0.5).astype(np.int64)  # math.Round, >= 0
+        else:
+            out = node_score // safe_sum
+        return np.where(weight_sum > 0, out, 0)

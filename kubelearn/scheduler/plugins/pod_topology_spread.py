@@ -14,6 +14,10 @@ A pod without constraints of its own gets the *default constraints*: by default
 zone, counting the pods selected by the Services, ReplicaSets, StatefulSets and
 ReplicationControllers that select the pod.
 
+The per-node methods come first; :meth:`PodTopologySpread.filter_columns` and
+:meth:`PodTopologySpread.score_columns` compute the same verdicts and scores for
+many nodes at once from numpy columns (the vectorised scheduler's path).
+
 A port of pkg/scheduler/framework/plugins/podtopologyspread (plugin.go, common.go,
 filtering.go, scoring.go) and plugins/helper/spread.go (DefaultSelector).
 """
@@ -24,6 +28,8 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+import numpy as np
 
 from kubelearn.api import LabelSelector, Path, SelectorError, is_label_key
 from kubelearn.api.errors import FieldError
@@ -445,3 +451,61 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
             else:
                 ns.score = MAX_NODE_SCORE * (max_score + min_score - ns.score) // max_score
         return None
+
+    # -- the same, for many nodes at once ----------------------------------------------------
+    def filter_columns(self, c: TopologySpreadConstraint, domains: np.ndarray,
+                       eligible: np.ndarray, counts: np.ndarray,
+                       pod_labels: Mapping[str, str]) -> np.ndarray:
+        """PreFilter's per-domain counts and :meth:`filter`'s skew test for one constraint.
+
+        Over every node of the snapshot: ``domains`` holds each node's value code for
+        the topology key (-1: no such label), ``eligible`` the nodes PreFilter counts
+        (every key present, inclusion policies met), ``counts`` each node's matching
+        pods. True where the pod may go.
+        """
+        size = len(domains)
+        width = max(int(domains.max()) + 1 if size else 1, 1)
+        d = domains[eligible]
+        present = np.bincount(d, minlength=width) > 0
+        match_num = np.bincount(d, weights=counts[eligible], minlength=width).astype(np.int64)
+        num_domains = int(present.sum())
+        if num_domains < c.min_domains:  # PreFilterState.min_match_num
+            min_match = 0
+        elif num_domains == 0:
+            min_match = _MAX_INT32
+        else:
+            min_match = int(match_num[present].min())
+        self_match = 1 if c.selector.matches(pod_labels) else 0
+        has_key = domains != -1
+        safe = np.maximum(domains, 0)
+        node_match = np.where(has_key & present[safe], match_num[safe], 0)
+        return has_key & (node_match + self_match - min_match <= c.max_skew)
+
+    def score_columns(self, terms: Sequence[tuple[TopologySpreadConstraint, np.ndarray,
+                                                  np.ndarray, int]],
+                      ignored: np.ndarray | None, n: int) -> np.ndarray:
+        """:meth:`score` then :meth:`normalize_score` for ``n`` candidate nodes.
+
+        One term per ScheduleAnyway constraint: (the constraint, each node's matching
+        pods in its domain, which nodes have the topology key, the number of domains
+        PreScore weighs by). ``ignored`` marks nodes missing a required key (None: none).
+        """
+        score = np.zeros(n, dtype=np.float64)
+        for c, cnt, has_key, size in terms:
+            term = cnt * topology_normalizing_weight(size) + (c.max_skew - 1)
+            score = score + np.where(has_key, term, 0.0)
+        raw = np.floor(score + 0.5).astype(np.int64)  # go_round of a non-negative float
+        if ignored is not None:
+            raw[ignored] = 0
+            live = raw[~ignored]
+        else:
+            live = raw
+        min_score = int(live.min()) if len(live) else 0
+        max_score = max(0, int(live.max()) if len(live) else 0)
+        if max_score == 0:
+            out = np.full(n, MAX_NODE_SCORE, dtype=np.int64)
+        else:
+            out = MAX_NODE_SCORE * (max_score + min_score - raw) // max_score
+        if ignored is not None:
+            out[ignored] = 0
+        return out

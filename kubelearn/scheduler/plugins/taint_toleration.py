@@ -8,12 +8,17 @@ A port of pkg/scheduler/framework/plugins/tainttoleration/taint_toleration.go. I
 modelled v1.32 the filter names the first untolerated taint, ``node(s) had untolerated
 taint {key: value}``; from v1.35 (PR #134740, backported to v1.34) it says only
 ``node(s) had untolerated taint(s)``, as taint keys and values may be confidential.
+
+:meth:`TaintToleration.score_nodes` is Score and NormalizeScore for many nodes at
+once (the vectorised scheduler's path), from each node's count of untolerated taints.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from kubelearn.scheduler.framework import (
     MAX_NODE_SCORE,
@@ -29,6 +34,7 @@ from kubelearn.scheduler.framework import (
 from kubelearn.scheduler.nodeinfo import NodeInfo
 from kubelearn.scheduler.plugins.helper import (
     PREFER_NO_SCHEDULE,
+    default_normalize_columns,
     default_normalize_score,
     find_matching_untolerated_taint,
     pod_tolerations,
@@ -100,3 +106,17 @@ class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin, ScoreExtensions
         """Fewest untolerated taints -> 100 (DefaultNormalizeScore, reversed)."""
         default_normalize_score(MAX_NODE_SCORE, True, scores)
         return None
+
+    def score_nodes(self, pod: Mapping[str, Any],
+                    count_untolerated: Callable[[Sequence[Mapping[str, Any]]], np.ndarray | None]
+                    ) -> np.ndarray | int:
+        """:meth:`score` then :meth:`normalize_score`, the same numbers for many nodes.
+
+        ``count_untolerated(tolerations)`` gives each node's number of PreferNoSchedule
+        taints the tolerations leave, or None when no node has one -- then every node
+        scores 100 (returned as one int).
+        """
+        counts = count_untolerated(prefer_no_schedule_tolerations(pod_tolerations(pod)))
+        if counts is None:
+            return MAX_NODE_SCORE
+        return default_normalize_columns(counts, True)
