@@ -271,15 +271,8 @@ def _render_json(value: Any) -> str:
     """field.Error's rendering from v1.34 (PR #132314): JSON for anything not simple."""
     if value is None:
         return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return go_float(value)
-    if isinstance(value, str):
-        return go_quote(value)
-    return go_json(value)
+    simple = _render_simple(value)
+    return simple if simple is not None else go_json(value)
 
 
 def render_value(value: Any) -> str:
@@ -301,6 +294,12 @@ def render_value(value: Any) -> str:
         value = value.value  # a struct or a named scalar type prints as its value does
     if value is None:
         return '"null"'  # errors.go: value = "null", then %q
+    simple = _render_simple(value)
+    return simple if simple is not None else go_syntax(value)
+
+
+def _render_simple(value: Any) -> str | None:
+    """%v for bools and numbers, %q for strings; None for anything else."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -309,7 +308,7 @@ def render_value(value: Any) -> str:
         return go_float(value)
     if isinstance(value, str):
         return go_quote(value)
-    return go_syntax(value)
+    return None
 
 
 # -- field paths and field errors (apimachinery util/validation/field) ------------
