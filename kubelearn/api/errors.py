@@ -253,14 +253,9 @@ def go_syntax(value: Any, go_type: str | None = None) -> str:
         items = sorted(value.items())
         body = ", ".join(f"{go_syntax(k, key_type)}:{go_syntax(v, elem)}" for k, v in items)
         return go_type + "{" + body + "}"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        return go_float(value)
-    if isinstance(value, str):
-        return go_quote(value)
+    simple = _render_simple(value)
+    if simple is not None:
+        return simple
     inferred = _go_type_of(value)
     if go_type == "interface {}" and inferred != go_type:  # an interface holding a value
         return go_syntax(value, inferred)
