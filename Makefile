@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: lab test lint unit lessons outputs bench binder-check clean
+.PHONY: lab test lint unit lessons outputs bench binder-check etcd clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,9 @@ bench: $(VENV)/.test  ## print speed figures
 	$(BIN)/python benchmarks/scheduler.py
 	$(BIN)/python benchmarks/cluster.py
 	$(BIN)/python benchmarks/proxy.py
+
+etcd: $(VENV)/.lab  ## a local 3-member etcd (Debian's etcd-server) on 2379, 22379, 32379; Ctrl-C stops it
+	$(BIN)/python -m kubelearn.etcd.localcluster $(ARGS)
 
 binder-check:  ## build binder/'s environment in a fresh venv and run a lesson there
 	$(BIN)/python -m pytest tests/test_binder.py -m binder $(ARGS)

@@ -54,6 +54,7 @@ from kubelearn.controllers import (
 )
 from kubelearn.controllers.informer import SharedInformerFactory
 from kubelearn.etcd import Store
+from kubelearn.etcd.remote import RemoteStore
 from kubelearn.kubelet import Kubelet, KubeletConfig
 from kubelearn.kubelet.kubelet import CLUSTER_CIDR, node_network
 from kubelearn.proxy import ClusterDNS, Dataplane, KubeProxy, Network, Traffic
@@ -228,20 +229,30 @@ class Cluster:
     ``--controllers``: ``("*",)`` (default) all of nodelifecycle, tainteviction, replicaset,
     deployment, garbagecollector, endpoint and endpointslice; ``("*", "-replicaset")`` all
     but one; ``("nodelifecycle",)`` one.
+    ``etcd`` (``"http://127.0.0.1:2379"`` or a list of endpoints) keeps the API server's
+    objects in a real etcd cluster instead of the in-process store
+    (:class:`~kubelearn.etcd.remote.RemoteStore`; ``make etcd`` starts one).
     """
 
     def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
         unknown = set(settings) - {"compaction_interval", "audit_limit",
                                    "disable_admission_plugins", "scheduler_config",
                                    "scheduler_plugins", "scheduler", "epoch", "controllers",
-                                   "service_cidr", "service_node_port_range"} \
+                                   "service_cidr", "service_node_port_range", "etcd"} \
             - NODE_SETTINGS \
             - NODE_LIFECYCLE_SETTINGS
         if unknown:
             raise TypeError(f"unknown cluster settings: {sorted(unknown)}")
         self.settings = settings
         self.sim = Simulation(seed, **({"epoch": settings["epoch"]} if "epoch" in settings else {}))
-        self.etcd = Store(self.sim)
+        self.etcd: Store | RemoteStore = Store(self.sim)
+        if settings.get("etcd") is not None:  # a real etcd cluster: it must answer, and be empty
+            self.etcd = RemoteStore(self.sim, settings["etcd"])
+            try:
+                self.etcd.check_fresh()
+            except BaseException:
+                self.etcd.close()
+                raise
         # Every token comes from `secrets`, not from the seed: a cluster may be served, and
         # a token that can reach a socket must not be computable (same seed, same history;
         # never the same credentials).

@@ -14,6 +14,7 @@ amount is a :class:`decimal.Decimal` used exactly.
 from __future__ import annotations
 
 import decimal
+import functools
 import re
 from decimal import ROUND_UP, Decimal
 from typing import Any
@@ -114,9 +115,20 @@ def _interpret(suffix: str) -> tuple[int, int, str]:
 
 
 def parse_quantity(text: str) -> Quantity:
-    """Parse ``text`` exactly as ParseQuantity does, or raise :class:`QuantityError`."""
+    """Parse ``text`` exactly as ParseQuantity does, or raise :class:`QuantityError`.
+
+    A cluster spells the same few quantities over and over ("100m", "128Mi" in every
+    pod of a Deployment, read by admission, validation, the scheduler, the kubelet),
+    and a Quantity never changes once made: the last few thousand parses are kept.
+    """
     if not isinstance(text, str) or not text:
         raise QuantityError(ERR_FORMAT_WRONG)
+    return _parse(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse(text: str) -> Quantity:
+    """:func:`parse_quantity` of a non-empty string (errors are raised, not kept)."""
     if text == "0":
         return Quantity._make(Decimal(0), DECIMAL_SI, "0")
     positive, value, num, denom, suffix = _scan(text)

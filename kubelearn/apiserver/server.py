@@ -97,8 +97,9 @@ from kubelearn.apiserver.servicealloc import (
     family_of,
     new_allocators,
 )
-from kubelearn.apiserver.storage import Storage, decode
+from kubelearn.apiserver.storage import Storage, decode, status_of_etcd_error
 from kubelearn.apiserver.watch import WatchCache, WatchStream
+from kubelearn.etcd import EtcdError
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.etcd import Store
@@ -216,7 +217,12 @@ class APIServer:
         """Serve one request; raises a StatusError the way the API server answers one."""
         progress = _Progress()
         try:
-            result, code = self._serve(request, progress)
+            try:
+                result, code = self._serve(request, progress)
+            except EtcdError as err:  # etcd failed, not the request (a real etcd: RemoteStore)
+                self.sim.record("kube-apiserver", "EtcdRequestFailed", request.resource or "",
+                                str(err))
+                raise status_of_etcd_error(err) from None
         except StatusError as err:
             self._audit(request, progress, err.code)
             raise

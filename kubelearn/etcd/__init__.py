@@ -12,6 +12,11 @@ etcd's semantics (checked against a real etcd server in tests/test_etcd_real.py)
 - snapshot.py  saving and restoring the whole store, checksummed
 - errors.py    EtcdError and its subclasses, with etcd's messages
 - gateway.py   a tiny client for a real etcd's JSON gateway (for comparisons)
+- remote.py    RemoteStore: the Store's methods on a real etcd cluster, for
+               ``kl.Cluster(etcd=...)``; localcluster.py starts one (``make etcd``)
+- raft.py      RaftGroup: members replicating every write through Raft;
+               raftnet.py its clock and network; raftstore.py ReplicatedStore,
+               the Store's methods answered by a Raft group
 
     >>> from kubelearn.sim import Simulation
     >>> store = Store(Simulation())
@@ -29,9 +34,11 @@ from kubelearn.etcd.errors import (
     LeaseExistsError,
     LeaseNotFoundError,
     LeaseTTLTooLargeError,
+    RequestTimeoutError,
     RequestTooLargeError,
     SnapshotError,
     TooManyOpsError,
+    UnavailableError,
 )
 from kubelearn.etcd.kv import (
     DeleteResponse,
@@ -54,5 +61,6 @@ __all__ = [
     "MIN_LEASE_TTL",
     "EtcdError", "CompactedError", "FutureRevisionError", "SnapshotError", "InvalidArgumentError",
     "EmptyKeyError", "DuplicateKeyError", "TooManyOpsError", "RequestTooLargeError",
-    "LeaseNotFoundError", "LeaseExistsError", "LeaseTTLTooLargeError",
+    "LeaseNotFoundError", "LeaseExistsError", "LeaseTTLTooLargeError", "UnavailableError",
+    "RequestTimeoutError",
 ]

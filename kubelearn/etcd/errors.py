@@ -86,5 +86,32 @@ class LeaseTTLTooLargeError(EtcdError):
     message = "etcdserver: too large lease TTL"
 
 
+class UnavailableError(EtcdError):
+    """No etcd endpoint answered in time: every one refused, or the deadline passed.
+
+    A real etcd (:class:`~kubelearn.etcd.remote.RemoteStore`) raises it, and so
+    does a Raft group (raft.py) for a write no leader took before the deadline
+    (etcd-io/raft blocks proposals while there is no leader) or whose member died.
+    Go's clientv3 keeps retrying until the request's context ends, and then
+    says what the context says.
+    """
+
+    message = "context deadline exceeded"  # Go's context.DeadlineExceeded.Error()
+
+
 class SnapshotError(EtcdError):
     """A snapshot file that cannot be restored: empty, truncated, corrupted or foreign."""
+
+
+class RequestTimeoutError(EtcdError):
+    """A write entered Raft but was not applied within etcd's request timeout.
+
+    etcd waits ``ReqTimeout`` = 5 s + 2 x election timeout (7 s with the
+    defaults; server/config/config.go, v3.5) for its proposal to commit and
+    apply, then answers ``ErrTimeout`` (server/etcdserver/errors.go). When a
+    leader was elected while the request waited, the message adds
+    ", possibly due to previous leader failure" (ErrTimeoutDueToLeaderFail).
+    A linearizable read that gets no read index in that time fails the same way.
+    """
+
+    message = "etcdserver: request timed out"

@@ -322,6 +322,16 @@ class GatewayWatch:
                 self._receive(left)
         return self.events[start:want]
 
+    def take(self, timeout: float) -> list[Event]:
+        """Every event received and not yet taken, waiting up to ``timeout`` s for at least one.
+
+        Taken events leave ``events``: a stream read this way for hours keeps no history.
+        """
+        if not self.events:
+            self.next_events(1, timeout)
+        taken, self.events = self.events, []
+        return taken
+
     def quiet_for(self, seconds: float) -> list[Event]:
         """Collect whatever arrives within ``seconds`` (to check that nothing comes)."""
         start = len(self.events)
