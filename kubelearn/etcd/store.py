@@ -267,23 +267,34 @@ class Store:
     # -- snapshots ------------------------------------------------------------------
     def snapshot(self, path: str | os.PathLike) -> None:
         """Save the whole store (history, leases) to ``path``, atomically, with a checksum."""
+        size = write_snapshot(path, self.snapshot_data())
+        self.sim.record("etcd", "SnapshotSaved", os.fspath(path),
+                        f"revision {self._revision}, {size} bytes")
+
+    def snapshot_data(self) -> SnapshotData:
+        """The whole store (history, leases) as data, in memory: what a snapshot file holds.
+
+        A Raft member keeps its snapshot this way (kubelearn.etcd.raft).
+        """
         first_logged = self._log[0][0] if self._log else self._revision + 1
         older = sorted((kv for versions in self._versions.values() for kv in versions
                         if kv.mod_revision < first_logged), key=_MOD)
         logged = [kv for _, changes in self._log for kv in changes]
         leases = [(lease.id, lease.ttl) for lease in self._lessor.leases()]
-        size = write_snapshot(path, SnapshotData(self._revision, self._compact_revision,
-                                                 older + logged, leases))
-        self.sim.record("etcd", "SnapshotSaved", os.fspath(path),
-                        f"revision {self._revision}, {size} bytes")
+        return SnapshotData(self._revision, self._compact_revision, older + logged, leases)
 
     @classmethod
     def restore(cls, path: str | os.PathLike, sim: Simulation) -> Store:
         """A new store on ``sim`` from a snapshot file; leases restart with their full TTL."""
-        data = read_snapshot(path)
+        return cls.from_snapshot_data(read_snapshot(path), sim, os.fspath(path))
+
+    @classmethod
+    def from_snapshot_data(cls, data: SnapshotData, sim: Simulation,
+                           name: str = "in-memory snapshot") -> Store:
+        """A new store on ``sim`` from :meth:`snapshot_data`; leases restart with their full TTL."""
         store = cls(sim)
-        store._load(data, os.fspath(path))
-        sim.record("etcd", "SnapshotRestored", os.fspath(path),
+        store._load(data, name)
+        sim.record("etcd", "SnapshotRestored", name,
                    f"revision {data.revision}, {len(store._versions)} keys")
         return store
 
