@@ -66,8 +66,9 @@ def stage_funnel(audit: pd.DataFrame, stages: Iterable[str]) -> Figure:
     return fig
 
 
-def requests_over_time(audit: pd.DataFrame, bucket: float = 10.0) -> Figure:
-    """Requests per user (component) per ``bucket`` seconds of simulated time."""
+def requests_over_time(audit: pd.DataFrame, bucket: float = 10.0,
+                       title: str = "Requests to the API server every 10 s, by user") -> Figure:
+    """Requests per user (component) per ``bucket`` seconds of simulated time, stacked."""
     import matplotlib.pyplot as plt
 
     frame = audit.assign(bucket=(audit["time"] // bucket) * bucket)
@@ -81,7 +82,8 @@ def requests_over_time(audit: pd.DataFrame, bucket: float = 10.0) -> Figure:
         bottom = counts[user] if bottom is None else bottom + counts[user]
     ax.set_xlabel(f"simulated seconds ({bucket:g}s buckets)")
     ax.set_ylabel("requests")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(title.replace("10 s", f"{bucket:g} s"))
+    ax.legend(title="user", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
@@ -100,7 +102,7 @@ def access_matrix(cluster: Cluster, users: Iterable[UserInfo], verbs: Iterable[s
 
 def can_i_widget(cluster: Cluster, users: Iterable[UserInfo], namespace: str = "default",
                  ) -> ipywidgets.Widget:
-    """Dropdowns for user, verb and resource; shows RBAC's answer and its reason."""
+    """Dropdowns for user, verb and resource; shows the authorizers' answer and its reason."""
     import ipywidgets as widgets
 
     from kubelearn.apiserver.rbac import Attributes, forbidden
@@ -123,7 +125,7 @@ def can_i_widget(cluster: Cluster, users: Iterable[UserInfo], namespace: str = "
         if decision.allowed:
             answer.value = f"<b style='color:green'>yes</b> — {decision.reason}"
         else:
-            answer.value = f"<b style='color:red'>no</b> — {forbidden(attrs)}"
+            answer.value = f"<b style='color:red'>no</b> — {forbidden(attrs, decision.reason)}"
 
     for control in (user, verb, resource):
         control.observe(show, names="value")
