@@ -60,7 +60,13 @@ def pod(**spec) -> dict:
 def test_an_everyday_body_is_kept_as_it_is():
     body = pod(containers=[{"name": "a", "image": "nginx"}])
     out, unknown = schema.decode_object(body)
-    assert out is body and unknown == []
+    assert unknown == [] and "resources" not in body["spec"]["containers"][0]  # not touched
+    # what Go writes back: every struct field, a zero metav1.Time as null
+    go = {**body, "metadata": {"name": "p", "creationTimestamp": None}, "status": {},
+          "spec": {"containers": [{"name": "a", "image": "nginx", "resources": {}}]}}
+    assert out == go
+    out, unknown = schema.decode_object(go)
+    assert out is go and unknown == []  # already as Go writes it: the very object
 
 
 def test_null_leaves_the_zero_value():
@@ -74,9 +80,12 @@ def test_null_leaves_the_zero_value():
     assert out == {"apiVersion": "v1", "kind": "Pod",
                    "metadata": {"name": "p", "labels": {"app": ""}, "creationTimestamp": None},
                    # a zero Container and ContainerPort as Go writes them: the fields
-                   # without omitempty (name, containerPort) stay, with zero values
-                   "spec": {"containers": [{"name": ""}, {"name": "a", "image": "b",
-                                                          "ports": [{"containerPort": 0}]}]}}
+                   # without omitempty (name, containerPort) stay, with zero values, and
+                   # the struct resources, which omitempty never drops
+                   "spec": {"containers": [{"name": "", "resources": {}},
+                                           {"name": "a", "image": "b",
+                                            "ports": [{"containerPort": 0}], "resources": {}}]},
+                   "status": {}}
 
 
 def test_unknown_fields_are_dropped_and_named_as_sigs_k8s_io_json_names_them():
@@ -86,7 +95,7 @@ def test_unknown_fields_are_dropped_and_named_as_sigs_k8s_io_json_names_them():
     body["spec"]["nodeSelector"] = {"disk": "ssd"}
     out, unknown = schema.decode_object(body)
     assert unknown == ["spec.containers[0].foo", "spec.bar", "zed"]  # document order
-    assert out["spec"] == {"containers": [{"name": "a", "image": "b"}],
+    assert out["spec"] == {"containers": [{"name": "a", "image": "b", "resources": {}}],
                            "nodeSelector": {"disk": "ssd"}}
     assert "zed" not in out
 
@@ -228,6 +237,11 @@ CASES = {
 ALLOCATES = {"service spec null"}
 
 
+NODE_INFO = ("machineID", "systemUUID", "bootID", "kernelVersion", "osImage",
+             "containerRuntimeVersion", "kubeletVersion", "kubeProxyVersion",
+             "operatingSystem", "architecture")
+
+
 def check_stored(cluster: Cluster, case: str, resource: str, obj: dict) -> None:
     """What the accepted objects look like once stored: Go's zero values, read back as YAML."""
     name = obj["metadata"]["name"]
@@ -240,8 +254,9 @@ def check_stored(cluster: Cluster, case: str, resource: str, obj: dict) -> None:
         assert isinstance(stored["spec"]["containers"][0].get("volumeMounts", []), list)
     elif case == "namespace spec null":
         assert stored["spec"] == {"finalizers": ["kubernetes"]}  # defaulted as for no spec
-    elif case == "node status null":
-        assert "status" not in stored
+    elif case == "node status null":  # NodeStatus's zero form: its struct fields, filled
+        assert stored["status"] == {"daemonEndpoints": {"kubeletEndpoint": {"Port": 0}},
+                                    "nodeInfo": dict.fromkeys(NODE_INFO, "")}
     elif case == "configmap lone surrogate":
         assert stored["data"] == {"a": "\ufffd"}
 

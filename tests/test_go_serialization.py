@@ -16,16 +16,19 @@ API over HTTPS and through ``kubectl get -o yaml``.
 from __future__ import annotations
 
 import copy
+import json
 import os
 import re
 import shutil
 import subprocess
+from importlib import resources
 
 import pytest
 import yaml
 from kubernetes import client, config
 
 from kubelearn.api import schema
+from kubelearn.apiserver import openapi
 from kubelearn.apiserver.registry import RESOURCES, ResourceInfo
 from kubelearn.cluster import Cluster
 
@@ -37,10 +40,11 @@ def pod(**spec) -> dict:
     return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
 
 
-# -- the vendored required lists are upstream's -------------------------------------------------
+# -- which fields Go always writes: from the Go structs ------------------------------------------
 
 
 def test_required_lists_are_upstreams_v1_32():
+    """The OpenAPI ``required`` lists (served to kubectl) are upstream's, as they were."""
     node_info = schema.KIND_TYPES["Node"].fields["status"].fields["nodeInfo"]
     assert node_info.required == (
         "machineID", "systemUUID", "bootID", "kernelVersion", "osImage",
@@ -53,6 +57,162 @@ def test_required_lists_are_upstreams_v1_32():
     # omitempty or +optional everywhere: nothing required
     assert schema.KIND_TYPES["Pod"].required == ()
     assert schema.KIND_TYPES["Lease"].fields["spec"].required == ()
+
+
+def test_written_goes_beyond_required():
+    """What ``required`` misses: +optional without omitempty, and every non-pointer struct."""
+    event = schema.KIND_TYPES["Event"].written
+    assert event["reportingComponent"] == "" and event["reportingInstance"] == ""
+    assert event["eventTime"] is None and event["source"] == {}
+    assert schema.KIND_TYPES["EndpointSlice"].written["ports"] is None  # json:"ports"
+    container = schema.DEFINITIONS["io.k8s.api.core.v1.Container"]
+    assert container.written == {"name": "", "resources": {}}
+    assert "resources" not in container.required
+    assert schema.OBJECT_META.written == {"creationTimestamp": None}
+    assert schema.KIND_TYPES["Pod"].written == {"metadata": {}, "spec": {}, "status": {}}
+    # a pointer is omitted when nil, omitempty or not: a pod's securityContext is a pointer
+    assert "securityContext" not in schema.KIND_TYPES["Pod"].fields["spec"].written
+    assert "securityContext" not in container.written
+
+
+# Go struct fields of k8s.io/api and apimachinery v0.32.0 as (json name, Go type,
+# omitempty), generated from types.go by tools/go_fields.py (WrittenFields.fields) and
+# checked by hand against the source; embedded structs (TypeMeta, ObjectMeta's) inlined.
+GO_FIELDS: dict[str, list[tuple[str, str, bool]]] = {
+    "io.k8s.api.core.v1.Container": [
+        ("name", "string", False), ("image", "string", True), ("command", "[]string", True),
+        ("args", "[]string", True), ("workingDir", "string", True),
+        ("ports", "[]ContainerPort", True), ("envFrom", "[]EnvFromSource", True),
+        ("env", "[]EnvVar", True), ("resources", "ResourceRequirements", True),
+        ("resizePolicy", "[]ContainerResizePolicy", True),
+        ("restartPolicy", "*ContainerRestartPolicy", True),
+        ("volumeMounts", "[]VolumeMount", True), ("volumeDevices", "[]VolumeDevice", True),
+        ("livenessProbe", "*Probe", True), ("readinessProbe", "*Probe", True),
+        ("startupProbe", "*Probe", True), ("lifecycle", "*Lifecycle", True),
+        ("terminationMessagePath", "string", True),
+        ("terminationMessagePolicy", "TerminationMessagePolicy", True),
+        ("imagePullPolicy", "PullPolicy", True), ("securityContext", "*SecurityContext", True),
+        ("stdin", "bool", True), ("stdinOnce", "bool", True), ("tty", "bool", True),
+    ],
+    "io.k8s.api.core.v1.ContainerStatus": [
+        ("name", "string", False), ("state", "ContainerState", True),
+        ("lastState", "ContainerState", True), ("ready", "bool", False),
+        ("restartCount", "int32", False), ("image", "string", False),
+        ("imageID", "string", False), ("containerID", "string", True), ("started", "*bool", True),
+        ("allocatedResources", "ResourceList", True),
+        ("resources", "*ResourceRequirements", True),
+        ("volumeMounts", "[]VolumeMountStatus", True), ("user", "*ContainerUser", True),
+        ("allocatedResourcesStatus", "[]ResourceStatus", True),
+    ],
+    "io.k8s.api.core.v1.Event": [
+        ("kind", "string", True), ("apiVersion", "string", True),
+        ("metadata", "metav1.ObjectMeta", False), ("involvedObject", "ObjectReference", False),
+        ("reason", "string", True), ("message", "string", True), ("source", "EventSource", True),
+        ("firstTimestamp", "metav1.Time", True), ("lastTimestamp", "metav1.Time", True),
+        ("count", "int32", True), ("type", "string", True),
+        ("eventTime", "metav1.MicroTime", True), ("series", "*EventSeries", True),
+        ("action", "string", True), ("related", "*ObjectReference", True),
+        ("reportingComponent", "string", False), ("reportingInstance", "string", False),
+    ],
+    "io.k8s.api.discovery.v1.EndpointSlice": [
+        ("kind", "string", True), ("apiVersion", "string", True),
+        ("metadata", "metav1.ObjectMeta", True), ("addressType", "AddressType", False),
+        ("endpoints", "[]Endpoint", False), ("ports", "[]EndpointPort", False),
+    ],
+    "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta": [
+        ("name", "string", True), ("generateName", "string", True), ("namespace", "string", True),
+        ("selfLink", "string", True), ("uid", "types.UID", True),
+        ("resourceVersion", "string", True), ("generation", "int64", True),
+        ("creationTimestamp", "Time", True), ("deletionTimestamp", "*Time", True),
+        ("deletionGracePeriodSeconds", "*int64", True), ("labels", "map[string]string", True),
+        ("annotations", "map[string]string", True), ("ownerReferences", "[]OwnerReference", True),
+        ("finalizers", "[]string", True), ("managedFields", "[]ManagedFieldsEntry", True),
+    ],
+    "io.k8s.api.core.v1.PodTemplateSpec": [
+        ("metadata", "metav1.ObjectMeta", True), ("spec", "PodSpec", True),
+    ],
+    "io.k8s.api.core.v1.ServicePort": [
+        ("name", "string", True), ("protocol", "Protocol", True),
+        ("appProtocol", "*string", True), ("port", "int32", False),
+        ("targetPort", "intstr.IntOrString", True), ("nodePort", "int32", True),
+    ],
+    "io.k8s.api.core.v1.ServiceStatus": [
+        ("loadBalancer", "LoadBalancerStatus", True), ("conditions", "[]metav1.Condition", True),
+    ],
+    "io.k8s.api.core.v1.TypedLocalObjectReference": [
+        ("apiGroup", "*string", False), ("kind", "string", False), ("name", "string", False),
+    ],
+    "io.k8s.api.core.v1.ResourceFieldSelector": [
+        ("containerName", "string", True), ("resource", "string", False),
+        ("divisor", "resource.Quantity", True),
+    ],
+    "io.k8s.api.apps.v1.DeploymentSpec": [
+        ("replicas", "*int32", True), ("selector", "*metav1.LabelSelector", False),
+        ("template", "v1.PodTemplateSpec", False), ("strategy", "DeploymentStrategy", True),
+        ("minReadySeconds", "int32", True), ("revisionHistoryLimit", "*int32", True),
+        ("paused", "bool", True), ("progressDeadlineSeconds", "*int32", True),
+    ],
+    "io.k8s.api.core.v1.Pod": [
+        ("kind", "string", True), ("apiVersion", "string", True),
+        ("metadata", "metav1.ObjectMeta", True), ("spec", "PodSpec", True),
+        ("status", "PodStatus", True),
+    ],
+    "io.k8s.api.rbac.v1.ClusterRole": [
+        ("kind", "string", True), ("apiVersion", "string", True),
+        ("metadata", "metav1.ObjectMeta", True), ("rules", "[]PolicyRule", False),
+        ("aggregationRule", "*AggregationRule", True),
+    ],
+    "io.k8s.api.core.v1.NodeStatus": [
+        ("capacity", "ResourceList", True), ("allocatable", "ResourceList", True),
+        ("phase", "NodePhase", True), ("conditions", "[]NodeCondition", True),
+        ("addresses", "[]NodeAddress", True), ("daemonEndpoints", "NodeDaemonEndpoints", True),
+        ("nodeInfo", "NodeSystemInfo", True), ("images", "[]ContainerImage", True),
+        ("volumesInUse", "[]UniqueVolumeName", True),
+        ("volumesAttached", "[]AttachedVolume", True), ("config", "*NodeConfigStatus", True),
+        ("runtimeHandlers", "[]NodeRuntimeHandler", True), ("features", "*NodeFeatures", True),
+    ],
+}
+# The structs with their own MarshalJSON, and what they write when zero (apimachinery
+# v0.32.0: time.go, micro_time.go, quantity.go, intstr.go).
+CUSTOM_ZERO = {schema.TIME: None, schema.MICRO_TIME: None, schema.QUANTITY: "0",
+               schema.INT_OR_STRING: 0}
+
+
+def _expected_zero(go_type: str, typ) -> tuple[bool, object]:
+    """encoding/json's rules, worked out here apart from the tool: (a struct?, its zero)."""
+    if go_type.startswith(("*", "[]", "map[")):
+        return False, None
+    if typ in CUSTOM_ZERO:
+        return True, CUSTOM_ZERO[typ]
+    if isinstance(typ, schema.Struct):
+        return True, {}
+    return False, schema._zero(typ)  # "", 0, false
+
+
+@pytest.mark.parametrize("definition", sorted(GO_FIELDS))
+def test_the_vendored_written_fields_follow_the_go_tags(definition):
+    struct = schema.DEFINITIONS[definition]
+    fields = GO_FIELDS[definition]
+    assert [name for name, _, _ in fields] == list(struct.fields) or \
+        {name for name, _, _ in fields} == set(struct.fields)
+    expected = {}
+    for name, go_type, omitempty in fields:
+        is_struct, zero = _expected_zero(go_type, struct.fields[name])
+        if not omitempty or is_struct:  # omitempty never drops a struct
+            expected[name] = zero
+    assert struct.written == expected
+    # and every field upstream's OpenAPI calls required is among them
+    assert set(struct.required) <= set(struct.written)
+
+
+def test_the_vendored_document_says_it_for_every_definition():
+    """Each definition with a Go struct has the extension, or writes nothing always."""
+    document = json.loads(resources.files("kubelearn.api").joinpath(schema.SCHEMA_FILE)
+                          .read_text())
+    marked = {name for name, d in document["definitions"].items() if schema.WRITTEN in d}
+    assert len(marked) > 100
+    for name, struct in schema.DEFINITIONS.items():
+        assert (name in marked) == bool(struct.written), name
 
 
 def _model(definition: str):
@@ -68,14 +228,9 @@ def _model(definition: str):
     return None
 
 
-# The client (kubernetes 37.x) follows a later OpenAPI document than v1.32's,
-# which marks these required; v1.32's Go types always wrote them anyway (a
-# struct, where omitempty has no effect), and validation makes them present.
-LATER_REQUIRED = {("io.k8s.api.apps.v1.Deployment", "spec"),
-                  ("io.k8s.api.apps.v1.ReplicaSet", "spec")}
-
-
 def test_every_field_the_official_client_requires_is_one_we_fill():
+    """The client (kubernetes 37.x) follows a later OpenAPI document, which marks more
+    fields required (a Deployment's spec); v1.32's Go types wrote them all anyway."""
     checked = 0
     for definition, struct in schema.DEFINITIONS.items():
         model = _model(definition)
@@ -83,9 +238,7 @@ def test_every_field_the_official_client_requires_is_one_we_fill():
             continue
         wanted = {model.attribute_map[name] for name, field in model.model_fields.items()
                   if field.is_required() and name in model.attribute_map}
-        missing = {f for f in wanted - set(struct.required)
-                   if (definition, f) not in LATER_REQUIRED}
-        assert not missing, definition
+        assert wanted <= set(struct.written), definition
         checked += 1
     assert checked > 150  # the client has a model for nearly every definition
 
@@ -111,19 +264,56 @@ def test_integers_booleans_and_strings_in_list_items():
     out = schema.zero_filled(body)
     assert out["spec"]["containers"][0]["ports"] == [{"name": "http", "containerPort": 0}]
     assert out["status"]["containerStatuses"] == [
-        {"name": "a", "ready": False, "restartCount": 0, "image": "", "imageID": ""}]
+        {"name": "a", "ready": False, "restartCount": 0, "image": "", "imageID": "",
+         "state": {}, "lastState": {}}]  # ContainerState: a struct, all pointers inside
 
 
 def test_a_required_slice_is_null_and_a_required_struct_is_filled():
     slice_ = {"kind": "EndpointSlice", "addressType": "IPv4"}
-    assert schema.zero_filled(slice_)["endpoints"] is None  # Go writes a nil slice as null
+    out = schema.zero_filled(slice_)
+    assert out["endpoints"] is None and out["ports"] is None  # Go writes a nil slice as null
     binding = {"kind": "RoleBinding", "metadata": {"name": "b"}}
     assert schema.zero_filled(binding)["roleRef"] == {"apiGroup": "", "kind": "", "name": ""}
+
+
+def test_an_optional_field_without_omitempty_is_written():
+    """Gap 1: Event.reportingComponent is +optional but has no omitempty."""
     event = schema.zero_filled({"kind": "Event", "reason": "Started"})
-    assert event["metadata"] == {} and event["involvedObject"] == {}
+    assert event["reportingComponent"] == "" and event["reportingInstance"] == ""
+    assert event["eventTime"] is None and event["firstTimestamp"] is None  # zero Times
+    assert event["metadata"] == {"creationTimestamp": None} and event["source"] == {}
+    assert event["involvedObject"] == {}
+
+
+def test_a_struct_field_is_written_even_with_omitempty():
+    """Gap 2: encoding/json's omitempty never drops a struct (isEmptyValue has no case)."""
+    container = schema.zero_filled(pod(containers=[{"name": "a"}]))["spec"]["containers"][0]
+    assert container["resources"] == {}
     deployment = schema.zero_filled({"kind": "Deployment", "spec": {"replicas": 0}})
-    # a required struct without required fields of its own is the empty struct
-    assert deployment["spec"] == {"replicas": 0, "selector": {}, "template": {}}
+    # a PodTemplateSpec's zero form: ObjectMeta's zero Time is null, PodSpec's containers nil
+    assert deployment["spec"] == {
+        "replicas": 0, "selector": None, "strategy": {},  # selector: a pointer, no omitempty
+        "template": {"metadata": {"creationTimestamp": None}, "spec": {"containers": None}}}
+    service = schema.zero_filled({"kind": "Service", "spec": {"ports": [{"port": 80}]}})
+    assert service["status"] == {"loadBalancer": {}}
+    assert service["spec"]["ports"][0]["targetPort"] == 0  # a zero IntOrString is the int 0
+    # a pointer to a struct is left out when nil
+    assert "securityContext" not in schema.zero_filled(pod(containers=[]))["spec"]
+
+
+def test_empty_omitempty_slices_and_maps_are_left_out():
+    """Gap 3: omitempty drops a slice or map of length 0, as it does a nil one."""
+    body = pod(containers=[{"name": "a", "command": [], "env": []}], tolerations=[],
+               nodeSelector={})
+    body["metadata"].update(labels={}, annotations={}, finalizers=[])
+    out = schema.zero_filled(body)
+    assert out["metadata"] == {"name": "p", "creationTimestamp": None}
+    assert out["spec"] == {"containers": [{"name": "a", "resources": {}}]}
+    configmap = {"kind": "ConfigMap", "metadata": {"name": "c"}, "data": {}}
+    assert "data" not in schema.zero_filled(configmap)
+    # an empty struct behind a pointer is not empty to encoding/json: kept
+    spec = schema.zero_filled(pod(containers=[], securityContext={}))["spec"]
+    assert spec["securityContext"] == {}
 
 
 def test_custom_types_get_their_own_zero_values():
@@ -135,24 +325,37 @@ def test_custom_types_get_their_own_zero_values():
     condition = schema.DEFINITIONS["io.k8s.apimachinery.pkg.apis.meta.v1.Condition"]
     assert schema.zero_filled({}, condition) == {  # metav1.Time's zero is written as null
         "type": "", "status": "", "lastTransitionTime": None, "reason": "", "message": ""}
+    selector = schema.DEFINITIONS["io.k8s.api.core.v1.ResourceFieldSelector"]
+    assert schema.zero_filled({"resource": "limits.cpu"}, selector)["divisor"] == "0"
+
+
+def go_pod() -> dict:
+    """A pod as Go writes it: nothing to fill, nothing to drop."""
+    body = pod(containers=[{"name": "a", "image": "b", "ports": [{"containerPort": 80}],
+                            "resources": {}}])
+    body["metadata"]["creationTimestamp"] = None
+    body["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
+                                            "name": "r", "uid": "u", "controller": True}]
+    body["status"] = {}
+    return body
 
 
 def test_present_values_are_kept_and_omitempty_fields_are_not_added():
-    body = pod(containers=[{"name": "a", "image": "b", "ports": [{"containerPort": 80}]}])
-    body["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet",
-                                            "name": "r", "uid": "u", "controller": True}]
+    body = go_pod()
     assert schema.zero_filled(body) is body  # nothing missing: the very object
-    slice_ = {"kind": "EndpointSlice", "addressType": "IPv4", "endpoints": None}
+    slice_ = {"kind": "EndpointSlice", "metadata": {"creationTimestamp": None},
+              "addressType": "IPv4", "endpoints": None, "ports": None}
     assert schema.zero_filled(slice_) is slice_  # null is a nil slice's value already
     sparse = {"kind": "Pod", "metadata": {"ownerReferences": [{"name": "r"}]}}
     out = schema.zero_filled(sparse)
     assert out["metadata"]["ownerReferences"] == [
         {"name": "r", "apiVersion": "", "kind": "", "uid": ""}]
-    assert set(out) == {"kind", "metadata"}  # no spec, no status: both are omitempty
+    assert "deletionTimestamp" not in out["metadata"]  # a pointer: omitted when nil
 
 
 def test_zero_filled_copies_on_write():
-    body = pod(containers=[{"name": "a"}, {"name": "b", "ports": [{}]}])
+    body = go_pod()
+    body["spec"]["containers"].append({"name": "b", "ports": [{}]})
     before = copy.deepcopy(body)
     out = schema.zero_filled(body)
     assert body == before  # the caller's object is not touched
@@ -165,37 +368,47 @@ def test_fill_zero_values_fills_in_place():
     obj = {"kind": "RoleBinding", "metadata": {"name": "b"}}
     assert schema.fill_zero_values(obj) is obj
     assert obj["roleRef"] == {"apiGroup": "", "kind": "", "name": ""}
+    configmap = {"kind": "ConfigMap", "metadata": {"name": "c", "labels": {}}, "data": {}}
+    assert schema.fill_zero_values(configmap) is configmap
+    assert configmap == {"kind": "ConfigMap", "metadata": {"name": "c",
+                                                           "creationTimestamp": None}}
 
 
 def test_storage_reads_an_empty_required_slice_back_as_null():
     """Protobuf in etcd keeps no difference between an empty and a nil slice."""
-    slice_ = {"kind": "EndpointSlice", "addressType": "IPv4", "endpoints": [], "ports": []}
+    slice_ = {"kind": "EndpointSlice", "metadata": {"creationTimestamp": None},
+              "addressType": "IPv4", "endpoints": [], "ports": []}
     assert schema.zero_filled(slice_) is slice_  # a body decodes to an empty slice
     stored = schema.zero_filled(slice_, stored=True)
     assert stored["endpoints"] is None
-    assert stored["ports"] == []  # not in the required list (+optional): left as it is
+    assert stored["ports"] is None  # +optional, but json:"ports": written, as null
     role = {"kind": "Role", "rules": [{"apiGroups": [""], "verbs": []}]}
     assert schema.fill_zero_values(role)["rules"] == [{"apiGroups": [""], "verbs": None}]
     full = {"kind": "EndpointSlice", "addressType": "IPv4", "endpoints": [{"addresses": []}]}
-    assert schema.zero_filled(full, stored=True)["endpoints"] == [{"addresses": None}]
+    assert schema.zero_filled(full, stored=True)["endpoints"] == [
+        {"addresses": None, "conditions": {}}]
 
 
 def test_fields_left_as_they_were_stored_are_not_walked_again():
     stored = schema.zero_filled(pod(containers=[{"name": "a", "ports": [{}]}]), stored=True)
     update = {**stored, "status": {"containerStatuses": [{"name": "a"}]}}
-    update["spec"] = {"containers": [{"name": "a", "ports": [{}]}]}  # equal to stored: skipped
-    update["spec"]["containers"][0]["ports"] = [{"containerPort": 0}]
+    update["spec"] = copy.deepcopy(stored["spec"])  # equal to stored: skipped
     out = schema.zero_filled(update, before=stored)
     assert out["spec"] is update["spec"]
     assert out["status"]["containerStatuses"][0]["imageID"] == ""
     event = {"kind": "Event", "reason": "Started"}
     assert schema.zero_filled(event, before={"kind": "Event"})["involvedObject"] == {}
     # a required field kept as it was stays as it is
-    slice_ = {"kind": "EndpointSlice", "addressType": "IPv4", "endpoints": [{"addresses": []}]}
+    slice_ = {"kind": "EndpointSlice", "metadata": {}, "addressType": "IPv4", "ports": None,
+              "endpoints": [{"addresses": [], "conditions": {}}]}
     out = schema.zero_filled(slice_, before={**slice_, "endpoints": None})
-    assert out == {**slice_, "endpoints": [{"addresses": []}]}
+    assert out == slice_  # metadata as it was stored: not walked
     assert schema.zero_filled(slice_, stored=True, before={**slice_, "endpoints": None}) == {
-        **slice_, "endpoints": [{"addresses": None}]}
+        **slice_, "endpoints": [{"addresses": None, "conditions": {}}]}
+    # an empty omitempty map among the changed top-level fields is dropped
+    configmap = {"kind": "ConfigMap", "metadata": {"creationTimestamp": None}, "data": {}}
+    assert schema.zero_filled(configmap, before={**configmap, "data": {"a": "b"}}) == {
+        "kind": "ConfigMap", "metadata": {"creationTimestamp": None}}
 
 
 def test_a_kind_without_a_type_is_left_alone():
@@ -205,10 +418,12 @@ def test_a_kind_without_a_type_is_left_alone():
 
 def test_decoding_a_body_fills_zero_values():
     body = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
-            "metadata": {"name": "r"}, "rules": [{"apiGroups": [""], "resources": ["pods"]}]}
+            "metadata": {"name": "r", "labels": {}}, "rules": [{"apiGroups": [""],
+                                                              "resources": ["pods"]}]}
     out, unknown = schema.decode_object(body)
     assert unknown == [] and out["rules"] == [
         {"apiGroups": [""], "resources": ["pods"], "verbs": None}]
+    assert out["metadata"] == {"name": "r", "creationTimestamp": None}
     assert "verbs" not in body["rules"][0]  # the body itself is left as it came
 
 
@@ -273,6 +488,13 @@ kind: RoleBinding
 metadata: {name: reader}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: Role, name: reader}
 subjects: [{kind: ServiceAccount, name: default, namespace: default}]
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, labels: {}}
+spec:
+  minAvailable: 1
+  selector: {matchLabels: {app: web}}
 """
 
 
@@ -319,6 +541,29 @@ def test_the_scenario_shows_zero_values(cluster):
                   for s in slices["items"]}
     assert by_service["nobody"]["endpoints"] is None  # as a real cluster answers it
     assert by_service["web"]["endpoints"]
+    assert by_service["nobody"]["ports"] is None  # the placeholder slice: json:"ports", nil
+
+
+def test_the_scenario_writes_what_go_writes_beyond_required(cluster):
+    admin = cluster.client()
+    events = admin.list("events", namespace="default")["items"]
+    scheduled = [e for e in events if e["reason"] == "Scheduled"]
+    assert scheduled, "the scheduler wrote no Scheduled event"
+    for event in events:  # +optional, json:"reportingComponent": always there
+        assert isinstance(event["reportingComponent"], str)
+        assert isinstance(event["reportingInstance"], str)
+        assert "eventTime" in event and "source" in event
+    deployment = admin.get("deployments.apps", "web", namespace="default")
+    template = deployment["spec"]["template"]
+    assert template["metadata"]["creationTimestamp"] is None  # a zero metav1.Time
+    assert template["spec"]["containers"][0]["resources"] == {}
+    pod = admin.list("pods", namespace="default")["items"][0]
+    assert pod["spec"]["containers"][0]["resources"] == {}
+    assert all("lastState" in s for s in pod["status"]["containerStatuses"])
+    web = admin.get("services", "web", namespace="default")
+    assert web["status"] == {"loadBalancer": {}}
+    budget = admin.get("poddisruptionbudgets.policy", "web", namespace="default")
+    assert "labels" not in budget["metadata"]  # labels: {} as sent: not stored
 
 
 def _snake(kind: str) -> str:
@@ -373,3 +618,30 @@ def test_kubectl_get_yaml_shows_every_field_go_writes(kubectl_env, info):
         assert schema.zero_filled(obj) is obj, (info.kind, obj["metadata"]["name"])
     if info.kind == "Node":
         assert "kubeProxyVersion: \"\"" in proc.stdout
+
+
+# -- the served OpenAPI carries upstream's required lists -------------------------------------
+
+
+def test_served_openapi_v2_and_v3_carry_the_required_lists():
+    container = "io.k8s.api.core.v1.Container"
+    swagger = openapi.swagger(RESOURCES, ())
+    assert swagger["definitions"][container]["required"] == ["name"]
+    v3 = openapi.v3_documents(RESOURCES, ())["api/v1"]["components"]["schemas"]
+    assert v3[container]["required"] == ["name"]
+    node_info = v3["io.k8s.api.core.v1.NodeSystemInfo"]["required"]
+    assert "kubeProxyVersion" in node_info and len(node_info) == 10
+    assert "required" not in v3["io.k8s.api.core.v1.PodSpec"]["properties"]["containers"]
+    for name, struct in schema.DEFINITIONS.items():  # upstream's, no more, no less
+        if name in swagger["definitions"]:
+            assert swagger["definitions"][name].get("required", []) == list(struct.required)
+
+
+def test_kubectl_explain_marks_required_fields(kubectl_env):
+    proc = subprocess.run([KUBECTL, "explain", "pod.spec.containers"], capture_output=True,
+                          text=True, env=kubectl_env, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    fields = dict(line.strip().split("\t", 1) for line in proc.stdout.splitlines()
+                  if line.startswith("  ") and "\t" in line)
+    assert fields["name"] == "<string> -required-"  # as kubectl v1.32 prints it
+    assert fields["image"] == "<string>"

@@ -115,6 +115,9 @@ EXAMPLES: dict[str, Any] = {  # kind -> fields besides apiVersion, kind and meta
                                                   "conditions": {"ready": True}}],
                                    "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]},
     "Lease": lambda name: {"spec": {"holderIdentity": "fuzz", "leaseDurationSeconds": 15}},
+    "PodDisruptionBudget": lambda name: {"spec": {
+        "minAvailable": "50%", "selector": {"matchLabels": {"app": name}},
+        "unhealthyPodEvictionPolicy": "AlwaysAllow"}},
     "PriorityClass": lambda name: {"value": 1000, "description": "fuzz",
                                    "preemptionPolicy": "Never"},
     "Role": lambda name: {"rules": RULES},

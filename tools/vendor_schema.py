@@ -1,8 +1,9 @@
 """Vendor the OpenAPI definitions of the kinds kubelearn serves into kubelearn/api.
 
-Run from the repository root with upstream's v1.32 OpenAPI (Swagger 2.0) document:
+Run from the repository root with upstream's v1.32 OpenAPI (Swagger 2.0) document
+and git clones of k8s.io/api and k8s.io/apimachinery (both read at v0.32.0):
 
-    python tools/vendor_schema.py swagger.json
+    python tools/vendor_schema.py swagger.json --api api.git --apimachinery apimachinery.git
 
 ``swagger.json`` is kubernetes' api/openapi-spec/swagger.json of release-1.32
 (the same file ships as kubernetes/swagger.json.unprocessed in the tag v32.0.1
@@ -14,9 +15,22 @@ items, map values, the x-kubernetes list, map and patch extensions, and each
 definition's ``required`` list -- openapi-gen marks a field required when its
 Go json tag has no ``omitempty`` and its comment no ``+optional``
 (kube-openapi pkg/generators/openapi.go hasOptionalTag), which is what
-kubelearn.api.schema fills with Go's zero values. No descriptions. The
-result is kubelearn/api/schema-v1.32.json, which kubelearn.api.schema reads
-at import.
+served with the OpenAPI documents (kubectl explain marks them). No
+descriptions.
+
+That list is not what Go writes, though: a ``+optional`` field without
+``omitempty`` is written too, and so is every non-pointer struct field, omitempty
+or not. So each definition also gets the extension key
+
+    "x-kubelearn-go-written": {"<field>": <its zero value as Go writes it>, ...}
+
+read from the Go struct definitions by ``tools/go_fields.py``: every field
+encoding/json always writes, with what it writes when the field holds its zero
+value -- ``""``, ``0``, ``false``, ``null`` (nil slice, map or pointer; a zero
+metav1.Time), ``"0"`` (a zero Quantity), or ``{}`` for a struct, meaning that
+struct's own zero form. kubelearn.api.schema fills those in and drops the empty
+slices and maps of every other field (omitempty). The result is
+kubelearn/api/schema-v1.32.json, which kubelearn.api.schema reads at import.
 """
 
 from __future__ import annotations
@@ -25,6 +39,8 @@ import argparse
 import json
 from pathlib import Path
 from typing import Any
+
+from go_fields import written_fields  # tools/, beside this script
 
 from kubelearn.apiserver.registry import RESOURCES
 
@@ -36,6 +52,7 @@ KEPT = ("type", "format", "$ref", "items", "additionalProperties", "x-kubernetes
 # Decoded besides the served kinds: pods/binding, <workload>/scale, a DELETE's body.
 EXTRA_KINDS = (("", "v1", "Binding"), ("autoscaling", "v1", "Scale"))
 DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
+WRITTEN = "x-kubelearn-go-written"
 
 
 def compact(schema: dict[str, Any]) -> dict[str, Any]:
@@ -73,8 +90,9 @@ def kinds(definitions: dict[str, Any]) -> dict[str, str]:
     return out
 
 
-def vendor(swagger: dict[str, Any]) -> dict[str, Any]:
-    """The compact document: kinds and the definitions reachable from them."""
+def vendor(swagger: dict[str, Any], clones: dict[str, Path]) -> dict[str, Any]:
+    """The compact document: kinds and the definitions reachable from them, each with the
+    fields its Go struct always writes (``clones``: "api" and "apimachinery" git dirs)."""
     definitions = swagger["definitions"]
     roots = kinds(definitions)
     kept: dict[str, Any] = {}
@@ -91,6 +109,9 @@ def vendor(swagger: dict[str, Any]) -> dict[str, Any]:
                 entry["required"] = list(source["required"])  # upstream's order: Go's
         kept[name] = entry
         stack.extend(references(source.get("properties", {})))
+    for name, written in written_fields(kept, clones).items():
+        if written:
+            kept[name][WRITTEN] = written
     return {"kinds": dict(sorted(roots.items())), "definitions": dict(sorted(kept.items()))}
 
 
@@ -105,9 +126,14 @@ def write(document: dict[str, Any], path: Path) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("swagger", type=Path, help="upstream's swagger.json (release-1.32)")
+    parser.add_argument("--api", type=Path, required=True,
+                        help="a git clone of k8s.io/api (with the tag v0.32.0)")
+    parser.add_argument("--apimachinery", type=Path, required=True,
+                        help="a git clone of k8s.io/apimachinery (with the tag v0.32.0)")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args()
-    write(vendor(json.loads(args.swagger.read_text())), args.out)
+    clones = {"api": args.api, "apimachinery": args.apimachinery}
+    write(vendor(json.loads(args.swagger.read_text()), clones), args.out)
     print(f"wrote {args.out}")
 
 

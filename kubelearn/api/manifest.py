@@ -83,6 +83,7 @@ KINDS: dict[str, KindInfo] = {k.kind: k for k in (
     KindInfo("CronJob", "batch", "v1", "cronjobs", True, ("cj",)),
     KindInfo("Lease", "coordination.k8s.io", "v1", "leases", True),
     KindInfo("EndpointSlice", "discovery.k8s.io", "v1", "endpointslices", True),
+    KindInfo("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", True, ("pdb",)),
     KindInfo("PriorityClass", "scheduling.k8s.io", "v1", "priorityclasses", False, ("pc",)),
     KindInfo("Role", "rbac.authorization.k8s.io", "v1", "roles", True),
     KindInfo("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", True),

@@ -19,14 +19,18 @@ is stored:
   (``spec.containers[0].foo``), for ``fieldValidation`` to warn about or refuse;
 - a lone UTF-16 surrogate in a string (``"\\ud800"``) becomes U+FFFD;
 - nesting deeper than :data:`MAX_DEPTH` is refused;
-- a field whose Go json tag has no ``omitempty`` is always written, so where a
-  body leaves it out the object keeps Go's zero value (:func:`zero_filled`):
-  ``""``, ``0``, ``false``, ``null`` for a slice or map, an empty struct filled
-  the same way (NodeSystemInfo's ``kubeProxyVersion: ""``, an EndpointSlice's
-  ``endpoints: null``). The vendored document's ``required`` lists say which
-  fields those are: openapi-gen marks a field required exactly when it has
-  neither ``omitempty`` nor ``+optional`` (kube-openapi pkg/generators
-  hasOptionalTag).
+- the object is kept as Go writes it back (:func:`zero_filled`): a field whose
+  json tag has no ``omitempty``, and every non-pointer struct field (omitempty
+  never drops a struct), is always there, with Go's zero value where the body
+  leaves it out -- ``""``, ``0``, ``false``, ``null`` for a slice, map or
+  pointer, a struct's own zero form (NodeSystemInfo's ``kubeProxyVersion:
+  ""``, an EndpointSlice's ``endpoints: null``, a container's ``resources:
+  {}``, a pod template's ``metadata: {creationTimestamp: null}``); an empty
+  slice or map in an ``omitempty`` field is gone (``labels: {}``). The
+  vendored document says which fields Go always writes, per definition, under
+  ``x-kubelearn-go-written`` (read from the Go structs by
+  ``tools/go_fields.py``); its ``required`` lists are upstream's (openapi-gen:
+  neither ``omitempty`` nor ``+optional``), served to kubectl.
 
 The types come from upstream's v1.32 OpenAPI document, vendored by
 ``tools/vendor_schema.py`` into ``schema-v1.32.json`` (every kind kubelearn
@@ -58,6 +62,7 @@ MAX_DEPTH = 100
 # sigs.k8s.io/json saveStrictError: at most 100 strict errors are kept.
 MAX_STRICT_ERRORS = 100
 SCHEMA_FILE = "schema-v1.32.json"
+WRITTEN = "x-kubelearn-go-written"  # the vendored document's key: see tools/vendor_schema.py
 
 
 class Scalar:
@@ -75,18 +80,21 @@ class Struct:
 
     ``definition``: its OpenAPI name (``io.k8s.api.core.v1.PodSpec``);
     ``extensions``: per field, its x-kubernetes list, map and patch markers;
-    ``required``: the fields Go always writes (no ``omitempty``), in upstream's order;
+    ``required``: upstream's OpenAPI ``required`` list (served, for kubectl explain);
+    ``written``: the fields Go always writes -> what it writes for their zero value
+    (``{}``: the field's struct's own zero form);
     ``open``: unknown fields are kept (a kind kubelearn has no type for).
     """
 
     def __init__(self, name: str, fields: Mapping[str, Any], *, definition: str = "",
                  extensions: Mapping[str, Mapping[str, Any]] | None = None,
-                 required: tuple[str, ...] = (),
+                 required: tuple[str, ...] = (), written: Mapping[str, Any] | None = None,
                  open: bool = False) -> None:  # noqa: A002 - Go's word for it
         self.name, self.definition, self.open = name, definition, open
         self.extensions = dict(extensions or {})
         self.required = required
-        self.fills = bool(required)  # a value of this type may need zero values filled in
+        self.written = dict(written or {})
+        self.fills = True  # a value of this type may change as Go writes it (_mark_fills)
         self.zero_plan: _ZeroPlan | None = None  # made on first use
         self.short = name.rpartition(".")[2]  # what encoding/json calls the struct
         self.set_fields(fields)
@@ -232,6 +240,7 @@ class _Builder:
         struct.set_fields({f: self.value(s, names.get(f)) for f, s in properties.items()})
         struct.required = tuple(f for f in self.definitions[definition].get("required", ())
                                 if f in struct.fields)
+        struct.written = dict(self.definitions[definition].get(WRITTEN, {}))
         return struct
 
     def value(self, schema: Mapping[str, Any], name: str | None = None) -> Any:
@@ -269,15 +278,22 @@ def _inner_struct(typ: Any) -> Struct | None:
     return typ if isinstance(typ, Struct) else None
 
 
-def _mark_fills(structs: Iterable[Struct]) -> None:
-    """Set ``fills`` on every struct that has, or holds one that has, a required field.
+def _is_collection(typ: Any) -> bool:
+    """A Go slice or map ([]byte too): nil and empty are written alike, null or left out."""
+    return isinstance(typ, (ListOf, MapOf)) or (isinstance(typ, Scalar) and bool(typ.encoding))
 
-    The zero-fill walks only into those, so a write skips most of an object
-    (ObjectMeta but its ownerReferences, a PodSpec's affinity without terms...).
+
+def _mark_fills(structs: Iterable[Struct]) -> None:
+    """Set ``fills`` on every struct whose values Go may write differently than given.
+
+    One with a field Go always writes, or a slice or map (dropped when empty), or
+    one that holds such a struct. The zero-fill walks only into those, so a write
+    skips the parts of an object made of strings and numbers (an ObjectReference,
+    a toleration, a label selector's matchLabels).
     """
     structs = list(structs)
     for struct in structs:
-        struct.fills = bool(struct.required)
+        struct.fills = bool(struct.written) or any(map(_is_collection, struct.fields.values()))
     changed = True
     while changed:  # to a fixed point: the types refer to each other
         changed = False
@@ -520,44 +536,71 @@ def _zero(typ: Any) -> Any:
     return None  # Time, MicroTime: the zero time is written as null; free-form: null as given
 
 
-# -- fields without omitempty: Go's zero values -------------------------------------
+# -- objects as Go writes them: zero values, empty collections --------------------
+
+# What an empty value (null, [], {}) in a field becomes: left out (an omitempty slice or
+# map), null in storage (an always-written one), kept, or walked (a struct to fill).
+_DROP, _NULL, _KEEP, _WALK = range(4)
+
 
 class _ZeroPlan:
-    """What filling a struct's zero values looks at, made once a struct (see _zero_plan).
+    """What writing a struct as Go does looks at, made once a struct (see _zero_plan).
 
-    ``required``: its required fields and their types, and ``names``, the same as a
-    set, so that a value with all of them costs one subset test; ``collections``:
-    the required slices and maps (null when empty, in storage); ``nested``: the
-    fields that hold a struct with required fields, by name, as (type, the struct,
-    whether a slice of them), and ``nested_names``, the same as a set.
+    ``written``: the fields Go always writes, as (name, zero as written, its struct
+    if the zero is a struct's zero form), and ``names``, the same as a set, so that
+    a value with all of them costs one subset test.
+
+    ``visit``: the fields to look at when present; ``entries`` says for each, in
+    one lookup, what an empty value (null, [], {}) becomes -- _DROP (an omitempty
+    slice or map), _NULL (an always-written one, in storage), _KEEP, or _WALK (an
+    empty struct with fields to fill) -- and which struct it holds to walk into,
+    or None; how (_DIRECT, _EACH slice item, or _OTHER, for :func:`_filled`); and,
+    for a struct with nothing to visit, the names it always writes, so that a
+    value with all of them is passed over without a call (a pod's conditions,
+    ports, volume mounts).
     """
 
-    __slots__ = ("required", "names", "collections", "nested", "nested_names")
+    __slots__ = ("written", "names", "visit", "entries")
 
     def __init__(self, typ: Struct) -> None:
-        self.required = tuple((f, typ.fields[f]) for f in typ.required)
-        self.names = frozenset(typ.required)
-        self.collections = tuple(f for f, t in self.required if isinstance(t, (ListOf, MapOf)))
-        self.nested = {f: (t, inner, isinstance(t, ListOf) and t.item is inner)
-                       for f, t in typ.fields.items()
-                       if (inner := _inner_struct(t)) is not None and inner.fills}
-        self.nested_names = frozenset(self.nested)
+        self.written = tuple((f, zero, typ.fields[f] if zero == {} else None)
+                             for f, zero in typ.written.items())
+        self.names = frozenset(typ.written)
+        self.entries: dict[str, tuple[int, Any, int, frozenset[str] | None]] = {}
+        for field, field_type in typ.fields.items():
+            inner = _inner_struct(field_type)
+            if inner is not None and not inner.fills:
+                inner = None
+            if _is_collection(field_type):
+                empty = _NULL if field in typ.written else _DROP
+            elif inner is not None:
+                empty = _WALK if inner.written else _KEEP
+            else:
+                continue  # a string, number, bool, or Time: as it is
+            if inner is None:
+                self.entries[field] = (empty, None, _DIRECT, None)
+                continue
+            leaf = frozenset(inner.written) if _visits_nothing(inner) else None
+            if field_type is inner:
+                self.entries[field] = (empty, inner, _DIRECT, leaf)
+            elif isinstance(field_type, ListOf) and field_type.item is inner:
+                self.entries[field] = (empty, inner, _EACH, leaf)
+            else:  # a map of structs, a slice of slices
+                self.entries[field] = (empty, field_type, _OTHER, None)
+        self.visit = frozenset(self.entries)
 
 
-def required_zero(typ: Any) -> Any:
-    """What Go writes for a field without ``omitempty`` holding its zero value.
+def _visits_nothing(typ: Struct) -> bool:
+    """True if a value of ``typ`` changes only by its always-written fields (no slice, map
+    or struct field to look into)."""
+    for field_type in typ.fields.values():
+        inner = _inner_struct(field_type)
+        if _is_collection(field_type) or (inner is not None and inner.fills):
+            return False
+    return True
 
-    A nil slice or map (a ``[]byte`` too) is ``null`` (encoding/json
-    encodeState: ``if v.IsNil() { e.WriteString("null") }``); a struct is
-    ``{}`` with its own such fields filled; a Time ``null`` (metav1.Time
-    MarshalJSON); a Quantity ``"0"``; an IntOrString ``0``; a string ``""``,
-    a number ``0``, a bool ``false``.
-    """
-    if isinstance(typ, (ListOf, MapOf)) or (isinstance(typ, Scalar) and typ.encoding):
-        return None
-    if isinstance(typ, Struct):
-        return _filled_struct({}, typ)
-    return _zero(typ)
+
+_DIRECT, _EACH, _OTHER = range(3)
 
 
 def _zero_plan(typ: Struct) -> _ZeroPlan:
@@ -565,40 +608,61 @@ def _zero_plan(typ: Struct) -> _ZeroPlan:
     return typ.zero_plan
 
 
-def _filled_struct(value: dict, typ: Struct, stored: bool = False) -> dict:
+def _filled_struct(value: dict, typ: Struct, stored: bool = False,
+                   present: Any = None) -> dict:
+    """``value`` as Go writes it (see zero_filled); ``present``: the keys taken as there
+    (default: ``value``'s own)."""
     plan = typ.zero_plan or _zero_plan(typ)
     out = value
-    if not plan.names <= value.keys():  # the commonest case, all there: one test, in C
-        for field, field_type in plan.required:
-            if field not in value:
+    have = value.keys() if present is None else present
+    if not plan.names <= have:  # the commonest case, all there: one test, in C
+        for field, zero, struct in plan.written:
+            if field not in have:
                 if out is value:
                     out = dict(value)
-                out[field] = required_zero(field_type)
-    if stored and plan.collections:
-        for field in plan.collections:
-            have = value.get(field)
-            if have is not None and not have:  # [] or {}: protobuf reads it back as nil
-                if out is value:
-                    out = dict(value)
-                out[field] = None
-    if not plan.nested:
+                if struct is None:
+                    out[field] = zero  # "", 0, False, None, "0": immutable
+                else:  # a struct's zero form, new each time
+                    out[field] = _filled_struct({}, struct) if struct.written else {}
+    if not plan.visit:
         return out
-    for field in plan.nested_names.intersection(value):  # any order: keys stay in place
+    entries = plan.entries
+    for field in plan.visit.intersection(value):  # any order: keys stay in place
         item = value[field]
-        field_type, inner, slice_of_structs = plan.nested[field]
-        if slice_of_structs and item.__class__ is list:
+        empty, inner, how, leaf = entries[field]
+        if not item:  # null, [], {} (or "" for a []byte)
+            if empty == _KEEP:
+                continue
+            if empty == _DROP:  # omitempty: Go leaves an empty slice or map out
+                if out is value:
+                    out = dict(value)
+                del out[field]
+                continue
+            if empty == _NULL:
+                if stored and item is not None:  # protobuf reads it back as nil: null
+                    if out is value:
+                        out = dict(value)
+                    out[field] = None
+                continue
+        if inner is None:
+            continue
+        if how == _DIRECT:
+            if item.__class__ is not dict or (leaf is not None and leaf <= item.keys()):
+                continue
+            new = _filled_struct(item, inner, stored)
+        elif how == _EACH:
+            if item.__class__ is not list:
+                continue  # a value of the wrong type: decoding refuses it
             new = item
             for i, element in enumerate(item):
-                if element.__class__ is dict:
+                if element.__class__ is dict and (leaf is None or not leaf <= element.keys()):
                     filled = _filled_struct(element, inner, stored)
                     if filled is not element:
                         if new is item:
                             new = list(item)
                         new[i] = filled
-        elif field_type is inner:
-            new = _filled_struct(item, inner, stored) if item.__class__ is dict else item
         else:
-            new = _filled(item, field_type, stored)
+            new = _filled(item, inner, stored)
         if new is not item:
             if out is value:
                 out = dict(value)
@@ -634,17 +698,22 @@ def _filled(value: Any, typ: Any, stored: bool = False) -> Any:
 
 def zero_filled(obj: Mapping[str, Any], typ: Struct | None = None, *,
                 stored: bool = False, before: Mapping[str, Any] | None = None) -> Any:
-    """``obj`` with Go's zero value in each field without ``omitempty`` that it leaves out.
+    """``obj`` as Go writes it: every field Go always writes there, empty omitempty ones gone.
 
-    As Go writes an object back: a NodeSystemInfo without ``kubeProxyVersion``
-    has ``kubeProxyVersion: ""``, an EndpointSlice without endpoints
-    ``endpoints: null``, a ReplicaSetStatus ``replicas: 0``; fields with
-    ``omitempty`` stay out when empty. ``typ``: the Go type (default: the kind's).
+    A field whose json tag has no ``omitempty``, or that holds a struct (which
+    omitempty never drops), is written even when it holds its zero value: a
+    NodeSystemInfo without ``kubeProxyVersion`` has ``kubeProxyVersion: ""``, an
+    EndpointSlice without endpoints ``endpoints: null``, a ReplicaSetStatus
+    ``replicas: 0``, a container ``resources: {}``, a Deployment's pod template
+    ``metadata: {creationTimestamp: null}`` (metav1.Time writes its zero as null),
+    an Event ``reportingComponent: ""``. An ``omitempty`` slice or map that is
+    empty is left out (``labels: {}``, ``tolerations: []``); other omitempty
+    fields stay out when absent. ``typ``: the Go type (default: the kind's).
 
-    ``stored``: also an empty slice or map in such a field becomes ``null``, as
-    an object read back from storage has it: kube-apiserver stores built-in
-    kinds as protobuf (--storage-media-type), which does not tell an empty
-    repeated field from a nil one, so an EndpointSlice written with
+    ``stored``: also an empty slice or map in an always-written field becomes
+    ``null``, as an object read back from storage has it: kube-apiserver stores
+    built-in kinds as protobuf (--storage-media-type), which does not tell an
+    empty repeated field from a nil one, so an EndpointSlice written with
     ``endpoints: []`` is read back, and answered, with ``endpoints: null``.
 
     ``before``: the stored object ``obj`` replaces, filled when it was written:
@@ -653,8 +722,8 @@ def zero_filled(obj: Mapping[str, Any], typ: Struct | None = None, *,
 
     A field that is there is kept as it is (decoding has made a ``null`` an
     absent field already); so is a value of the wrong type (decoding refuses
-    it). Copy on write: ``obj`` itself when nothing is missing, else a copy
-    that shares every part it does not change.
+    it). Copy on write: ``obj`` itself when nothing changes, else a copy that
+    shares every part it does not change.
     """
     if typ is None:
         typ = KIND_TYPES.get(obj.get("kind"))  # type: ignore[arg-type]
@@ -664,13 +733,15 @@ def zero_filled(obj: Mapping[str, Any], typ: Struct | None = None, *,
         return _filled(obj, typ, stored)
     changed = {k: v for k, v in obj.items()
                if k not in before or (before[k] is not v and before[k] != v)}
-    filled = _filled_struct(changed, typ, stored)
+    filled = _filled_struct(changed, typ, stored, obj.keys())
     if filled is changed:
         return obj
     out = dict(obj)
-    for key, value in filled.items():  # what changed, filled, and required fields obj lacks
-        if (value is not changed[key]) if key in changed else key not in obj:
+    for key, value in filled.items():  # what changed, filled, and written fields obj lacks
+        if key not in changed or value is not changed[key]:
             out[key] = value
+    for key in changed.keys() - filled.keys():  # empty omitempty collections
+        del out[key]
     return out
 
 
@@ -679,6 +750,8 @@ def fill_zero_values(obj: dict, before: Mapping[str, Any] | None = None) -> dict
     for an object the caller owns; ``before``: the stored object it replaces."""
     filled = zero_filled(obj, stored=True, before=before)
     if filled is not obj:
+        for key in obj.keys() - filled.keys():  # an empty omitempty collection
+            del obj[key]
         obj.update(filled)
     return obj
 

@@ -26,6 +26,7 @@ request URL, a name from generateName) are only checked when they are set.
 from __future__ import annotations
 
 import ipaddress
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -64,6 +65,7 @@ from kubelearn.api.names import (
     name_is_path_segment,
     regex_error,
 )
+from kubelearn.api.policy import UNHEALTHY_POD_EVICTION_POLICIES
 from kubelearn.api.quantity import Quantity
 from kubelearn.api.scheduling import (
     HIGHEST_USER_DEFINABLE_PRIORITY,
@@ -82,7 +84,9 @@ __all__ = [
     "validate_configmap",
     "validate_deployment", "validate_replicaset", "validate_lease", "validate_event",
     "validate_endpoints", "validate_priority_class", "validate_priority_class_update",
-    "validate_preemption_policy", "is_dns1123_label", "is_dns1123_subdomain", "is_dns1035_label",
+    "validate_preemption_policy", "validate_pod_disruption_budget",
+    "validate_pod_disruption_budget_status", "validate_conditions", "validate_status_update",
+    "is_dns1123_label", "is_dns1123_subdomain", "is_dns1035_label",
     "is_label_key", "is_label_value", "is_qualified_name", "is_valid_port_num",
     "is_valid_port_name", "is_config_map_key", "is_valid_ip",
 ]
@@ -1353,6 +1357,139 @@ def validate_priority_class_update(new: Mapping[str, Any], old: Mapping[str, Any
     return errs
 
 
+# -- pod disruption budgets -----------------------------------------------------------------------
+
+
+def _pdb_spec_value(spec: Mapping[str, Any]) -> GoStruct:
+    """A policy.PodDisruptionBudgetSpec as a bad value: its four fields are pointers."""
+    pointers = (("MinAvailable", "minAvailable", "*intstr.IntOrString"),
+                ("Selector", "selector", "*v1.LabelSelector"),
+                ("MaxUnavailable", "maxUnavailable", "*intstr.IntOrString"),
+                ("UnhealthyPodEvictionPolicy", "unhealthyPodEvictionPolicy",
+                 "*policy.UnhealthyPodEvictionPolicyType"))
+    return GoStruct("policy.PodDisruptionBudgetSpec",
+                    json={k: spec[k] for _, k, _ in pointers if spec.get(k) is not None},
+                    **{go: GoValue(t, spec.get(k)) for go, k, t in pointers})
+
+
+def _budget_errors(value: Any, path: Path) -> list[FieldError]:
+    """ValidatePositiveIntOrPercent, then IsNotMoreThan100Percent, for one budget field."""
+    errs, number = _int_or_percent(value, path)
+    if isinstance(value, str) and number is not None and number > 100:
+        errs.append(FieldError.invalid(path, int_or_string(value), "must not be greater than 100%"))
+    return errs
+
+
+def validate_pod_disruption_budget_spec(spec: Mapping[str, Any], path: Path
+                                        ) -> list[FieldError]:
+    """ValidatePodDisruptionBudgetSpec (policy/validation, v1.32).
+
+    One of minAvailable and maxUnavailable, each a non-negative integer or a
+    percentage up to 100%; a well-formed selector; a known unhealthyPodEvictionPolicy.
+    """
+    errs = []
+    min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
+    if min_available is not None and max_unavailable is not None:
+        errs.append(FieldError.invalid(path, _pdb_spec_value(spec),
+                                       "minAvailable and maxUnavailable cannot be both set"))
+    if min_available is not None:
+        errs += _budget_errors(min_available, path.child("minAvailable"))
+    if max_unavailable is not None:
+        errs += _budget_errors(max_unavailable, path.child("maxUnavailable"))
+    errs += validate_label_selector(spec.get("selector"), path.child("selector"))
+    policy = spec.get("unhealthyPodEvictionPolicy")
+    if policy is not None and policy not in UNHEALTHY_POD_EVICTION_POLICIES:
+        errs.append(FieldError.not_supported(path.child("unhealthyPodEvictionPolicy"), policy,
+                                             UNHEALTHY_POD_EVICTION_POLICIES))
+    return errs
+
+
+def validate_pod_disruption_budget(pdb: Mapping[str, Any]) -> list[FieldError]:
+    """A PodDisruptionBudget on create and update, as its REST storage checks it.
+
+    The strategy validates the spec only (ValidatePodDisruptionBudget); the generic
+    store's BeforeCreate then checks metadata with the path-segment name rule --
+    and only if the spec passed, so a bad spec is reported alone.
+    """
+    errs = validate_pod_disruption_budget_spec(_map(pdb.get("spec")), _SPEC)
+    if errs:
+        return errs
+    return validate_object_meta(pdb, name_is_path_segment, True)
+
+
+CONDITION_STATUSES = ("False", "True", "Unknown")  # validConditionStatuses, sorted
+MAX_CONDITION_REASON_LENGTH = 1 * 1024  # meta/v1/validation maxReasonLen
+MAX_CONDITION_MESSAGE_LENGTH = 32 * 1024  # meta/v1/validation maxMessageLen
+_CONDITION_REASON_FMT = "[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?"
+_CONDITION_REASON = re.compile(f"^{_CONDITION_REASON_FMT}$")
+
+
+def validate_conditions(conditions: Any, path: Path) -> list[FieldError]:
+    """metav1 validation.ValidateConditions: unique types, each condition well formed."""
+    errs: list[FieldError] = []
+    seen: set[str] = set()
+    for i, condition in enumerate(_list(conditions)):
+        condition, p = _map(condition), path.index(i)
+        type_ = _str(condition.get("type"))
+        if type_ in seen:
+            errs.append(FieldError.duplicate(p.child("type"), type_))
+        seen.add(type_)
+        errs += _each(is_qualified_name(type_), p.child("type"), type_)
+        status = _str(condition.get("status"))
+        if status not in CONDITION_STATUSES:
+            errs.append(FieldError.not_supported(p.child("status"), status, CONDITION_STATUSES))
+        generation = _int(condition.get("observedGeneration"))
+        if generation < 0:
+            errs.append(FieldError.invalid(p.child("observedGeneration"), generation,
+                                           "must be greater than or equal to zero"))
+        if not condition.get("lastTransitionTime"):
+            errs.append(FieldError.required(p.child("lastTransitionTime"), "must be set"))
+        errs += _condition_text_errors(condition, p)
+    return errs
+
+
+def _condition_text_errors(condition: Mapping[str, Any], path: Path) -> list[FieldError]:
+    """ValidateCondition's reason (set, shaped, short) and message (short)."""
+    errs = []
+    reason = _str(condition.get("reason"))
+    if not reason:
+        errs.append(FieldError.required(path.child("reason"), "must be set"))
+    else:
+        if not _CONDITION_REASON.match(reason):
+            errs.append(FieldError.invalid(path.child("reason"), reason, regex_error(
+                "a condition reason must start with alphabetic character, optionally followed "
+                "by a string of alphanumeric characters or '_,:', and must end with an "
+                "alphanumeric character or '_'", _CONDITION_REASON_FMT, "my_name", "MY_NAME",
+                "MyName", "ReasonA,ReasonB", "ReasonA:ReasonB")))
+        if len(reason) > MAX_CONDITION_REASON_LENGTH:
+            errs.append(FieldError.too_long(path.child("reason"), MAX_CONDITION_REASON_LENGTH))
+    if len(_str(condition.get("message"))) > MAX_CONDITION_MESSAGE_LENGTH:
+        errs.append(FieldError.too_long(path.child("message"), MAX_CONDITION_MESSAGE_LENGTH))
+    return errs
+
+
+def validate_pod_disruption_budget_status(pdb: Mapping[str, Any]) -> list[FieldError]:
+    """ValidatePodDisruptionBudgetStatusUpdate (policy/v1): conditions, no negative counts."""
+    status, path = _map(pdb.get("status")), Path("status")
+    errs = validate_conditions(status.get("conditions"), path.child("conditions"))
+    for field in ("disruptionsAllowed", "currentHealthy", "desiredHealthy", "expectedPods"):
+        errs += validate_nonnegative(_int(status.get(field)), path.child(field))
+    return errs
+
+
+# What a write to <resource>/status is checked against, by kind (the status strategies'
+# ValidateUpdate); kinds not listed here get no status validation in kubelearn.
+_STATUS_VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
+    "PodDisruptionBudget": validate_pod_disruption_budget_status,
+}
+
+
+def validate_status_update(obj: Mapping[str, Any]) -> list[FieldError]:
+    """The field errors of a status write of ``obj`` (none for a kind without a rule here)."""
+    validator = _STATUS_VALIDATORS.get(_str(obj.get("kind")))
+    return validator(obj) if validator is not None else []
+
+
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "Pod": validate_pod, "Node": validate_node, "Namespace": validate_namespace,
     "Service": validate_service, "ConfigMap": validate_configmap,
@@ -1361,6 +1498,7 @@ _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "EndpointSlice": validate_endpointslice,
     "PersistentVolumeClaim": validate_persistent_volume_claim,
     "PriorityClass": validate_priority_class,
+    "PodDisruptionBudget": validate_pod_disruption_budget,
 }
 
 

@@ -11,7 +11,7 @@ the same ``Events:`` table and ``<none>``.
 
 - :func:`describe` -- Pod, Node, Deployment, ReplicaSet, Service, Namespace,
   Endpoints, ConfigMap, Secret, ServiceAccount, Role/ClusterRole and their
-  bindings, PriorityClass; any other kind through the generic describer;
+  bindings, PriorityClass, PodDisruptionBudget; any other kind through the generic describer;
 - :func:`events_for` -- the events about an object, as kubectl searches them;
 - :func:`tabwrite` -- Go's tabwriter, for anything else that must align like kubectl.
 
@@ -1461,6 +1461,30 @@ def describe_priority_class(pc: Obj, events: Sequence[Obj] | None, now: datetime
     return w.text()
 
 
+def describe_pod_disruption_budget(pdb: Obj, events: Sequence[Obj] | None, now: datetime
+                                   ) -> str:
+    """describePodDisruptionBudgetV1: the budget, its selector, the controller's numbers."""
+    w = PrefixWriter()
+    spec, status = pdb.get("spec") or {}, pdb.get("status") or {}
+    w.write(LEVEL_0, f"Name:\t{_meta(pdb).get('name', '')}\n")
+    w.write(LEVEL_0, f"Namespace:\t{_meta(pdb).get('namespace', '')}\n")
+    if spec.get("minAvailable") is not None:
+        w.write(LEVEL_0, f"Min available:\t{spec['minAvailable']}\n")
+    elif spec.get("maxUnavailable") is not None:
+        w.write(LEVEL_0, f"Max unavailable:\t{spec['maxUnavailable']}\n")
+    selector = spec.get("selector")
+    w.write(LEVEL_0, "Selector:\t"
+            f"{'<unset>' if selector is None else format_label_selector(selector)}\n")
+    w.write(LEVEL_0, "Status:\n")
+    w.write(LEVEL_2, f"Allowed disruptions:\t{_int(status.get('disruptionsAllowed'))}\n")
+    w.write(LEVEL_2, f"Current:\t{_int(status.get('currentHealthy'))}\n")
+    w.write(LEVEL_2, f"Desired:\t{_int(status.get('desiredHealthy'))}\n")
+    w.write(LEVEL_2, f"Total:\t{_int(status.get('expectedPods'))}\n")
+    if events is not None:
+        describe_events(events, w, now)
+    return w.text()
+
+
 # -- the generic describer ---------------------------------------------------------------------
 
 
@@ -1595,6 +1619,8 @@ def describe(obj: Obj, events: Sequence[Obj] | None, *, now: datetime | str,
         return describe_binding(obj)
     if kind == "PriorityClass":
         return describe_priority_class(obj, events, when)
+    if kind == "PodDisruptionBudget":
+        return describe_pod_disruption_budget(obj, events, when)
     return describe_generic(obj, events, when)
 
 

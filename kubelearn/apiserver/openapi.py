@@ -15,8 +15,8 @@ group-version, then e.g. ``/openapi/v3/apis/apps/v1``) for two things:
 
 The schemas are generated from the same Go-type descriptions the API server
 decodes with (:data:`kubelearn.api.schema.KIND_TYPES`, vendored from upstream's
-v1.32 OpenAPI: their definition names and x-kubernetes list, map and patch
-markers are upstream's). A kind without a
+v1.32 OpenAPI: their definition names, x-kubernetes list, map and patch
+markers and ``required`` lists are upstream's). A kind without a
 description gets a schema without ``x-kubernetes-group-version-kind``, so that
 kubectl apply quietly uses its compiled-in types for it. ``/openapi/v2``
 (Swagger 2.0, JSON only) is :func:`swagger`.
@@ -170,6 +170,8 @@ class SchemaWriter:
         for field, extra in EXTRA_FIELDS.get(struct.name, {}).items():
             properties.setdefault(field, dict(extra))
         self.schemas[name] = {"type": "object", "properties": properties}
+        if struct.required:  # upstream's list: kubectl explain marks these -required-
+            self.schemas[name]["required"] = list(struct.required)
         return name
 
     def value(self, typ: Any, package: str, owner: str = "", field: str = "",

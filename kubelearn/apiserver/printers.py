@@ -737,6 +737,15 @@ def print_priority_class(pc: Obj, now: datetime) -> Cells:
             str(pc.get("preemptionPolicy") or "")]
 
 
+def print_pod_disruption_budget(pdb: Obj, now: datetime) -> Cells:
+    """printPodDisruptionBudget: each budget as IntOrString prints it, ``N/A`` when unset."""
+    spec = _spec(pdb)
+    min_available, max_unavailable = spec.get("minAvailable"), spec.get("maxUnavailable")
+    return [_name(pdb), "N/A" if min_available is None else str(min_available),
+            "N/A" if max_unavailable is None else str(max_unavailable),
+            _int(_map(pdb.get("status")).get("disruptionsAllowed")), _age(pdb, now)]
+
+
 def print_default(obj: Obj, now: datetime) -> Cells:
     """The API server's default Table (rest.defaultTableConvertor): name and creation time."""
     created = parse_time(_meta(obj).get("creationTimestamp"))
@@ -976,6 +985,15 @@ COLUMNS: dict[str, list[dict[str, Any]]] = {
     ],
     "rolebindings": _binding_columns("roleBinding"),
     "clusterrolebindings": _binding_columns("clusterRoleBinding"),
+    # podDisruptionBudgetColumnDefinitions (printers.go's own descriptions)
+    "poddisruptionbudgets": [
+        _name_column(),
+        column("Min Available", "string", "The minimum number of pods that must be available."),
+        column("Max Unavailable", "string", "The maximum number of pods that may be unavailable."),
+        column("Allowed Disruptions", "integer", "Calculated number of pods that may be "
+               "disrupted at this time."),
+        _age_column(),
+    ],
     # priorityClassColumnDefinitions: the descriptions are schedulingv1.PriorityClass's
     # SwaggerDoc, as the v1.32 OpenAPI document carries them.
     "priorityclasses": [
@@ -1011,6 +1029,7 @@ PRINTERS: dict[str, Callable[[Obj, datetime], Cells]] = {
     "persistentvolumeclaims": print_persistent_volume_claim,
     "rolebindings": print_role_binding, "clusterrolebindings": print_role_binding,
     "priorityclasses": print_priority_class,
+    "poddisruptionbudgets": print_pod_disruption_budget,
 }
 
 

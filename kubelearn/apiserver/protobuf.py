@@ -4,8 +4,8 @@ Most of kubectl speaks JSON, but its typed clients send
 ``application/vnd.kubernetes.protobuf``: ``kubectl auth can-i`` POSTs a
 SelfSubjectAccessReview so, and so does every ``kubectl create <kind>``
 generator (namespace, deployment, configmap, secret, serviceaccount,
-service, role, rolebinding, priorityclass...). client-go does not fall back to JSON on a 415,
-so this module reads such a body into the dict its JSON form would give;
+service, role, rolebinding, priorityclass, poddisruptionbudget...). client-go does not
+fall back to JSON on a 415, so this module reads such a body into the dict its JSON form would give;
 answers are still JSON (kubectl's Accept lists ``application/json`` after
 protobuf).
 
@@ -112,6 +112,11 @@ MESSAGES: dict[str, dict[int, tuple[str, Any]]] = {
     # k8s.io/api/scheduling/v1 (kubectl create priorityclass)
     "PriorityClass": dict([_META, (2, ("value", "int")), (3, ("globalDefault", "bool")),
                            (4, ("description", "string")), (5, ("preemptionPolicy", "string!"))]),
+    # k8s.io/api/policy/v1 (kubectl create poddisruptionbudget)
+    "PodDisruptionBudget": dict([_META, (2, ("spec", "PodDisruptionBudgetSpec"))]),
+    "PodDisruptionBudgetSpec": {1: ("minAvailable", "intorstr"), 2: ("selector", "LabelSelector"),
+                                3: ("maxUnavailable", "intorstr"),
+                                4: ("unhealthyPodEvictionPolicy", "string!")},
     # k8s.io/api/authorization/v1
     "SelfSubjectAccessReview": dict([_META, (2, ("spec", "SelfSubjectAccessReviewSpec"))]),
     "SelfSubjectAccessReviewSpec": {1: ("resourceAttributes", "ResourceAttributes"),
@@ -129,7 +134,7 @@ MESSAGES: dict[str, dict[int, tuple[str, Any]]] = {
 # The kinds whose request bodies can be read.
 READABLE_KINDS = ("Namespace", "ConfigMap", "Secret", "ServiceAccount", "Service", "Pod",
                   "Deployment", "Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding",
-                  "PriorityClass", "SelfSubjectAccessReview")
+                  "PriorityClass", "PodDisruptionBudget", "SelfSubjectAccessReview")
 
 
 class ProtobufError(BadRequest):

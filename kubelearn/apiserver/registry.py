@@ -140,6 +140,9 @@ RESOURCES: tuple[ResourceInfo, ...] = (
     # scheduling.k8s.io/v1 ---------------------------------------------------------------
     _row("scheduling.k8s.io", "PriorityClass", "priorityclasses", False, short_names=("pc",),
          generation=_never),
+    # policy/v1: PodDisruptionBudgets (status written by the disruption controller) -------
+    _row("policy", "PodDisruptionBudget", "poddisruptionbudgets", short_names=("pdb",),
+         subresources=("status",), reset_status_on_create=True, generation=_spec),
     # rbac.authorization.k8s.io/v1 ------------------------------------------------------
     _row(RBAC, "Role", "roles"),
     _row(RBAC, "ClusterRole", "clusterroles", False),

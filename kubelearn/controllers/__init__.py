@@ -8,10 +8,12 @@
 - garbagecollector.py  the garbage collector (ownerReferences, propagation policies)
 - endpoints.py      the Endpoints controller: a Service's ready and not-ready pod addresses
 - endpointslice.py  the EndpointSlice controller: the same, in slices of at most 100
+- disruption.py     the disruption controller: each PodDisruptionBudget's allowed disruptions
 - informer.py, events.py  the shape they share: informers, a work queue, events
 """
 
 from kubelearn.controllers.deployment import DeploymentController
+from kubelearn.controllers.disruption import DisruptionController
 from kubelearn.controllers.endpoints import EndpointsController
 from kubelearn.controllers.endpointslice import EndpointSliceController
 from kubelearn.controllers.garbagecollector import GarbageCollector
@@ -19,6 +21,6 @@ from kubelearn.controllers.nodelifecycle import NodeLifecycleController
 from kubelearn.controllers.replicaset import ReplicaSetController
 from kubelearn.controllers.tainteviction import TaintEvictionController
 
-__all__ = ["DeploymentController", "EndpointSliceController", "EndpointsController",
-           "GarbageCollector", "NodeLifecycleController", "ReplicaSetController",
-           "TaintEvictionController"]
+__all__ = ["DeploymentController", "DisruptionController", "EndpointSliceController",
+           "EndpointsController", "GarbageCollector", "NodeLifecycleController",
+           "ReplicaSetController", "TaintEvictionController"]

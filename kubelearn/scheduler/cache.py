@@ -23,7 +23,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from kubelearn.scheduler.nodeinfo import AffinityIndex, NodeInfo, PodInfo, Snapshot
+from kubelearn.scheduler.nodeinfo import (
+    AffinityIndex,
+    NodeInfo,
+    PodInfo,
+    PodLabelIndex,
+    Snapshot,
+)
+from kubelearn.scheduler.plugins.interpodaffinity import ExistingTermsIndex
 
 LABEL_ZONE = "topology.kubernetes.io/zone"  # v1.LabelTopologyZone
 LABEL_REGION = "topology.kubernetes.io/region"  # v1.LabelTopologyRegion
@@ -154,7 +161,9 @@ class Cache:
         self.objects: dict[str, dict[str, Mapping[str, Any]]] = {
             "services": {}, "replicationcontrollers": {}, "replicasets": {}, "statefulsets": {},
             "namespaces": {}}
-        self.affinity = AffinityIndex()  # nodes with pods that have inter-pod affinity
+        # nodes with pods that have inter-pod affinity, and those pods' terms counted per node
+        self.affinity = AffinityIndex(ExistingTermsIndex())
+        self.pod_labels = PodLabelIndex()  # every pod by each of its labels
         self._order: list[NodeInfo] | None = None
         self._snapshot: Snapshot | None = None
         self.pod_listeners: list[PodListener] = []  # called (node, pod info, +1/-1)
@@ -230,7 +239,8 @@ class Cache:
         """
         if self._snapshot is None:
             objects = {k: list(v.values()) for k, v in self.objects.items()}
-            self._snapshot = Snapshot(self.node_infos(), objects, self.affinity)
+            self._snapshot = Snapshot(self.node_infos(), objects, self.affinity,
+                                      self.pod_labels)
         return self._snapshot
 
     # -- objects default spreading reads -----------------------------------------------------
@@ -255,7 +265,8 @@ class Cache:
         node_info = self._node_info(node)
         node_info.add_pod(info)
         if info.with_affinity:
-            self.affinity.update(node, node_info)
+            self.affinity.pod_changed(node, node_info, info, 1)
+        self.pod_labels.add(node, info)
         self.pod_states[key] = (node, info)
         for listener in self.pod_listeners:
             listener(node, info, 1)
@@ -266,9 +277,10 @@ class Cache:
         if node_info is not None:
             node_info.remove_pod(info)
             if info.with_affinity:
-                self.affinity.update(node, node_info)
+                self.affinity.pod_changed(node, node_info, info, -1)
             if node_info.node is None and not node_info.pods:
                 del self.nodes[node]
+        self.pod_labels.remove(info)
         for listener in self.pod_listeners:
             listener(node, info, -1)
 

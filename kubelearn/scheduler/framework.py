@@ -162,9 +162,14 @@ class CycleState:
         self._storage.pop(key, None)
 
     def clone(self) -> CycleState:
-        """A copy whose writes do not reach this one (CycleState.Clone); values are shared."""
+        """A copy whose writes do not reach this one (CycleState.Clone).
+
+        A value with a ``clone()`` method is cloned -- PreFilter states that
+        AddPod/RemovePod change in place -- the others are shared.
+        """
         copy = CycleState(self.snapshot)
-        copy._storage = dict(self._storage)
+        copy._storage = {k: v.clone() if hasattr(v, "clone") else v
+                         for k, v in self._storage.items()}
         copy.skip_filter_plugins = set(self.skip_filter_plugins)
         copy.skip_score_plugins = set(self.skip_score_plugins)
         return copy
@@ -247,6 +252,26 @@ class Plugin:
         return f"{type(self).__name__}()"
 
 
+class PreFilterExtensions:
+    """What a PreFilter plugin whose state counts other pods offers: AddPod and RemovePod.
+
+    Preemption asks "would the pod fit here without these victims?", and the filter
+    pass "... beside the pods nominated here?". Both change the pods of one node;
+    these update the PreFilter state for that change in place, instead of
+    recomputing it over the whole cluster (framework.PreFilterExtensions).
+    """
+
+    def add_pod(self, state: CycleState, pod: Mapping[str, Any], pod_info_to_add: PodInfo,
+                node_info: NodeInfo) -> Status | None:
+        """``pod_info_to_add`` now runs on ``node_info``'s node; None on success."""
+        return None
+
+    def remove_pod(self, state: CycleState, pod: Mapping[str, Any],
+                   pod_info_to_remove: PodInfo, node_info: NodeInfo) -> Status | None:
+        """``pod_info_to_remove`` no longer runs on ``node_info``'s node; None on success."""
+        return None
+
+
 class PreFilterPlugin(Plugin):
     """Runs once per pod before any Filter: precompute, shortlist nodes, or reject early."""
 
@@ -254,6 +279,10 @@ class PreFilterPlugin(Plugin):
                    ) -> tuple[PreFilterResult | None, Status | None]:
         """Return (shortlist or None, status or None); Skip turns this plugin's Filter off."""
         return None, None
+
+    def pre_filter_extensions(self) -> PreFilterExtensions | None:
+        """AddPod/RemovePod for this plugin's state, or None if it reads only the pod."""
+        return None
 
 
 class FilterPlugin(Plugin):
@@ -494,10 +523,11 @@ class Handle:
     so preempting does not change the scheduler's tie-breaks.
     """
 
-    def __init__(self, profile: Profile | None = None, rng: random.Random | None = None
-                 ) -> None:
+    def __init__(self, profile: Profile | None = None, rng: random.Random | None = None,
+                 pdbs: Sequence[Mapping[str, Any]] = ()) -> None:
         self.profile = profile if profile is not None else Profile()
         self.rng = rng if rng is not None else random.Random(0)
+        self.pdbs = list(pdbs)
 
     def latest(self, pod: Mapping[str, Any]) -> Mapping[str, Any]:
         """The newest version of ``pod`` the scheduler has seen."""
@@ -507,10 +537,87 @@ class Handle:
         """Pending pods nominated to ``node_name`` (PodNominator.NominatedPodsForNode)."""
         return []
 
+    def pod_disruption_budgets(self) -> list[Mapping[str, Any]]:
+        """Every PodDisruptionBudget, for preemption (getPodDisruptionBudgets: the PDB lister)."""
+        return self.pdbs
+
     def prepare_candidate(self, node_name: str, victims: Sequence[Mapping[str, Any]],
                           preemptor: Mapping[str, Any], plugin: str) -> Status | None:
         """Evict ``victims`` to make room for ``preemptor``; None on success."""
         return None
+
+
+def _run_pre_filter_extension(profile: Profile, state: CycleState, pod: Mapping[str, Any],
+                              info: PodInfo, node_info: NodeInfo, op: str) -> Status | None:
+    for pl in profile.plugins["preFilter"]:
+        ext = pl.pre_filter_extensions()  # type: ignore[attr-defined]
+        if ext is None or pl.name in state.skip_filter_plugins:
+            continue
+        method = ext.add_pod if op == "AddPod" else ext.remove_pod
+        try:
+            s = method(state, pod, info, node_info)
+        except Exception as e:
+            s = Status(Code.Error, err=e)
+        if s is not None and not s.is_success():
+            return Status(Code.Error, f'running {op} on PreFilter plugin "{pl.name}": '
+                          f"{s.message()}", plugin=pl.name)
+    return None
+
+
+def run_pre_filter_extension_add_pod(profile: Profile, state: CycleState,
+                                     pod: Mapping[str, Any], info: PodInfo,
+                                     node_info: NodeInfo) -> Status | None:
+    """Tell every PreFilter state that ``info`` runs on the node (RunPreFilterExtensionAddPod).
+
+    Plugins whose PreFilter returned Skip have no state to update. An Error status
+    if a plugin fails.
+    """
+    return _run_pre_filter_extension(profile, state, pod, info, node_info, "AddPod")
+
+
+def run_pre_filter_extension_remove_pod(profile: Profile, state: CycleState,
+                                        pod: Mapping[str, Any], info: PodInfo,
+                                        node_info: NodeInfo) -> Status | None:
+    """Tell every PreFilter state that ``info`` left the node (RunPreFilterExtensionRemovePod)."""
+    return _run_pre_filter_extension(profile, state, pod, info, node_info, "RemovePod")
+
+
+def add_ge_nominated_pods(handle: Handle, state: CycleState, pod: Mapping[str, Any],
+                          node_info: NodeInfo) -> tuple[bool, CycleState, NodeInfo]:
+    """The node and state with the pods nominated there at ``pod``'s priority or above.
+
+    Works on copies; returns whether any pod was added (addGENominatedPods). Raises
+    :class:`FrameworkError` if a PreFilter extension fails.
+    """
+    nominated = ge_nominated_pods(handle, pod, node_info.name)
+    if not nominated:
+        return False, state, node_info
+    node_out, state_out = node_info.snapshot(), state.clone()
+    for pi in nominated:
+        node_out.add_pod(pi)
+        s = run_pre_filter_extension_add_pod(handle.profile, state_out, pod, pi, node_out)
+        if s is not None:
+            raise FrameworkError(s.message())
+    return True, state_out, node_out
+
+
+def ge_nominated_pods(handle: Handle, pod: Mapping[str, Any], node_name: str) -> list[PodInfo]:
+    """The other pods nominated to ``node_name`` whose priority is at least ``pod``'s."""
+    nominated = handle.nominated_pods(node_name)
+    if not nominated:
+        return []
+    priority = _priority(pod)
+    return [pi for pi in nominated
+            if _priority(pi.pod) >= priority and not _same_pod(pi.pod, pod)]
+
+
+def _same_pod(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
+    """The same pod: by uid, or by namespace and name where one has no uid (a test's)."""
+    ma, mb = a.get("metadata") or {}, b.get("metadata") or {}
+    if ma.get("uid") and mb.get("uid"):
+        return ma["uid"] == mb["uid"]
+    return (ma.get("namespace") or "default", ma.get("name")) == (
+        mb.get("namespace") or "default", mb.get("name"))
 
 
 def run_filter_plugins_with_nominated_pods(handle: Handle, state: CycleState,
@@ -519,17 +626,14 @@ def run_filter_plugins_with_nominated_pods(handle: Handle, state: CycleState,
     """The filters, with pods nominated to the node at the pod's priority or above counted.
 
     Such pods will take the room they were promised, so the pod must fit beside them
-    -- and without them, as they may go elsewhere (RunFilterPluginsWithNominatedPods).
-    Simplified: nominated pods count in the NodeInfo (resources, ports), but the
-    PreFilter state of spreading and affinity is not updated for them.
+    -- and without them too, as they may go elsewhere: pod affinity to a nominated
+    pod must not be what lets the pod in (RunFilterPluginsWithNominatedPods). The
+    nominated pods count in the NodeInfo (resources, ports) and, through AddPod,
+    in the PreFilter states (spreading and affinity counts).
     """
-    key = (pod.get("metadata") or {}).get("uid")
-    priority = _priority(pod)
-    nominated = [pi for pi in handle.nominated_pods(node_info.name)
-                 if _priority(pi.pod) >= priority and pi.key != key]
-    if nominated:
-        with_nominated = NodeInfo(node_info.node, [*node_info.pods, *nominated])
-        s = run_filter_plugins(handle.profile, state, pod, with_nominated)
+    added, state_with, node_with = add_ge_nominated_pods(handle, state, pod, node_info)
+    if added:
+        s = run_filter_plugins(handle.profile, state_with, pod, node_with)
         if s is not None:
             return s
     return run_filter_plugins(handle.profile, state, pod, node_info)

@@ -377,6 +377,8 @@ class NodeInfo:
         self.allocatable = Resource()
         self.used_ports = HostPortInfo()
         self.image_states: dict[str, ImageStateSummary] = {}
+        self._labels_of: Mapping[str, Any] | None = None
+        self._labels: Mapping[str, str] = {}
         if node is not None:
             self.set_node(node)
         for pod in pods:
@@ -395,8 +397,12 @@ class NodeInfo:
 
     @property
     def labels(self) -> Mapping[str, str]:
-        """The node's labels."""
-        return _map(_map(_map(self.node).get("metadata")).get("labels"))
+        """The node's labels (looked up once per node object: filters read them a lot)."""
+        node = self.node
+        if node is not self._labels_of:
+            self._labels_of = node
+            self._labels = _map(_map(_map(node).get("metadata")).get("labels"))
+        return self._labels
 
     @property
     def taints(self) -> list[Mapping[str, Any]]:
@@ -407,6 +413,13 @@ class NodeInfo:
     def unschedulable(self) -> bool:
         """spec.unschedulable (``kubectl cordon``)."""
         return bool(_map(_map(self.node).get("spec")).get("unschedulable"))
+
+    def snapshot(self) -> NodeInfo:
+        """An independent copy: the same node and pods, its own sums (NodeInfo.Snapshot)."""
+        copy = NodeInfo(self.node, self.pods) if self.node is not None \
+            else NodeInfo(pods=self.pods)
+        copy.image_states = self.image_states
+        return copy
 
     # -- its pods ---------------------------------------------------------------------------
     def add_pod(self, pod: Mapping[str, Any] | PodInfo) -> PodInfo:
@@ -477,17 +490,57 @@ class Lister:
         return self.by_namespace.get(namespace, {}).get(name)
 
 
+LabelKey = tuple[str, str, str]  # (namespace, label key, value)
+
+
+class PodLabelIndex:
+    """Every counted pod filed under each of its labels, with the node it is on.
+
+    A selector that pins a label (``app=web``) can match only the pods filed under
+    it: spreading's matching-pod counts and InterPodAffinity's term matches look
+    those up instead of walking every pod of the cluster. Terminating pods are
+    filed too (InterPodAffinity counts them; spreading skips them).
+    """
+
+    def __init__(self) -> None:
+        self.by_label: dict[LabelKey, dict[PodInfo, str]] = {}
+
+    def add(self, node: str, info: PodInfo) -> None:
+        """File a pod counted on ``node``."""
+        namespace = info.namespace
+        for k, v in info.labels.items():
+            self.by_label.setdefault((namespace, k, v), {})[info] = node
+
+    def remove(self, info: PodInfo) -> None:
+        """Unfile a pod (its labels are those it was filed with: a relabel recounts it)."""
+        namespace = info.namespace
+        for k, v in info.labels.items():
+            key = (namespace, k, v)
+            pods = self.by_label.get(key)
+            if pods is not None:
+                pods.pop(info, None)
+                if not pods:
+                    del self.by_label[key]
+
+    def pods(self, namespace: str, key: str, value: str) -> Mapping[PodInfo, str]:
+        """The pods in ``namespace`` labelled ``key=value``, each with its node."""
+        return self.by_label.get((namespace, key, value), {})
+
+
 class AffinityIndex:
     """The nodes holding pods with inter-pod affinity, kept as pods come and go.
 
     Upstream's snapshot lists them (havePodsWithAffinityNodeInfoList,
     havePodsWithRequiredAntiAffinityNodeInfoList) so that InterPodAffinity looks at
-    those nodes only -- and at none when no pod has affinity.
+    those nodes only -- and at none when no pod has affinity. ``terms``, when
+    given, is told of every such pod too (``terms.update(node, pod, +1 or -1)``):
+    InterPodAffinity's count of the existing pods' terms per node.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, terms: Any = None) -> None:
         self.with_affinity: dict[str, NodeInfo] = {}
         self.with_required_anti_affinity: dict[str, NodeInfo] = {}
+        self.terms = terms
 
     def update(self, name: str, info: NodeInfo) -> None:
         """File (or unfile) a node after a pod with affinity came or went."""
@@ -499,6 +552,12 @@ class AffinityIndex:
             else:
                 index.pop(name, None)
 
+    def pod_changed(self, name: str, info: NodeInfo, pod: PodInfo, sign: int) -> None:
+        """A pod with affinity was counted on (+1) or taken off (-1) node ``name``."""
+        self.update(name, info)
+        if self.terms is not None:
+            self.terms.update(name, pod, sign)
+
 
 class Snapshot:
     """The nodes (and watched objects) one scheduling cycle sees (backend/cache.Snapshot).
@@ -507,17 +566,24 @@ class Snapshot:
     that PodTopologySpread's default constraints read, and the Namespaces whose labels
     InterPodAffinity's namespaceSelector reads, keyed by resource name; :meth:`lister`
     gives one resource's objects indexed by namespace. ``affinity`` is the cache's
-    :class:`AffinityIndex`, when the snapshot shares the cache's NodeInfos.
+    :class:`AffinityIndex` and ``pod_labels`` its :class:`PodLabelIndex`, when the
+    snapshot shares the cache's NodeInfos; without them plugins walk the pods.
     """
 
     def __init__(self, node_infos: Iterable[NodeInfo] = (),
                  objects: Mapping[str, list[Mapping[str, Any]]] | None = None,
-                 affinity: AffinityIndex | None = None) -> None:
+                 affinity: AffinityIndex | None = None,
+                 pod_labels: PodLabelIndex | None = None) -> None:
         self.node_infos: list[NodeInfo] = list(node_infos)
         self._by_name = {n.name: n for n in self.node_infos}
         self.objects: Mapping[str, list[Mapping[str, Any]]] = objects or {}
         self._listers: dict[str, Lister] = {}
         self.affinity = affinity
+        self.pod_labels = pod_labels
+
+    def find(self, name: str) -> NodeInfo | None:
+        """The NodeInfo of a node of this snapshot, or None."""
+        return self._by_name.get(name)
 
     def have_pods_with_affinity(self) -> list[NodeInfo]:
         """The nodes with a pod that has inter-pod affinity (HavePodsWithAffinityList)."""

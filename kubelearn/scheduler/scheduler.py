@@ -1,7 +1,8 @@
 """kube-scheduler: watch pending pods, pick a node for each, bind it -- through the API server only.
 
 The scheduler is a client like any other. Its informers list and watch Nodes
-and Pods (and the Services and controllers default spreading reads), keeping
+and Pods (and the Services and controllers default spreading reads, and the
+PodDisruptionBudgets preemption weighs), keeping
 a :class:`~kubelearn.scheduler.cache.Cache`; pending pods go to the
 :class:`~kubelearn.scheduler.queue.SchedulingQueue`. One SimPy process takes
 them one at a time through a *scheduling cycle*:
@@ -64,6 +65,7 @@ from kubelearn.scheduler.framework import (
     Status,
     fit_error_message,
     run_filter_plugins,
+    run_filter_plugins_with_nominated_pods,
     run_post_filter_plugins,
     run_pre_filter_plugins,
     run_scores,
@@ -71,6 +73,7 @@ from kubelearn.scheduler.framework import (
 )
 from kubelearn.scheduler.informer import Informer
 from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo
+from kubelearn.scheduler.nominator import Nominator, nominated_node_name
 from kubelearn.scheduler.plugins.default_preemption import (
     CONDITION_MESSAGE,
     DISRUPTION_TARGET,
@@ -303,11 +306,13 @@ class SchedulerHandle(Handle):
         return self._pods().get(pod_key(pod)) or pod
 
     def nominated_pods(self, node_name: str) -> list[PodInfo]:
-        """Pending pods whose status.nominatedNodeName is ``node_name``."""
-        if not self.scheduler.nominations:
-            return []
-        return [PodInfo(p) for p in self._pods().values()
-                if not _node_name(p) and _nominated(p) == node_name]
+        """Pending pods nominated to ``node_name``, from the nominator's index."""
+        return self.scheduler.nominator.pods_for_node(node_name)
+
+    def pod_disruption_budgets(self) -> list[Mapping[str, Any]]:
+        """The PodDisruptionBudgets the scheduler's informer holds (read-only)."""
+        informer = self.scheduler.informers.get("poddisruptionbudgets")
+        return list(informer.store.values()) if informer is not None else []
 
     def prepare_candidate(self, node_name: str, victims: Sequence[Mapping[str, Any]],
                           preemptor: Mapping[str, Any], plugin: str) -> Status | None:
@@ -357,8 +362,7 @@ class SchedulerHandle(Handle):
             self.scheduler.sim.record(COMPONENT, "StatusUpdateFailed", pod_ref(pod), str(e))
 
 
-def _nominated(pod: Mapping[str, Any]) -> str:
-    return (pod.get("status") or {}).get("nominatedNodeName") or ""
+_nominated = nominated_node_name
 
 
 # -- the scheduler ---------------------------------------------------------------------------------
@@ -403,9 +407,11 @@ class Scheduler:
             else:
                 self.vector = VectorizedScheduler(self.cache)
         self.informers: dict[str, Informer] = {}
-        self.nominations = 0  # pods this scheduler nominated: nominated_pods' fast path
-        for profile in self.config.profiles.values():
-            handle = SchedulerHandle(self, profile)
+        # pending pods preemption promised a node, by node (the queue's nominator upstream)
+        self.nominator = Nominator(lister=self._current_pod)
+        self.handles: dict[str, SchedulerHandle] = {}
+        for name, profile in self.config.profiles.items():
+            handle = self.handles[name] = SchedulerHandle(self, profile)
             for pl in dict.fromkeys(pl for pls in profile.plugins.values() for pl in pls):
                 if hasattr(pl, "set_handle"):
                     pl.set_handle(handle)
@@ -442,6 +448,13 @@ class Scheduler:
                 on_add=lambda o, r=resource: self.cache.set_object(r, o),
                 on_update=lambda _, o, r=resource: self.cache.set_object(r, o),
                 on_delete=lambda o, r=resource: self.cache.set_object(r, o, deleted=True))
+        try:  # preemption's PDB lister (policy/v1); no handlers: a budget moves no pod
+            self.client.info("poddisruptionbudgets")
+        except StatusError:
+            pass
+        else:
+            self.informers["poddisruptionbudgets"] = Informer(self.sim, self.client,
+                                                              "poddisruptionbudgets")
         self.informers["pods"] = Informer(self.sim, self.client, "pods",
                                           field_selector=POD_FIELD_SELECTOR,
                                           transform=PodTrimmer(),
@@ -463,6 +476,14 @@ class Scheduler:
         self.process = None
 
     # -- event handlers (eventhandlers.go) --------------------------------------------------------
+    def _current_pod(self, key: str) -> Mapping[str, Any] | None:
+        """The pod as the pod informer has it now; None if it is gone.
+
+        Without a pod informer (a scheduler fed by hand) every pod counts as pending.
+        """
+        informer = self.informers.get("pods")
+        return informer.store.get(key) if informer is not None else {}
+
     def _responsible(self, pod: Mapping[str, Any]) -> bool:
         return self.config.profile_for(pod) is not None
 
@@ -492,7 +513,10 @@ class Scheduler:
             self.cache.add_pod(pod_key(pod), pod, node)
             self._assigned_pod_event(pod, q_events.ASSIGNED_POD_ADD)
         elif self._responsible(pod):
-            q = self.queue.add(pod, self._gating_plugin(pod))
+            gate = self._gating_plugin(pod)
+            if not gate and _nominated(pod):  # a gated pod is not nominated until it enters
+                self.nominator.add(self._pod_info(pod))
+            q = self.queue.add(pod, gate)
             self.sim.record(COMPONENT, "Queued", pod_ref(pod), f"{q.queue}")
 
     def _update_pod(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
@@ -503,9 +527,12 @@ class Scheduler:
                 self._assigned_pod_event(new, q_events.ASSIGNED_POD_UPDATE)
             else:  # just bound: by us (confirms the assumption) or by someone else
                 self.queue.delete(new)
+                self.nominator.delete(new)
                 self.cache.add_pod(key, new, node)
                 self._assigned_pod_event(new, q_events.ASSIGNED_POD_ADD)
         elif self._responsible(new):
+            if self.nominator or _nominated(new):
+                self.nominator.update(old, self._pod_info(new))
             self.queue.update(old, new, self._gating_plugin(new))
 
     def _delete_pod(self, pod: Mapping[str, Any]) -> None:
@@ -515,6 +542,7 @@ class Scheduler:
             self.queue.move_all_to_active_or_backoff_queue(q_events.ASSIGNED_POD_DELETE)
         else:
             self.queue.delete(pod)
+            self.nominator.delete(pod)
 
     def _assigned_pod_event(self, pod: Mapping[str, Any], event: str) -> None:
         """Only pods rejected by spreading in the same namespace can care (AssignedPodAdded)."""
@@ -560,19 +588,21 @@ class Scheduler:
             self._handle_fit_error(q, profile, state, err, cycle)
             return
         except FrameworkError as err:
-            self._handle_failure(q, str(err), POD_REASON_SCHEDULER_ERROR, set(), cycle)
+            self._handle_failure(q, str(err), POD_REASON_SCHEDULER_ERROR, set(), cycle, "")
             return
         host = result.suggested_host
         assumed = {**pod, "spec": {**(pod.get("spec") or {}), "nodeName": host}}
         info = q.pod_info
         info.pod = assumed
         self.cache.assume_pod(key, info, host)
+        self.nominator.delete(pod)  # placed: its nomination, if any, has served (assume)
         status = self._reserve(profile, state, assumed, host)
         if status is not None:
             self._unreserve(profile, state, assumed, host)
             self.cache.forget_pod(key)
             info.pod = pod
-            self._handle_failure(q, status.message(), POD_REASON_SCHEDULER_ERROR, set(), cycle)
+            self._handle_failure(q, status.message(), POD_REASON_SCHEDULER_ERROR, set(), cycle,
+                                 "")
             return
         self._bind(profile, state, q, assumed, host, cycle)
 
@@ -602,6 +632,10 @@ class Scheduler:
             raise FitError(0, {}, Status(Code.UnschedulableAndUnresolvable, ERR_NO_NODES_AVAILABLE),
                            ERR_NO_NODES_AVAILABLE, set())
         rng = rng if rng is not None else self.rng
+        if _nominated(pod):
+            host = self.evaluate_nominated_node(profile, state, pod)
+            if host:  # the one feasible node: no need to score
+                return ScheduleResult(host, 1, 1)
         if self.vector is not None:
             result = self.vector.schedule_pod(self, profile, state, pod, info, dry_run, rng)
             if result is not None:
@@ -655,9 +689,10 @@ class Scheduler:
         if not profile.filter_plugins:
             feasible = [nodes[(start + i) % num_all] for i in range(to_find)]
         else:
+            check = self._node_check(profile)
             for i in range(num_all):
                 node_info = nodes[(start + i) % num_all]
-                s = run_filter_plugins(profile, state, pod, node_info)
+                s = check(state, pod, node_info)
                 if s is None:
                     feasible.append(node_info)
                     if len(feasible) >= to_find:
@@ -667,6 +702,39 @@ class Scheduler:
         if not dry_run:
             self.next_start_node_index = (start + len(feasible) + len(statuses)) % num_all
         return feasible, statuses
+
+    def _node_check(self, profile: Profile) -> Any:
+        """How the filter pass checks one node: with the nominated pods if there are any.
+
+        RunFilterPluginsWithNominatedPods; with no nomination anywhere it is the plain
+        filter run -- the fast path.
+        """
+        if not self.nominator:
+            return lambda state, pod, node_info: run_filter_plugins(profile, state, pod,
+                                                                      node_info)
+        handle = self.handles.get(profile.scheduler_name) or SchedulerHandle(self, profile)
+        return lambda state, pod, node_info: run_filter_plugins_with_nominated_pods(
+            handle, state, pod, node_info)
+
+    def evaluate_nominated_node(self, profile: Profile, state: CycleState,
+                                pod: Mapping[str, Any]) -> str:
+        """The pod's nominated node if it passes the filters there; "" otherwise.
+
+        Preemption freed that node for the pod, so it is tried first, before the
+        usual pass over all nodes (findNodesThatFitPod, evaluateNominatedNode).
+        Runs PreFilter; raises FitError if PreFilter rejects the pod.
+        """
+        all_nodes = state.snapshot.node_infos
+        _, s, plugins = run_pre_filter_plugins(profile, state, pod, all_nodes)
+        if s is not None:
+            raise FitError(len(all_nodes), {}, s, s.message(), set(plugins))
+        try:
+            node_info = state.snapshot.get(_nominated(pod))
+        except KeyError:
+            return ""
+        if self._node_check(profile)(state, pod, node_info) is not None:
+            return ""
+        return node_info.name
 
     # -- failure ------------------------------------------------------------------------------
     def post_filter(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
@@ -692,6 +760,7 @@ class Scheduler:
         nominated: str | None = None
         if err.pre_filter_msg == ERR_NO_NODES_AVAILABLE:
             message = ERR_NO_NODES_AVAILABLE
+            nominated = ""  # clearNominatedNode
         else:
             try:
                 result, post = self.post_filter(profile, state, q.pod, err)
@@ -705,7 +774,13 @@ class Scheduler:
 
     def _handle_failure(self, q: QueuedPodInfo, message: str, reason: str, plugins: set[str],
                         cycle: int, nominated: str | None = None) -> None:
-        """Requeue the pod, tell the world (handleSchedulingFailure)."""
+        """Requeue the pod, tell the world (handleSchedulingFailure).
+
+        ``nominated``: the node preemption nominated, "" to clear a nomination (any
+        failure but a fit error's), None to keep the pod's own. The nominator learns
+        it at once, before the status write comes back: the next cycle must already
+        leave the room free.
+        """
         self.failed_attempts += 1
         pod = q.pod
         q.unschedulable_plugins = set(plugins)
@@ -717,6 +792,8 @@ class Scheduler:
             if current is not pod:
                 q.update(current)
             self.queue.add_unschedulable_if_not_present(q, cycle)
+            if nominated or self.nominator.node_of(current) or _nominated(current):
+                self.nominator.add(self._pod_info(current), nominated)
         self.sim.record(COMPONENT, "FailedScheduling", pod_ref(pod), message)
         if current is None:
             return
@@ -751,7 +828,6 @@ class Scheduler:
         status: dict[str, Any] = {"conditions": [condition]}
         if nominate:
             status["nominatedNodeName"] = nominated or None
-            self.nominations += 1 if nominated else 0
         try:
             self.client.patch("pods", meta.get("name", ""), {"status": status},
                               meta.get("namespace") or "default", subresource="status")
@@ -797,7 +873,7 @@ class Scheduler:
             self.cache.forget_pod(q.key)
             q.pod_info.pod = pod
             self.queue.move_all_to_active_or_backoff_queue(q_events.ASSIGNED_POD_DELETE)
-            self._handle_failure(q, error, POD_REASON_SCHEDULER_ERROR, set(), cycle)
+            self._handle_failure(q, error, POD_REASON_SCHEDULER_ERROR, set(), cycle, "")
             return
         self.queue.done(q.key)
         self.scheduled += 1

@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from kubelearn.api import LabelSelector, SelectorError
-from kubelearn.scheduler.framework import CycleState, Profile
+from kubelearn.scheduler.framework import (
+    CycleState,
+    Profile,
+    ge_nominated_pods,
+    run_filter_plugins_with_nominated_pods,
+    run_pre_filter_plugins,
+)
 from kubelearn.scheduler.nodeinfo import (
     CPU,
     EPHEMERAL_STORAGE,
@@ -155,17 +161,14 @@ class NodeArrays:
         self.slot_images: list[dict[str, int]] = []
         # spreading: matching, non-terminating pods per node for recent (namespace, selector)s
         self.spread_counts: OrderedDict[tuple[str, LabelSelector], np.ndarray] = OrderedDict()
-        # ... kept cheap by two indexes on one (namespace, label, value): the non-terminating
-        # pods with it (and their nodes), and the counted selectors that require it
-        self.pods_by_label: dict[LabelKey, dict[PodInfo, str]] = {}
+        # ... kept cheap by two indexes on one (namespace, label, value): the pods with it
+        # (the cache's PodLabelIndex), and the counted selectors that require it
         self.selectors_by_label: dict[LabelKey | None, dict[tuple[str, LabelSelector], None]] = {}
         self._grow(capacity)
         for name, info in cache.nodes.items():
             self.on_node(name, info if info.node is not None else None)
             if info.pods:
                 self.on_pods_changed(name, info)
-            for pod in info.pods:
-                self._index_pod(name, pod, 1)
         cache.node_listeners.append(self.on_node)
         cache.pod_listeners.append(self.on_pod)
 
@@ -250,7 +253,6 @@ class NodeArrays:
 
     def on_pod(self, node: str, info: PodInfo, sign: int) -> None:
         """A pod was counted on (+1) or taken off (-1) a node."""
-        self._index_pod(node, info, sign)
         node_info = self.cache.nodes.get(node)
         if node_info is None:  # the node's last pod left a node-less NodeInfo
             if node in self.slot_of:
@@ -265,21 +267,6 @@ class NodeArrays:
                 for ns, selector in self.selectors_by_label.get(key, ()):
                     if ns == namespace and selector.matches(labels):
                         self.spread_counts[ns, selector][s] += sign
-
-    def _index_pod(self, node: str, info: PodInfo, sign: int) -> None:
-        """File a non-terminating pod under each of its labels (+1), or take it out (-1)."""
-        if info.terminating:
-            return
-        namespace = info.namespace
-        for k, v in info.labels.items():
-            key = (namespace, k, v)
-            if sign > 0:
-                self.pods_by_label.setdefault(key, {})[info] = node
-            else:
-                pods = self.pods_by_label[key]
-                del pods[info]
-                if not pods:
-                    del self.pods_by_label[key]
 
     def on_pods_changed(self, node: str, info: NodeInfo) -> None:
         """Copy a node's request sums (NodeInfo keeps them) into the columns."""
@@ -424,9 +411,9 @@ class NodeArrays:
                 counts[s] = sum(1 for p in info.pods if not p.terminating
                                 and p.namespace == namespace and selector.matches(p.labels))
         else:  # only the pods with that label can match
-            for pod, name in self.pods_by_label.get(label, {}).items():
+            for pod, name in self.cache.pod_labels.pods(*label).items():
                 s = self.slot_of.get(name)
-                if s is not None and selector.matches(pod.labels):
+                if s is not None and not pod.terminating and selector.matches(pod.labels):
                     counts[s] += 1
         self.spread_counts[key] = counts
         self.selectors_by_label.setdefault(label, {})[key] = None
@@ -524,9 +511,12 @@ class VectorizedScheduler:
         info = info if info is not None else PodInfo(pod)
         try:
             masks = self.filters(profile, pod, info, n, state)
+            nominated = self._nominated_mask(sched, profile, state, pod, n)
         except _Unsupported:
             self.fallbacks += 1
             return None
+        if nominated is not None:
+            masks.append(lambda sel, m=nominated: m[sel])
         to_find = sched.num_feasible_nodes_to_find(profile, n)
         start = sched.next_start_node_index % n
         if not profile.filter_plugins:
@@ -551,6 +541,34 @@ class VectorizedScheduler:
         top = np.flatnonzero(totals == totals.max())
         pick = top[0] if len(top) == 1 else top[rng.randrange(len(top))]
         return ScheduleResult(names[int(feasible[pick])] or "", processed, len(feasible))
+
+    def _nominated_mask(self, sched: Scheduler, profile: Profile, state: CycleState,
+                        pod: Mapping[str, Any], n: int) -> np.ndarray | None:
+        """False on the nodes where the pods nominated there leave no room; None: none are.
+
+        RunFilterPluginsWithNominatedPods for the few nodes with a nomination of the
+        pod's priority or above: those nodes go through the per-node filters (with
+        PreFilter run once for them), every other node is as the masks say. With no
+        nomination anywhere, nothing is done.
+        """
+        if not sched.nominator:
+            return None
+        handle = sched.handles.get(profile.scheduler_name)
+        if handle is None:
+            raise _Unsupported("no handle for this profile")
+        nodes = state.snapshot.node_infos
+        slots = [s for name in sched.nominator.nodes()
+                 if (s := self.arrays.slot_of.get(name)) is not None and s < n
+                 and nodes[s].name == name and ge_nominated_pods(handle, pod, name)]
+        if not slots:
+            return None
+        _, status, _ = run_pre_filter_plugins(profile, state, pod, nodes)
+        if status is not None:
+            raise _Unsupported("PreFilter rejects the pod: the per-node path says why")
+        mask = np.ones(n, dtype=bool)
+        for s in slots:
+            mask[s] = run_filter_plugins_with_nominated_pods(handle, state, pod, nodes[s]) is None
+        return mask
 
     def _first_feasible(self, masks: Sequence[MaskFn], n: int, start: int,
                         to_find: int) -> np.ndarray:

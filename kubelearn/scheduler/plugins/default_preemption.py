@@ -28,8 +28,10 @@ found for incoming pod.``
 
 A port of pkg/scheduler/framework/plugins/defaultpreemption/default_preemption.go and
 pkg/scheduler/framework/preemption/preemption.go, v1.32, synchronous (async
-preemption is alpha and off in v1.32). kubelearn serves no PodDisruptionBudgets, so
-no victim ever violates one. Extenders and waiting (Permit) pods do not exist here.
+preemption is alpha and off in v1.32). PodDisruptionBudgets come from the scheduler's
+informer (:meth:`Handle.pod_disruption_budgets`); a victim *violates* one when the
+budget's ``disruptionsAllowed`` is used up (:func:`filter_pods_with_pdb_violation`).
+Extenders and waiting (Permit) pods do not exist here.
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ from typing import Any
 
 from kubelearn.api import Path
 from kubelearn.api.errors import FieldError, aggregate
+from kubelearn.api.policy import pdb_matches_pod
 from kubelearn.api.scheduling import PREEMPT_NEVER, pod_priority
 from kubelearn.scheduler.framework import (
     Code,
@@ -53,8 +56,10 @@ from kubelearn.scheduler.framework import (
     Status,
     fit_error_message,
     run_filter_plugins_with_nominated_pods,
+    run_pre_filter_extension_add_pod,
+    run_pre_filter_extension_remove_pod,
 )
-from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot
+from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo
 
 NAME = "DefaultPreemption"
 DEFAULT_MIN_CANDIDATE_NODES_PERCENTAGE = 10  # apis/config/v1/defaults.go DefaultPreemptionArgs
@@ -73,11 +78,6 @@ CONDITION_MESSAGE = "{}: preempting to accommodate a higher priority pod"  # sch
 EVENT_MESSAGE = "Preempted by pod {} on node {}"  # preemptor uid, node (since v1.29)
 MAX_INT32 = 2**31 - 1
 NOT_STARTED = "~"  # GetPodStartTime is Now for a pod not started: later than any start time
-# PreFilter plugins whose state reads only the incoming pod: removing a victim cannot
-# change it. Every other PreFilter is re-run against the node without the victims, as
-# upstream's PreFilterExtensions (AddPod/RemovePod) update it.
-POD_ONLY_PRE_FILTERS = frozenset({"NodeResourcesFit", "NodeAffinity", "NodePorts"})
-
 
 # -- args ----------------------------------------------------------------------------------------
 
@@ -151,74 +151,98 @@ class Candidate:
     num_pdb_violations: int = 0
 
 
-def copy_node_info(node_info: NodeInfo) -> NodeInfo:
-    """An independent NodeInfo with the same node and pods (NodeInfo.Snapshot)."""
-    copy = NodeInfo(node_info.node, node_info.pods) if node_info.node is not None \
-        else NodeInfo(pods=node_info.pods)
-    copy.image_states = node_info.image_states
-    return copy
+def _remove_pod(handle: Handle, state: CycleState, pod: Mapping[str, Any], node: NodeInfo,
+                info: PodInfo) -> None:
+    """Take a pod off the node copy and out of the PreFilter states (RemovePod)."""
+    node.remove_pod(info)
+    s = run_pre_filter_extension_remove_pod(handle.profile, state, pod, info, node)
+    if s is not None:
+        raise FrameworkError(s.message())
 
 
-def _state_for(handle: Handle, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
-               ) -> CycleState | Status:
-    """The cycle state as it would be with ``node_info`` in place of its cached twin.
+def _add_pod(handle: Handle, state: CycleState, pod: Mapping[str, Any], node: NodeInfo,
+             info: PodInfo) -> None:
+    """Put a pod back on the node copy and into the PreFilter states (AddPod)."""
+    node.add_pod(info)
+    s = run_pre_filter_extension_add_pod(handle.profile, state, pod, info, node)
+    if s is not None:
+        raise FrameworkError(s.message())
 
-    PreFilter results that read other pods (spreading counts, affinity matches) are
-    recomputed over a snapshot holding the changed node -- what upstream's
-    PreFilterExtensions.RemovePod/AddPod do incrementally.
+
+def filter_pods_with_pdb_violation(pod_infos: Sequence[PodInfo],
+                                   pdbs: Sequence[Mapping[str, Any]]
+                                   ) -> tuple[list[PodInfo], list[PodInfo]]:
+    """Split would-be victims into those whose eviction breaks a budget and the rest.
+
+    Goes through the pods in order, spending each matching budget's
+    ``status.disruptionsAllowed``: a pod whose budget has nothing left to spend
+    violates it. A pod in a budget's ``status.disruptedPods`` (its eviction is
+    already counted) spends nothing; a budget with an empty selector matches no
+    pod here (filterPodsWithPDBViolation). Returns (violating, non-violating).
     """
-    copy = state.clone()
-    rerun = [pl for pl in handle.profile.plugins["preFilter"]
-             if pl.name not in POD_ONLY_PRE_FILTERS and pl.name not in state.skip_filter_plugins]
-    if not rerun:
-        return copy
-    old = state.snapshot
-    copy.snapshot = Snapshot([node_info if n.name == node_info.name else n
-                              for n in old.node_infos], old.objects)
-    for pl in rerun:
-        _, s = pl.pre_filter(copy, pod, copy.snapshot.node_infos)  # type: ignore[attr-defined]
-        if s is not None and s.is_skip():
-            copy.skip_filter_plugins.add(pl.name)
-        elif s is not None and not s.is_success():
-            return s.with_plugin(pl.name)
-    return copy
-
-
-def _fits(handle: Handle, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
-          ) -> Status | None:
-    """None if the pod passes every filter on ``node_info`` (RunFilterPluginsWithNominatedPods)."""
-    s = _state_for(handle, state, pod, node_info)
-    if isinstance(s, Status):
-        return s
-    return run_filter_plugins_with_nominated_pods(handle, s, pod, node_info)
+    allowed = [int((pdb.get("status") or {}).get("disruptionsAllowed") or 0) for pdb in pdbs]
+    violating: list[PodInfo] = []
+    non_violating: list[PodInfo] = []
+    for pi in pod_infos:
+        meta = pi.pod.get("metadata") or {}
+        violated = False
+        if meta.get("labels"):  # a pod without labels matches no budget
+            for i, pdb in enumerate(pdbs):
+                if not pdb_matches_pod(pdb, pi.pod, empty_selects_all=False):
+                    continue
+                if meta.get("name") in ((pdb.get("status") or {}).get("disruptedPods") or {}):
+                    continue
+                allowed[i] -= 1
+                if allowed[i] < 0:
+                    violated = True
+        (violating if violated else non_violating).append(pi)
+    return violating, non_violating
 
 
 def select_victims_on_node(handle: Handle, state: CycleState, pod: Mapping[str, Any],
-                           node_info: NodeInfo) -> tuple[list[Mapping[str, Any]], int, Status]:
+                           node_info: NodeInfo, pdbs: Sequence[Mapping[str, Any]] = ()
+                           ) -> tuple[list[Mapping[str, Any]], int, Status]:
     """The fewest lower-priority pods to evict from ``node_info`` so ``pod`` fits there.
 
-    Works on a copy of the node. Returns the victims, most important first, how many
-    violate a PodDisruptionBudget (always 0 here) and Success -- or no victims and the
-    status saying why the node cannot help (SelectVictimsOnNode).
+    Works on a copy of the node and of the cycle state: each pod taken off or put
+    back goes through the PreFilter plugins' RemovePod/AddPod, so their counts
+    (spreading, inter-pod affinity) follow without recounting the cluster. Returns
+    the victims, most important first, how many violate one of ``pdbs`` and Success
+    -- or no victims and the status saying why the node cannot help
+    (SelectVictimsOnNode). Reprieve tries the pods whose eviction would break a
+    budget first, so a budget is broken only when nothing else makes room. Raises
+    :class:`FrameworkError` if an extension fails.
     """
-    node = copy_node_info(node_info)
+    node, state = node_info.snapshot(), state.clone()
     priority = pod_priority(pod)
     potential = [pi for pi in node.pods if pod_priority(pi.pod) < priority]
     if not potential:
         return [], 0, Status(Code.UnschedulableAndUnresolvable, ERR_NO_VICTIMS)
     for pi in potential:
-        node.remove_pod(pi)
-    s = _fits(handle, state, pod, node)
+        _remove_pod(handle, state, pod, node, pi)
+    s = run_filter_plugins_with_nominated_pods(handle, state, pod, node)
     if s is not None:  # does not fit even with every lower-priority pod gone
         return [], 0, s
     potential.sort(key=lambda pi: importance(pi.pod))  # reprieve the most important first
+    violating, non_violating = filter_pods_with_pdb_violation(potential, pdbs)
     victims: list[PodInfo] = []
-    for pi in potential:  # no PDBs: every victim is non-violating
-        node.add_pod(pi)
-        if _fits(handle, state, pod, node) is not None:
-            node.remove_pod(pi)
-            victims.append(pi)
-    return [pi.pod for pi in victims], 0, Status(Code.Success)
+
+    def reprieve(pi: PodInfo) -> bool:
+        """Put the pod back; if the preemptor no longer fits, it is a victim after all."""
+        _add_pod(handle, state, pod, node, pi)
+        if run_filter_plugins_with_nominated_pods(handle, state, pod, node) is None:
+            return True
+        _remove_pod(handle, state, pod, node, pi)
+        victims.append(pi)
+        return False
+
+    num_violating = sum(not reprieve(pi) for pi in violating)
+    for pi in non_violating:
+        reprieve(pi)
+    if violating and non_violating:  # the two passes mixed the order: most important first
+        rank = {id(pi): i for i, pi in enumerate(potential)}  # equals keep their first order
+        victims.sort(key=lambda pi: rank[id(pi)])
+    return [pi.pod for pi in victims], num_violating, Status(Code.Success)
 
 
 def calculate_num_candidates(args: DefaultPreemptionArgs, num_nodes: int) -> int:
@@ -241,29 +265,34 @@ def nodes_where_preemption_might_help(nodes: Sequence[NodeInfo], statuses: NodeT
 
 
 def dry_run_preemption(handle: Handle, state: CycleState, pod: Mapping[str, Any],
-                       potential: Sequence[NodeInfo], offset: int, num_candidates: int
+                       potential: Sequence[NodeInfo], offset: int, num_candidates: int,
+                       pdbs: Sequence[Mapping[str, Any]] = ()
                        ) -> tuple[list[Candidate], NodeToStatus]:
     """Try nodes from ``offset`` on until enough candidates are found (DryRunPreemption).
 
-    Returns the candidates and, for each node tried that is not one, why.
+    It stops once it has ``num_candidates`` and at least one of them breaks no
+    budget. Returns the candidates -- those breaking no budget first -- and, for
+    each node tried that is not one, why.
     """
-    candidates: list[Candidate] = []
+    non_violating: list[Candidate] = []
+    violating: list[Candidate] = []
     statuses = NodeToStatus()
     for i in range(len(potential)):
         node_info = potential[(offset + i) % len(potential)]
         try:
-            victims, violations, s = select_victims_on_node(handle, state, pod, node_info)
+            victims, violations, s = select_victims_on_node(handle, state, pod, node_info, pdbs)
         except FrameworkError as e:
             victims, violations, s = [], 0, Status(Code.Error, err=e)
         if s.is_success() and victims:
-            candidates.append(Candidate(node_info.name, victims, violations))
-            if len(candidates) >= num_candidates:  # all non-violating: enough
+            (violating if violations else non_violating).append(
+                Candidate(node_info.name, victims, violations))
+            if non_violating and len(non_violating) + len(violating) >= num_candidates:
                 break
             continue
         if s.is_success():
             s = Status(Code.Error, err=RuntimeError(ERR_NO_VICTIM_ON_NODE.format(node_info.name)))
         statuses[node_info.name] = s
-    return candidates, statuses
+    return non_violating + violating, statuses
 
 
 # -- picking one ---------------------------------------------------------------------------------
@@ -382,7 +411,8 @@ class DefaultPreemption(PostFilterPlugin):
         if not potential:
             return [], NodeToStatus()
         offset, num = self.get_offset_and_num_candidates(handle.rng, len(potential))
-        return dry_run_preemption(handle, state, pod, potential, offset, num)
+        return dry_run_preemption(handle, state, pod, potential, offset, num,
+                                  handle.pod_disruption_budgets())
 
     @staticmethod
     def select_candidate(candidates: Sequence[Candidate]) -> Candidate:

@@ -20,6 +20,25 @@ PreFilter counts matches per ``(topologyKey, value)`` once; Filter and Score the
 look a node's labels up. A pod without affinity, in a cluster where no pod has
 required anti-affinity, costs two lookups: PreFilter and PreScore return Skip.
 
+Counting must not cost a walk over every pod for every pod scheduled. Two indexes
+of the scheduler's cache keep it small (upstream walks the pods, in parallel, in Go):
+
+- :class:`ExistingTermsIndex` -- the *existing* pods' terms, each distinct term once
+  with how many pods on each node carry it. Pods of one Deployment share their
+  terms, so "does any existing pod's anti-affinity reject this pod?" is one match
+  per distinct term, not one per pod.
+- the cache's :class:`~kubelearn.scheduler.nodeinfo.PodLabelIndex` -- the pods by
+  label. The *incoming* pod's term ``spread=web`` can only match pods labelled
+  ``spread=web``; only a selector pinning no label walks all pods.
+
+Without the cache's indexes (a Snapshot built by hand) the same counts come from
+walking the pods.
+
+PreFilterExtensions: preemption takes victims off a node one by one and puts them
+back; pods nominated to a node are added before it is filtered. AddPod and RemovePod
+update the PreFilter counts for that one pod (updateWithPod), instead of counting
+the cluster again.
+
 ``matchLabelKeys`` / ``mismatchLabelKeys`` (feature MatchLabelKeysInPodAffinity, beta
 and on by default in v1.31-v1.32, GA in v1.33; pkg/features/kube_features.go) add
 ``key in (the pod's value)`` / ``key notin (...)`` to the term's selector. Upstream's
@@ -38,7 +57,7 @@ scoring.go) and the AffinityTerm parts of pkg/scheduler/framework/types.go (v1.3
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,6 +71,7 @@ from kubelearn.scheduler.framework import (
     CycleState,
     FilterPlugin,
     NodeScore,
+    PreFilterExtensions,
     PreFilterPlugin,
     PreFilterResult,
     PreScorePlugin,
@@ -116,6 +136,11 @@ class AffinityTerm:
         self.selector = selector
         self.topology_key = topology_key
         self.namespace_selector = namespace_selector
+
+    def key(self) -> tuple[Any, ...]:
+        """What makes two terms match the same pods in the same domains: a dict key."""
+        return (frozenset(self.namespaces), self.selector, self.topology_key,
+                self.namespace_selector)
 
     def matches(self, pod: PodInfo, ns_labels: Mapping[str, str] | None) -> bool:
         """The pod is in one of the term's namespaces and its labels match (Matches)."""
@@ -271,6 +296,27 @@ class PreFilterState:
     # existing pods matching the incoming pod's required anti-affinity terms
     anti_affinity_counts: Counts = field(default_factory=dict)
 
+    def clone(self) -> PreFilterState:
+        """A copy whose counts change independently (preFilterState.Clone)."""
+        return PreFilterState(self.terms, self.pod, self.namespace_labels,
+                              dict(self.existing_anti_affinity_counts),
+                              dict(self.affinity_counts), dict(self.anti_affinity_counts))
+
+    def update_with_pod(self, existing: PodInfo, labels: Mapping[str, str],
+                        multiplier: int) -> None:
+        """Count ``existing`` on a node with ``labels`` in (+1) or out (-1) (updateWithPod)."""
+        for t in existing_pod_terms(existing).required_anti_affinity:
+            if t.matches(self.pod, self.namespace_labels):
+                _add(self.existing_anti_affinity_counts, labels, t.topology_key, multiplier)
+        affinity = self.terms.required_affinity
+        if pod_matches_all_affinity_terms(affinity, existing):
+            for t in affinity:
+                _add(self.affinity_counts, labels, t.topology_key, multiplier)
+        # The incoming pod's namespaceSelectors are merged into its namespaces: no labels.
+        for t in self.terms.required_anti_affinity:
+            if t.matches(existing, None):
+                _add(self.anti_affinity_counts, labels, t.topology_key, multiplier)
+
 
 @dataclass
 class PreScoreState:
@@ -286,8 +332,8 @@ def _incoming_terms(pod: Mapping[str, Any], info: PodInfo) -> AffinityTerms:
     return parse_affinity_terms(info) if info.with_affinity else AffinityTerms()
 
 
-class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin,
-                       ScoreExtensions):
+class InterPodAffinity(PreFilterPlugin, PreFilterExtensions, FilterPlugin, PreScorePlugin,
+                       ScorePlugin, ScoreExtensions):
     """Required pod (anti-)affinity as a filter, preferred as a score."""
 
     name = NAME
@@ -312,8 +358,14 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         """PreFilter's counts, or the status it returns instead (Skip, or a parse error)."""
         snapshot = state.snapshot
         info = info if info is not None else PodInfo(pod)
-        anti_nodes = snapshot.have_pods_with_required_anti_affinity()
-        if not info.with_affinity and not anti_nodes:
+        index = _terms_index(snapshot)
+        if index is not None:  # the index says at once whether any such pod exists
+            anti_nodes: Sequence[NodeInfo] = ()
+            any_anti = len(index.required_anti_affinity) > 0
+        else:
+            anti_nodes = snapshot.have_pods_with_required_anti_affinity()
+            any_anti = bool(anti_nodes)
+        if not info.with_affinity and not any_anti:
             return Status(Code.Skip)  # the fast path: nothing to count
         try:
             terms = _incoming_terms(pod, info)
@@ -322,17 +374,30 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         for t in (*terms.required_affinity, *terms.required_anti_affinity):
             merge_term_namespaces(t, snapshot)
         s = PreFilterState(terms, info, namespace_labels(snapshot, info.namespace))
-        self._existing_anti_affinity_counts(s, anti_nodes)
+        if any_anti:
+            self._existing_anti_affinity_counts(s, snapshot, anti_nodes)
         if terms.required_affinity or terms.required_anti_affinity:
-            self._incoming_counts(s, nodes)
+            self._incoming_counts(s, snapshot, nodes)
         if not (s.existing_anti_affinity_counts or terms.required_affinity
                 or terms.required_anti_affinity):
             return Status(Code.Skip)
         return s
 
     @staticmethod
-    def _existing_anti_affinity_counts(s: PreFilterState, nodes: Sequence[NodeInfo]) -> None:
+    def _existing_anti_affinity_counts(s: PreFilterState, snapshot: Snapshot,
+                                       nodes: Sequence[NodeInfo]) -> None:
+        """Existing pods whose required anti-affinity terms match the pod, per domain.
+
+        ``nodes``: the nodes holding pods with required anti-affinity.
+        """
         counts = s.existing_anti_affinity_counts
+        index = _terms_index(snapshot)
+        if index is not None:  # each distinct term once, then its nodes
+            for _, (term, nodes_with) in index.required_anti_affinity.candidates(s.pod):
+                if term.matches(s.pod, s.namespace_labels):
+                    for node_info, n in _in_snapshot(snapshot, nodes_with):
+                        _add(counts, node_info.labels, term.topology_key, n)
+            return
         for node_info in nodes:
             labels = node_info.labels
             for existing in node_info.pods_with_required_anti_affinity:
@@ -341,17 +406,45 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
                         _add(counts, labels, t.topology_key, 1)
 
     @staticmethod
-    def _incoming_counts(s: PreFilterState, nodes: Sequence[NodeInfo]) -> None:
+    def _incoming_counts(s: PreFilterState, snapshot: Snapshot, nodes: Sequence[NodeInfo]
+                         ) -> None:
+        """Existing pods on ``nodes`` matching the pod's required terms, per domain."""
         affinity, anti = s.terms.required_affinity, s.terms.required_anti_affinity
-        for node_info in nodes:
-            labels = node_info.labels
-            for existing in node_info.pods:
+        if affinity:  # a pod matching all terms is among the first term's candidates
+            for existing, node_info in candidate_pods(affinity[0], snapshot, nodes):
                 if pod_matches_all_affinity_terms(affinity, existing):
                     for t in affinity:
-                        _add(s.affinity_counts, labels, t.topology_key, 1)
-                for t in anti:
-                    if t.matches(existing, None):
-                        _add(s.anti_affinity_counts, labels, t.topology_key, 1)
+                        _add(s.affinity_counts, node_info.labels, t.topology_key, 1)
+        for t in anti:
+            for existing, node_info in candidate_pods(t, snapshot, nodes):
+                if t.matches(existing, None):
+                    _add(s.anti_affinity_counts, node_info.labels, t.topology_key, 1)
+
+    # -- AddPod and RemovePod -----------------------------------------------------------------
+    def pre_filter_extensions(self) -> PreFilterExtensions:
+        """AddPod and RemovePod are this plugin's own."""
+        return self
+
+    def add_pod(self, state: CycleState, pod: Mapping[str, Any], pod_info_to_add: PodInfo,
+                node_info: NodeInfo) -> Status | None:
+        """Count a pod now on ``node_info``'s node in the PreFilter state (AddPod)."""
+        return self._update(state, pod_info_to_add, node_info, 1)
+
+    def remove_pod(self, state: CycleState, pod: Mapping[str, Any],
+                   pod_info_to_remove: PodInfo, node_info: NodeInfo) -> Status | None:
+        """Stop counting a pod taken off ``node_info``'s node (RemovePod)."""
+        return self._update(state, pod_info_to_remove, node_info, -1)
+
+    @staticmethod
+    def _update(state: CycleState, info: PodInfo, node_info: NodeInfo, multiplier: int
+                ) -> Status | None:
+        try:
+            s: PreFilterState = state.read(PRE_FILTER_STATE_KEY)
+        except KeyError as e:
+            return Status(Code.Error, err=RuntimeError(
+                f'error reading "{PRE_FILTER_STATE_KEY}" from cycleState: {e.args[0]}'))
+        s.update_with_pod(info, node_info.labels, multiplier)
+        return None
 
     # -- Filter -------------------------------------------------------------------------------
     def filter(self, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
@@ -393,7 +486,13 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         if self.args.ignore_preferred_terms_of_existing_pods and not has_constraints:
             return Status(Code.Skip)
         # Unless the pod has preferred terms, only pods with affinity can score.
-        nodes = snapshot.node_infos if has_constraints else snapshot.have_pods_with_affinity()
+        index = _terms_index(snapshot)
+        nodes: Sequence[NodeInfo] = snapshot.node_infos
+        if index is not None:
+            if not has_constraints and not len(index.scoring):
+                return Status(Code.Skip)  # no existing pod has a term that scores
+        elif not has_constraints:
+            nodes = snapshot.have_pods_with_affinity()
         if not nodes:
             return Status(Code.Skip)
         try:
@@ -403,15 +502,53 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         for wt in (*terms.preferred_affinity, *terms.preferred_anti_affinity):
             merge_term_namespaces(wt.term, snapshot)
         s = PreScoreState({}, terms, namespace_labels(snapshot, info.namespace))
-        for node_info in nodes:
-            labels = node_info.labels
-            if not labels:
-                continue
-            for existing in (node_info.pods if has_constraints else node_info.pods_with_affinity):
-                self._process_existing_pod(s, existing, info, labels)
+        if index is None:
+            for node_info in nodes:
+                labels = node_info.labels
+                if not labels:
+                    continue
+                for existing in (node_info.pods if has_constraints
+                                 else node_info.pods_with_affinity):
+                    self._process_existing_pod(s, existing, info, labels)
+        else:
+            if has_constraints:
+                self._process_incoming_terms(s, snapshot)
+            self._process_existing_terms(s, index, snapshot, info)
         if not s.topology_score:
             return Status(Code.Skip)
         return s
+
+    @staticmethod
+    def _process_incoming_terms(s: PreScoreState, snapshot: Snapshot) -> None:
+        """The pod's preferred terms against the existing pods they may match (by label)."""
+        score = s.topology_score
+        for wts, multiplier in ((s.terms.preferred_affinity, 1),
+                                (s.terms.preferred_anti_affinity, -1)):
+            for wt in wts:
+                for existing, node_info in candidate_pods(wt.term, snapshot,
+                                                          snapshot.node_infos):
+                    labels = node_info.labels
+                    if labels:
+                        _process_term(score, wt.term, wt.weight, existing, None, labels,
+                                      multiplier)
+
+    def _process_existing_terms(self, s: PreScoreState, index: ExistingTermsIndex,
+                                snapshot: Snapshot, pod: PodInfo) -> None:
+        """The existing pods' terms against the pod: each distinct term matched once."""
+        score = s.topology_score
+        hard = self.args.hard_pod_affinity_weight
+        for (_, weight, multiplier), (term, nodes_with) in index.scoring.candidates(pod):
+            if weight is None:  # a required affinity term: scored at hardPodAffinityWeight
+                if hard <= 0:
+                    continue
+                weight = hard
+            if not term.matches(pod, s.namespace_labels):
+                continue
+            for node_info, n in _in_snapshot(snapshot, nodes_with):
+                tv = node_info.labels.get(term.topology_key)
+                if tv is not None:
+                    by_value = score.setdefault(term.topology_key, {})
+                    by_value[tv] = by_value.get(tv, 0) + weight * multiplier * n
 
     def _process_existing_pod(self, s: PreScoreState, existing: PodInfo, pod: PodInfo,
                               labels: Mapping[str, str]) -> None:
@@ -517,6 +654,142 @@ class InterPodAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         return (MAX_NODE_SCORE * ((raw - lo) / diff)).astype(np.int64)
 
 
+# -- the existing pods' terms, indexed -----------------------------------------------------------
+
+TermCounts = tuple[AffinityTerm, dict[str, int]]  # a term, and per node how many pods carry it
+
+
+def _pinned_labels(term: AffinityTerm) -> list[tuple[str, str, str]] | None:
+    """The (namespace, key, value)s a pod must carry one of to match ``term``; None: any pod."""
+    if not term.namespaces or term.namespace_selector != LabelSelector.nothing():
+        return None  # namespaces chosen by their labels: any namespace may be one
+    for r in term.selector.requirements:
+        value = term.selector.requires_exact_match(r.key)
+        if value is not None:
+            return [(ns, r.key, value) for ns in term.namespaces]
+    return None
+
+
+class TermGroups:
+    """Distinct terms, each with its pods counted per node, findable by the labels they pin.
+
+    ``groups``: key -> (term, {node: pods carrying it}). A term pinning a label
+    (``app=web``) in named namespaces is filed under those (namespace, label, value)s:
+    :meth:`candidates` of a pod are the terms filed under one of its labels, and the
+    terms that pin none -- not every term of the cluster.
+    """
+
+    def __init__(self) -> None:
+        self.groups: dict[Any, TermCounts] = {}
+        self._by_label: dict[tuple[str, str, str] | None, set[Any]] = {}
+
+    def count(self, key: Any, term: AffinityTerm, node: str, sign: int) -> None:
+        """One more (+1) or one fewer (-1) pod on ``node`` carrying ``term``."""
+        entry = self.groups.get(key)
+        if entry is None:
+            if sign < 0:
+                return
+            entry = self.groups[key] = (term, {})
+            for label in _pinned_labels(term) or [None]:
+                self._by_label.setdefault(label, set()).add(key)
+        nodes = entry[1]
+        n = nodes.get(node, 0) + sign
+        if n > 0:
+            nodes[node] = n
+            return
+        nodes.pop(node, None)
+        if not nodes:
+            del self.groups[key]
+            for label in _pinned_labels(term) or [None]:
+                keys = self._by_label[label]
+                keys.discard(key)
+                if not keys:
+                    del self._by_label[label]
+
+    def candidates(self, pod: PodInfo) -> Iterator[tuple[Any, TermCounts]]:
+        """The groups whose term may match ``pod`` (each still to be matched)."""
+        namespace = pod.namespace
+        seen: set[Any] = set()
+        for label in [None, *((namespace, k, v) for k, v in pod.labels.items())]:
+            for key in self._by_label.get(label, ()):
+                if key not in seen:
+                    seen.add(key)
+                    yield key, self.groups[key]
+
+    def __len__(self) -> int:
+        return len(self.groups)
+
+
+class ExistingTermsIndex:
+    """The terms of the pods in the cache, each distinct term once, counted per node.
+
+    ``required_anti_affinity``: the required anti-affinity terms. ``scoring``: the
+    terms that score, keyed (term key, weight, multiplier): required affinity
+    (weight None: scored at hardPodAffinityWeight, a profile's setting), preferred
+    affinity (+weight) and preferred anti-affinity (-weight). The scheduler's cache
+    tells it of every pod with affinity that comes or goes; nodes are kept by name,
+    so a relabelled node needs nothing here.
+    """
+
+    def __init__(self) -> None:
+        self.required_anti_affinity = TermGroups()
+        self.scoring = TermGroups()
+
+    def update(self, node: str, pod: PodInfo, sign: int) -> None:
+        """Count the pod's terms on ``node`` in (+1) or out (-1)."""
+        terms = existing_pod_terms(pod)
+        for t in terms.required_anti_affinity:
+            self.required_anti_affinity.count(t.key(), t, node, sign)
+        for t in terms.required_affinity:
+            self.scoring.count((t.key(), None, 1), t, node, sign)
+        for wts, multiplier in ((terms.preferred_affinity, 1),
+                                (terms.preferred_anti_affinity, -1)):
+            for wt in wts:
+                self.scoring.count((wt.term.key(), wt.weight, multiplier), wt.term, node, sign)
+
+
+def _terms_index(snapshot: Snapshot) -> ExistingTermsIndex | None:
+    """The cache's index of existing pods' terms, if the snapshot comes with one."""
+    affinity = snapshot.affinity
+    terms = getattr(affinity, "terms", None) if affinity is not None else None
+    return terms if isinstance(terms, ExistingTermsIndex) else None
+
+
+def _in_snapshot(snapshot: Snapshot, counts: Mapping[str, int]
+                 ) -> Iterator[tuple[NodeInfo, int]]:
+    """(NodeInfo, count) for the nodes of ``counts`` that this snapshot holds."""
+    for name, n in counts.items():
+        node_info = snapshot.find(name)
+        if node_info is not None:
+            yield node_info, n
+
+
+def candidate_pods(term: AffinityTerm, snapshot: Snapshot, nodes: Sequence[NodeInfo]
+                   ) -> Iterator[tuple[PodInfo, NodeInfo]]:
+    """The pods on ``nodes`` that ``term`` may match, each with its node.
+
+    A superset: the caller still matches each. When the term pins a label
+    (``app=web``) in named namespaces, the cache's label index gives just the pods
+    so labelled; otherwise (or without the index) every pod of ``nodes`` is one.
+    """
+    index = snapshot.pod_labels
+    pinned = None
+    if index is not None and nodes is snapshot.node_infos and term.namespaces \
+            and term.namespace_selector == LabelSelector.nothing():
+        pinned = next(((r.key, v) for r in term.selector.requirements
+                       if (v := term.selector.requires_exact_match(r.key)) is not None), None)
+    if pinned is None:
+        for node_info in nodes:
+            for pod in node_info.pods:
+                yield pod, node_info
+        return
+    for namespace in term.namespaces:
+        for pod, name in index.pods(namespace, *pinned).items():
+            node_info = snapshot.find(name)
+            if node_info is not None:
+                yield pod, node_info
+
+
 # (codes per node, -1 where the label is missing; the values the codes stand for)
 DomainFn = Callable[[str], tuple[np.ndarray, Sequence[str]]]
 
@@ -575,6 +848,7 @@ def satisfy_existing_pods_anti_affinity(s: PreFilterState, labels: Mapping[str, 
 
 
 __all__ = ["InterPodAffinity", "InterPodAffinityArgs", "AffinityTerm", "AffinityTerms",
+           "ExistingTermsIndex", "candidate_pods",
            "WeightedAffinityTerm", "PreFilterState", "PreScoreState", "parse_affinity_terms",
            "new_affinity_term", "existing_pod_terms", "namespace_labels",
            "merge_term_namespaces", "ERR_REASON_AFFINITY_RULES_NOT_MATCH",

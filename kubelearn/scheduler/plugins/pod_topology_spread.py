@@ -39,6 +39,7 @@ from kubelearn.scheduler.framework import (
     CycleState,
     FilterPlugin,
     NodeScore,
+    PreFilterExtensions,
     PreFilterPlugin,
     PreFilterResult,
     PreScorePlugin,
@@ -265,6 +266,10 @@ class PreFilterState:
     constraints: list[TopologySpreadConstraint]
     tp_value_to_match_num: list[dict[str, int]]
 
+    def clone(self) -> PreFilterState:
+        """A copy whose counts change independently (preFilterState.Clone)."""
+        return PreFilterState(self.constraints, [dict(c) for c in self.tp_value_to_match_num])
+
     def min_match_num(self, i: int) -> int:
         """The emptiest domain's count; 0 if there are fewer domains than minDomains."""
         counts = self.tp_value_to_match_num[i]
@@ -293,8 +298,8 @@ def score_for_count(cnt: int, max_skew: int, tp_weight: float) -> float:
     return cnt * tp_weight + (max_skew - 1)
 
 
-class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin,
-                        ScoreExtensions):
+class PodTopologySpread(PreFilterPlugin, PreFilterExtensions, FilterPlugin, PreScorePlugin,
+                        ScorePlugin, ScoreExtensions):
     """Hard spreading (DoNotSchedule) as a filter, soft spreading (ScheduleAnyway) as a score."""
 
     name = NAME
@@ -348,6 +353,50 @@ class PodTopologySpread(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlug
                 counts[i][value] = counts[i].get(value, 0) + n
         state.write(PRE_FILTER_STATE_KEY, PreFilterState(constraints, counts))
         return None, None
+
+    # -- AddPod and RemovePod -----------------------------------------------------------------
+    def pre_filter_extensions(self) -> PreFilterExtensions:
+        """AddPod and RemovePod are this plugin's own."""
+        return self
+
+    def add_pod(self, state: CycleState, pod: Mapping[str, Any], pod_info_to_add: PodInfo,
+                node_info: NodeInfo) -> Status | None:
+        """Count a pod now on ``node_info``'s node in its domains (AddPod)."""
+        return self._update_with_pod(state, pod, pod_info_to_add, node_info, 1)
+
+    def remove_pod(self, state: CycleState, pod: Mapping[str, Any],
+                   pod_info_to_remove: PodInfo, node_info: NodeInfo) -> Status | None:
+        """Stop counting a pod taken off ``node_info``'s node (RemovePod)."""
+        return self._update_with_pod(state, pod, pod_info_to_remove, node_info, -1)
+
+    @staticmethod
+    def _update_with_pod(state: CycleState, pod: Mapping[str, Any], updated: PodInfo,
+                         node_info: NodeInfo, delta: int) -> Status | None:
+        """What PreFilter would have counted of ``updated`` there, added (updateWithPod).
+
+        As upstream: only a pod of the incoming pod's namespace, on a node with every
+        topology key that the inclusion policies admit; terminating or not.
+        """
+        try:
+            s: PreFilterState = state.read(PRE_FILTER_STATE_KEY)
+        except KeyError as e:
+            return Status(Code.Error, err=RuntimeError(
+                f'error reading "{PRE_FILTER_STATE_KEY}" from cycleState: {e.args[0]}'))
+        namespace = get(pod, "metadata", "namespace") or "default"
+        if updated.namespace != namespace or node_info.node is None:
+            return None
+        labels = node_info.labels
+        if not node_labels_match_spread_constraints(labels, s.constraints):
+            return None
+        required = RequiredNodeAffinity(pod)
+        for i, c in enumerate(s.constraints):
+            if not c.selector.matches(updated.labels) or \
+                    not c.match_node_inclusion_policies(pod, node_info, required):
+                continue
+            counts = s.tp_value_to_match_num[i]
+            value = labels[c.topology_key]
+            counts[value] = counts.get(value, 0) + delta
+        return None
 
     def filter(self, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
                ) -> Status | None:
