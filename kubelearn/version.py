@@ -39,6 +39,17 @@ FEATURE_GATES: dict[str, bool] = {
     # Beta but off in v1.32 (GA and on in v1.34): the DynamicResources plugin and its
     # "no new claims to deallocate" PostFilter message.
     "DynamicResourceAllocation": False,
+    # Alpha in v1.31, beta and on in v1.32 (k8s.io/apiserver pkg/features, GA in v1.34): the
+    # authorization filter hands the field and label selectors of a list or watch to the
+    # authorizers.
+    "AuthorizeWithSelectors": True,
+    # Alpha in v1.31, beta and on in v1.32 (pkg/features/kube_features.go, GA in v1.34): the
+    # Node authorizer lets a kubelet read only its own Node, and list or watch pods only with
+    # fieldSelector=spec.nodeName=<its node> (plugin/pkg/auth/authorizer/node).
+    "AuthorizeNodeWithSelectors": True,
+    # Beta and on since v1.32: a PVC's status.allocatedResources and allocatedResourceStatuses
+    # (NodeRestriction lets a kubelet update them with capacity and conditions).
+    "RecoverVolumeExpansionFailure": True,
 }
 
 

@@ -186,7 +186,8 @@ def test_new_nodes_are_tainted_not_ready(cluster):
 def test_admission_plugins_can_be_turned_off():
     cluster = kl.Cluster(seed=0, disable_admission_plugins=("DefaultTolerationSeconds",
                                                             "TaintNodesByCondition"))
-    assert cluster.api.admission.names == ["NamespaceLifecycle", "ServiceAccount", "Priority"]
+    assert cluster.api.admission.names == ["NamespaceLifecycle", "ServiceAccount",
+                                           "NodeRestriction", "Priority"]
     assert "tolerations" not in cluster.admin.create(pod())["spec"]
 
 

@@ -10,7 +10,10 @@ plugins.go AllOrderedPlugins). The plugins served here, in that order:
   exist or is being terminated; ``default``, ``kube-system`` and
   ``kube-public`` may not be deleted;
 - :class:`ServiceAccount` -- a pod runs as the ``default`` service account
-  unless it names one, which must exist; its API token is mounted;
+  unless it names one, which must exist; its API token is mounted (a mirror
+  pod gets nothing, and may name no account and no secret);
+- :class:`NodeRestriction` -- a kubelet may change only its own Node and Lease,
+  and only pods bound to its node (kubeadm enables it);
 - :class:`TaintNodesByCondition` -- a new node starts tainted
   ``node.kubernetes.io/not-ready:NoSchedule`` until the node controller sees it Ready;
 - :class:`Priority` -- a pod gets the priority of its PriorityClass (or of the
@@ -21,16 +24,19 @@ plugins.go AllOrderedPlugins). The plugins served here, in that order:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import Forbidden, NotFound, StatusError
 from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE, go_quote
+from kubelearn.api.podrefs import configmap_names, has_claim_volume, secret_names
 from kubelearn.api.scheduling import (
     DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS,
     PREEMPT_LOWER_PRIORITY,
 )
+from kubelearn.apiserver.nodeauthz import NODE_LEASE_NAMESPACE, is_mirror_pod, node_identity
+from kubelearn.version import FEATURE_GATES
 
 if TYPE_CHECKING:  # pragma: no cover
     import random
@@ -163,7 +169,14 @@ class ServiceAccount(AdmissionPlugin):
         return account
 
     def admit(self, a: AdmissionAttributes) -> None:
-        """serviceaccount/admission.go Admit: default account, token volume and mounts."""
+        """serviceaccount/admission.go Admit: default account, token volume and mounts.
+
+        A mirror pod is left as the kubelet wrote it (changing its spec would make
+        the kubelet delete it again), but checked: it may not use the API.
+        """
+        if is_mirror_pod(a.obj or {}):
+            self.validate(a)
+            return
         spec = a.obj.setdefault("spec", {})  # type: ignore[union-attr]
         if not spec.get("serviceAccountName"):
             spec["serviceAccountName"] = "default"
@@ -193,8 +206,350 @@ class ServiceAccount(AdmissionPlugin):
                 {"name": volume, "readOnly": True, "mountPath": SERVICE_ACCOUNT_MOUNT_PATH})
 
     def validate(self, a: AdmissionAttributes) -> None:
-        """The account a pod names must exist."""
-        self._account(a, a.obj.get("spec") or {})  # type: ignore[union-attr]
+        """The account a pod names must exist; a mirror pod may name none, nor secrets."""
+        pod = a.obj or {}
+        if not is_mirror_pod(pod):
+            self._account(a, pod.get("spec") or {})
+            return
+        spec = pod.get("spec") or {}
+        if spec.get("serviceAccountName"):
+            raise a.forbidden("a mirror pod may not reference service accounts")
+        if secret_names(pod):
+            raise a.forbidden("a mirror pod may not reference secrets")
+        for volume in spec.get("volumes") or ():
+            sources = ((volume or {}).get("projected") or {}).get("sources") or ()
+            if any(isinstance(s, dict) and s.get("serviceAccountToken") is not None
+                   for s in sources):
+                raise a.forbidden("a mirror pod may not use ServiceAccountToken volume "
+                                  "projections")
+
+
+# -- NodeRestriction -------------------------------------------------------------------------
+
+# k8s.io/api core/v1 LabelNamespaceNodeRestriction: labels a kubelet may never set itself,
+# so an admin can steer workloads by them.
+LABEL_NAMESPACE_NODE_RESTRICTION = "node-restriction.kubernetes.io"
+# k8s.io/kubelet pkg/apis well_known_labels.go (v1.32): the kubernetes.io and k8s.io labels a
+# kubelet may set on its own Node, and the label namespaces it may use freely.
+KUBELET_LABELS = frozenset({
+    "kubernetes.io/hostname", "topology.kubernetes.io/zone", "topology.kubernetes.io/region",
+    "failure-domain.beta.kubernetes.io/zone", "failure-domain.beta.kubernetes.io/region",
+    "beta.kubernetes.io/instance-type", "node.kubernetes.io/instance-type",
+    "kubernetes.io/os", "kubernetes.io/arch", "beta.kubernetes.io/os", "beta.kubernetes.io/arch",
+})
+KUBELET_LABEL_NAMESPACES = ("kubelet.kubernetes.io", "node.kubernetes.io")
+
+
+def _label_namespace(key: str) -> str:
+    prefix, slash, _ = key.partition("/")
+    return prefix if slash else ""
+
+
+def _in_namespace(namespace: str, domain: str) -> bool:
+    return namespace == domain or namespace.endswith("." + domain)
+
+
+def is_kubelet_label(key: str) -> bool:
+    """True if a kubelet may set this label on its own Node (IsKubeletLabel)."""
+    namespace = _label_namespace(key)
+    return key in KUBELET_LABELS or any(_in_namespace(namespace, allowed)
+                                        for allowed in KUBELET_LABEL_NAMESPACES)
+
+
+def forbidden_node_labels(new: Mapping[str, Any] | None, old: Mapping[str, Any] | None
+                          ) -> list[str]:
+    """The added, removed or changed labels a kubelet may not touch, sorted (getForbiddenLabels).
+
+    ``node-restriction.kubernetes.io/`` labels, and ``kubernetes.io`` or ``k8s.io``
+    ones that are not kubelet labels: they would let a node steer workloads to itself.
+    """
+    new, old = dict(new or {}), dict(old or {})
+    modified = {k for k in new.keys() | old.keys() if new.get(k) != old.get(k) or
+                (k in new) != (k in old)}
+    forbidden = []
+    for key in modified:
+        namespace = _label_namespace(key)
+        kubernetes = _in_namespace(namespace, "kubernetes.io") or _in_namespace(namespace,
+                                                                                 "k8s.io")
+        if _in_namespace(namespace, LABEL_NAMESPACE_NODE_RESTRICTION) or (
+                kubernetes and not is_kubelet_label(key)):
+            forbidden.append(key)
+    return sorted(forbidden)
+
+
+def _meta(obj: Mapping[str, Any] | None) -> Mapping[str, Any]:
+    meta = (obj or {}).get("metadata")
+    return meta if isinstance(meta, Mapping) else {}
+
+
+def _node_name(pod: Mapping[str, Any] | None) -> str:
+    return str(((pod or {}).get("spec") or {}).get("nodeName") or "")
+
+
+class NodeRestriction(AdmissionPlugin):
+    """A kubelet may write only its own Node, its own Lease and pods bound to its node.
+
+    plugin/pkg/admission/noderestriction (v1.32), which kube-apiserver does not
+    enable by default but kubeadm does (``--enable-admission-plugins=NodeRestriction``).
+    The Node authorizer lets a kubelet create, update and delete pods and nodes
+    without knowing which: the object is only known here. For a user that is a
+    node (:func:`~kubelearn.apiserver.nodeauthz.node_identity`):
+
+    - **pods** -- create only *mirror* pods (annotation ``kubernetes.io/config.mirror``)
+      bound to itself, owned by its Node, naming no service account, secret,
+      configmap, cluster trust bundle or claim; delete, update status and evict
+      only pods bound to itself, and change no labels through status;
+    - **nodes** -- only its own; no ``configSource``, no change of taints, no
+      labels outside the kubelet's own (:func:`forbidden_node_labels`);
+    - **leases** -- only its own, in ``kube-node-lease``; **csinodes** likewise;
+    - **persistentvolumeclaims** -- only their status, and in it only capacity,
+      conditions and the allocated resources;
+    - **serviceaccounts/token** -- only bound to a pod on its node.
+
+    Every refusal is admission's 403 (admission.NewForbidden), named after the
+    object in the request, or ``"Unknown"`` when it has none (a delete).
+    Departure: a PVC status refusal lists the fields that changed where
+    upstream prints go-cmp's diff of the two objects.
+    """
+
+    name, mutating = "NodeRestriction", True
+
+    def __init__(self, lookup: Lookup) -> None:
+        self.lookup = lookup  # the pod and node informers' listers, upstream
+
+    def handles(self, a: AdmissionAttributes) -> bool:
+        return a.operation in (CREATE, UPDATE, DELETE) and a.user is not None \
+            and node_identity(a.user)[1]
+
+    @staticmethod
+    def forbidden(a: AdmissionAttributes, why: str) -> Forbidden:
+        """admission.NewForbidden: named after the request's object, else ``Unknown``."""
+        meta = _meta(a.obj)
+        name = meta.get("name") or meta.get("generateName") or "Unknown"
+        return Forbidden(a.info.resource, name, why, a.info.group)
+
+    def admit(self, a: AdmissionAttributes) -> None:
+        """Admit: route by resource; anything else a node writes is not this plugin's."""
+        node, _ = node_identity(a.user)
+        if not node:
+            raise self.forbidden(a, f"could not determine node from user "
+                                    f"{go_quote(a.user.name)}")
+        check = {("", "pods"): self._pods, ("", "nodes"): self._node,
+                 ("", "persistentvolumeclaims"): self._pvc,
+                 ("", "serviceaccounts"): self._token,
+                 ("coordination.k8s.io", "leases"): self._lease,
+                 ("storage.k8s.io", "csinodes"): self._csinode}.get((a.info.group,
+                                                                     a.info.resource))
+        if check is not None:
+            check(node, a)
+
+    def _existing_pod(self, a: AdmissionAttributes, name: str) -> Mapping[str, Any]:
+        """The pod as the lister has it; its NotFound if it is gone."""
+        pod = self.lookup("pods", a.namespace, name)
+        if pod is None:
+            raise NotFound("pods", name)
+        return pod
+
+    # -- pods ------------------------------------------------------------------------------
+    def _pods(self, node: str, a: AdmissionAttributes) -> None:
+        if a.subresource == "status":
+            self._pod_status(node, a)
+        elif a.subresource == "eviction":
+            self._eviction(node, a)
+        elif a.subresource:
+            raise self.forbidden(a, f"unexpected pod subresource {go_quote(a.subresource)}, "
+                                    "only 'status' and 'eviction' are allowed")
+        elif a.operation == CREATE:
+            self._mirror_pod(node, a)
+        elif a.operation == DELETE:
+            if _node_name(self._existing_pod(a, a.name)) != node:
+                raise self.forbidden(a, f"node {go_quote(node)} can only delete pods with "
+                                        "spec.nodeName set to itself")
+        else:
+            raise self.forbidden(a, f"unexpected operation {go_quote(a.operation)}, node "
+                                    f"{go_quote(node)} can only create and delete mirror pods")
+
+    def _mirror_pod(self, node: str, a: AdmissionAttributes) -> None:
+        """admitPodCreate: a mirror pod of this node, owned by it, using nothing of the API."""
+        pod, q = a.obj or {}, go_quote(node)
+        if not is_mirror_pod(pod):
+            raise self.forbidden(a, 'pod does not have "kubernetes.io/config.mirror" '
+                                    f"annotation, node {q} can only create mirror pods")
+        if _node_name(pod) != node:
+            raise self.forbidden(a, f"node {q} can only create pods with spec.nodeName set to "
+                                    "itself")
+        self._mirror_pod_owner(node, a)
+        spec = pod.get("spec") or {}
+        if spec.get("serviceAccountName"):
+            raise self.forbidden(a, f"node {q} can not create pods that reference a service "
+                                    "account")
+        if secret_names(pod):
+            raise self.forbidden(a, f"node {q} can not create pods that reference secrets")
+        if configmap_names(pod):
+            raise self.forbidden(a, f"node {q} can not create pods that reference configmaps")
+        for volume in spec.get("volumes") or ():
+            sources = ((volume or {}).get("projected") or {}).get("sources") or ()
+            if any(isinstance(s, dict) and s.get("clusterTrustBundle") is not None
+                   for s in sources):
+                raise self.forbidden(a, f"node {q} can not create pods that reference "
+                                        "clustertrustbundles")
+        if has_claim_volume(pod):
+            raise self.forbidden(a, f"node {q} can not create pods that reference "
+                                    "persistentvolumeclaims")
+
+    def _mirror_pod_owner(self, node: str, a: AdmissionAttributes) -> None:
+        """A mirror pod has one owner: its Node, as controller, not blocking deletion."""
+        q = go_quote(node)
+        owners = _meta(a.obj).get("ownerReferences") or []
+        if len(owners) > 1:
+            raise self.forbidden(a, f"node {q} can only create pods with a single owner "
+                                    "reference set to itself")
+        owner = owners[0] if owners and isinstance(owners[0], Mapping) else {}
+        if not owners or (owner.get("apiVersion"), owner.get("kind"), owner.get("name")) != \
+                ("v1", "Node", node):
+            raise self.forbidden(a, f"node {q} can only create pods with an owner reference "
+                                    "set to itself")
+        if owner.get("controller") is not True:
+            raise self.forbidden(a, f"node {q} can only create pods with a controller owner "
+                                    "reference set to itself")
+        if owner.get("blockOwnerDeletion") is True:
+            raise self.forbidden(a, f"node {q} must not set blockOwnerDeletion on an owner "
+                                    "reference")
+        registered = self.lookup("nodes", "", node)
+        if registered is None:
+            raise NotFound("nodes", node)
+        uid = _meta(registered).get("uid") or ""
+        if owner.get("uid") != uid:
+            raise self.forbidden(a, f"node {node} UID mismatch: expected {owner.get('uid') or ''}"
+                                    f" got {uid}")
+
+    def _pod_status(self, node: str, a: AdmissionAttributes) -> None:
+        """admitPodStatus: only pods bound to this node; no relabelling through status."""
+        if a.operation != UPDATE:
+            raise self.forbidden(a, f"unexpected operation {go_quote(a.operation)}")
+        q = go_quote(node)
+        if _node_name(a.old) != node:
+            raise self.forbidden(a, f"node {q} can only update pod status for pods with "
+                                    "spec.nodeName set to itself")
+        if (_meta(a.obj).get("labels") or {}) != (_meta(a.old).get("labels") or {}):
+            raise self.forbidden(a, f"node {q} cannot update labels through pod status")
+        claims = [((a.obj or {}).get("status") or {}).get("resourceClaimStatuses") or [],
+                  ((a.old or {}).get("status") or {}).get("resourceClaimStatuses") or []]
+        if claims[0] != claims[1]:  # upstream's spelling
+            raise self.forbidden(a, f"node {q} cannot update resource claim statues")
+
+    def _eviction(self, node: str, a: AdmissionAttributes) -> None:
+        """admitPodEviction: evict only pods bound to this node."""
+        if a.operation != CREATE:
+            raise self.forbidden(a, f"unexpected operation {a.operation}")
+        name = a.name or _meta(a.obj).get("name") or ""
+        if not name:
+            raise self.forbidden(a, "could not determine pod from request data")
+        if _node_name(self._existing_pod(a, name)) != node:
+            raise self.forbidden(a, f"node {node} can only evict pods with spec.nodeName set "
+                                    "to itself")
+
+    # -- nodes -----------------------------------------------------------------------------
+    def _node(self, node: str, a: AdmissionAttributes) -> None:
+        """admitNode: its own Node only; no configSource, taints or restricted labels."""
+        q = go_quote(node)
+        if a.name != node:
+            raise self.forbidden(a, f"node {q} is not allowed to modify node {go_quote(a.name)}")
+        new_spec = (a.obj or {}).get("spec") or {}
+        labels = _meta(a.obj).get("labels")
+        if a.operation == CREATE:
+            if new_spec.get("configSource") is not None:
+                raise self.forbidden(a, f"node {q} is not allowed to create pods with a non-nil "
+                                        "configSource")
+            if forbidden := forbidden_node_labels(labels, None):
+                raise self.forbidden(a, f"node {q} is not allowed to set the following labels: "
+                                        f"{', '.join(forbidden)}")
+        elif a.operation == UPDATE:
+            old_spec = (a.old or {}).get("spec") or {}
+            if a.subresource == "status":  # the body kept only status; the spec stays as stored
+                new_spec = old_spec
+            source = new_spec.get("configSource")
+            if source is not None and source != old_spec.get("configSource"):
+                raise self.forbidden(a, f"node {q} is not allowed to update configSource to a "
+                                        "new non-nil configSource")
+            if (new_spec.get("taints") or []) != (old_spec.get("taints") or []):
+                raise self.forbidden(a, f"node {q} is not allowed to modify taints")
+            if forbidden := forbidden_node_labels(labels, _meta(a.old).get("labels")):
+                raise self.forbidden(a, f"is not allowed to modify labels: {', '.join(forbidden)}")
+
+    # -- what is named after the node ------------------------------------------------------
+    def _lease(self, node: str, a: AdmissionAttributes) -> None:
+        """admitLease: its own Lease in kube-node-lease (on create, the object's name)."""
+        if a.namespace != NODE_LEASE_NAMESPACE:
+            raise self.forbidden(a, f"can only access leases in the "
+                                    f"{go_quote(NODE_LEASE_NAMESPACE)} system namespace")
+        name = _meta(a.obj).get("name") if a.operation == CREATE else a.name
+        if name != node:
+            raise self.forbidden(a, "can only access node lease with the same name as the "
+                                    "requesting node")
+
+    def _csinode(self, node: str, a: AdmissionAttributes) -> None:
+        """admitCSINode: its own CSINode."""
+        name = _meta(a.obj).get("name") if a.operation == CREATE else a.name
+        if name != node:
+            raise self.forbidden(a, "can only access CSINode with the same name as the "
+                                    "requesting node")
+
+    def _pvc(self, node: str, a: AdmissionAttributes) -> None:
+        """admitPVCStatus: a claim's status, and in it only capacity, conditions, allocations."""
+        if a.subresource != "status":
+            raise self.forbidden(a, "may only update PVC status")
+        if a.operation != UPDATE:
+            raise self.forbidden(a, f"unexpected operation {go_quote(a.operation)}")
+        ignored = ["capacity", "conditions"]
+        if FEATURE_GATES["RecoverVolumeExpansionFailure"]:
+            ignored += ["allocatedResourceStatuses", "allocatedResources"]
+        changed = _changed_fields(a.obj or {}, a.old or {}, ignored)
+        if changed:
+            raise self.forbidden(a, f"node {go_quote(node)} is not allowed to update fields "
+                                    f"other than status.quantity and status.conditions: "
+                                    f"{', '.join(changed)}")
+
+    def _token(self, node: str, a: AdmissionAttributes) -> None:
+        """admitServiceAccount: a TokenRequest bound to a pod on this node."""
+        if a.operation != CREATE or a.subresource != "token":
+            return
+        ref = ((a.obj or {}).get("spec") or {}).get("boundObjectRef") or {}
+        if (ref.get("apiVersion"), ref.get("kind")) != ("v1", "Pod") or not ref.get("name"):
+            raise self.forbidden(a, "node requested token not bound to a pod")
+        if not ref.get("uid"):
+            raise self.forbidden(a, "node requested token with a pod binding without a uid")
+        pod = self._existing_pod(a, ref["name"])
+        if ref["uid"] != _meta(pod).get("uid"):
+            raise self.forbidden(a, f"the UID in the bound object reference ({ref['uid']}) does "
+                                    "not match the UID in record. The object might have been "
+                                    "deleted and then recreated")
+        if _node_name(pod) != node:
+            raise self.forbidden(a, "node requested token bound to a pod scheduled on a "
+                                    "different node")
+
+
+def _changed_fields(new: Mapping[str, Any], old: Mapping[str, Any],
+                    ignored_status: Sequence[str]) -> list[str]:
+    """The top-level fields (``metadata.labels``, ``status.phase``...) that differ.
+
+    resourceVersion and managedFields do not count, nor the ``ignored_status`` fields.
+    """
+    def parts(obj: Mapping[str, Any]) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        for section, value in obj.items():
+            if isinstance(value, Mapping):
+                for key, inner in value.items():
+                    out[f"{section}.{key}"] = inner
+            else:
+                out[section] = value
+        for skip in ("metadata.resourceVersion", "metadata.managedFields",
+                     *(f"status.{f}" for f in ignored_status)):
+            out.pop(skip, None)
+        return out
+
+    a, b = parts(new), parts(old)
+    return sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
 
 
 class TaintNodesByCondition(AdmissionPlugin):
@@ -366,8 +721,8 @@ def default_plugins(lookup: Lookup, rng: random.Random, disabled: Iterable[str] 
     as the plugins' informers would (they hand out shared objects: read only).
     """
     plugins: list[AdmissionPlugin] = [NamespaceLifecycle(lookup), ServiceAccount(lookup, rng),
-                                      TaintNodesByCondition(), Priority(lister),
-                                      DefaultTolerationSeconds()]
+                                      NodeRestriction(lookup), TaintNodesByCondition(),
+                                      Priority(lister), DefaultTolerationSeconds()]
     off = set(disabled)
     unknown = off - {p.name for p in plugins}
     if unknown:

@@ -20,13 +20,13 @@ role below names the function it comes from.
   :func:`kubelearn.apiserver.authn.controller_user`);
 - :func:`bootstrap_policy` -- all of it, in the order the API server creates it.
 
-Two departures, both deliberate:
+The ``system:node`` ClusterRoleBinding has no subjects, as upstream's since
+v1.8: kubelets are authorized by the Node authorizer
+(:mod:`~kubelearn.apiserver.nodeauthz`), which applies :func:`node_rules` itself
+to what it does not narrow down to the node's own objects.
 
-- Upstream authorizes kubelets with the Node authorizer (``--authorization-mode=
-  Node,RBAC``) and leaves the ``system:node`` ClusterRoleBinding without subjects
-  since v1.8. kubelearn has RBAC only, so that binding names group
-  ``system:nodes`` -- the pre-1.8 behaviour, without the Node authorizer's
-  "only your own node and its pods" narrowing.
+One departure, deliberate:
+
 - ``admin``, ``edit`` and ``view`` are stored with their rules filled in, as
   they look after the clusterrole-aggregation controller has run; the
   authorizer recomputes aggregated rules whenever it reads them
@@ -343,9 +343,9 @@ def cluster_role_bindings() -> list[dict[str, Any]]:
                              subject("ServiceAccount", "kube-dns", "kube-system")),
         cluster_role_binding("system:kube-scheduler", subject("User", "system:kube-scheduler")),
         cluster_role_binding("system:volume-scheduler", subject("User", "system:kube-scheduler")),
-        # Upstream leaves this binding without subjects (the Node authorizer does the work).
-        # kubelearn has no Node authorizer, so it binds the group as before v1.8.
-        cluster_role_binding("system:node", subject("Group", "system:nodes")),
+        # No subjects: the Node authorizer decides for kubelets (the group was bound before
+        # v1.8; an admin may still bind it, losing the "own node only" narrowing).
+        cluster_role_binding("system:node"),
         cluster_role_binding("system:service-account-issuer-discovery",
                              subject("Group", "system:serviceaccounts")),
     ]
@@ -376,6 +376,18 @@ def _controller_rules() -> dict[str, list[dict[str, Any]]]:
                  ("apps", "extensions"), ("replicasets",)),
             # TODO upstream: remove "update" once the controller stops relabelling pods
             rule(("get", "list", "watch", "update"), ("",), ("pods",)),
+            events_rule(),
+        ],
+        "disruption-controller": [
+            rule(READ, ("extensions", "apps"), ("deployments",)),
+            rule(READ, ("apps", "extensions"), ("replicasets",)),
+            rule(READ, ("",), ("replicationcontrollers",)),
+            rule(READ, ("policy",), ("poddisruptionbudgets",)),
+            rule(READ, ("apps",), ("statefulsets",)),
+            rule(("update",), ("policy",), ("poddisruptionbudgets/status",)),
+            # the stale DisruptionTarget condition it resets
+            rule(("patch", "update"), ("",), ("pods/status",)),
+            rule(("get",), ("*",), ("*/scale",)),
             events_rule(),
         ],
         "endpoint-controller": [

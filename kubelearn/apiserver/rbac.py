@@ -28,14 +28,16 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kubelearn.api import Forbidden, LabelSelector, SelectorError
+from kubelearn.api import FieldSelector, Forbidden, LabelSelector, SelectorError
 from kubelearn.api.errors import aggregate, forbidden_reason, go_quote
+from kubelearn.api.names import is_path_segment_name
 from kubelearn.apiserver.authn import (
     ALL_AUTHENTICATED,
     ANONYMOUS,
     SERVICE_ACCOUNT_USERNAME_PREFIX,
     UserInfo,
 )
+from kubelearn.version import FEATURE_GATES
 
 # k8s.io/api/rbac/v1 constants.
 API_GROUP_ALL = "*"
@@ -65,6 +67,9 @@ class Attributes:
     group: str = ""
     path: str = ""
     resource_request: bool = True
+    # The list's field selector as (field, "=" or "!=", value) terms, for list, watch and
+    # deletecollection (GetFieldSelector, AuthorizeWithSelectors); RBAC never looks at it.
+    field_selector: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -374,21 +379,49 @@ def forbidden(attrs: Attributes, reason: str = "") -> Forbidden:
                                  subresource=attrs.subresource, why=reason)
 
 
+# The verbs whose field selector the authorizer sees (filters/authorization.go).
+SELECTOR_VERBS = ("list", "watch", "deletecollection")
+
+
+def field_selector_terms(verb: str, text: str) -> tuple[tuple[str, str, str], ...]:
+    """The field selector an authorizer sees: its terms, or none when it does not parse.
+
+    With AuthorizeWithSelectors (beta and on in v1.32) the authorization filter
+    parses ``fieldSelector`` for list, watch and deletecollection; a selector
+    that does not parse gives no terms (the handler answers 400 for it later).
+    """
+    if not text or verb not in SELECTOR_VERBS or not FEATURE_GATES["AuthorizeWithSelectors"]:
+        return ()
+    try:
+        return FieldSelector.parse(text).terms
+    except SelectorError:
+        return ()
+
+
 def attributes_for(user: UserInfo, verb: str, resource: str = "", *, namespace: str | None = None,
                    name: str | None = None, group: str = "", subresource: str | None = None,
-                   path: str = "") -> Attributes:
+                   path: str = "", field_selector: str = "") -> Attributes:
     """The Attributes of a request, as the API server's RequestInfo derives them.
 
     A request on a namespace object (``/api/v1/namespaces/dev``) happens *in* that
-    namespace, so a RoleBinding there can grant ``get namespaces`` on it. No
-    resource means a non-resource request for ``path``.
+    namespace, so a RoleBinding there can grant ``get namespaces`` on it. A list
+    or watch whose field selector pins ``metadata.name`` (a valid name) is a
+    request *for that object* (requestinfo.go): an informer on one object asks
+    as a ``get`` would, by name. No resource means a non-resource request for
+    ``path``.
     """
     if not resource:
         return Attributes(user, verb, path=path, resource_request=False)
     ns = namespace or ""
     if resource == "namespaces" and name and not ns:
         ns = name
-    return Attributes(user, verb, resource, subresource or "", ns, name or "", group)
+    terms = field_selector_terms(verb, field_selector)
+    if not name and verb in ("list", "watch") and terms:
+        pinned = FieldSelector(terms).requires_exact_match("metadata.name")
+        if pinned and not is_path_segment_name(pinned):
+            name = pinned
+    return Attributes(user, verb, resource, subresource or "", ns, name or "", group,
+                      field_selector=terms)
 
 
 def can_i(authorizer: RBACAuthorizer, user: UserInfo, verb: str, resource: str,

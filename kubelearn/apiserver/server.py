@@ -5,7 +5,8 @@
 runs it through :data:`STAGES`:
 
 1. **authentication** -- the bearer token names a user (401 if it does not);
-2. **authorization** -- RBAC allows the verb on the resource (403 if not);
+2. **authorization** -- the Node authorizer (for kubelets), then RBAC, allows
+   the verb on the resource (403 if not; ``--authorization-mode=Node,RBAC``);
 3. **decode** -- the body is read, type-checked and *defaulted* (upstream's
    codec applies the ``SetDefaults_*`` functions while decoding);
 4. **mutating admission** -- plugins that may change the object
@@ -58,6 +59,7 @@ from kubelearn.api.validation import (
     validate_object_meta,
     validate_priority_class_update,
     validate_service_update,
+    validate_status_update,
 )
 from kubelearn.apiserver.admission import (
     CREATE,
@@ -78,6 +80,7 @@ from kubelearn.apiserver.endpointsreconciler import (
     MasterLeases,
 )
 from kubelearn.apiserver.ipallocator import ServiceIPRange
+from kubelearn.apiserver.nodeauthz import NodeAuthorizer, NodeGraph, is_node
 from kubelearn.apiserver.patch import apply_patch
 from kubelearn.apiserver.portallocator import DEFAULT_NODE_PORT_RANGE, PortAllocator
 from kubelearn.apiserver.rbac import Attributes, Decision, RBACAuthorizer, attributes_for, forbidden
@@ -98,6 +101,7 @@ from kubelearn.apiserver.servicealloc import (
     new_allocators,
 )
 from kubelearn.apiserver.storage import Storage, decode, status_of_etcd_error
+from kubelearn.apiserver.union import UnionAuthorizer
 from kubelearn.apiserver.watch import WatchCache, WatchStream
 from kubelearn.etcd import EtcdError
 
@@ -193,8 +197,12 @@ class APIServer:
         self._named_resources: set[str] = set()
         self._authz_cache: dict[tuple, Decision] = {}  # see _authorize for the key
         self._authz_generation = -1
-        self.authorizer = authorizer if authorizer is not None else RBACAuthorizer(
-            self._rbac_source)
+        # --authorization-mode=Node,RBAC (kubeadm's): kubelets first, then everyone by RBAC.
+        self.rbac = RBACAuthorizer(self._rbac_source)
+        self.node_authorizer = NodeAuthorizer(NodeGraph(self._pods_on_node))
+        self._own_authorizer = authorizer is None
+        self.authorizer = authorizer if authorizer is not None else UnionAuthorizer(
+            [self.node_authorizer, self.rbac])
         if admission_plugins is None:
             admission_plugins = default_plugins(self._lookup, sim.rng("apiserver/admission"),
                                                 disable_admission_plugins,
@@ -235,8 +243,13 @@ class APIServer:
         return self.audit_log.frame()
 
     def can_i(self, user: UserInfo, verb: str, resource: str, namespace: str = "",
-              group: str = "", subresource: str = "", name: str = "") -> bool:
-        """Whether ``user`` may ``verb`` the ``resource`` (``kubectl auth can-i``)."""
+              group: str = "", subresource: str = "", name: str = "",
+              field_selector: str = "") -> bool:
+        """Whether ``user`` may ``verb`` the ``resource`` (``kubectl auth can-i``).
+
+        ``field_selector`` is the list's or watch's (a kubelet may list pods only
+        with ``spec.nodeName=<its node>``).
+        """
         from kubelearn.apiserver.authn import ALL_AUTHENTICATED
 
         if "/" in resource and not resource.startswith("/") and not subresource:
@@ -246,7 +259,7 @@ class APIServer:
             resource, group = info.resource, info.group
         attrs = attributes_for(user.with_group(ALL_AUTHENTICATED), verb, resource,
                                namespace=namespace or None, name=name or None, group=group,
-                               subresource=subresource or None)
+                               subresource=subresource or None, field_selector=field_selector)
         return self._authorize(attrs).allowed
 
     def authorize_path(self, token: str | None, path: str, verb: str = "get") -> UserInfo:
@@ -285,7 +298,12 @@ class APIServer:
 
         A decision does not depend on the object's name unless some rule lists
         resourceNames for that resource, so the name is left out of the key then.
+        A kubelet's is not remembered: the Node authorizer's answer depends on
+        the name, the field selector and the pods bound to the node, which
+        change with every binding and deletion.
         """
+        if is_node(attrs.user):
+            return self.authorizer.authorize(attrs)
         changes = self.watch_cache.changes
         generation = (changes("roles") + changes("rolebindings") + changes("clusterroles")
                       + changes("clusterrolebindings"))
@@ -301,7 +319,8 @@ class APIServer:
         # (Attributes holding a UserInfo) would hash field by field in Python.
         user = attrs.user
         key = (user.name, user.groups, user.uid, attrs.verb, attrs.resource, attrs.subresource,
-               attrs.namespace, name, attrs.group, attrs.path, attrs.resource_request)
+               attrs.namespace, name, attrs.group, attrs.path, attrs.resource_request,
+               attrs.field_selector)
         decision = self._authz_cache.get(key)
         if decision is None:
             decision = self.authorizer.authorize(attrs)
@@ -310,8 +329,8 @@ class APIServer:
 
     def _resources_with_names(self) -> set[str]:
         """The resources some RBAC rule restricts by resourceNames."""
-        if not isinstance(self.authorizer, RBACAuthorizer):
-            return {"*"}
+        if not self._own_authorizer:
+            return {"*"}  # an authorizer of the caller's: any decision may depend on the name
         named: set[str] = set()
         for resource in ("roles", "clusterroles"):
             for role in self._rbac_source(resource):
@@ -336,7 +355,8 @@ class APIServer:
             raise MethodNotSupported(request.resource, verb, request.group)
         attrs = attributes_for(user, verb, request.resource, namespace=request.namespace,
                                name=request.name, group=request.group,
-                               subresource=request.subresource)
+                               subresource=request.subresource,
+                               field_selector=_opt(request, "fieldSelector"))
         decision = self._authorize(attrs)
         if not decision.allowed:
             raise forbidden(attrs, decision.reason)
@@ -443,7 +463,17 @@ class APIServer:
         Like an informer's lister, it hands out shared objects: read, don't change.
         """
         info = self.registry.lookup(resource)
-        kv = self.store.get(self.storage.key(info, namespace or None, name))
+        return self._decoded(self.storage.key(info, namespace or None, name))
+
+    def _pods_on_node(self, node: str) -> list[dict]:
+        """The pods bound to ``node``, by the watch cache's node index (the Node authorizer's
+        graph). Shared objects: read only."""
+        pods = (self._decoded(key) for key in self.watch_cache.keys_on_node(node))
+        return [pod for pod in pods if pod is not None]
+
+    def _decoded(self, key: str) -> dict | None:
+        """The object stored at ``key``, decoded once per revision; None if there is none."""
+        kv = self.store.get(key)
         if kv is None:
             return None
         cached = self._listed.get(kv.key)
@@ -683,6 +713,8 @@ class APIServer:
             if sub != "status":  # ValidatePodStatusUpdate & co. look at metadata and status only
                 self._validate(body, info)
                 self._validate_update(info, body, old)
+            elif errs := validate_status_update(body):
+                raise Invalid(info.kind, name, errs, info.group)
             progress.stage = "validating admission"
             self.admission.validate(attrs)
             progress.stage = "storage"
@@ -946,7 +978,8 @@ class APIServer:
                                    namespace=resource_attrs.get("namespace") or None,
                                    name=resource_attrs.get("name") or None,
                                    group=resource_attrs.get("group") or "",
-                                   subresource=resource_attrs.get("subresource") or None)
+                                   subresource=resource_attrs.get("subresource") or None,
+                                   field_selector=_raw_selector(resource_attrs))
         elif isinstance(path_attrs, Mapping):
             attrs = Attributes(user, path_attrs.get("verb") or "", path=path_attrs.get("path")
                                or "", resource_request=False)
@@ -1052,6 +1085,13 @@ class APIServer:
         body = json.loads(json.dumps(obj))
         set_defaults(body)
         self._admit_create(info, body, meta.get("namespace"), None, _Progress())
+
+
+def _raw_selector(resource_attrs: Mapping[str, Any]) -> str:
+    """A SubjectAccessReview's ``fieldSelector.rawSelector`` ('' if none or not a string)."""
+    selector = resource_attrs.get("fieldSelector")
+    raw = selector.get("rawSelector") if isinstance(selector, Mapping) else None
+    return raw if isinstance(raw, str) else ""
 
 
 def _pod_update_errors(new: dict, old: dict) -> list[FieldError]:

@@ -12,6 +12,7 @@ One concept a module:
 - :mod:`~kubelearn.kubelet.prober` -- startup, liveness and readiness probes;
 - :mod:`~kubelearn.kubelet.backoff` -- CrashLoopBackOff and ImagePullBackOff delays;
 - :mod:`~kubelearn.kubelet.dns` -- each pod's /etc/resolv.conf (dnsPolicy, dnsConfig, limits);
+- :mod:`~kubelearn.kubelet.envvars` -- each container's environment (env, envFrom, service links);
 - :mod:`~kubelearn.kubelet.runtime` -- the simulated container runtime (containerd);
 - :mod:`~kubelearn.kubelet.images` -- registries and the catalogue of simulated images;
 - :mod:`~kubelearn.kubelet.behaviour` -- how a container behaves: annotations, commands;

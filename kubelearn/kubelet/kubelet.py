@@ -15,7 +15,14 @@ own client (user ``system:node:<name>``, group ``system:nodes``):
   API server's watch cache indexes by node, so the kubelet sees only its own);
   each new pod passes node-level admission (:mod:`~kubelearn.kubelet.admission`)
   and gets a :class:`~kubelearn.kubelet.pods.PodWorker` that runs it through the
-  simulated container runtime (:mod:`~kubelearn.kubelet.runtime`).
+  simulated container runtime (:mod:`~kubelearn.kubelet.runtime`);
+- **what containers read** -- an informer on every Service (the service links
+  of each container's environment), and a GET of each ConfigMap and Secret a
+  container's ``env`` or ``envFrom`` names, just before the container is
+  created (:mod:`~kubelearn.kubelet.envvars`). Upstream's default
+  ``configMapAndSecretChangeDetectionStrategy: Watch`` keeps a watch on each
+  such object while a pod uses it and reads from that cache; the value read
+  is the same, the requests differ.
 
 :meth:`Kubelet.stop` kills the kubelet process: no more heartbeats or status, and
 its pods keep the status they last reported -- the containers keep running
@@ -33,7 +40,7 @@ real kubelet restart).
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -44,11 +51,13 @@ from kubelearn.kubelet import admission, nodestatus
 from kubelearn.kubelet.backoff import Backoff
 from kubelearn.kubelet.config import KubeletConfig
 from kubelearn.kubelet.dns import Configurer, DNSConfig
+from kubelearn.kubelet.envvars import EnvError, secret_data
 from kubelearn.kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelearn.kubelet.lease import NodeLease
 from kubelearn.kubelet.pods import PodWorker
 from kubelearn.kubelet.podstatus import merge_diff
-from kubelearn.kubelet.runtime import DEFAULT_BANDWIDTH_MIB, Runtime
+from kubelearn.kubelet.runtime import DEFAULT_BANDWIDTH_MIB, ExecError, Runtime
+from kubelearn.scheduler.informer import RELIST_DELAY, Informer
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.client import Client
@@ -124,6 +133,7 @@ class Kubelet:
         self._last_inputs: tuple | None = None
         self.started_at = 0.0
         self._stream = None
+        self._services: Informer | None = None
         self._new_backoffs()
         if start:
             self.start()
@@ -184,6 +194,7 @@ class Kubelet:
         self.register()
         self.sim.process(self.lease.run(self.generation))
         self.sim.process(self._status_loop(self.generation))
+        self._watch_services(self.generation)
         self._watch_pods()
 
     def stop(self, *, power_off: bool = False) -> None:
@@ -198,6 +209,9 @@ class Kubelet:
         if self._stream is not None:
             self._stream.stop()
             self._stream = None
+        if self._services is not None:
+            self._services.stop()
+            self._services = None
         if power_off:
             self.runtime.lose_everything()
             self._power_lost = True
@@ -401,6 +415,44 @@ class Kubelet:
             worker.counted = False
             self.used.add(worker.request, -1)
 
+    # -- what containers read: Services, ConfigMaps, Secrets -----------------------------------
+    def _watch_services(self, generation: int) -> None:
+        """List and watch every Service (kubelet.go's serviceLister), kept small in memory."""
+        informer = Informer(self.sim, self.client, "services", transform=_service_summary)
+        try:
+            informer.start()
+        except StatusError:  # the API server is not answering: try again shortly
+            self.after(RELIST_DELAY, lambda: self._watch_services(generation)
+                       if self.running and self.generation == generation else None)
+            return
+        self._services = informer
+
+    def services(self) -> list[Mapping[str, Any]]:
+        """Every Service the kubelet knows; EnvError until the first list has succeeded."""
+        if self._services is None:
+            raise EnvError("services have not yet been read at least once, cannot construct "
+                           "envvars")
+        return list(self._services.store.values())
+
+    def config_map_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A ConfigMap's ``data`` read as this node (None if it does not exist)."""
+        obj = self._read("configmaps", namespace, name)
+        return None if obj is None else {str(k): str(v) for k, v in
+                                         (obj.get("data") or {}).items()}
+
+    def secret_data(self, namespace: str, name: str) -> dict[str, str] | None:
+        """A Secret's ``data``, decoded, read as this node (None if it does not exist)."""
+        obj = self._read("secrets", namespace, name)
+        return None if obj is None else secret_data(obj)
+
+    def _read(self, resource: str, namespace: str, name: str) -> dict | None:
+        try:
+            return self.client.get(resource, name, namespace)
+        except NotFound:
+            return None
+        except StatusError as error:  # forbidden, unavailable...: the start fails, and retries
+            raise EnvError(str(error)) from None
+
     # -- for lessons and tests ---------------------------------------------------------------
     def pods(self) -> list[str]:
         """``namespace/name`` of every pod this kubelet runs."""
@@ -413,12 +465,37 @@ class Kubelet:
             raise KeyError(f"{namespace}/{name} is not on {self.node_name}")
         return config.resolv_conf()
 
+    def exec(self, name: str, command: Sequence[str], container: str | None = None,
+             namespace: str = "default") -> str:
+        """Run ``command`` in one of the pod's running containers (the first unless named).
+
+        Raises KeyError if the pod is not on this node, and
+        :class:`~kubelearn.kubelet.runtime.ExecError` if the container is not running.
+        """
+        worker = self.worker(name, namespace)
+        slots = [s for s in worker.slots if container is None or s.name == container]
+        if not slots:
+            raise KeyError(f"container {container} is not valid for pod {name}")
+        current = slots[0].current
+        if current is None:
+            raise ExecError(f"container not found ({slots[0].name!r})")
+        return self.runtime.exec(current, command)
+
     def worker(self, name: str, namespace: str = "default") -> PodWorker:
         """The worker of one pod (KeyError if the kubelet does not run it)."""
         for worker in self.workers.values():
             if worker.name == name and worker.namespace == namespace:
                 return worker
         raise KeyError(f"{namespace}/{name} is not on {self.node_name}")
+
+
+def _service_summary(service: Mapping[str, Any]) -> dict:
+    """The fields of a Service the kubelet's environment uses (an informer transform)."""
+    meta, spec = service.get("metadata") or {}, service.get("spec") or {}
+    return {"metadata": {k: meta.get(k) for k in ("name", "namespace", "resourceVersion")},
+            "spec": {"clusterIP": spec.get("clusterIP"),
+                     "ports": [{k: p.get(k) for k in ("name", "port", "protocol")}
+                               for p in spec.get("ports") or () if isinstance(p, Mapping)]}}
 
 
 # -- node addresses (the Cluster's stand-in for node IPAM) -------------------------------------

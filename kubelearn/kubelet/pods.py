@@ -40,7 +40,7 @@ import simpy
 
 from kubelearn.api import NotFound, StatusError
 from kubelearn.apiserver import printers
-from kubelearn.kubelet import podstatus, prober
+from kubelearn.kubelet import envvars, podstatus, prober
 from kubelearn.kubelet.behaviour import ANNOTATION_PREFIX, Behaviour, behaviour_for, from_command
 from kubelearn.kubelet.events import NORMAL, WARNING
 from kubelearn.kubelet.images import (
@@ -60,7 +60,8 @@ if TYPE_CHECKING:  # pragma: no cover
 # The container fields the kubelet acts on. It keeps these and a few pod fields, not the
 # whole pod: 150,000 decoded pods would not fit in memory.
 CONTAINER_FIELDS = ("name", "image", "imagePullPolicy", "command", "args", "ports",
-                    "lifecycle", "startupProbe", "livenessProbe", "readinessProbe")
+                    "lifecycle", "startupProbe", "livenessProbe", "readinessProbe", "env",
+                    "envFrom")
 _NONE: dict = {}  # shared by the many pods without sim annotations
 # kuberuntime_container.go minimumGracePeriodInSeconds: even a 0 s grace leaves 2 s to stop.
 MINIMUM_GRACE_PERIOD = 2.0
@@ -115,6 +116,22 @@ def _container(spec: Mapping[str, Any]) -> dict:
     return {k: spec[k] for k in CONTAINER_FIELDS if k in spec}
 
 
+def _env_pod(pod: Mapping[str, Any]) -> dict | None:
+    """What a container's ``env`` may read of its pod (the downward API), if any container
+    has an ``env``: names, labels, annotations, and the containers' resources."""
+    spec = pod.get("spec") or {}
+    containers = spec.get("containers") or ()
+    if not any(isinstance(c, Mapping) and c.get("env") for c in containers):
+        return None
+    meta = pod["metadata"]
+    return {"metadata": {k: meta[k] for k in ("name", "namespace", "uid", "labels",
+                                              "annotations") if k in meta},
+            "spec": {"nodeName": spec.get("nodeName"),
+                     "serviceAccountName": spec.get("serviceAccountName"),
+                     "containers": [{"name": c.get("name"), "resources": c.get("resources")}
+                                    for c in containers if isinstance(c, Mapping)]}}
+
+
 _KEY_SETS: dict[frozenset, frozenset] = {}
 
 
@@ -151,7 +168,7 @@ class PodWorker:
                  "termination_grace", "annotations", "observed_phase", "observed_reason",
                  "observed_message", "qos_class", "foreign_conditions", "sent", "sent_keys",
                  "condition_times", "terminal", "terminating", "dead", "busy", "sync_due",
-                 "_timers")
+                 "_timers", "service_links", "env_pod")
 
     def __init__(self, kubelet: Kubelet, pod: Mapping[str, Any], request: Usage) -> None:
         self.kubelet = kubelet
@@ -198,6 +215,8 @@ class PodWorker:
         self.deletion_timestamp = meta.get("deletionTimestamp")
         self.deletion_grace = meta.get("deletionGracePeriodSeconds")
         self.termination_grace = spec.get("terminationGracePeriodSeconds")
+        self.service_links = spec.get("enableServiceLinks") is not False  # default true
+        self.env_pod = _env_pod(pod)
         annotations = {k: v for k, v in (meta.get("annotations") or _NONE).items()
                        if k.startswith(ANNOTATION_PREFIX)}
         self.annotations = annotations or _NONE
@@ -400,7 +419,8 @@ class PodWorker:
                 return
             self.sandbox = kubelet.runtime.run_pod_sandbox(
                 self.uid, kubelet.node_ip if self.host_network else None,
-                f"{self.namespace}/{self.name}")
+                f"{self.namespace}/{self.name}",
+                kubelet.node_name if self.host_network else self.name[:63].rstrip("-."))
             self.pod_ip = self.sandbox.ip
             self._record("SandboxCreated", f"pod sandbox created with IP {self.pod_ip}")
             self.enqueue()  # the PLEG sees the sandbox: another sync once this one is done
@@ -446,9 +466,31 @@ class PodWorker:
         return False
 
     def _fail_start(self, slot: ContainerSlot, reason: str, message: str) -> bool:
+        """The start failed: the status waits with ``reason``; a Warning event says why.
+
+        Upstream's event quotes the reason for image errors (``Error: ErrImagePull``)
+        and the message itself for a CreateContainerConfigError (startContainer).
+        """
         slot.waiting = (reason, message)
-        self._event(slot, WARNING, "Failed", f"Error: {reason}")
+        said = message if reason == "CreateContainerConfigError" else reason
+        self._event(slot, WARNING, "Failed", f"Error: {said}")
         return False
+
+    def environment(self, slot: ContainerSlot) -> list[tuple[str, str]]:
+        """The container's environment as the kubelet would pass it now (makeEnvironmentVariables).
+
+        Raises :class:`~kubelearn.kubelet.envvars.EnvError` (a missing
+        ConfigMap, say): the container cannot be created yet.
+        """
+        kubelet = self.kubelet
+        pod = self.env_pod or {"metadata": {"name": self.name, "namespace": self.namespace,
+                                            "uid": self.uid}, "spec": {}}
+        pod = {"metadata": pod["metadata"],
+               "spec": {**pod["spec"], "enableServiceLinks": self.service_links}}
+        return envvars.make_environment(
+            pod, slot.spec, services=kubelet.services(), config_map=kubelet.config_map_data,
+            secret=kubelet.secret_data, pod_ips=[self.pod_ip] if self.pod_ip else [],
+            host_ips=[kubelet.node_ip], allocatable=kubelet.allocatable)
 
     def _start_container(self, slot: ContainerSlot) -> Generator[simpy.Event, Any, bool]:
         """EnsureImageExists, CreateContainer, StartContainer (kuberuntime startContainer)."""
@@ -480,11 +522,16 @@ class PodWorker:
             ok = yield from self._pull(slot, image, ref, behaviour)
             if not ok:
                 return False
+        try:  # generateContainerConfig, before CreateContainer
+            env = self.environment(slot)
+        except envvars.EnvError as error:
+            return self._fail_start(slot, "CreateContainerConfigError", str(error))
         yield sim.timeout(CREATE_SECONDS)
         if self._stopped():
             return False
         attempt = slot.restarts + 1 if slot.current is not None else 0
-        container = runtime.create_container(self.sandbox, slot.name, ref, behaviour, attempt)
+        container = runtime.create_container(self.sandbox, slot.name, ref, behaviour, attempt,
+                                             env)
         self._event(slot, NORMAL, "Created", f"Created container: {slot.name}")
         yield sim.timeout(START_SECONDS)
         if self._stopped():

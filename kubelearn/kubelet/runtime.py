@@ -20,6 +20,13 @@ How long things take (containerd on a laptop-sized node, roughly):
 - create and start: :data:`CREATE_SECONDS` and :data:`START_SECONDS`;
 - stop: SIGTERM, then SIGKILL after the grace period if the process is still
   there (exit code 137 = 128 + 9).
+
+A container's environment is set when it is created and never changes after:
+containerd starts from the OCI default ``PATH``, adds ``HOSTNAME`` (the
+sandbox's hostname), then the variables the kubelet passes
+(:mod:`kubelearn.kubelet.envvars`), each replacing a variable of the same
+name where it stands; runc adds ``HOME=/root`` when nothing set it.
+:meth:`Runtime.exec` runs ``env`` (and ``printenv``) against that record.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from kubelearn.kubelet.behaviour import Behaviour
@@ -52,6 +60,13 @@ UNKNOWN_EXIT_CODE = 255  # containerd's answer for a container lost with its nod
 # containerd's default CNI config (10-containerd-net.conflist) uses this range; a node
 # the control plane gave no podCIDR falls back to it.
 DEFAULT_POD_CIDR = "10.88.0.0/16"
+# The OCI runtime spec's default environment (containerd oci.populateDefaultUnixSpec) and the
+# HOME that runc sets for root when the environment has none.
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+ROOT_HOME = "/root"
+# What a shell says when exec names a program the simulated image does not have (exit 127).
+EXEC_NOT_FOUND = ("OCI runtime exec failed: exec failed: unable to start container process: "
+                  'exec: "{}": executable file not found in $PATH: unknown')
 
 
 def _id(*parts: object) -> str:
@@ -67,13 +82,15 @@ def _dotted(address: int) -> str:
 class Sandbox:
     """A pod's sandbox: the pause container holding the pod's network namespace and IP."""
 
-    __slots__ = ("id", "pod_uid", "pod", "ip", "created_at", "stopped", "host_network")
+    __slots__ = ("id", "pod_uid", "pod", "ip", "created_at", "stopped", "host_network",
+                 "hostname")
 
     def __init__(self, sandbox_id: str, pod_uid: str, ip: str, created_at: float,
-                 pod: str = "") -> None:
+                 pod: str = "", hostname: str = "") -> None:
         self.id = sandbox_id
         self.pod_uid = pod_uid
         self.pod = pod  # namespace/name, as the sandbox's metadata says
+        self.hostname = hostname or pod.rpartition("/")[2]
         self.ip = ip
         self.created_at = created_at
         self.stopped = False
@@ -84,10 +101,11 @@ class Container:
     """One run of one container: when it was created and started, and when it exits."""
 
     __slots__ = ("id", "pod_uid", "name", "ref", "behaviour", "attempt", "created_at",
-                 "started_at", "exit_at", "exit_code", "reason", "stop_at")
+                 "started_at", "exit_at", "exit_code", "reason", "stop_at", "env")
 
     def __init__(self, container_id: str, pod_uid: str, name: str, ref: Reference,
-                 behaviour: Behaviour, attempt: int, created_at: float) -> None:
+                 behaviour: Behaviour, attempt: int, created_at: float,
+                 env: tuple[tuple[str, str], ...] = ()) -> None:
         self.id = container_id
         self.pod_uid = pod_uid
         self.name = name
@@ -100,6 +118,7 @@ class Container:
         self.exit_code = 0
         self.reason = ""
         self.stop_at: float | None = None  # when StopContainer sent SIGTERM
+        self.env = env  # the process's environment, fixed at CreateContainer
 
     def __repr__(self) -> str:
         return f"Container({self.name}#{self.attempt}, {self.state(self.created_at)})"
@@ -129,6 +148,28 @@ class Container:
             self.reason = reason or ("Completed" if code == 0 else "Error")
 
 
+class ExecError(Exception):
+    """An exec the runtime could not run: the container is gone, or the program is missing."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def process_env(hostname: str, env: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The process environment containerd and runc build around the kubelet's variables.
+
+    ``PATH`` (the OCI default), ``HOSTNAME``, then ``env``: a name already
+    there is replaced where it stands (containerd's ``WithEnv``), a new one is
+    appended; ``HOME=/root`` last unless set.
+    """
+    out = {"PATH": DEFAULT_PATH, "HOSTNAME": hostname}
+    for name, value in env:
+        out[name] = value
+    out.setdefault("HOME", ROOT_HOME)
+    return tuple(out.items())
+
+
 class Runtime:
     """containerd for one node: sandboxes with IPs, an image store, containers."""
 
@@ -153,16 +194,17 @@ class Runtime:
         self.images[pause.name] = (size_bytes(pause), -math.inf)  # kubeadm pre-pulls it
 
     # -- sandboxes ---------------------------------------------------------------------------
-    def run_pod_sandbox(self, pod_uid: str, host_ip: str | None = None, pod: str = ""
-                        ) -> Sandbox:
+    def run_pod_sandbox(self, pod_uid: str, host_ip: str | None = None, pod: str = "",
+                        hostname: str = "") -> Sandbox:
         """Start a pod's sandbox now (the caller waited SANDBOX_SECONDS) and give it an IP.
 
         A ``hostNetwork`` pod shares the node's network: pass the node's address as
-        ``host_ip`` and no pod IP is taken from the range. ``pod`` is its namespace/name.
+        ``host_ip`` and no pod IP is taken from the range. ``pod`` is its namespace/name,
+        ``hostname`` the name its containers see (default: the pod's name).
         """
         self._counter += 1
         sandbox = Sandbox(_id(self.node_name, pod_uid, self._counter), pod_uid,
-                          host_ip or self.allocate_ip(), self.sim.now, pod)
+                          host_ip or self.allocate_ip(), self.sim.now, pod, hostname)
         sandbox.host_network = host_ip is not None
         self.sandboxes[pod_uid] = sandbox
         if not sandbox.host_network:
@@ -243,10 +285,12 @@ class Runtime:
 
     # -- containers --------------------------------------------------------------------------
     def create_container(self, sandbox: Sandbox, name: str, ref: Reference,
-                         behaviour: Behaviour, attempt: int) -> Container:
-        """A created (not yet started) container, now."""
+                         behaviour: Behaviour, attempt: int,
+                         env: Sequence[tuple[str, str]] = ()) -> Container:
+        """A created (not yet started) container, now, with the kubelet's ``env`` in it."""
         container = Container(_id(sandbox.id, name, attempt), sandbox.pod_uid, name, ref,
-                              behaviour, attempt, self.sim.now)
+                              behaviour, attempt, self.sim.now,
+                              process_env(sandbox.hostname, env))
         self.containers.setdefault(sandbox.pod_uid, []).append(container)
         return container
 
@@ -319,6 +363,25 @@ class Runtime:
             if behaviour.serves(port, now - container.started_at):
                 return container
         return None
+
+    def exec(self, container: Container, command: Sequence[str]) -> str:
+        """What ``command`` prints in the running container: ``env`` or ``printenv [NAME...]``.
+
+        The simulated images hold no programs besides these two; any other
+        command fails as containerd reports it. ``printenv NAME`` prints
+        nothing for a variable that is not set (and exits 1).
+        """
+        if container.state(self.sim.now) != "running":
+            raise ExecError(f"container not found ({container.name!r})")
+        program, args = (command[0], list(command[1:])) if command else ("", [])
+        if program in ("env", "/usr/bin/env") and not args:
+            return "".join(f"{k}={v}\n" for k, v in container.env)
+        if program in ("printenv", "/usr/bin/printenv"):
+            values = dict(container.env)
+            names = args or list(values)
+            return "".join(f"{values[n]}\n" if args else f"{n}={values[n]}\n"
+                           for n in names if n in values)
+        raise ExecError(EXEC_NOT_FOUND.format(program), exit_code=127)
 
     def containers_of(self, pod_uid: str) -> list[Container]:
         """A pod's containers the runtime still knows, oldest first."""

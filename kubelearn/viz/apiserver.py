@@ -42,27 +42,71 @@ def compare(submitted: Mapping[str, Any], stored: Mapping[str, Any]) -> pd.DataF
     return pd.DataFrame(rows, columns=["field", "submitted", "stored", "change"])
 
 
+# The StatusReason an error code stands for in the pipeline's answers (apimachinery's
+# api/errors, v1.32): 409 is AlreadyExists for a create and Conflict for a stale update.
+REASON_BY_CODE = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound",
+                  405: "MethodNotAllowed", 406: "NotAcceptable", 410: "Gone",
+                  413: "RequestEntityTooLarge", 415: "UnsupportedMediaType", 422: "Invalid",
+                  429: "TooManyRequests", 500: "InternalError", 503: "ServiceUnavailable",
+                  504: "Timeout"}
+
+
+def _reason(code: int, verb: str) -> str:
+    if code == 409:
+        return "AlreadyExists" if verb == "create" else "Conflict"
+    return REASON_BY_CODE.get(code, "")
+
+
+def _rejection(rows: pd.DataFrame) -> str:
+    """One line per kind of rejection: ``403 Forbidden: jane delete pods``, ``×2`` if repeated."""
+    lines = []
+    for (code, verb), group in rows.groupby(["code", "verb"], sort=False):
+        who = group["user"].iloc[0] or "no valid credentials:"
+        what = ", ".join(dict.fromkeys(group["resource"]))
+        times = f" ×{len(group)}" if len(group) > 1 else ""
+        lines.append(f"{int(code)} {_reason(int(code), verb)}{times} · {who} {verb} {what}")
+    return "\n".join(lines)
+
+
 def stage_funnel(audit: pd.DataFrame, stages: Iterable[str]) -> Figure:
-    """How many requests reached each stage of the pipeline, and where they stopped."""
+    """How many requests entered each stage of the pipeline, and which ones it turned away.
+
+    One bar per stage, top to bottom in the order requests walk them: the
+    requests that went on to the next stage (blue) and, at its end, those the
+    stage rejected (red), so the whole bar is the requests that entered. Each
+    stage's rejections are written next to it: status code, reason, who, what.
+    """
     import matplotlib.pyplot as plt
 
     stages = list(stages)
     order = {stage: index for index, stage in enumerate(stages)}
     reached = audit["stage"].map(order)
     stopped = audit[audit["decision"] != "allow"]
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    through = [int((reached >= index).sum()) for index in range(len(stages))]
+    entered = [int((reached >= index).sum()) for index in range(len(stages))]
     rejected = [int((stopped["stage"] == stage).sum()) for stage in stages]
-    ax.barh(stages, through, color="tab:blue", alpha=0.35, label="requests reaching the stage")
-    ax.barh(stages, rejected, color="tab:red", label="rejected at the stage")
-    for y, (total, bad) in enumerate(zip(through, rejected, strict=True)):
-        ax.text(total + 0.2, y, f"{total}" + (f"  ({bad} rejected)" if bad else ""),
-                va="center", fontsize=8)
+    passed = [n - bad for n, bad in zip(entered, rejected, strict=True)]
+    height = 0.9 + 0.2 * len(stages) + 0.16 * int(sum(
+        max(len(_rejection(stopped[stopped["stage"] == s]).splitlines()), 1) for s in stages))
+    fig, ax = plt.subplots(figsize=(9, height), layout="constrained")
+    ax.barh(stages, passed, color="tab:blue", alpha=0.45, label="went on to the next stage")
+    ax.barh(stages, rejected, left=passed, color="tab:red", label="rejected at this stage")
+    widest = max(entered, default=1) or 1
+    for y, stage in enumerate(stages):
+        ax.text(entered[y] + widest * 0.01, y, f"{entered[y]} in", va="center", fontsize=8)
+        mine = stopped[stopped["stage"] == stage]
+        if len(mine):
+            ax.text(widest * 1.13, y, _rejection(mine), va="center", fontsize=8,
+                    color="tab:red")
     ax.invert_yaxis()
-    ax.set_xlabel("requests")
-    ax.legend(fontsize=8, loc="lower right")
-    ax.set_xlim(0, max(through, default=1) * 1.3)
-    fig.tight_layout()
+    ax.set_xlim(0, widest * 2.35)
+    ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= widest])
+    ax.set_xlabel("requests (the whole bar: requests that entered the stage)")
+    ax.set_ylabel("pipeline stage, in order")
+    last = stages[-1] if stages else ""
+    answered = passed[-1] if passed else 0
+    ax.set_title(f"{len(audit)} requests: {int(sum(rejected))} turned away (red; why on the "
+                 f"right), {answered} got through {last}", fontsize=10)
+    fig.legend(fontsize=8, loc="outside lower center", ncol=2)
     return fig
 
 
