@@ -44,6 +44,7 @@ bench: $(VENV)/.test  ## print speed figures
 	$(BIN)/python benchmarks/scheduler.py
 	$(BIN)/python benchmarks/cluster.py
 	$(BIN)/python benchmarks/proxy.py
+	$(BIN)/python benchmarks/raft.py
 
 etcd: $(VENV)/.lab  ## a local 3-member etcd (Debian's etcd-server) on 2379, 22379, 32379; Ctrl-C stops it
 	$(BIN)/python -m kubelearn.etcd.localcluster $(ARGS)

@@ -32,7 +32,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from kubelearn import rollout
-from kubelearn.api import BadRequest, NotFound, StatusError
+from kubelearn.api import BadRequest, InternalError, NotFound, StatusError
 from kubelearn.api.errors import go_quote
 from kubelearn.api.manifest import Source, read
 from kubelearn.apiserver import authn
@@ -45,6 +45,7 @@ from kubelearn.apiserver.server import APIServer
 from kubelearn.client import Client
 from kubelearn.controllers import (
     DeploymentController,
+    DisruptionController,
     EndpointsController,
     EndpointSliceController,
     GarbageCollector,
@@ -53,10 +54,13 @@ from kubelearn.controllers import (
     TaintEvictionController,
 )
 from kubelearn.controllers.informer import SharedInformerFactory
-from kubelearn.etcd import Store
+from kubelearn.etcd import EtcdError, Store
+from kubelearn.etcd.raft import RaftGroup
+from kubelearn.etcd.raftstore import ReplicatedStore
 from kubelearn.etcd.remote import RemoteStore
 from kubelearn.kubelet import Kubelet, KubeletConfig
 from kubelearn.kubelet.kubelet import CLUSTER_CIDR, node_network
+from kubelearn.kubelet.runtime import ExecError
 from kubelearn.proxy import ClusterDNS, Dataplane, KubeProxy, Network, Traffic
 from kubelearn.proxy.dns import DNS_PORTS, addon_manifests, dns_ip
 from kubelearn.scheduler import Scheduler
@@ -202,6 +206,33 @@ def _prune_nulls(value: Any) -> None:
             _prune_nulls(item)
 
 
+# How many etcd members kl.Cluster(etcd_members=...) accepts (issue 15): odd sizes, as etcd's
+# FAQ advises (etcd.io/docs/v3.5/faq, "Why an odd number of cluster members?"); 3 survives
+# one member's loss, 5 two.
+ETCD_MEMBERS = (3, 5)
+
+
+def raft_store(sim: Simulation, members: Any, etcd: Any = None) -> ReplicatedStore:
+    """The store of ``kl.Cluster(etcd_members=...)``: a Raft group with its leader elected.
+
+    A new group has no leader; its members first wait out their randomized
+    election timeouts (1 s to 2 s). That election runs here, on the group's
+    own clock, before the API server writes anything: the cluster is usable at
+    its second 0, and the group's clock is the election's length ahead
+    (``group.offset``; see :mod:`kubelearn.etcd.raftstore` on time).
+    """
+    if etcd is not None:
+        raise ValueError("etcd= stores objects in a real etcd cluster and etcd_members= in a "
+                         "simulated one: give one of them")
+    if type(members) is not int or members not in ETCD_MEMBERS:
+        raise ValueError(f"etcd_members must be 3 or 5 (an odd-sized etcd cluster that "
+                         f"survives the loss of 1 or 2 members), not {members!r}")
+    group = RaftGroup(sim, members)
+    store = ReplicatedStore(group)
+    group.wait_for_leader()
+    return store
+
+
 class Cluster:
     """A Kubernetes control plane on a virtual clock: etcd, the API server, component clients.
 
@@ -227,26 +258,37 @@ class Cluster:
     ``unhealthy_zone_threshold`` (0.55), ``large_cluster_size_threshold`` (50).
     ``controllers`` picks the controllers that run, like kube-controller-manager's
     ``--controllers``: ``("*",)`` (default) all of nodelifecycle, tainteviction, replicaset,
-    deployment, garbagecollector, endpoint and endpointslice; ``("*", "-replicaset")`` all
-    but one; ``("nodelifecycle",)`` one.
+    deployment, garbagecollector, endpoint, endpointslice and disruption; ``("*",
+    "-replicaset")`` all but one; ``("nodelifecycle",)`` one.
     ``etcd`` (``"http://127.0.0.1:2379"`` or a list of endpoints) keeps the API server's
     objects in a real etcd cluster instead of the in-process store
     (:class:`~kubelearn.etcd.remote.RemoteStore`; ``make etcd`` starts one).
+    ``etcd_members`` (3 or 5) runs etcd as a Raft group of that many members on the
+    virtual clock (:class:`~kubelearn.etcd.raft.RaftGroup`, through
+    :class:`~kubelearn.etcd.raftstore.ReplicatedStore`); ``cluster.etcd_members`` is the
+    group, to crash, restart and partition members (``"etcd-1"``...). See
+    :func:`raft_store` for when it is usable.
     """
 
     def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
         unknown = set(settings) - {"compaction_interval", "audit_limit",
                                    "disable_admission_plugins", "scheduler_config",
                                    "scheduler_plugins", "scheduler", "epoch", "controllers",
-                                   "service_cidr", "service_node_port_range", "etcd"} \
+                                   "service_cidr", "service_node_port_range", "etcd",
+                                   "etcd_members"} \
             - NODE_SETTINGS \
             - NODE_LIFECYCLE_SETTINGS
         if unknown:
             raise TypeError(f"unknown cluster settings: {sorted(unknown)}")
         self.settings = settings
         self.sim = Simulation(seed, **({"epoch": settings["epoch"]} if "epoch" in settings else {}))
-        self.etcd: Store | RemoteStore = Store(self.sim)
-        if settings.get("etcd") is not None:  # a real etcd cluster: it must answer, and be empty
+        self.etcd: Store | RemoteStore | ReplicatedStore = Store(self.sim)
+        # The Raft group behind the store with etcd_members=3 or 5; None otherwise.
+        self.etcd_members: RaftGroup | None = None
+        if settings.get("etcd_members") is not None:
+            self.etcd = raft_store(self.sim, settings["etcd_members"], settings.get("etcd"))
+            self.etcd_members = self.etcd.group
+        elif settings.get("etcd") is not None:  # a real etcd cluster: it must answer, and be empty
             self.etcd = RemoteStore(self.sim, settings["etcd"])
             try:
                 self.etcd.check_fresh()
@@ -305,6 +347,8 @@ class Cluster:
             "endpointslice": lambda: EndpointSliceController(
                 self.sim, self.client(authn.controller_user("endpointslice-controller")),
                 **shared),
+            "disruption": lambda: DisruptionController(
+                self.sim, self.client(authn.controller_user("disruption-controller")), **shared),
         }
         enabled = enabled_controllers(settings.get("controllers", ("*",)), factories)
         self.controllers = {name: factories[name]() for name in factories if name in enabled}
@@ -332,7 +376,11 @@ class Cluster:
         self.lock = threading.RLock()
 
     def __repr__(self) -> str:
-        return f"Cluster(seed={self.sim.seed}, now={self.now:g}s, revision={self.etcd.revision})"
+        try:
+            revision = str(self.etcd.revision)
+        except EtcdError as err:  # no etcd member answers: say so rather than fail to print
+            revision = f"unknown ({err})"
+        return f"Cluster(seed={self.sim.seed}, now={self.now:g}s, revision={revision})"
 
     # -- time ------------------------------------------------------------------------------------
     @property
@@ -539,6 +587,39 @@ class Cluster:
                 extra["lease"] = None
         return describing.describe(obj, describing.events_for(obj, events),
                                    now=self.sim.timestamp(), **extra)
+
+    def exec(self, pod: str, command: str | list[str], container: str | None = None,
+             namespace: str = "default") -> str:
+        """``kubectl exec <pod> -- <command>``: what the command prints (``env``, ``printenv``).
+
+        The API server finds the pod's node and the node's kubelet runs the
+        command in the container (the first one unless ``container`` is named).
+        A simulated container has only ``env`` and ``printenv``: enough to see
+        the environment its kubelet gave it when it started.
+        """
+        obj = self.admin.get("pods", pod, namespace)
+        spec, phase = obj.get("spec") or {}, (obj.get("status") or {}).get("phase")
+        names = [c.get("name") for c in spec.get("containers") or ()]
+        if container is not None and container not in names:
+            raise BadRequest(f"container {container} is not valid for pod {pod}")
+        if phase in ("Succeeded", "Failed"):  # kubectl checks this before it asks
+            raise BadRequest(f"cannot exec into a container in a completed pod; current "
+                             f"phase is {phase}")
+        kubelet = self.kubelets.get(spec.get("nodeName") or "")
+        if kubelet is None:
+            raise BadRequest(f"pod {pod} does not have a host assigned")
+        if not kubelet.running:
+            raise StatusError(f"error dialing backend: dial tcp {kubelet.node_ip}:10250: "
+                              "connect: connection refused")
+        argv = command.split() if isinstance(command, str) else list(command)
+        try:
+            return kubelet.exec(pod, argv, container, namespace)
+        except KeyError:
+            raise BadRequest(f"unable to upgrade connection: pod {pod} not found") from None
+        except ExecError as error:
+            if error.exit_code == 127:
+                raise InternalError(f"error executing command in container: {error}") from None
+            raise BadRequest(f"unable to upgrade connection: {error}") from None
 
     def delete(self, kind: str, name: str, namespace: str = "default", **options: Any) -> dict:
         """``kubectl delete <kind> <name>``: the deleted (or terminating) object or a Status."""

@@ -50,10 +50,20 @@ class Compactor:
             self.compact_once()
 
     def compact_once(self) -> int:
-        """One round of compact.go compact(); returns the revision compacted at (0: none)."""
-        resp = self.store.txn([Compare.version(COMPACT_REV_KEY) == self.compact_time],
-                              [Op.put(COMPACT_REV_KEY, str(self.revision))],
-                              [Op.get(COMPACT_REV_KEY)])
+        """One round of compact.go compact(); returns the revision compacted at (0: none).
+
+        If etcd fails the txn (no quorum), the round changes nothing and the next
+        one tries again, as the compactor loop logs "compact failed" and goes on.
+        Should the failed txn commit after all, the next round's compare fails and
+        catches up on the key's version, as after another API server's round.
+        """
+        try:
+            resp = self.store.txn([Compare.version(COMPACT_REV_KEY) == self.compact_time],
+                                  [Op.put(COMPACT_REV_KEY, str(self.revision))],
+                                  [Op.get(COMPACT_REV_KEY)])
+        except EtcdError as err:  # etcd3.go compactor: klog "compact failed", next interval
+            self.sim.record("kube-apiserver", "CompactionFailed", "etcd", str(err))
+            return 0
         current = resp.revision
         if not resp.succeeded:  # someone else compacted: catch up on their compact time
             kv = resp.responses[0].kvs[0]

@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from kubelearn.api import AlreadyExists, NotFound, StatusError
 from kubelearn.apiserver.defaults import set_defaults
 from kubelearn.apiserver.storage import LeaseManager
-from kubelearn.etcd import Compare, Op
+from kubelearn.etcd import Compare, EtcdError, Op
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.client import Client
@@ -281,7 +281,7 @@ class KubernetesServiceController:
         """One round (UpdateKubernetesService); a failure waits for the next round."""
         try:
             self.update_kubernetes_service()
-        except StatusError as err:
+        except (StatusError, EtcdError) as err:  # the API server's calls, or its master lease
             self.sim.record("kube-apiserver", "KubernetesServiceSyncFailed",
                             "service/default/kubernetes",
                             f"unable to sync kubernetes service: {err}")

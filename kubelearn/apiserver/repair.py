@@ -27,11 +27,12 @@ from __future__ import annotations
 from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any
 
-from kubelearn.api import Conflict
+from kubelearn.api import Conflict, StatusError
 from kubelearn.apiserver.allocator import AllocationBitmap
 from kubelearn.apiserver.ipallocator import ServiceIPRange
 from kubelearn.apiserver.portallocator import PortAllocator
 from kubelearn.apiserver.rangeallocation import AllocatorError
+from kubelearn.etcd import EtcdError
 
 if TYPE_CHECKING:  # pragma: no cover
     import random
@@ -86,6 +87,10 @@ IP_REASONS = {"NotAllocated": "ClusterIPNotAllocated", "AlreadyAllocated":
               "RangeFull": "ServiceCIDRFull"}
 PORT_REASONS = {"NotAllocated": "PortNotAllocated", "AlreadyAllocated": "PortAlreadyAllocated",
                 "NotInRange": "PortOutOfRange", "RangeFull": "PortRangeFull"}
+# What a failed round says, before the error (runtime.HandleError logs it; the next round
+# tries again): ipallocator/controller/repair.go and portallocator/controller/repair.go, v1.32.
+REFRESH_FAILED = {"ipallocator-repair-controller": "unable to refresh the service IP block",
+                  "portallocator-repair-controller": "unable to refresh the port allocations"}
 
 
 class Repair:
@@ -184,6 +189,11 @@ def repair_loop(sim: Simulation, repairs: list[Repair],
     """Run every repair again every ``interval`` seconds (the first round ran at start)."""
     while True:
         yield sim.timeout(interval)
-        services = list_services()
-        for repair in repairs:
-            repair.run_once(services)
+        try:
+            services = list_services()
+            for repair in repairs:
+                repair.run_once(services)
+        except (StatusError, EtcdError) as err:  # RunUntil: runtime.HandleError, next round
+            for repair in repairs:
+                sim.record(repair.component, "RepairFailed", "",
+                           f"{REFRESH_FAILED.get(repair.component, 'unable to repair')}: {err}")

@@ -439,12 +439,13 @@ class Member:
                               f"leader {lead}" if lead else "no leader known")
 
     def _campaign(self) -> None:
+        waited = self.randomized_timeout  # the timeout that ran out; _reset draws the next
         self._reset(self.term + 1)
         self.state = CANDIDATE
         self.disk.vote = self.name
         self.votes = {self.name: True}
         self.group.record(self, "BecameCandidate", self.log.last_index,
-                          f"no leader heard for {self.randomized_timeout} ticks")
+                          f"no leader heard for {waited} ticks")
         if self._count_votes(True) >= self.group.quorum:
             self._become_leader()
             return
@@ -991,6 +992,19 @@ class RaftGroup:
             self.clock.run_until(until)
         self.offset = max(self.offset, self.clock.now - self.sim.now)
         self._notify()
+
+    def wait_for_leader(self) -> str | None:
+        """Run the group's clock ahead until a leader is elected (at most a request timeout).
+
+        A new group has no leader: its members wait out their randomized
+        election timeouts (1 s to 2 s) first. ``kl.Cluster(etcd_members=3)``
+        calls this before the API server's first write, so the election is
+        the first thing on the group's timeline. Returns the leader, or None.
+        """
+        deadline = self.clock.now + self.request_timeout
+        self.clock.run_while(lambda: self.leader is None and self.clock.now < deadline)
+        self.run_ahead()
+        return self.leader
 
     def on_advance(self, listener: Any) -> None:
         """Call ``listener()`` each time the group has run (the store front delivers watches)."""

@@ -90,6 +90,7 @@ def number(value: Any) -> Fraction | None:
 from kubelearn.exercises import (  # noqa: E402, F401
     lesson00,
     lesson01,
+    lesson02,
     lesson03,
     lesson04,
     lesson05,

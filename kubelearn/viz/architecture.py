@@ -124,14 +124,31 @@ def arrows(cluster: Cluster) -> pd.DataFrame:
 def writes(cluster: Cluster) -> pd.DataFrame:
     """etcd writes per resource (the ``<resource>`` of ``/registry/<resource>/...``), most
     first; a deleted key's writes count too, and versions compaction dropped are one
-    ``(compacted)`` row, so the rows add up to the arrow's count. Read from the store's
-    history: no request, no revision."""
+    ``(compacted)`` row, so the rows add up to the arrow's count.
+
+    Read through etcd's own API, so it works on every backend (the embedded
+    store, a Raft group, a real etcd): a watch from just after the compaction
+    revision replays every change since, one event per version (a delete's
+    tombstone included); compaction kept the newest version at or below its
+    revision of each key alive then, which a range at that revision lists.
+    Reads only: no write, no new revision.
+    """
+    store = cluster.etcd
     counts: dict[str, int] = {}
-    # etcd has no "list every key ever written" call: read the store's own key index.
-    for key in list(cluster.etcd._versions):
+
+    def count(key: str) -> None:
         resource = key.split("/")[2] if key.count("/") >= 2 else key
-        counts[resource] = counts.get(resource, 0) + len(cluster.etcd.history(key))
-    missing = cluster.etcd.revision - 1 - sum(counts.values())
+        counts[resource] = counts.get(resource, 0) + 1
+
+    compacted = store.compact_revision
+    if compacted:
+        for kv in store.range("", prefix=True, revision=compacted, keys_only=True).kvs:
+            count(kv.key)
+    replay = store.watch("", prefix=True, start_revision=compacted + 1)
+    for event in replay.events:
+        count(event.kv.key)
+    replay.cancel()
+    missing = store.revision - 1 - sum(counts.values())
     if missing > 0:
         counts["(compacted)"] = missing
     frame = pd.DataFrame(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])),

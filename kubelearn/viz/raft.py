@@ -8,7 +8,8 @@ Nothing reaches into a member.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -75,11 +76,12 @@ def partitions(records: pd.DataFrame, end: float) -> list[tuple[float, float]]:
     return spans
 
 
-def raft_timeline(group: RaftGroup) -> Figure:
+def raft_timeline(group: RaftGroup, title: str | None = None) -> Figure:
     """Each member's role over time as coloured bands, terms written on them.
 
     Stars mark elections won, ticks the leader's commits, shading the time the
-    network was partitioned. Time is the group's clock, in seconds.
+    network was partitioned. Time is the group's clock, in seconds. ``title``
+    replaces the general one with what this timeline shows.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Patch
@@ -125,10 +127,314 @@ def raft_timeline(group: RaftGroup) -> Figure:
     ax.set_xlabel("time on the etcd group's clock (s)")
     ax.set_ylabel("member")
     terms = int(records.term.max()) if len(records) else 0
-    ax.set_title(f"Raft: one leader per term ({terms} term(s), {len(won)} election(s) won); "
-                 "a lost leader means an election a second or two later")
+    ax.set_title(title or f"Raft: one leader per term ({terms} term(s), {len(won)} election(s) "
+                 "won); a lost leader means an election a second or two later")
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8,
               frameon=False)
     ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# -- how big a group, how long an election --------------------------------------------------------
+
+def quorum_table(sizes: range = range(1, 8)) -> pd.DataFrame:
+    """For each group size: its quorum (a majority of the configured members) and how many
+    members it can lose and still commit."""
+    import pandas as pd
+
+    rows = [(n, n // 2 + 1, n - (n // 2 + 1)) for n in sizes]
+    return pd.DataFrame(rows, columns=["members", "quorum", "can lose"]).set_index("members")
+
+
+def unavailability(members: int, up: float) -> float:
+    """The chance that fewer than a quorum are up, each member up with probability ``up``."""
+    from math import comb
+
+    quorum = members // 2 + 1
+    return 1 - sum(comb(members, k) * up**k * (1 - up)**(members - k)
+                   for k in range(quorum, members + 1))
+
+
+def availability_plot(sizes: tuple[int, ...] = (1, 2, 3, 4, 5), mark: float = 0.99) -> Figure:
+    """How often a group has no quorum, against how often each member is up, for each size.
+
+    Dots at ``mark`` (each member up 99 % of the time) give the values the
+    lesson quotes. The log axis has a tick and a grid line per power of ten
+    only: minor ticks over seven decades more than double the time to draw.
+    """
+    import matplotlib.pyplot as plt
+    import numpy as np
+    from matplotlib.ticker import NullLocator
+
+    up = np.linspace(0.9, 0.999, 100)
+    fig, ax = plt.subplots(figsize=(8, 3.6))
+    for n in sizes:
+        line, = ax.plot(up * 100, [unavailability(n, p) * 100 for p in up],
+                        label=f"{n} member" + ("s" if n > 1 else ""),
+                        linestyle="--" if n % 2 == 0 else "-")
+        at_mark = unavailability(n, mark) * 100
+        ax.plot(mark * 100, at_mark, "o", color=line.get_color())
+        if n % 2:
+            ax.annotate(f"{at_mark:.1g} %", (mark * 100, at_mark), textcoords="offset points",
+                        xytext=(-6, 0), ha="right", va="center", fontsize=8)
+    ax.axvline(mark * 100, color="0.5", linestyle=":", linewidth=1)
+    ax.set_yscale("log")
+    ax.yaxis.set_minor_locator(NullLocator())
+    ax.set_xlabel("each member up (% of the time)")
+    ax.set_ylabel("no quorum (% of the time)")
+    ax.set_title("An even member adds a way to fail: 2 lose quorum more often than 1, "
+                 "4 more often than 3")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower left")
+    fig.tight_layout()
+    return fig
+
+
+def leader_crash_elections(seeds: range, members: int = 3, give_up: float = 10.0) -> pd.DataFrame:
+    """Crash the leader of a settled group once per seed: how long until the next leader?
+
+    Each seed elects a leader, runs to second 3, crashes the leader and counts
+    the seconds (group clock) until another member wins an election, and how
+    many candidacies it took. More than one means a vote was split or refused
+    and a candidate had to wait out another random timeout. Each run stops at
+    the new leader (or after ``give_up`` seconds without one: ``NaN``), so 200
+    seeds take about a second.
+    """
+    import pandas as pd
+
+    rows = [(seed, *_crash_the_leader(seed, members, give_up)) for seed in seeds]
+    return pd.DataFrame(rows, columns=["seed", "seconds", "candidacies"])
+
+
+def _crash_the_leader(seed: int, members: int, give_up: float) -> tuple[float, int]:
+    """One seed of :func:`leader_crash_elections`: (seconds to a new leader, candidacies)."""
+    from kubelearn.etcd.raft import RaftGroup
+    from kubelearn.sim import Simulation
+
+    sim = Simulation(seed)
+    group = RaftGroup(sim, members)
+    sim.run(3)
+    crashed = group.now
+    group.crash(group.leader)
+    deadline = crashed + give_up
+    group.clock.run_while(lambda: group.leader is None and group.now < deadline)
+    records = group.records()
+    after = records[records.time > crashed]
+    won = after[after.event == "BecameLeader"]
+    return (float(won.time.iloc[0] - crashed) if len(won) else float("nan"),
+            int((after.event == "BecameCandidate").sum()))
+
+
+def election_time_plot(elections: pd.DataFrame) -> Figure:
+    """A histogram of :func:`leader_crash_elections`: first candidate won, or more rounds."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    bins = np.arange(0.8, elections.seconds.max() + 0.2, 0.1)
+    first = elections[elections.candidacies == 1].seconds
+    more = elections[elections.candidacies > 1].seconds
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    ax.hist([first, more], bins=bins, stacked=True, color=["tab:green", "tab:orange"],
+            label=[f"the first candidate won ({len(first)} seeds)",
+                   f"a vote split or refused: another timeout ({len(more)} seeds)"])
+    ax.set_xlabel("from the leader's crash to a new leader (s)")
+    ax.set_ylabel("seeds")
+    ax.set_title(f"A new leader {first.min():.1f}-{first.max():.1f} s after the crash when the "
+                 "first random timeout wins; a split vote costs another")
+    ax.legend(fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+# -- a client that keeps writing -----------------------------------------------------------------
+
+class WriteLoad:
+    """A client that writes one key every ``every`` seconds through the group, without waiting.
+
+    Each write goes to ``member`` (default: the first member up, as a client
+    with a list of endpoints does) and is answered on the group's clock;
+    :meth:`table` lists every write and what became of it.
+    """
+
+    def __init__(self, group: RaftGroup, every: float = 0.25,
+                 key: str = "/registry/configmaps/default/counter",
+                 member: str | None = None) -> None:
+        self.group, self.every, self.key, self.member = group, every, key, member
+        self.sent: list = []
+        group.sim.process(self._run())
+
+    def _run(self) -> Generator[Any, Any, None]:  # a SimPy process on the cluster's clock
+        n = 0
+        while True:
+            n += 1
+            self.group.advance()  # the group's clock catches up before the request goes
+            self.sent.append((n, self.group.submit("write", "put", (self.key, str(n).encode()),
+                                                   member=self.member)))
+            yield self.group.sim.timeout(self.every)
+
+    def table(self) -> pd.DataFrame:
+        """One row per write: value, sent and answered (group seconds), member, outcome."""
+        import pandas as pd
+
+        rows = [(n, r.invoked, r.completed, r.member,
+                 "pending" if not r.done else ("committed" if r.error is None else str(r.error)))
+                for n, r in self.sent]
+        return pd.DataFrame(rows, columns=["value", "sent", "answered", "member", "outcome"])
+
+
+def no_quorum_spans(records: pd.DataFrame, members: list[str], end: float) -> list[tuple]:
+    """The (start, end) of each time fewer than a quorum of members were up."""
+    quorum = len(members) // 2 + 1
+    up, spans, since = set(members), [], None
+    for time, member, event in records[records.event.isin(["Crash", "Restart"])][
+            ["time", "member", "event"]].itertuples(index=False):
+        (up.discard if event == "Crash" else up.add)(member)
+        if len(up) < quorum and since is None:
+            since = time
+        elif len(up) >= quorum and since is not None:
+            spans.append((since, time))
+            since = None
+    if since is not None:
+        spans.append((since, end))
+    return spans
+
+
+def quorum_plot(group: RaftGroup, load: WriteLoad, title: str | None = None) -> Figure:
+    """Above, each write's wait (committed or failed); below, each member's commit index."""
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullLocator
+
+    writes, records = load.table(), group.records()
+    end = group.now
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(10, 5), sharex=True,
+                                      gridspec_kw={"height_ratios": [1, 1.3]})
+    for outcome, colour, marker in (("committed", "tab:green", "o"), ("failed", "tab:red", "x")):
+        done = writes[writes.outcome != "pending"]
+        mine = done[(done.outcome == "committed") == (outcome == "committed")]
+        if len(mine):
+            top.scatter(mine.sent, mine.answered - mine.sent, s=14, color=colour, marker=marker,
+                        label=f"{outcome} ({len(mine)})")
+    top.set_yscale("log")
+    top.yaxis.set_minor_locator(NullLocator())  # minor ticks on a log axis are slow to draw
+    top.set_ylabel("wait for the answer (s)")
+    top.legend(fontsize=8, loc="upper left")
+    commits = records[records.event == "Commit"]
+    for i, name in enumerate(group.names):  # widest first, so a line on top never hides one
+        mine = commits[commits.member == name]
+        bottom.step(mine.time, mine["index"], where="post", label=name,
+                    linewidth=1.5 + 2 * (len(group.names) - 1 - i), alpha=0.8)
+    spans = no_quorum_spans(records, list(group.names), end)
+    for ax in (top, bottom):
+        for i, (a, b) in enumerate(spans):
+            ax.axvspan(a, b, color="0.5", alpha=0.2, zorder=0,
+                       label="no quorum" if i == 0 and ax is bottom else None)
+        ax.grid(alpha=0.3)
+    bottom.set_ylabel("commit index")
+    bottom.set_xlabel("time on the etcd group's clock (s)")
+    bottom.legend(fontsize=8, loc="upper left")
+    top.set_title(title or "Without a quorum nothing commits: writes wait, up to the 7 s "
+                  "request timeout, and commit indexes stand still")
+    top.set_xlim(group.started, end)
+    fig.tight_layout()
+    return fig
+
+
+# -- crash and restart members, and watch -------------------------------------------------------
+
+# The widget's starting point: the first leader is down from 6 s to 14 s, a follower from 10 s to
+# 18 s; between 10 s and 14 s two of three are down.
+DEFAULT_DOWNTIME = {"etcd-1": (6, 14), "etcd-2": (10, 18)}
+
+
+def crash_schedule(downtime: dict[str, tuple[float, float]], seed: int = 0, members: int = 3,
+                   duration: float = 30) -> tuple[RaftGroup, WriteLoad]:
+    """A group under a steady write load whose members are down for the given ``(from, to)``
+    seconds (equal ends: never down); it runs ``duration`` seconds."""
+    from kubelearn.etcd.raft import RaftGroup
+    from kubelearn.sim import Simulation
+
+    sim = Simulation(seed)
+    group = RaftGroup(sim, members)
+    load = WriteLoad(group)
+
+    def fault(name: str, down: float, up: float) -> Generator[Any, Any, None]:
+        yield sim.timeout(down)
+        group.crash(name)
+        yield sim.timeout(up - down)
+        group.restart(name)
+
+    for name, (down, up) in downtime.items():
+        if up > down:
+            sim.process(fault(name, down, up))
+    sim.run(duration)
+    return group, load
+
+
+def crash_widget(seed: int = 0, members: int = 3, duration: int = 30) -> Any:
+    """A slider per member for when it is down; each change re-runs the group and redraws."""
+    import ipywidgets as widgets
+    import matplotlib.pyplot as plt
+
+    sliders = {f"etcd-{i}": widgets.IntRangeSlider(
+        value=DEFAULT_DOWNTIME.get(f"etcd-{i}", (0, 0)), min=0, max=duration, step=1,
+        description=f"etcd-{i} down", continuous_update=False,
+        style={"description_width": "initial"}) for i in range(1, members + 1)}
+
+    def draw(**downtime: tuple[int, int]) -> None:
+        group, load = crash_schedule(downtime, seed, members, duration)
+        outcomes = load.table().outcome.value_counts()
+        raft_timeline(group, title=f"{outcomes.get('committed', 0)} writes committed, "
+                      f"{len(load.sent) - outcomes.get('committed', 0)} not: "
+                      "a write commits only while a majority is up")
+        plt.show()
+
+    out = widgets.interactive_output(draw, sliders)
+    return widgets.VBox([widgets.HBox(list(sliders.values())[:2]),
+                         widgets.HBox(list(sliders.values())[2:]), out])
+
+
+# -- why a slow network (or disk) means constant elections --------------------------------------
+
+def elections_by_latency(latencies_ms: tuple[int, ...], seconds: float = 60, seed: int = 0,
+                         members: int = 3) -> pd.DataFrame:
+    """For each one-way delay between every two members: elections won and terms started in
+    ``seconds``. A slow disk acts the same way: etcd writes to disk before it answers."""
+    import itertools
+
+    import pandas as pd
+
+    from kubelearn.etcd.raft import RaftGroup
+    from kubelearn.sim import Simulation
+
+    rows = []
+    for latency in latencies_ms:
+        sim = Simulation(seed)
+        group = RaftGroup(sim, members)
+        for a, b in itertools.combinations(group.names, 2):
+            group.set_latency(a, b, latency / 1000)
+        sim.run(seconds)
+        records = group.records()
+        rows.append((latency, int((records.event == "BecameLeader").sum()),
+                     int(records.term.max())))
+    return pd.DataFrame(rows, columns=["latency_ms", "elections won", "terms"])
+
+
+def elections_plot(by_latency: pd.DataFrame, seconds: float = 60) -> Figure:
+    """Elections won and terms started against the one-way delay (:func:`elections_by_latency`)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    ax.plot(by_latency.latency_ms, by_latency["terms"], marker="o", color="tab:orange",
+            label="terms started (elections called)")
+    ax.plot(by_latency.latency_ms, by_latency["elections won"], marker="*", markersize=10,
+            color="tab:green", label="elections won (new leaders)")
+    ax.axvline(500, color="0.4", linestyle=":", label="round trip = election timeout (1 s)")
+    ax.set_xlabel("one-way delay between members (ms)")
+    ax.set_ylabel(f"count in {seconds:g} s")
+    ax.set_title("Once a round trip takes the election timeout (1 s), leaders come and go")
+    ax.legend(fontsize=8, loc="upper left")
+    ax.grid(alpha=0.3)
     fig.tight_layout()
     return fig
