@@ -16,9 +16,10 @@ a formula over it:
 NodeUnschedulable, NodeName, NodePorts, TaintToleration, NodeAffinity,
 NodeResourcesFit (all three scoring strategies), NodeResourcesBalancedAllocation
 (up to two resources), ImageLocality, PodTopologySpread and InterPodAffinity. Each
-plugin's scoring formula lives once, in its own module, beside its per-node form
-(``score_nodes``, ``score_columns``, ``score_matrix``, ``filter_columns``,
-``filter_nodes``); this module builds the columns they read. It visits the nodes
+plugin's filter and scoring formulas live once, in its own module, beside its per-node
+form (``filter_mask``, ``fit_mask``, ``filter_columns``, ``filter_nodes``,
+``score_nodes``, ``score_columns``, ``score_matrix``); this module builds the columns
+they read and runs the cycle. It visits the nodes
 in the same order, stops at the same ``numFeasibleNodesToFind``, computes the
 same integers (floats where upstream uses them, in the same order of
 operations) and makes the same draw for ties -- so placements equal the
@@ -49,19 +50,17 @@ from kubelearn.scheduler.nodeinfo import (
     MEMORY,
     NodeInfo,
     PodInfo,
+    Resource,
     Snapshot,
-    is_extended_resource_name,
     is_scalar_resource_name,
     pod_level_requests_set,
 )
 from kubelearn.scheduler.plugins.balanced_allocation import NodeResourcesBalancedAllocation
 from kubelearn.scheduler.plugins.default_preemption import DefaultPreemption
 from kubelearn.scheduler.plugins.helper import (
-    NO_EXECUTE,
-    NO_SCHEDULE,
+    DO_NOT_SCHEDULE_EFFECTS,
     PREFER_NO_SCHEDULE,
     pod_tolerations,
-    tolerations_tolerate_taint,
 )
 from kubelearn.scheduler.plugins.image_locality import (
     ImageLocality,
@@ -83,8 +82,8 @@ from kubelearn.scheduler.plugins.node_resources_fit import (
     NodeResourcesFit,
 )
 from kubelearn.scheduler.plugins.node_unschedulable import (
-    TAINT_NODE_UNSCHEDULABLE,
     NodeUnschedulable,
+    tolerates_unschedulable,
 )
 from kubelearn.scheduler.plugins.pod_topology_spread import (
     DO_NOT_SCHEDULE,
@@ -97,6 +96,7 @@ from kubelearn.scheduler.plugins.pod_topology_spread import (
 from kubelearn.scheduler.plugins.resource_allocation import pod_resource_requests
 from kubelearn.scheduler.plugins.taint_toleration import (
     TaintToleration,
+    untolerated_taints,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -112,14 +112,13 @@ SPREAD_CACHE_SIZE = 64  # selectors whose per-node matching-pod counts are kept 
 SHAPE_CACHE_SIZE = 1024  # pod shapes whose default spreading constraints (tolerations) are kept
 _MISSING = -1  # the label code of a node without the key
 LabelKey = tuple[str, str, str]  # (namespace, label key, value)
-# The integer columns. The free_* rows (allocatable - requested; pods left) sit together so
-# NodeResourcesFit's filter is one comparison of a 4-row slice against the pod's requests.
+# The integer columns. The free_* rows (pods left; allocatable - requested) sit together, in
+# the order of node_resources_fit.FREE_ROWS, so NodeResourcesFit.fit_mask takes one 4-row slice.
 INT_FIELDS = ("alloc_cpu", "alloc_mem", "alloc_eph", "alloc_pods", "req_cpu", "req_mem",
               "req_eph", "nz_cpu", "nz_mem", "pod_count", "free_pods", "free_cpu", "free_mem",
               "free_eph")
 (ALLOC_CPU, ALLOC_MEM, ALLOC_EPH, ALLOC_PODS, REQ_CPU, REQ_MEM, REQ_EPH, NZ_CPU, NZ_MEM,
  POD_COUNT, FREE_PODS, FREE_CPU, FREE_MEM, FREE_EPH) = range(len(INT_FIELDS))
-_NO_LIMIT = np.iinfo(np.int64).min  # a threshold every node passes
 
 
 def popcount(words: np.ndarray) -> np.ndarray:
@@ -614,14 +613,13 @@ class VectorizedScheduler:
         everyone = slice(0, n)
         for pl in profile.filter_plugins:
             if isinstance(pl, NodeUnschedulable):
-                taint = {"key": TAINT_NODE_UNSCHEDULABLE, "effect": NO_SCHEDULE}
-                if not tolerations_tolerate_taint(tolerations, taint):
-                    masks.append(lambda sel: ~a.unschedulable[sel])
+                if not tolerates_unschedulable(pod):
+                    masks.append(lambda sel: NodeUnschedulable.filter_mask(a.unschedulable[sel]))
             elif isinstance(pl, TaintToleration):
-                words = self._untolerated_words(tolerations, (NO_SCHEDULE, NO_EXECUTE))
-                if words is not None:
-                    masks.append(lambda sel, w=words: ~(
-                        a.taint_bits[:, sel] & w[:, None]).any(axis=0))
+                words = self._untolerated_words(tolerations, DO_NOT_SCHEDULE_EFFECTS)
+                if words is not None:  # else no node has a taint the pod does not tolerate
+                    masks.append(lambda sel, w=words: TaintToleration.filter_mask(
+                        a.taint_bits[:, sel], w))
             elif isinstance(pl, NodeAffinity):
                 full = self._node_affinity_filter(pl, pod, everyone)
                 if full is not None:
@@ -631,7 +629,7 @@ class VectorizedScheduler:
                     full = self._ports_free(info.host_ports, everyone)
                     masks.append(lambda sel, m=full: m[sel])
             elif isinstance(pl, NodeResourcesFit):
-                masks.append(self._fits(pl, info))
+                masks.append(self._fits(pl, info.requested))
             elif isinstance(pl, PodTopologySpread):
                 full = self._spread_filter(pl, pod, everyone)
                 if full is not None:
@@ -669,8 +667,7 @@ class VectorizedScheduler:
             key, known = None, False
         if known is not False:
             return known
-        ids = [i for i, t in enumerate(taints)
-               if t["effect"] in effects and not tolerations_tolerate_taint(tolerations, t)]
+        ids = untolerated_taints(taints, tolerations, effects)
         words = self.arrays.taint_mask(ids) if ids else None
         if key is not None:
             if len(self._untolerated_seen) >= SHAPE_CACHE_SIZE:
@@ -767,32 +764,16 @@ class VectorizedScheduler:
                 mask[i] = False
         return mask
 
-    def _fits(self, pl: NodeResourcesFit, info: PodInfo) -> MaskFn:
-        """fits_request over the nodes."""
+    def _fits(self, pl: NodeResourcesFit, request: Resource) -> MaskFn:
+        """NodeResourcesFit's filter over a selection: its thresholds, our free columns."""
         a = self.arrays
-        request = info.requested
-        # at least one pod slot left; then each requested resource's free amount
-        wants = [1, _NO_LIMIT, _NO_LIMIT, _NO_LIMIT]
-        if not request.is_zero():
-            for i, want in enumerate((request.milli_cpu, request.memory,
-                                      request.ephemeral_storage), start=1):
-                if want > 0:
-                    wants[i] = want
-        thresholds = np.array(wants, dtype=np.int64)[:, None]
-        scalars = []
-        for name, want in (request.scalar_resources.items() if not request.is_zero() else ()):
-            if want == 0 or (is_extended_resource_name(name) and (
-                    name in pl.ignored_resources
-                    or name.split("/")[0] in pl.ignored_resource_groups)):
-                continue
-            a._scalar(name)
-            scalars.append((name, want))
+        thresholds = pl.fit_thresholds(request)
+        for name, _ in thresholds.scalars:
+            a._scalar(name)  # a column for every scalar resource asked for
 
         def fits(sel: Selection) -> np.ndarray:
-            mask = (a.ints[FREE_PODS:FREE_EPH + 1, sel] >= thresholds).all(axis=0)
-            for name, want in scalars:
-                mask &= a.scalar_req[name][sel] <= a.scalar_alloc[name][sel] - want
-            return mask
+            return pl.fit_mask(thresholds, a.ints[FREE_PODS:FREE_EPH + 1, sel],
+                               lambda name: (a.scalar_alloc[name][sel], a.scalar_req[name][sel]))
         return fits
 
     # -- PodTopologySpread ---------------------------------------------------------------------
@@ -849,7 +830,7 @@ class VectorizedScheduler:
         if c.node_affinity_policy == HONOR and _may_require_nodes(pod):
             mask &= self.required_mask(RequiredNodeAffinity(pod), sel)
         if c.node_taints_policy == HONOR:
-            mask &= self._untolerated(sel, pod_tolerations(pod), (NO_SCHEDULE, NO_EXECUTE)) == 0
+            mask &= self._untolerated(sel, pod_tolerations(pod), DO_NOT_SCHEDULE_EFFECTS) == 0
         return mask
 
     def _spread_filter(self, pl: PodTopologySpread, pod: Mapping[str, Any],

@@ -137,9 +137,12 @@ def tolerations_tolerate_taint(tolerations: Iterable[Mapping[str, Any]],
     return any(tolerates(t, taint) for t in tolerations)
 
 
+DO_NOT_SCHEDULE_EFFECTS = (NO_SCHEDULE, NO_EXECUTE)  # the effects of do_not_schedule_taints
+
+
 def do_not_schedule_taints(taint: Mapping[str, Any]) -> bool:
     """The taints that keep pods off a node: NoSchedule and NoExecute."""
-    return taint.get("effect") in (NO_SCHEDULE, NO_EXECUTE)
+    return taint.get("effect") in DO_NOT_SCHEDULE_EFFECTS
 
 
 def find_matching_untolerated_taint(

@@ -12,9 +12,10 @@
 
   Scoring counts 100m CPU / 200Mi memory for a container that requests none.
 
-Each strategy is written first for one node; :meth:`NodeResourcesFit.score_columns`
-and :meth:`NodeResourcesFit.score_matrix` compute the same scores for many nodes at
-once from numpy columns (the vectorised scheduler's path).
+Filter and each strategy are written first for one node; :meth:`NodeResourcesFit.fit_mask`
+(with :meth:`NodeResourcesFit.fit_thresholds`), :meth:`NodeResourcesFit.score_columns`
+and :meth:`NodeResourcesFit.score_matrix` compute the same verdicts and scores for many
+nodes at once from numpy columns (the vectorised scheduler's path).
 
 A port of pkg/scheduler/framework/plugins/noderesources/ fit.go, least_allocated.go,
 most_allocated.go and requested_to_capacity_ratio.go, with the NodeResourcesFitArgs
@@ -238,6 +239,29 @@ def fits_request(pod_request: Resource, node_info: NodeInfo,
     return out
 
 
+# -- the filter, for many nodes at once ------------------------------------------------------------
+
+NO_LIMIT = np.iinfo(np.int64).min  # a free-amount threshold every node passes
+# The rows of the ``free`` array fit_mask compares: pod slots left, then each resource's
+# allocatable minus requested.
+FREE_ROWS = (PODS, CPU, MEMORY, EPHEMERAL_STORAGE)
+
+
+@dataclass(frozen=True)
+class FitThresholds:
+    """What :func:`fits_request` asks of every node for one pod, as numbers to compare with.
+
+    ``free`` has one row per :data:`FREE_ROWS` entry (shape ``(4, 1)``, to broadcast over
+    a column per node): the least a node must have free -- one pod slot, then the
+    pod's cpu, memory and ephemeral-storage request, or :data:`NO_LIMIT` where it asks
+    for none. ``scalars`` are the scalar resources the pod asks for and the plugin does
+    not ignore, with the amounts.
+    """
+
+    free: np.ndarray
+    scalars: tuple[tuple[str, int], ...]
+
+
 # -- the scoring strategies ----------------------------------------------------------------------
 
 Scorer = Callable[[Sequence[int], Sequence[int]], int]
@@ -370,6 +394,44 @@ class NodeResourcesFit(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugi
         code = Code.UnschedulableAndUnresolvable if since(34) and any(
             r.unresolvable for r in insufficient) else Code.Unschedulable
         return Status(code, *(r.reason for r in insufficient))
+
+    def fit_thresholds(self, request: Resource) -> FitThresholds:
+        """:func:`fits_request`'s questions for a pod requesting ``request``, asked once.
+
+        A zero request asks only for a pod slot; a resource requested as 0 is not
+        asked about, nor an ignored extended resource (ignoredResources, or its
+        group in ignoredResourceGroups).
+        """
+        wants = [1, NO_LIMIT, NO_LIMIT, NO_LIMIT]  # len(pods) + 1 <= allowed pods
+        if request.is_zero():
+            return FitThresholds(np.array(wants, dtype=np.int64)[:, None], ())
+        for row, want in enumerate((request.milli_cpu, request.memory,
+                                    request.ephemeral_storage), start=1):
+            if want > 0:
+                wants[row] = want
+        scalars = tuple((name, want) for name, want in request.scalar_resources.items()
+                        if want != 0 and not (is_extended_resource_name(name) and (
+                            name in self.ignored_resources
+                            or name.split("/")[0] in self.ignored_resource_groups)))
+        return FitThresholds(np.array(wants, dtype=np.int64)[:, None], scalars)
+
+    @staticmethod
+    def fit_mask(thresholds: FitThresholds, free: np.ndarray,
+                 scalar_columns: Callable[[str], tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+        """:meth:`filter` for many nodes at once: True where the pod fits.
+
+        ``free`` has one row per :data:`FREE_ROWS` entry and one column per node
+        (allocatable pods minus pods on the node; allocatable minus requested of each
+        resource); ``scalar_columns(name)`` gives (allocatable, requested) of a scalar
+        resource over the same nodes. Where :func:`fits_request` lists every
+        resource a node is short of, this only says whether there is any -- the
+        reasons are the per-node path's (a pod no node fits goes that way).
+        """
+        mask = (free >= thresholds.free).all(axis=0)
+        for name, want in thresholds.scalars:
+            allocatable, requested = scalar_columns(name)
+            mask &= requested <= allocatable - want  # want > allocatable - requested fails
+        return mask
 
     def pre_score(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]
                   ) -> Status | None:

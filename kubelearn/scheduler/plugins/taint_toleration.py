@@ -9,8 +9,10 @@ modelled v1.32 the filter names the first untolerated taint, ``node(s) had untol
 taint {key: value}``; from v1.35 (PR #134740, backported to v1.34) it says only
 ``node(s) had untolerated taint(s)``, as taint keys and values may be confidential.
 
-:meth:`TaintToleration.score_nodes` is Score and NormalizeScore for many nodes at
-once (the vectorised scheduler's path), from each node's count of untolerated taints.
+:meth:`TaintToleration.filter_mask` is the Filter and :meth:`TaintToleration.score_nodes`
+Score and NormalizeScore for many nodes at once (the vectorised scheduler's path): the
+cluster's distinct taints are numbered, each node's taints kept as bits, and
+:func:`untolerated_taints` picks the numbers of those a pod does not tolerate.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from kubelearn.scheduler.framework import (
 )
 from kubelearn.scheduler.nodeinfo import NodeInfo
 from kubelearn.scheduler.plugins.helper import (
+    DO_NOT_SCHEDULE_EFFECTS,
     PREFER_NO_SCHEDULE,
     default_normalize_columns,
     default_normalize_score,
@@ -69,6 +72,19 @@ def count_intolerable_taints_prefer_no_schedule(taints: Sequence[Mapping[str, An
                and not tolerations_tolerate_taint(tolerations, t))
 
 
+def untolerated_taints(taints: Sequence[Mapping[str, Any]],
+                       tolerations: Sequence[Mapping[str, Any]],
+                       effects: Sequence[str] = DO_NOT_SCHEDULE_EFFECTS) -> list[int]:
+    """The positions in ``taints`` of those with one of ``effects`` no toleration tolerates.
+
+    Over the cluster's distinct taints: with the default effects these are the taints
+    Filter rejects a node for (find_matching_untolerated_taint with upstream's
+    doNotScheduleTaintsFilterFunc); with PreferNoSchedule, the ones Score counts.
+    """
+    return [i for i, t in enumerate(taints)
+            if t.get("effect") in effects and not tolerations_tolerate_taint(tolerations, t)]
+
+
 class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin, ScoreExtensions):
     """Filter on NoSchedule/NoExecute taints; score down PreferNoSchedule ones."""
 
@@ -81,6 +97,18 @@ class TaintToleration(FilterPlugin, PreScorePlugin, ScorePlugin, ScoreExtensions
         if taint is None:
             return None
         return Status(Code.UnschedulableAndUnresolvable, untolerated_taint_reason(taint))
+
+    @staticmethod
+    def filter_mask(taint_bits: np.ndarray, untolerated: np.ndarray) -> np.ndarray:
+        """:meth:`filter` for many nodes at once: True where the pod may go.
+
+        ``taint_bits`` has one column per node and one row per 64 of the cluster's
+        distinct taints: bit ``i % 64`` of row ``i // 64`` is set where the node has
+        taint ``i``. ``untolerated`` is one such column with the bits of the taints
+        :func:`untolerated_taints` gives for the pod. A node passes if it has none
+        of them -- one AND per word, however many taints.
+        """
+        return ~(taint_bits & untolerated[:, None]).any(axis=0)
 
     def pre_score(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]
                   ) -> Status | None:
