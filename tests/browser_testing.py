@@ -222,10 +222,19 @@ _KERNEL_STATUS_JS = """
 """
 
 # What a widget's drawing shows, without its controls: the HTML, text and images of its
-# Output and HTML children. A slider's own readout changing is not a redraw.
+# Output and HTML children, and the cell's plain outputs beside it (kubelearn.viz.interact
+# draws the picture there, so it renders without a kernel). A slider's own readout
+# changing is not a redraw.
 _WIDGET_PICTURE_JS = """
-view => [...view.querySelectorAll('.widget-output, .widget-html-content, .widget-htmlmath-content')]
-  .map(part => part.innerHTML).join('\\n')
+view => {
+  const inside = [...view.querySelectorAll(
+    '.widget-output, .widget-html-content, .widget-htmlmath-content')].map(p => p.innerHTML);
+  const cell = view.closest('.jp-Cell');
+  const beside = cell ? [...cell.querySelectorAll('.jp-OutputArea-output')]
+    .filter(o => !o.closest('.jupyter-widgets') && !o.querySelector('.jupyter-widgets'))
+    .map(o => o.innerHTML) : [];
+  return inside.concat(beside).join('\\n');
+}
 """
 
 # The first thing a learner can move, in the order the widget is drawn.

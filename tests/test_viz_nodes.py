@@ -44,7 +44,19 @@ def texts(fig):
     found = [t.get_text() for t in ax.texts]
     found += [t.get_text() for t in ax.get_yticklabels()]
     found += [t.get_text() for t in ax.get_legend().get_texts()] if ax.get_legend() else []
+    found += [t.get_text() for legend in fig.legends for t in legend.get_texts()]
     return found + [ax.get_title()]
+
+
+def drawn_labels(ax):
+    """The labels of what was drawn on ``ax`` (a legend may show each once)."""
+    artists = list(ax.lines) + list(ax.collections) + list(ax.patches) + list(ax.containers)
+    return {a.get_label() for a in artists if not a.get_label().startswith("_")}
+
+
+def legend_labels(fig):
+    legends = fig.legends + [ax.get_legend() for ax in fig.axes if ax.get_legend()]
+    return [t.get_text() for legend in legends for t in legend.get_texts()]
 
 
 def test_the_timeline_shows_every_step_with_its_duration(cluster):
@@ -111,18 +123,40 @@ def test_a_node_back_in_time_keeps_its_pods_on_the_timeline():
     cluster = dead(back_at=200, seconds=300)
     found = "\n".join(texts(kl.viz.node_failure_timeline(cluster, "node-1")))
     assert "kept: node back" in found and "taints removed" in found and "kubelet back" in found
-    assert "node back in time: pods kept" in found
+    assert "comes back in time: its pods stay" in found and "node back in time: kept" in found
     assert "evicted" not in found.replace("evicted (TaintManagerEviction)", "")
-    assert "new pod" not in found
+    assert not any(t.startswith("new pod") for t in found.splitlines())
     plt.close("all")
 
 
-def test_evictions_over_time_draws_one_staircase_per_run(cluster):
-    fig = nodes.evictions_over_time({"one node": cluster.events()}, failed_at=60, horizon=400)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert labels == ["one node: 1 node — FullDisruption (taint rate 0.1/s)"]
-    line = fig.axes[0].get_lines()[0]
-    assert list(line.get_ydata()) == [0, 1, 1]
+def test_evictions_over_time_draws_one_panel_per_run(cluster):
+    fig = nodes.evictions_over_time({"one node": cluster.events(), "again": cluster.events()},
+                                    failed_at=60, horizon=400)
+    assert [ax.get_title() for ax in fig.axes] == ["one node", "again"]  # none hides another
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["1 node\nFullDisruption\n(taint rate 0.1/s)"]
+    assert list(ax.get_lines()[0].get_ydata()) == [0, 1, 1]
+    assert ax.get_ylabel() == "nodes tainted NoExecute"
+    assert fig.get_supxlabel() == "seconds after the nodes stopped"
+    assert "tainted NoExecute" in fig.get_suptitle()  # it says what it counts: taints
+    assert legend_labels(fig) == []  # one staircase a panel: the axis label says what it is
+    plt.close(fig)
+
+
+def test_the_timeline_legend_lists_only_what_was_drawn(cluster):
+    fig = kl.viz.node_failure_timeline(cluster, "node-1")
+    ax = fig.axes[0]
+    legend = legend_labels(fig)
+    assert len(legend) == len(set(legend)) and set(legend) == drawn_labels(ax)
+    assert "taints removed" not in legend and "kubelet back" not in legend  # not in this story
+    assert "grace period" in legend and "evicted (TaintManagerEviction)" in legend
+    assert fig.get_size_inches()[0] <= 9  # notebook width
+    plt.close(fig)
+    back = dead(back_at=200, seconds=300)
+    fig = kl.viz.node_failure_timeline(back, "node-1")
+    legend = legend_labels(fig)
+    assert set(legend) == drawn_labels(fig.axes[0])
+    assert "taints removed" in legend and "evicted (TaintManagerEviction)" not in legend
     plt.close(fig)
 
 
@@ -148,4 +182,6 @@ def test_replicaset_timeline_marks_scale_down_in_the_controllers_order():
     rows = [t.get_text() for t in ax.get_yticklabels()]
     marks = {t.get_text(): rows[round(t.xy[1])] for t in ax.texts}
     assert marks == {"scale-down #1": deleted[0], "scale-down #2": deleted[1]}
+    legend = legend_labels(fig)
+    assert set(legend) == drawn_labels(ax) and "deleted by someone else" not in legend
     plt.close(fig)

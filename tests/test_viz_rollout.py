@@ -169,9 +169,26 @@ def test_stalled_rollout_deadline_and_undo():
     assert 180 <= stalled["deadline_exceeded"] <= 182 and stalled["min_available"] == 8
     assert undo["reuses_replicaset"] and undo["new_replicaset"] == table.iloc[0]["new_replicaset"]
     assert (undo["from_revision"], undo["to_revision"]) == (2, 3)
-    found = texts(kl.viz.rollout_timeline(cluster, "web"))
+    fig = kl.viz.rollout_timeline(cluster, "web")
+    found = texts(fig)
     assert "ProgressDeadlineExceeded (+121s)" in found and "nothing rolls back" in found
-    assert "rev 2 → 3 starts:\nback to" in found and "rev 1 → 3 · nginx:1.27 (new)" in found
+    assert "rev 2 → 3 starts:\nback to" in found
+    # the undo makes the old ReplicaSet new again: colours say the role, hatches which one
+    assert "rev 1 → 3 · nginx:1.27" in found and "new ReplicaSet at the time" in found
+    ax = fig.axes[0]
+    layers = [c for c in ax.collections if c.get_hatch() is not None]
+    new = matplotlib.colors.to_rgba(rollout.NEW_COLOUR)
+    broken = next(h for h in ax.get_legend().legend_handles
+                  if h.get_label().endswith("nginx:1.28-does-not-exist"))
+    stalled_layer = [c for c in layers if c.get_hatch() == broken.get_hatch()
+                     and tuple(c.get_facecolor()[0]) == new]
+    assert stalled_layer  # while it was being rolled out, the broken ReplicaSet was new
+    drawn = {(tuple(c.get_facecolor()[0]), c.get_hatch()) for c in layers}
+    for key in ax.get_legend().legend_handles:  # every colour and hatch in the legend is drawn
+        if key.get_label().endswith(" at the time") or "(current template)" in key.get_label():
+            assert tuple(key.get_facecolor()) in {colour for colour, _ in drawn}
+        elif getattr(key, "get_hatch", lambda: None)() is not None:
+            assert key.get_hatch() in {hatch for _, hatch in drawn}
 
 
 def test_replicaset_status_record():
@@ -209,3 +226,22 @@ def test_window_chooses_the_rollouts_in_the_title(updated):
     fig = kl.viz.rollout_timeline(cluster.events(), "web", since=0, until=20)
     assert fig.axes[0].get_xlim() == (0, 20)
     assert fig.axes[0].get_title().startswith("deployment/web: rev 1, RollingUpdate")
+
+
+def test_one_colour_for_old_and_one_for_new_and_the_gap_behind_them():
+    cluster = rollout.simulate_rollout(4, strategy="Recreate", ready_after="5s", seconds=30)
+    fig = kl.viz.rollout_timeline(cluster, "web")
+    ax = fig.axes[0]
+    handles, labels = ax.get_legend_handles_labels()
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == labels  # no key without an artist drawn
+    colours = {label: matplotlib.colors.to_hex(h.get_facecolor()[0])
+               for h, label in zip(handles, labels, strict=True) if label.startswith("web-")}
+    assert sorted(colours.values()) == sorted([rollout.OLD_COLOUR, rollout.NEW_COLOUR])
+    old = next(label for label in colours if label.endswith("nginx:1.27 (old)"))
+    assert colours[old] == rollout.OLD_COLOUR
+    gap = next(p for p in ax.patches if p.get_label() == "no pod available")
+    pods = [c for c in ax.collections if c.get_label().startswith("web-")]
+    assert all(c.get_alpha() in (None, 1) for c in pods)  # opaque: the gap cannot tint them
+    assert gap.get_zorder() < min(c.get_zorder() for c in pods)
+    assert ax.get_xlabel() == "simulated seconds" and ax.get_ylabel() == "pods"

@@ -4,10 +4,13 @@
   whose container exits 0 at once (``restartPolicy: Always``) is created;
 - ``05.2``: how many restarts ``kubectl get pods`` counts :data:`WAIT_05_2` s after
   a pod whose container crashes :data:`CRASH_AFTER_05_2` after each start is
-  created.
+  created;
+- ``05.3``: how long after the delete a pod whose app ignores SIGTERM, with a
+  :data:`PRESTOP_05_3` s preStop hook and a :data:`GRACE_05_3` s grace period,
+  is stopped, and with what exit code.
 
-Both checks run the pod on a fresh cluster and read ``get("pods")``, the way the
-lesson does.
+Each check runs the pod on a fresh cluster and reads what the lesson reads:
+``get("pods")``, or the kubelet's records of the stop.
 """
 
 from __future__ import annotations
@@ -104,3 +107,74 @@ def _check_restarts(count: Any) -> str:
                 "restart does not wait. Add them up until 600 s.")
     return ("Not yet: more than that. Count the 30 s each start runs, plus the waits between "
             "them (none, then 10 s, 20 s, 40 s, ...), until 600 s.")
+
+
+# -- 05.3: a stop that takes the whole grace period ------------------------------------------------
+
+PRESTOP_05_3 = 20
+GRACE_05_3 = 25
+STUBBORN_05_3 = f"""
+apiVersion: v1
+kind: Pod
+metadata:
+  name: stubborn
+  annotations: {{sim.kubelearn.io/app.ignore-sigterm: "true"}}
+spec:
+  nodeName: node-1
+  terminationGracePeriodSeconds: {GRACE_05_3}
+  containers:
+  - name: app
+    image: nginx:1.27
+    lifecycle: {{preStop: {{sleep: {{seconds: {PRESTOP_05_3}}}}}}}
+"""
+
+
+@functools.cache
+def _stop_05_3() -> tuple[float, int]:
+    """(seconds from the delete until the container stopped, its exit code), as simulated."""
+    from kubelearn.cluster import Cluster
+    from kubelearn.viz.kubelet import termination_steps
+
+    cluster = Cluster(seed=0, nodes=1)
+    cluster.apply(STUBBORN_05_3)
+    cluster.run(30)
+    cluster.delete("pod", "stubborn")
+    cluster.run(GRACE_05_3 + PRESTOP_05_3 + 10)
+    step = termination_steps(cluster.events(), ["stubborn"]).loc["stubborn"]
+    return float(step["exited at"]), int(step["exit code"])
+
+
+_SHAPE_05_3 = ("Give two numbers, like (12, 0): the seconds from the delete until the "
+               "container stopped, and its exit code.")
+
+
+@exercise("05.3")
+def _check_slow_stop(answer: Any) -> str:
+    if answer is None:
+        return ("Write your answer in answer_3 first: (seconds from the delete until the "
+                "container stopped, its exit code).")
+    if not isinstance(answer, (tuple, list)) or len(answer) != 2:
+        return _SHAPE_05_3
+    seconds, code = number(answer[0]), number(answer[1])
+    if seconds is None or code is None or code.denominator != 1:
+        return _SHAPE_05_3
+    right_seconds, right_code = _stop_05_3()
+    time_right, code_right = seconds == right_seconds, code == right_code
+    if time_right and code_right:
+        return CORRECT
+    if not time_right:
+        if seconds == PRESTOP_05_3 + GRACE_05_3:
+            return ("Not yet: the grace period is counted from the delete, not from the end of "
+                    "the hook; the hook's time is part of it.")
+        if seconds == PRESTOP_05_3:
+            return ("Not yet: when the hook ends, SIGTERM comes, and this app ignores SIGTERM. "
+                    "What stops it, and when?")
+        if seconds == 30:
+            return "Not yet: this pod sets its own terminationGracePeriodSeconds."
+        return ("Not yet: the time is off. The hook runs first, then SIGTERM; SIGKILL comes "
+                "when the grace period, counted from the delete, is up.")
+    if code in (0, 143):
+        return ("The time is right, but not the exit code: 0 or 143 would mean the app stopped "
+                "on SIGTERM, and this one ignores it.")
+    return ("The time is right, but not the exit code: which signal stops this app, and what "
+            "code does a signal give (128 + the signal's number)?")

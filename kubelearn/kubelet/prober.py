@@ -39,7 +39,8 @@ from kubelearn.kubelet.runtime import Container
 
 STARTUP, LIVENESS, READINESS = "Startup", "Liveness", "Readiness"
 SPEC_FIELDS = {STARTUP: "startupProbe", LIVENESS: "livenessProbe", READINESS: "readinessProbe"}
-# SetDefaults_Probe (the API server fills them in; these cover a probe stored without).
+# SetDefaults_Probe, pkg/apis/core/v1/defaults.go (v1.32): the API server fills them in; these
+# cover a probe stored without. initialDelaySeconds has no defaulter: Go's zero value, 0.
 DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
             "successThreshold": 1, "failureThreshold": 3}
 

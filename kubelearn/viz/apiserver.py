@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kubelearn.viz.interact import redrawn
+
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
     from matplotlib.figure import Figure
@@ -147,7 +149,10 @@ def access_matrix(cluster: Cluster, users: Iterable[UserInfo], verbs: Iterable[s
 def can_i_widget(cluster: Cluster, users: Iterable[UserInfo], namespace: str = "default",
                  ) -> ipywidgets.Widget:
     """Dropdowns for user, verb and resource; shows the authorizers' answer and its reason."""
+    from html import escape
+
     import ipywidgets as widgets
+    from IPython.display import HTML
 
     from kubelearn.apiserver.rbac import Attributes, forbidden
 
@@ -156,22 +161,16 @@ def can_i_widget(cluster: Cluster, users: Iterable[UserInfo], namespace: str = "
                                      "delete"], description="verb")
     resource = widgets.Dropdown(options=["pods", "deployments", "services", "secrets",
                                          "nodes", "pods/log"], description="resource")
-    answer = widgets.HTML()
-
-    def show(change: dict | None = None) -> None:
-        who = user.value.with_group("system:authenticated")
-        name, _, sub = resource.value.partition("/")
+    def answer(who: UserInfo, verb: str, resource: str) -> HTML:
+        name, _, sub = resource.partition("/")
         group = "apps" if name == "deployments" else ""
         namespaced = name not in ("nodes",)
-        attrs = Attributes(who, verb.value, name, sub, namespace if namespaced else "", "",
-                           group)
+        attrs = Attributes(who.with_group("system:authenticated"), verb, name, sub,
+                           namespace if namespaced else "", "", group)
         decision = cluster.api.authorizer.authorize(attrs)
         if decision.allowed:
-            answer.value = f"<b style='color:green'>yes</b> — {decision.reason}"
-        else:
-            answer.value = f"<b style='color:red'>no</b> — {forbidden(attrs, decision.reason)}"
+            return HTML(f"<b style='color:green'>yes</b> — {escape(decision.reason)}")
+        return HTML(f"<b style='color:red'>no</b> — {escape(forbidden(attrs, decision.reason))}")
 
-    for control in (user, verb, resource):
-        control.observe(show, names="value")
-    show()
-    return widgets.VBox([widgets.HBox([user, verb, resource]), answer])
+    # The answer is a plain output above the dropdowns (kubelearn.viz.interact).
+    return redrawn(answer, {"who": user, "verb": verb, "resource": resource})

@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 from kubelearn.viz import traffic as vt
+from kubelearn.viz.interact import redrawn
 
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
@@ -725,9 +726,11 @@ def capstone_figure(settings: Settings = DEFAULTS) -> Figure:
 
 
 def capstone_widget(settings: Settings = DEFAULTS) -> ipywidgets.Widget:
-    """Sliders for the five settings; each change re-runs the story (cached) and redraws."""
+    """Sliders for the five settings; each change re-runs the story (cached) and redraws.
+
+    The picture is a plain output above the sliders (:func:`~kubelearn.viz.interact.redrawn`).
+    """
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     def slider(knob: str, options: tuple[int, ...]) -> widgets.SelectionSlider:
         return widgets.SelectionSlider(options=options, value=getattr(settings, knob),
@@ -741,10 +744,4 @@ def capstone_widget(settings: Settings = DEFAULTS) -> ipywidgets.Widget:
                "prestop": slider("prestop", (0, 5, 10)),
                "replicas": slider("replicas", (3, 6, 9))}
 
-    def draw(**knobs: int) -> None:
-        capstone_figure(Settings(**knobs))
-        plt.show()
-
-    out = widgets.interactive_output(draw, sliders)
-    boxes = list(sliders.values())
-    return widgets.VBox([widgets.HBox(boxes[:3]), widgets.HBox(boxes[3:]), out])
+    return redrawn(lambda **knobs: capstone_figure(Settings(**knobs)), sliders, rows=(3, 2))

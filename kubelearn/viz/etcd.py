@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kubelearn.etcd import CompactedError
+from kubelearn.viz.interact import redrawn
+
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
     from matplotlib.figure import Figure
@@ -87,6 +90,7 @@ def key_history_plot(log: WatchLog, key: str, label: str | None = None) -> Figur
     itself is printed. A delete drops the version to 0, as etcd does.
     """
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     rows = [row for row in log.rows if row[2] == key]
     times = [row[0] for row in rows]
@@ -103,9 +107,11 @@ def key_history_plot(log: WatchLog, key: str, label: str | None = None) -> Figur
             text = f"{shown} (rev {revision})"
         ax.annotate(text, (time, version), textcoords="offset points", xytext=(4, 6), fontsize=8)
     ax.set_xlabel("simulated seconds")
-    ax.set_ylabel("version of the key")
-    ax.set_title(f"history of {key}")
+    ax.set_ylabel("version of the key (writes)")
+    ax.set_title(f"{key}: each write adds 1 to its version, a delete sets it to 0",
+                 fontsize=10)
     ax.set_ylim(-0.3, max(versions, default=1) + 1)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))  # versions count writes: no halves
     ax.set_xlim(0, end)
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -113,23 +119,27 @@ def key_history_plot(log: WatchLog, key: str, label: str | None = None) -> Figur
 
 
 def revision_stepper(store: Store, prefix: str) -> ipywidgets.Widget:
-    """A slider over the retained revisions showing the keys under ``prefix`` at each."""
+    """A slider over the retained revisions showing the keys under ``prefix`` at each.
+
+    The table is a plain output above the slider (:func:`~kubelearn.viz.interact.redrawn`).
+    A revision compacted away after the slider was drawn says so instead.
+    """
     import ipywidgets as widgets
-    from IPython.display import display
 
     first = max(store.compact_revision, 1)
     slider = widgets.IntSlider(value=store.revision, min=first, max=store.revision,
                                description="revision", continuous_update=False)
-    out = widgets.Output()
 
-    def show(change: dict | None = None) -> None:
-        out.clear_output(wait=True)
-        with out:
-            display(keys_at(store, prefix, revision=slider.value, width=50))
+    def picture(revision: int) -> pd.DataFrame | str:
+        try:
+            return keys_at(store, prefix, revision=revision, width=50)
+        except CompactedError:
+            return (f"Revision {revision} is gone: the store has been compacted up to revision "
+                    f"{store.compact_revision} since this slider was drawn, and a read of an "
+                    f"older revision fails with etcd's \"required revision has been "
+                    f"compacted\". Move the slider to {store.compact_revision} or later.")
 
-    slider.observe(show, names="value")
-    show()
-    return widgets.VBox([slider, out])
+    return redrawn(picture, {"revision": slider})
 
 
 def lease_plot(samples: pd.DataFrame, expired_at: float | None = None) -> Figure:
@@ -141,7 +151,9 @@ def lease_plot(samples: pd.DataFrame, expired_at: float | None = None) -> Figure
     if expired_at is not None:
         ax.axvline(expired_at, color="tab:red", linestyle="--", label="lease expired: key deleted")
     ax.set_xlabel("simulated seconds")
-    ax.set_ylabel("seconds left")
+    ax.set_ylabel("TTL left (s)")
+    ax.set_title("Each keepalive resets the lease's TTL; once they stop it runs out "
+                 "and etcd deletes its keys", fontsize=10)
     ax.set_ylim(bottom=0)
     ax.grid(alpha=0.3)
     ax.legend(loc="upper right", fontsize=8)
@@ -168,12 +180,14 @@ def compaction_plot(samples: pd.DataFrame, lag_from: float, lag_revision: int) -
     if len(behind):
         top.axvspan(behind["time"].iloc[0], samples["time"].iloc[-1], color="tab:orange",
                     alpha=0.1, label="resume impossible: 410 Gone, re-list")
+    top.set_title("Compaction overtakes a watcher that stopped reading: it can no longer "
+                  "resume", fontsize=10)
     top.set_ylabel("revision")
     top.legend(fontsize=8, loc="upper left")
     top.grid(alpha=0.3)
     bottom.fill_between(samples["time"], samples["revision"] - samples["compacted"],
                         step="post", color="tab:purple", alpha=0.5)
-    bottom.set_ylabel("revisions kept")
+    bottom.set_ylabel("revisions kept\n(readable history)")
     bottom.set_xlabel("simulated seconds")
     bottom.grid(alpha=0.3)
     fig.tight_layout()

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kubelearn.viz.architecture import component_of
+from kubelearn.viz.interact import redrawn
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.cluster import Cluster
@@ -250,22 +251,13 @@ def _first_request(cluster: Cluster, namespace: str,
 def follow_stepper(steps: pd.DataFrame) -> Any:
     """A slider over :func:`follow`'s rows: one step at a time, with who acted and on what.
 
-    Its Output holds plain text, so the saved widget state shows the last step
-    drawn even without a kernel; the table itself is the static view."""
+    The step is plain text above the slider, so a saved lesson shows the first
+    one without a kernel (:func:`~kubelearn.viz.interact.redrawn`)."""
     import ipywidgets as widgets
 
     slider = widgets.IntSlider(value=1, min=1, max=max(len(steps), 1), description="step",
                                continuous_update=False)
-    out = widgets.Output()
-
-    def show(change: dict | None = None) -> None:
-        out.clear_output(wait=True)
-        with out:
-            print(_step_text(steps, slider.value))
-
-    slider.observe(show, names="value")
-    show()
-    return widgets.VBox([slider, out])
+    return redrawn(lambda step: _step_text(steps, step), {"step": slider})
 
 
 def _step_text(steps: pd.DataFrame, number: int) -> str:

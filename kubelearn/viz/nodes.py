@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from kubelearn.viz.interact import redrawn
+
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
@@ -212,57 +214,94 @@ def node_failure_timeline(cluster: Cluster | pd.DataFrame, node: str, *,
     """A dead node's story on one time axis, from the records alone.
 
     Lanes, top to bottom: the kubelet's lease renewals; the node lifecycle
-    controller's checks, the grace period and Ready=Unknown; the node's taints;
-    one lane per pod that was on the node (its toleration countdown and its
-    eviction); one lane per replacement pod (created, scheduled where, Running).
-    ``cluster`` may be a Cluster or its ``events()``. A node that never went
-    Unknown gets its heartbeats and a title that says so.
+    controller's checks, the grace period and Ready=Unknown; the node's taints
+    (one bar each, from added to removed); one lane per pod that was on the node
+    (its toleration countdown and its eviction); one lane per replacement pod
+    (created, where it was scheduled, Running). The legend, under the plot,
+    names only what was drawn. ``cluster`` may be a Cluster or its ``events()``.
+    A node that never went Unknown gets its heartbeats and a title that says so.
     """
     import matplotlib.pyplot as plt
 
     events = cluster if isinstance(cluster, pd.DataFrame) else cluster.events()
     f = node_failure(events, node, namespace)
     pods, new = f.pods[:max_pods], f.replacements[:max_pods]
-    labels = [f"kubelet on {node}\n(lease renewals)", "node lifecycle\ncontroller", "node taints"]
-    labels += [f"pod {p.name}" for p in pods] + [f"new pod {p.name}" for p in new]
-    fig, ax = plt.subplots(figsize=(11, 1.4 + 0.48 * len(labels)))
+    labels = [f"kubelet on {node}\n(lease renewals)", "node lifecycle\ncontroller",
+              f"taints on {node}"]
+    labels += [f"pod {p.name}" for p in pods]
+    labels += [f"new pod {p.name}" + (f" → {p.node}" if p.node else "") for p in new]
+    fig, ax = plt.subplots(figsize=(9, 2.3 + 0.4 * len(labels)), layout="constrained")
     if f.unknown is None:
         return _never_failed(fig, ax, f, labels[:1])
     start = (f.last_heartbeat if f.last_heartbeat is not None else f.unknown) - 35
     ends = [f.unknown, f.noexecute, f.untainted] + [p.evicted for p in pods] + \
         [p.cancelled for p in pods] + [p.countdown_to for p in pods] + \
         [p.running for p in new] + [p.scheduled for p in new] + f.restarted
-    end = max(t for t in ends if t is not None) + 0.25 * (max(
-        t for t in ends if t is not None) - start) + 10  # room for the labels
+    last = max(t for t in ends if t is not None)
+    end = last + 0.3 * (last - start) + 10  # room for the labels right of the last marks
+    ax.set_xlim(start, end)  # first: text is placed by what fits at this scale
     _heartbeat_lane(ax, f, start, end)
     _controller_lane(ax, f, start, end)
-    _taint_lane(ax, f)
+    _taint_lane(ax, f, end)
     for row, lane in enumerate(pods, start=3):
         _pod_lane(ax, row, lane, f, start, end)
     for row, lane in enumerate(new, start=3 + len(pods)):
-        _new_pod_lane(ax, row, lane)
+        _new_pod_lane(ax, row, lane, end)
     if f.last_heartbeat is not None:
-        ax.axvline(f.last_heartbeat, color=COLOURS["lease"], lw=0.8, ls=":", zorder=0)
+        ax.axvline(f.last_heartbeat, color=COLOURS["lease"], lw=0.8, ls=":", zorder=0,
+                   label="last heartbeat")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(len(labels) - 0.4, -0.8)
-    ax.set_xlim(start, end)
     ax.set_xlabel("simulated seconds")
     ax.grid(axis="x", alpha=0.25)
-    ax.legend(handles=_legend_handles(), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    fig.legend(*_drawn(ax), fontsize=7, loc="outside lower center", ncol=3)
+    ax.set_title(_failure_title(f, pods), fontsize=9)
+    return fig
+
+
+def _failure_title(f: NodeFailure, pods: list[PodLane]) -> str:
+    """What to see (how it ended, and when), then the chain of steps that led there."""
     grace = f"{f.grace:g}s" if f.grace else "the grace period"
     tol = {round(p.countdown_to - p.countdown_from) for p in pods
            if p.countdown_to is not None and p.countdown_from is not None}
     tolerated = " / ".join(f"{t:g}s" for t in sorted(tol)) or "no"
-    if any(p.evicted is not None for p in pods):
-        outcome = "pods evicted and replaced"
+    evicted = [p.evicted for p in pods if p.evicted is not None]
+    if evicted:
+        outcome = "evicted"
+        after = [f"{t:g}s" for t in sorted({t - f.last_heartbeat for t in evicted})] \
+            if f.last_heartbeat is not None else []
+        headline = f"{f.node}'s kubelet stops: its pods are evicted " + (
+            f"{' and '.join(after)} after the last heartbeat, " if after else "") + \
+            "and replaced elsewhere"
     elif any(p.cancelled is not None for p in pods) or f.untainted is not None:
-        outcome = "node back in time: pods kept"
+        outcome = "node back in time: kept"
+        headline = f"{f.node}'s kubelet stops and comes back in time: its pods stay"
     else:
-        outcome = "pods still waiting"
-    ax.set_title(f"{node} stops: {grace} without a heartbeat → Ready=Unknown → "
-                 f"NoExecute taint → {tolerated} toleration → {outcome}", fontsize=9)
-    fig.tight_layout()
-    return fig
+        outcome = "still waiting"
+        headline = f"{f.node}'s kubelet stops: its pods are still waiting out their toleration"
+    return (f"{headline}\n{grace} without a heartbeat → Ready=Unknown → NoExecute taint → "
+            f"{tolerated} toleration → {outcome}")
+
+
+def _drawn(ax: Axes) -> tuple[list, list[str]]:
+    """The labelled artists drawn, each label once, in the order they were drawn."""
+    handles, labels = ax.get_legend_handles_labels()
+    first: dict[str, object] = {}
+    for handle, label in zip(handles, labels, strict=True):
+        first.setdefault(label, handle)
+    return list(first.values()), list(first)
+
+
+def _once(ax: Axes, label: str) -> str:
+    """``label`` the first time it is drawn on ``ax``; hidden from the legend after that."""
+    return "_" + label if label in ax.get_legend_handles_labels()[1] else label
+
+
+def _fits(ax: Axes, width: float, text: str, fontsize: float = 8) -> bool:
+    """Whether ``text`` fits in ``width`` data units of the x axis (0.6 em a character)."""
+    x0, x1 = ax.get_xlim()
+    points = width / (x1 - x0) * ax.bbox.width * 72 / ax.figure.dpi
+    return points >= len(text) * 0.6 * fontsize + 4
 
 
 def _never_failed(fig: Figure, ax: Axes, f: NodeFailure, labels: list[str]) -> Figure:
@@ -272,129 +311,125 @@ def _never_failed(fig: Figure, ax: Axes, f: NodeFailure, labels: list[str]) -> F
     ax.set_xlabel("simulated seconds")
     ax.set_title(f"{f.node} never went Ready=Unknown: nothing was tainted or evicted "
                  f"({len(f.renewals)} lease renewals)", fontsize=9)
-    fig.tight_layout()
+    fig.set_size_inches(9, 2)
     return fig
 
 
 def _heartbeat_lane(ax: Axes, f: NodeFailure, start: float, end: float) -> None:
     ticks = [t for t in f.renewals if start <= t <= end]
-    ax.vlines(ticks, -0.3, 0.3, color=COLOURS["lease"], lw=1.5)
-    for when in f.stopped:
-        if start <= when <= end:
-            ax.plot(when, 0, "x", color="tab:red", markersize=9, mew=2)
-            ax.annotate("kubelet stops", (when, 0), xytext=(4, 7), textcoords="offset points",
-                        fontsize=7, color="tab:red")
-    for when in f.restarted:
-        ax.annotate("kubelet back", (when, 0), xytext=(4, 7), textcoords="offset points",
-                    fontsize=7, color="tab:green")
+    ax.vlines(ticks, -0.3, 0.3, color=COLOURS["lease"], lw=1.5,
+              label="lease renewal (every 10s)")
+    stops = [t for t in f.stopped if start <= t <= end]
+    if stops:
+        ax.plot(stops, [0] * len(stops), "x", color="tab:red", markersize=9, mew=2, ls="none",
+                label="kubelet stops")
+    if f.restarted:
+        ax.plot(f.restarted, [0] * len(f.restarted), "o", color=COLOURS["lease"],
+                markersize=6, ls="none", label="kubelet back")
 
 
 def _controller_lane(ax: Axes, f: NodeFailure, start: float, end: float) -> None:
     checks = [t for t in f.checks if start <= t <= end]
-    ax.vlines(checks, 0.85, 1.15, color=COLOURS["check"], lw=0.8)
+    ax.vlines(checks, 0.85, 1.15, color=COLOURS["check"], lw=0.8,
+              label="controller check (every 5s)")
     if f.last_heartbeat is not None and f.grace:
-        ax.barh(1, f.grace, left=f.last_heartbeat, height=0.5, color=COLOURS["grace"],
-                alpha=0.35, edgecolor=COLOURS["grace"])
-        ax.text(f.last_heartbeat + f.grace / 2, 1, f"{f.grace:g}s grace", ha="center",
-                va="center", fontsize=8, fontweight="bold")
-    ax.plot(f.unknown, 1, "D", color=COLOURS["unknown"], markersize=7)
+        ax.barh(1, f.grace, left=f.last_heartbeat, height=0.5, color="#fdd0a2",  # orange, light
+                edgecolor=COLOURS["grace"], label="grace period")
+        text = f"{f.grace:g}s grace"
+        if _fits(ax, f.grace, text):
+            ax.text(f.last_heartbeat + f.grace / 2, 1, text, ha="center", va="center",
+                    fontsize=8, fontweight="bold")
+        else:
+            ax.annotate(text, (f.last_heartbeat, 1), xytext=(-4, 0), textcoords="offset points",
+                        ha="right", va="center", fontsize=8)
+    ax.plot(f.unknown, 1, "D", color=COLOURS["unknown"], markersize=7, label="Ready → Unknown")
     seen = f"{f.unknown - f.last_heartbeat:g}s" if f.last_heartbeat is not None else ""
-    ax.annotate(f"Ready=Unknown (+{seen})", (f.unknown, 1), xytext=(6, -12),
-                textcoords="offset points", fontsize=7, color=COLOURS["unknown"])
+    ax.annotate(f"Ready=Unknown (+{seen})", (f.unknown, 1), xytext=(8, 0),
+                textcoords="offset points", va="center", fontsize=7, color=COLOURS["unknown"],
+                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5})
 
 
-def _taint_lane(ax: Axes, f: NodeFailure) -> None:
+def _taint_lane(ax: Axes, f: NodeFailure, end: float) -> None:
+    """Each taint a bar from when it was added to when it was removed (or the end)."""
+    until = f.untainted if f.untainted is not None else end
     if f.noschedule is not None:
-        ax.plot(f.noschedule, 2, "v", color=COLOURS["noschedule"], markersize=8)
-        ax.annotate("NoSchedule", (f.noschedule, 2), xytext=(-4, 7), textcoords="offset points",
-                    fontsize=7, ha="right", color=COLOURS["noschedule"])
+        ax.barh(1.85, until - f.noschedule, left=f.noschedule, height=0.25,
+                color=COLOURS["noschedule"], label="NoSchedule taint (no new pods)")
     if f.noexecute is not None:
-        ax.plot(f.noexecute, 2, "v", color=COLOURS["noexecute"], markersize=9)
         short = f.noexecute_key.removeprefix("node.kubernetes.io/")
-        ax.annotate(f"{short}:NoExecute", (f.noexecute, 2), xytext=(6, -3),
-                    textcoords="offset points", fontsize=7, color=COLOURS["noexecute"])
+        ax.barh(2.15, until - f.noexecute, left=f.noexecute, height=0.25,
+                color=COLOURS["noexecute"],
+                label=f"{short}:NoExecute taint (evicts pods once their toleration ends)")
     if f.untainted is not None:
-        ax.plot(f.untainted, 2, "^", color="tab:green", markersize=8)
-        ax.annotate("taints removed", (f.untainted, 2), xytext=(6, -3),
-                    textcoords="offset points", fontsize=7, color="tab:green")
+        ax.plot(f.untainted, 2, "^", color="tab:green", markersize=8, label="taints removed")
 
 
 def _pod_lane(ax: Axes, row: int, lane: PodLane, f: NodeFailure, start: float,
               end: float) -> None:
     gone = lane.evicted if lane.evicted is not None else end
-    ax.hlines(row, start, gone, color=COLOURS["running"], lw=2, alpha=0.6)
+    ax.hlines(row, start, gone, color=COLOURS["running"], lw=2,
+              label=_once(ax, "pod Running (as the API shows it)"))
     if lane.countdown_from is not None:
         stop = next(t for t in (lane.evicted, lane.cancelled, lane.countdown_to, end)
                     if t is not None)
         ax.barh(row, stop - lane.countdown_from, left=lane.countdown_from, height=0.45,
-                color=COLOURS["countdown"], alpha=0.3, edgecolor=COLOURS["countdown"])
+                color="#dcd0ea", edgecolor=COLOURS["countdown"],  # purple, light
+                label=_once(ax, "toleration countdown"))
         if lane.countdown_to is not None:
-            seconds = lane.countdown_to - lane.countdown_from
-            ax.text(lane.countdown_from + (stop - lane.countdown_from) / 2, row,
-                    f"{seconds:g}s toleration", ha="center", va="center", fontsize=8,
-                    fontweight="bold", color="indigo")
+            text = f"{lane.countdown_to - lane.countdown_from:g}s toleration"
+            if _fits(ax, stop - lane.countdown_from, text):
+                ax.text(lane.countdown_from + (stop - lane.countdown_from) / 2, row, text,
+                        ha="center", va="center", fontsize=8, fontweight="bold",
+                        color="indigo")
+            else:  # too short to hold its label: write it before the bar
+                ax.annotate(text, (lane.countdown_from, row), xytext=(-4, 0),
+                            textcoords="offset points", ha="right", va="center", fontsize=8,
+                            fontweight="bold", color="indigo",
+                            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     if lane.evicted is not None:
-        ax.plot(lane.evicted, row, "X", color=COLOURS["evicted"], markersize=8)
-        ax.hlines(row, lane.evicted, end, color="0.5", lw=1, ls=":")
+        ax.plot(lane.evicted, row, "X", color=COLOURS["evicted"], markersize=8,
+                label=_once(ax, "evicted (TaintManagerEviction)"))
+        ax.hlines(row, lane.evicted, end, color="0.5", lw=1, ls=":",
+                  label=_once(ax, "Terminating: only the dead kubelet could confirm"))
         after = f" (+{lane.evicted - f.last_heartbeat:g}s)" if f.last_heartbeat is not None \
             else ""
-        ax.annotate(f"evicted{after} → Terminating", (lane.evicted, row), xytext=(6, 5),
-                    textcoords="offset points", fontsize=7)
+        ax.annotate(f"evicted{after} → Terminating", (lane.evicted, row), xytext=(8, 0),
+                    textcoords="offset points", va="center", fontsize=7,
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     elif lane.cancelled is not None:
-        ax.plot(lane.cancelled, row, "o", color=COLOURS["kept"], markersize=7)
-        ax.annotate("kept: node back", (lane.cancelled, row), xytext=(6, 5),
-                    textcoords="offset points", fontsize=7, color=COLOURS["kept"])
+        ax.plot(lane.cancelled, row, "o", color=COLOURS["kept"], markersize=7,
+                label=_once(ax, "eviction cancelled"))
+        ax.annotate("kept: node back", (lane.cancelled, row), xytext=(8, 0),
+                    textcoords="offset points", va="center", fontsize=7, color=COLOURS["kept"],
+                    bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
 
 
-def _new_pod_lane(ax: Axes, row: int, lane: NewPodLane) -> None:
-    ax.plot(lane.created, row, "P", color=COLOURS["created"], markersize=7)
-    if lane.scheduled is not None:
-        ax.plot(lane.scheduled, row, ">", color=COLOURS["scheduled"], markersize=7)
-        ax.annotate(f"→ {lane.node}", (lane.scheduled, row), xytext=(-6, 6),
-                    textcoords="offset points", fontsize=7, ha="right")
-    if lane.scheduled is not None and lane.running is not None:
-        ax.hlines(row, lane.scheduled, lane.running, color=COLOURS["starting"], lw=4)
+def _new_pod_lane(ax: Axes, row: int, lane: NewPodLane, end: float) -> None:
+    ax.plot(lane.created, row, "P", color=COLOURS["created"], markersize=7,
+            label=_once(ax, "replacement created by the ReplicaSet"))
     if lane.running is not None:
-        ax.plot(lane.running, row, "o", color=COLOURS["running"], markersize=7)
+        ax.hlines(row, lane.running, end, color=COLOURS["running"], lw=2,
+                  label=_once(ax, "pod Running (as the API shows it)"))
         ax.annotate(f"Running (+{lane.running - lane.created:g}s)", (lane.running, row),
-                    xytext=(6, -3), textcoords="offset points", fontsize=7,
+                    xytext=(8, 5), textcoords="offset points", fontsize=7,
                     color=COLOURS["running"])
-
-
-def _legend_handles() -> list:
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    def mark(marker: str, colour: str, label: str) -> Line2D:
-        return Line2D([], [], marker=marker, color=colour, ls="none", label=label)
-
-    return [Line2D([], [], color=COLOURS["lease"], marker="|", ls="none", markersize=10,
-                   label="lease renewal (every 10s)"),
-            Line2D([], [], color=COLOURS["check"], marker="|", ls="none", markersize=10,
-                   label="controller check (every 5s)"),
-            Patch(color=COLOURS["grace"], alpha=0.35, label="grace period"),
-            mark("D", COLOURS["unknown"], "Ready → Unknown"),
-            mark("v", COLOURS["noschedule"], "NoSchedule taint"),
-            mark("v", COLOURS["noexecute"], "NoExecute taint"),
-            Patch(color=COLOURS["countdown"], alpha=0.3, label="toleration countdown"),
-            mark("X", COLOURS["evicted"], "evicted (TaintManagerEviction)"),
-            mark("P", COLOURS["created"], "replacement created"),
-            mark(">", COLOURS["scheduled"], "scheduled"),
-            mark("o", COLOURS["running"], "Running")]
 
 
 def evictions_over_time(runs: Mapping[str, pd.DataFrame], failed_at: float,
                         horizon: float = 600.0) -> Figure:
     """Nodes tainted NoExecute (node evictions, as upstream's evictions_total counts them).
 
-    One staircase per run (``{label: cluster.events()}``), in seconds after the
-    failure at ``failed_at``; each label gets the zone state and taint rate the
-    node lifecycle controller last recorded.
+    One panel per run (``{label: cluster.events()}``), side by side on the same
+    axes, so no staircase hides another: the count in seconds after the failure
+    at ``failed_at``, with the zone state and taint rate the node lifecycle
+    controller last recorded. Each tainted node's pods are evicted when their
+    toleration of the taint runs out (300 s by default).
     """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 3.8))
-    for label, events in runs.items():
+    fig, axes = plt.subplots(1, len(runs), figsize=(9, 3.4), sharex=True, sharey=True,
+                             squeeze=False, layout="constrained")
+    for ax, (label, events) in zip(axes[0], runs.items(), strict=True):
         tainted = events[(events["component"] == LIFECYCLE)
                          & (events["reason"] == "NoExecuteTaintAdded")]
         times = sorted(float(t) - failed_at for t in tainted["time"]
@@ -403,19 +438,21 @@ def evictions_over_time(runs: Mapping[str, pd.DataFrame], failed_at: float,
                         & (events["reason"] == "ZoneStateChanged")]
         state = ""
         if not states.empty:
-            last = states["message"].iloc[-1]
-            state = " — " + last.split("-> ", 1)[-1]
+            state = states["message"].iloc[-1].split("-> ", 1)[-1].replace(" (", "\n(")
         if events["reason"].eq("MasterDisruptionMode").any():
-            state = " — every zone down: tainting stopped"
+            state = "every zone down:\ntainting stopped"
         ax.step([0.0] + times + [horizon], list(range(len(times) + 1)) + [len(times)],
-                where="post", label=f"{label}: {len(times)} node{'s' * (len(times) != 1)}{state}")
-    ax.set_xlim(0, horizon)
-    ax.set_xlabel("seconds after the nodes stopped")
-    ax.set_ylabel("nodes tainted NoExecute")
-    ax.set_title("A zone losing most of its nodes slows eviction down", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
+                where="post", color="tab:red", lw=1.8, label="nodes tainted NoExecute")
+        ax.set_title(label, fontsize=9)
+        ax.text(0.04, 0.96, f"{len(times)} node{'s' * (len(times) != 1)}\n{state}",
+                transform=ax.transAxes, va="top", fontsize=7)
+        ax.grid(alpha=0.3)
+        ax.set_xlim(0, horizon)
+        ax.tick_params(labelsize=8)
+    axes[0][0].set_ylabel("nodes tainted NoExecute")
+    fig.supxlabel("seconds after the nodes stopped", fontsize=9)
+    fig.suptitle("How fast failed nodes get tainted NoExecute (their pods are evicted when "
+                 "their toleration ends):\nthe state of the zone sets the pace", fontsize=10)
     return fig
 
 
@@ -451,20 +488,17 @@ def simulate_node_failure(grace_period: float = 50, toleration_seconds: int = 30
 def failure_widget(grace_period: int = 50, toleration_seconds: int = 300):
     """Sliders for the grace period and the pods' toleration; each change re-runs and redraws."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     grace = widgets.IntSlider(value=grace_period, min=20, max=120, step=10,
                               description="grace (s)", continuous_update=False)
     toleration = widgets.IntSlider(value=toleration_seconds, min=0, max=600, step=30,
                                    description="toleration (s)", continuous_update=False)
 
-    def draw(grace: int, toleration: int) -> None:
-        cluster = simulate_node_failure(grace, toleration)
-        node_failure_timeline(cluster, "node-1")
-        plt.show()
+    def picture(grace: int, toleration: int) -> Figure:
+        return node_failure_timeline(simulate_node_failure(grace, toleration), "node-1")
 
-    out = widgets.interactive_output(draw, {"grace": grace, "toleration": toleration})
-    return widgets.VBox([widgets.HBox([grace, toleration]), out])
+    # The timeline is a plain output above the sliders (kubelearn.viz.interact).
+    return redrawn(picture, {"grace": grace, "toleration": toleration})
 
 
 def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
@@ -485,7 +519,7 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
                enumerate(zip(scaled["time"], scaled["message"], strict=True), start=1)}
     end = float(events["time"].max())
     names = [m.removeprefix("Created pod: ") for m in created["message"]]
-    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.42 * len(names)))
+    fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * len(names)), layout="constrained")
     for row, (name, born) in enumerate(zip(names, created["time"], strict=True)):
         pod = events[events["object"] == f"pod/{namespace}/{name}"]
         running = pod[(pod["reason"] == "PodStatusUpdated") & pod["message"].map(_is_running)]
@@ -495,32 +529,31 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
         kill = float(killing["time"].iloc[0]) if not killing.empty else None
         stop = float(gone["time"].iloc[0]) if not gone.empty else end
         ax.hlines(row, born, up if up is not None else (kill or stop),
-                  color=COLOURS["starting"], lw=5)
+                  color=COLOURS["starting"], lw=5, label=_once(ax, "created → Running"))
         if up is not None:
-            ax.hlines(row, up, kill if kill is not None else stop, color=COLOURS["running"], lw=5)
+            ax.hlines(row, up, kill if kill is not None else stop, color=COLOURS["running"], lw=5,
+                      label=_once(ax, "Running"))
         if kill is not None:
-            ax.hlines(row, kill, max(stop, kill + 0.5), color="0.6", lw=5)
-        ax.plot(born, row, "P", color=COLOURS["created"], markersize=7)
+            ax.hlines(row, kill, max(stop, kill + 0.5), color="0.6", lw=5,
+                      label=_once(ax, "terminating"))
+        ax.plot(born, row, "P", color=COLOURS["created"], markersize=7,
+                label=_once(ax, "created by the ReplicaSet"))
         if name in deleted:
             when, order = deleted[name]
-            ax.plot(when, row, "X", color="tab:red", markersize=8)
+            ax.plot(when, row, "X", color="tab:red", markersize=8,
+                    label=_once(ax, "deleted by the ReplicaSet (scale-down)"))
             ax.annotate(f"scale-down #{order}", (when, row), xytext=(6, 4),
                         textcoords="offset points", fontsize=7, color="tab:red")
         elif kill is not None:
-            ax.plot(kill, row, "X", color=COLOURS["evicted"], markersize=8)
+            ax.plot(kill, row, "X", color=COLOURS["evicted"], markersize=8,
+                    label=_once(ax, "deleted by someone else"))
             ax.annotate("deleted (not by the ReplicaSet)", (kill, row), xytext=(6, 4),
                         textcoords="offset points", fontsize=7)
-    from matplotlib.patches import Patch
-
-    ax.legend(handles=[Patch(color=COLOURS["starting"], label="created → Running"),
-                       Patch(color=COLOURS["running"], label="Running"),
-                       Patch(color="0.6", label="terminating")],
-              fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(*_drawn(ax), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_ylim(len(names) - 0.4, -0.7)
     ax.set_xlim(float(created["time"].min()) - 2 if len(created) else 0, end + 0.1 * end + 5)
     ax.set_xlabel("simulated seconds")
     ax.set_title(f"ReplicaSet {replicaset}: every pod it created", fontsize=10)
     ax.grid(axis="x", alpha=0.25)
-    fig.tight_layout()
     return fig

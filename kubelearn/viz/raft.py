@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from kubelearn.viz.interact import redrawn
+
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
     from matplotlib.figure import Figure
@@ -375,24 +377,20 @@ def crash_schedule(downtime: dict[str, tuple[float, float]], seed: int = 0, memb
 def crash_widget(seed: int = 0, members: int = 3, duration: int = 30) -> Any:
     """A slider per member for when it is down; each change re-runs the group and redraws."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     sliders = {f"etcd-{i}": widgets.IntRangeSlider(
         value=DEFAULT_DOWNTIME.get(f"etcd-{i}", (0, 0)), min=0, max=duration, step=1,
         description=f"etcd-{i} down", continuous_update=False,
         style={"description_width": "initial"}) for i in range(1, members + 1)}
 
-    def draw(**downtime: tuple[int, int]) -> None:
+    def draw(**downtime: tuple[int, int]) -> Any:
         group, load = crash_schedule(downtime, seed, members, duration)
         outcomes = load.table().outcome.value_counts()
-        raft_timeline(group, title=f"{outcomes.get('committed', 0)} writes committed, "
-                      f"{len(load.sent) - outcomes.get('committed', 0)} not: "
-                      "a write commits only while a majority is up")
-        plt.show()
+        return raft_timeline(group, title=f"{outcomes.get('committed', 0)} writes committed, "
+                             f"{len(load.sent) - outcomes.get('committed', 0)} not: "
+                             "a write commits only while a majority is up")
 
-    out = widgets.interactive_output(draw, sliders)
-    return widgets.VBox([widgets.HBox(list(sliders.values())[:2]),
-                         widgets.HBox(list(sliders.values())[2:]), out])
+    return redrawn(draw, sliders, rows=(2,))
 
 
 # -- why a slow network (or disk) means constant elections --------------------------------------

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kubelearn.controllers.deployment.util import parse_fields
+from kubelearn.viz.interact import redrawn
 
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
@@ -39,9 +40,14 @@ ROLLOUT_COLUMNS = ["start", "end", "duration", "outcome", "strategy", "from_revi
                    "to_revision", "new_replicaset", "reuses_replicaset", "desired", "max_surge",
                    "max_unavailable", "ceiling", "floor", "max_pods", "min_available",
                    "deadline_exceeded"]
-# old ReplicaSets in these, oldest first; the Deployment's current one is green
-OLD_COLOURS = ["tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive"]
-NEW_COLOUR = "tab:green"
+# One colour per role, in every rollout plot: the ReplicaSet of the Deployment's current
+# template (new) and every other one (old). Light and opaque, so nothing drawn behind the
+# pods (the shading of a stretch with no available pod) mixes into a colour of its own.
+OLD_COLOUR = "#a6c8e4"  # tab:blue on white at 45 %
+NEW_COLOUR = "#a4d7a4"  # tab:green on white at 45 %
+# When one role passes from a ReplicaSet to another inside the window (an undo), each
+# ReplicaSet also gets a pattern of its own, so it can be followed across the change.
+HATCHES = ["", "///", "...", "xxx", "\\\\\\", "ooo"]
 
 
 def _events(cluster: Cluster | pd.DataFrame) -> pd.DataFrame:
@@ -197,8 +203,9 @@ def rollout_timeline(cluster: Cluster | pd.DataFrame, deployment: str,
                      until: float | None = None) -> Figure:
     """A rollout on one time axis, from the records alone.
 
-    Pods stacked by ReplicaSet (labelled with revision and image), the available
-    pods as a black line, the maxSurge ceiling (desired + maxSurge) and the
+    Pods stacked by ReplicaSet (labelled with revision and image; old ones blue
+    below, the one being rolled out green on top: :func:`_pods_by_role`), the
+    available pods as a black line, the maxSurge ceiling (desired + maxSurge) and the
     minimum-available floor (desired - maxUnavailable) dashed, each rollout's
     start and end, a ``ProgressDeadlineExceeded``, and any stretch with no
     available pod shaded. By default the window holds every rollout after the
@@ -226,26 +233,13 @@ def rollout_timeline(cluster: Cluster | pd.DataFrame, deployment: str,
     if since is not None or until is not None:  # the rollouts inside the window chosen
         inside = table[(table["start"] <= x1) & (table["until"] >= x0)]
         shown = inside if len(inside) else shown
-    names = list(dict.fromkeys(frame["rs"]))  # oldest first
-    targets = _status_records(events, deployment, namespace)
-    targets = targets[targets["time"] <= x1] if (targets["time"] <= x1).any() else targets
-    final = str(targets["newReplicaSet"].iloc[-1])
-    wide = _wide(frame, "replicas", x0, x1)
-    bottom = pd.Series(0.0, index=wide.index)
-    colours = iter(OLD_COLOURS * 3)
-    for name in names:
-        if name not in wide or not wide[name].any():
-            continue
-        colour = NEW_COLOUR if name == final else next(colours)
-        top = bottom + wide[name]
-        ax.fill_between(wide.index, bottom, top, step="post", color=colour, alpha=0.45, lw=0,
-                        label=_label(frame, name, name == final))
-        bottom = top
+    statuses = _status_records(events, deployment, namespace)
+    bottom, keys = _pods_by_role(ax, frame, statuses, shown.iloc[0], x0, x1)
     available = _wide(frame, "available", x0, x1).sum(axis=1)
     ax.step(available.index, available, where="post", color="black", lw=2,
             label="available pods (all ReplicaSets)")
     _fenceposts(ax, events, deployment, namespace, x0, x1)
-    _gaps(ax, available, x0, x1)
+    _gaps(ax, available, bottom, x0, x1)
     marks = [m for _, r in table.iterrows() for m in _marks(r, x0, x1)]
     top = max(float(bottom.max()), float(table["ceiling"].max()))
     ax.set_ylim(0, top * 1.3 + 1.5)
@@ -254,7 +248,8 @@ def rollout_timeline(cluster: Cluster | pd.DataFrame, deployment: str,
     ax.set_xlabel("simulated seconds")
     ax.set_ylabel("pods")
     ax.grid(alpha=0.25)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.legend(handles=keys + ax.get_legend_handles_labels()[0], fontsize=7, loc="upper left",
+              bbox_to_anchor=(1.01, 1))
     ax.set_title(_title(deployment, shown), fontsize=9)
     fig.tight_layout()
     _draw_marks(ax, marks)  # after the layout: label widths depend on the axes' width
@@ -273,12 +268,63 @@ def _wide(frame: pd.DataFrame, column: str, x0: float, x1: float) -> pd.DataFram
     return pd.concat([out, last]).astype(float)
 
 
-def _label(frame: pd.DataFrame, name: str, new: bool) -> str:
+def _label(frame: pd.DataFrame, name: str, role: str = "") -> str:
     mine = frame[frame["rs"] == name]
     revisions = list(dict.fromkeys(int(r) for r in mine["revision"] if r))
     image = mine["image"].iloc[-1] or "?"
     return (f"{name} · rev {' → '.join(map(str, revisions)) or '?'} · {image}"
-            f" ({'new' if new else 'old'})")
+            + (f" ({role})" if role else ""))
+
+
+def _pods_by_role(ax: Axes, frame: pd.DataFrame, statuses: pd.DataFrame, first: pd.Series,
+                  x0: float, x1: float) -> tuple[pd.Series, list]:
+    """Pods stacked by ReplicaSet: old ones (blue) below, the new one (green) on top.
+
+    A ReplicaSet is new while the Deployment's status names it ``newReplicaSet``
+    (before the ``first`` rollout shown starts: that rollout's target, so the
+    ReplicaSet it replaces is old from the left edge on); after an undo the same
+    ReplicaSet changes colour. When that happens (or
+    several ReplicaSets share a role) each one also gets a hatch, and the legend
+    explains colours and hatches apart. Returns the total pods over time, and the
+    legend keys for colours and hatches (none when each layer carries its own label).
+    """
+    from matplotlib.patches import Patch
+
+    wide = _wide(frame, "replicas", x0, x1)
+    changes = [t for t in statuses["time"] if x0 < t < x1 and t not in wide.index]
+    wide = pd.concat([wide, pd.DataFrame(index=changes, columns=wide.columns, dtype=float)])
+    wide = wide.sort_index().ffill()
+    targets = statuses.set_index("time")["newReplicaSet"].astype(str)
+    new = targets.reindex(wide.index, method="ffill").fillna(targets.iloc[0])
+    new[new.index < first["start"]] = first["new_replicaset"]
+    layers = []  # (role, ReplicaSet, pods), old ones first, oldest first
+    for role in ("old", "new"):
+        for name in dict.fromkeys(frame["rs"]):
+            if name in wide:
+                pods = wide[name].where((new == name) == (role == "new"), 0.0)
+                if pods.any():
+                    layers.append((role, name, pods))
+    names = list(dict.fromkeys(name for _, name, _ in layers))
+    roles = {role for role, _, _ in layers}
+    hatched = len(layers) > len(roles)  # a ReplicaSet changed role, or two share one
+    bottom = pd.Series(0.0, index=wide.index)
+    for role, name, pods in layers:
+        hatch = HATCHES[names.index(name) % len(HATCHES)] if hatched else None
+        label = "_" if hatched else _label(frame, name, role)
+        top = bottom + pods
+        ax.fill_between(wide.index, bottom, top, step="post", lw=0, hatch=hatch,
+                        facecolor=NEW_COLOUR if role == "new" else OLD_COLOUR,
+                        edgecolor="0.35", label=label)
+        bottom = top
+    if not hatched:
+        return bottom, []
+    # the legend: what a colour means, then which hatch is which ReplicaSet
+    keys = [Patch(facecolor=colour, label=f"{role} ReplicaSet{'s' * (role == 'old')} "
+                  f"at the time{' (current template)' * (role == 'new')}")
+            for role, colour in (("old", OLD_COLOUR), ("new", NEW_COLOUR)) if role in roles]
+    keys += [Patch(facecolor="white", edgecolor="0.35", hatch=HATCHES[i % len(HATCHES)],
+                   label=_label(frame, name)) for i, name in enumerate(names)]
+    return bottom, keys
 
 
 def _fenceposts(ax: Axes, events: pd.DataFrame, deployment: str, namespace: str,
@@ -308,17 +354,23 @@ def _fenceposts(ax: Axes, events: pd.DataFrame, deployment: str, namespace: str,
             va="top", ha="left", fontsize=8, color="tab:orange", bbox=box)
 
 
-def _gaps(ax: Axes, available: pd.Series, x0: float, x1: float) -> None:
-    """Shade each stretch with no available pod (Recreate's gap, a rollout gone wrong)."""
+def _gaps(ax: Axes, available: pd.Series, pods: pd.Series, x0: float, x1: float) -> None:
+    """Shade each stretch with no available pod (Recreate's gap, a rollout gone wrong).
+
+    The shading lies behind the (opaque) pods, so it shows above them and never
+    tints them; its length is written above the pods.
+    """
     times = list(available.index)
     first = True
     for (t, value), t_next in zip(available.items(), times[1:] + [x1], strict=True):
         if value == 0 and t_next > t:
-            ax.axvspan(t, t_next, color="tab:red", alpha=0.12, lw=0,
+            ax.axvspan(t, t_next, color="#fbdada", lw=0, zorder=0,  # tab:red at 15 %
                        label="no pod available" if first else None)
             if t_next - t > 0.02 * (x1 - x0):
-                ax.text((t + t_next) / 2, 0.3, f"{t_next - t:.1f}s\nwith none", ha="center",
-                        va="bottom", fontsize=7, color="tab:red")
+                during = pods[(pods.index >= t) & (pods.index < t_next)]
+                ax.text((t + t_next) / 2, float(during.max()) + 0.3 if len(during) else 0.3,
+                        f"{t_next - t:.1f}s with none", ha="center", va="bottom", fontsize=8,
+                        color="tab:red")
             first = False
 
 
@@ -454,7 +506,6 @@ def rollout_widget(replicas: int = 10, max_surge: int = 3,
                    max_unavailable: int = 2) -> ipywidgets.Widget:
     """Sliders for replicas, maxSurge and maxUnavailable (counts); a change re-runs and redraws."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     from kubelearn.api import StatusError
 
@@ -465,15 +516,12 @@ def rollout_widget(replicas: int = 10, max_surge: int = 3,
     unavailable = widgets.IntSlider(value=max_unavailable, min=0, max=10,
                                     description="maxUnavailable", continuous_update=False)
 
-    def draw(replicas: int, surge: int, unavailable: int) -> None:
+    def picture(replicas: int, surge: int, unavailable: int) -> Figure | str:
         try:
             cluster = simulate_rollout(replicas, surge, unavailable)
         except StatusError as error:  # 0 and 0: the API server says why
-            print(error)
-            return
-        rollout_timeline(cluster, "web")
-        plt.show()
+            return str(error)
+        return rollout_timeline(cluster, "web")
 
-    out = widgets.interactive_output(draw, {"replicas": size, "surge": surge,
-                                            "unavailable": unavailable})
-    return widgets.VBox([widgets.HBox([size, surge, unavailable]), out])
+    # The timeline is a plain output above the sliders (kubelearn.viz.interact).
+    return redrawn(picture, {"replicas": size, "surge": surge, "unavailable": unavailable})

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from kubelearn.viz.interact import redrawn
+
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
     from matplotlib.figure import Figure
@@ -21,36 +23,74 @@ def score_columns(table: pd.DataFrame) -> list[str]:
     return [c for c in table.columns if not c.startswith("filter:") and c not in META]
 
 
+def _filtered_out(info: pd.Series) -> str:
+    """Why a node failed the filters: the failing plugins' reasons."""
+    return "; ".join(str(v) for k, v in info.items() if k.startswith("filter:")
+                     and v not in ("passed", "skipped")) or "failed a filter"
+
+
+def weighted_scores(table: pd.DataFrame, weights: Mapping[str, int]) -> pd.DataFrame:
+    """Score × weight per plugin (columns) for the nodes that passed the filters (rows).
+
+    Plugins that skipped the pod (no score on any node) are left out.
+    """
+    feasible = table[table["feasible"].astype(bool)]
+    scored = [p for p in score_columns(table) if feasible[p].notna().any()]
+    return pd.DataFrame({p: feasible[p].fillna(0).astype(float) * weights.get(p, 1)
+                         for p in scored}, index=feasible.index)
+
+
 def score_bars(table: pd.DataFrame, weights: Mapping[str, int], title: str = "") -> Figure:
-    """Each node's total as stacked bars of score × weight per plugin; infeasible nodes hatched."""
+    """Per score plugin, each feasible node's score × weight, side by side.
+
+    A plugin that gives every feasible node the same points cannot change the
+    choice: it is left out of the bars and named below the plot with its points
+    (TaintToleration's 3 × 100 = 300 would squash the differences that decide).
+    Nodes that failed a filter get no bar, only their reason. The legend gives
+    each node's total and the chosen one.
+    """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.55 * len(table)))
-    left = pd.Series(0.0, index=table.index)
-    for plugin in score_columns(table):
-        part = table[plugin].fillna(0).astype(float) * weights.get(plugin, 1)
-        if not part.any():
-            continue
-        ax.barh(table.index, part, left=left, label=f"{plugin} ×{weights.get(plugin, 1)}")
-        left += part
-    for row, (node, info) in enumerate(table.iterrows()):
-        if not info["feasible"]:
-            ax.barh(node, left[node], color="none", hatch="///", edgecolor="tab:red")
-            reasons = [v for k, v in info.items() if k.startswith("filter:")
-                       and v not in ("passed", "skipped")]
-            ax.text(left[node] + 5, row, "✗ " + "; ".join(reasons), va="center", fontsize=8,
-                    color="tab:red")
-        elif info["chosen"]:
-            ax.text(left[node] + 5, row, f"★ chosen ({int(info['total'])})", va="center",
-                    fontsize=8, color="tab:green")
-        else:
-            ax.text(left[node] + 5, row, str(int(info["total"])), va="center", fontsize=8)
+    weighted = weighted_scores(table, weights)
+    nodes = list(weighted.index)
+    same = [p for p in weighted.columns if len(nodes) > 1 and weighted[p].nunique() == 1]
+    plugins = [p for p in weighted.columns if p not in same]
+    colours = {node: f"C{i % 10}" for i, node in enumerate(table.index)}
+    step = 0.8 / max(len(nodes), 1)
+    fig, ax = plt.subplots(figsize=(9, 1.7 + len(plugins) * (0.3 + 0.28 * len(nodes))),
+                           layout="constrained")
+    for i, node in enumerate(nodes):
+        info = table.loc[node]
+        label = f"{node}: total {int(info['total'])}" + (" ★ chosen" if info["chosen"] else "")
+        ys = [g + (i - (len(nodes) - 1) / 2) * step for g in range(len(plugins))]
+        bars = ax.barh(ys, [weighted.at[node, p] for p in plugins], height=step * 0.9,
+                       color=colours[node], label=label)
+        ax.bar_label(bars, fmt="%g", fontsize=8, padding=2)
+    ax.set_yticks(range(len(plugins)), [f"{p} ×{weights.get(p, 1)}" for p in plugins])
     ax.invert_yaxis()
-    ax.set_xlim(0, max(left.max(), 1) * 1.45)
-    ax.set_xlabel("weighted score (Σ score × weight)")
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
-    ax.set_title(title)
-    fig.tight_layout()
+    ax.set_xlabel("points for the node (score 0–100 × the plugin's weight)")
+    ax.set_ylabel("score plugin × weight")
+    if plugins:
+        ax.set_xlim(0, float(weighted[plugins].to_numpy().max()) * 1.12 + 1)
+        ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1),
+                  title="node (highest total wins)", title_fontsize=8)
+    else:
+        ax.set_yticks([])
+        ax.text(0.5, 0.5, "no plugin tells the feasible nodes apart" if len(nodes) > 1 else
+                "no node passed the filters" if not nodes else f"only {nodes[0]} passed",
+                ha="center", va="center", transform=ax.transAxes)
+    notes = []
+    if same:
+        notes.append("same on every node, left out: " + ", ".join(
+            f"{p} ×{weights.get(p, 1)} = {weighted[p].iloc[0]:g}" for p in same))
+    notes += [f"{node}: filtered out ({_filtered_out(info)}), not scored"
+              for node, info in table.iterrows() if not info["feasible"]]
+    if notes:
+        fig.supxlabel("\n".join(notes), x=0.01, ha="left", fontsize=8, color="0.25")
+    chosen = table[table["chosen"].astype(bool)]
+    verdict = (f"{chosen.index[0]} wins with {int(chosen['total'].iloc[0])} points"
+               if len(chosen) else "no node fits: the pod stays Pending")
+    ax.set_title(f"{title}: {verdict}" if title else verdict, fontsize=10)
     return fig
 
 
@@ -58,33 +98,23 @@ def what_if_widget(cluster: Cluster, profiles: list[str], cpu: int = 500,
                    memory: int = 1024) -> ipywidgets.Widget:
     """Sliders for a pod's CPU (m) and memory (Mi) requests and a profile; redraws the scores."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
-    from IPython.display import display
 
     cpu_slider = widgets.IntSlider(value=cpu, min=0, max=8000, step=100, description="cpu (m)",
                                    continuous_update=False)
     memory_slider = widgets.IntSlider(value=memory, min=0, max=16384, step=256,
                                       description="memory (Mi)", continuous_update=False)
     profile = widgets.Dropdown(options=profiles, description="profile")
-    out = widgets.Output()
 
-    def redraw(change: dict | None = None) -> None:
+    def picture(cpu: int, memory: int, profile: str) -> Figure:
         pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "what-if"},
-               "spec": {"schedulerName": profile.value, "containers": [{
+               "spec": {"schedulerName": profile, "containers": [{
                    "name": "app", "image": "nginx:1.27", "resources": {"requests": {
-                       "cpu": f"{cpu_slider.value}m", "memory": f"{memory_slider.value}Mi"}}}]}}
-        table = cluster.scheduler.explain(pod)
-        weights = cluster.scheduler.profiles[profile.value].score_weights
-        out.clear_output(wait=True)
-        with out:
-            figure = score_bars(table, weights, f"{profile.value}: where would the pod go?")
-            display(figure)
-            plt.close(figure)
+                       "cpu": f"{cpu}m", "memory": f"{memory}Mi"}}}]}}
+        weights = cluster.scheduler.profiles[profile].score_weights
+        return score_bars(cluster.scheduler.explain(pod), weights, profile)
 
-    for control in (cpu_slider, memory_slider, profile):
-        control.observe(redraw, names="value")
-    redraw()
-    return widgets.VBox([widgets.HBox([cpu_slider, memory_slider, profile]), out])
+    # The bars are a plain output above the controls (kubelearn.viz.interact).
+    return redrawn(picture, {"cpu": cpu_slider, "memory": memory_slider, "profile": profile})
 
 
 def allocation(cluster: Cluster) -> pd.DataFrame:
@@ -167,17 +197,34 @@ def placement_plot(clusters: Mapping[str, Cluster]) -> Figure:
                                            for n, p in zip(table.index, table["pods"],
                                                            strict=True)])
         ax.set_xticks([0, 1], ["cpu", "memory"])
+        ax.set_xlabel("resource")
         ax.set_title(title, fontsize=10)
+    axes[0][0].set_ylabel("node (pods bound to it)")
     fig.colorbar(image, ax=axes[0].tolist(), label="requested / allocatable")
+    fig.suptitle("How much of each node the pods request: spread evenly, or packed onto "
+                 "few nodes", fontsize=10)
     return fig
 
 
 def scheduling_timeline(events: pd.DataFrame, pods: list[str], namespace: str = "default",
                         ) -> Figure:
-    """Per pod: waiting in the scheduler (created → scheduled), then on its node until started."""
+    """Per pod: waiting in the scheduler (created → scheduled), then on its node until started.
+
+    Each lane says how long each part took; the legend, under the plot, names
+    only the parts some pod went through.
+    """
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 0.9 + 0.45 * len(pods)))
+    fig, ax = plt.subplots(figsize=(9, 1.9 + 0.55 * len(pods)), layout="constrained")
+    end = float(events["time"].max())
+    labelled: set[str] = set()
+    right = 1.0
+
+    def once(label: str) -> str:
+        seen = label in labelled
+        labelled.add(label)
+        return "_" + label if seen else label
+
     for row, pod in enumerate(pods):
         mine = events[events["object"] == f"pod/{namespace}/{pod}"]
 
@@ -186,21 +233,37 @@ def scheduling_timeline(events: pd.DataFrame, pods: list[str], namespace: str = 
             return float(found.iloc[0]) if len(found) else None
 
         queued, scheduled, started = first("Queued"), first("Scheduled"), first("Started")
-        end = float(events["time"].max())
+        parts = []
         if queued is not None:
-            ax.barh(row, (scheduled if scheduled is not None else end) - queued, left=queued,
-                    color="tab:orange", height=0.5,
-                    label="Pending: waiting for a node" if row == 0 else None)
+            waited = (scheduled if scheduled is not None else end) - queued
+            if waited > 0:
+                ax.barh(row, waited, left=queued, color="tab:orange", height=0.5,
+                        label=once("Pending: waiting for a node"))
+            parts.append(f"{waited:.3g} s for a node" + ("" if scheduled is not None
+                                                       else " (still waiting)"))
         if scheduled is not None:
-            ax.barh(row, (started if started is not None else end) - scheduled, left=scheduled,
-                    color="tab:blue", height=0.5,
-                    label="scheduled: the kubelet pulls and starts" if row == 0 else None)
+            starting = (started if started is not None else end) - scheduled
+            ax.barh(row, starting, left=scheduled, color="tab:blue", height=0.5,
+                    label=once("scheduled: its kubelet pulls the image and starts it"))
+            parts.append(f"{starting:.3g} s to start")
         if started is not None:
-            ax.plot(started, row, "o", color="tab:green",
-                    label="container started" if row == 0 else None)
+            ax.plot(started, row, "o", color="tab:green", label=once("container started"))
+        last = max(t for t in (queued, scheduled, started, 0.0) if t is not None)
+        right = max(right, last if started is not None else end)
+        ax.annotate(", ".join(parts), (last, row), xytext=(8, 0), textcoords="offset points",
+                    va="center", fontsize=8)
     ax.set_yticks(range(len(pods)), pods)
-    ax.invert_yaxis()
+    ax.set_ylim(len(pods) - 0.4, -0.6)
+    ax.set_xlim(0, right * 1.4)  # room for the durations
     ax.set_xlabel("simulated seconds")
-    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
-    fig.tight_layout()
+    ax.set_ylabel("pod")
+    ax.set_title("How long each pod waited for a node, then for its container to start",
+                 fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    order = ["Pending: waiting for a node", "scheduled: its kubelet pulls the image and starts it",
+             "container started"]
+    handles, labels = ax.get_legend_handles_labels()
+    ranked = sorted(zip(handles, labels, strict=True), key=lambda hl: order.index(hl[1]))
+    fig.legend([h for h, _ in ranked], [label for _, label in ranked], fontsize=8,
+               loc="outside lower center", ncol=3)
     return fig

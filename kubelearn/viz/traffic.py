@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from kubelearn.viz.interact import redrawn
+
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
     from matplotlib.axes import Axes
@@ -451,19 +453,13 @@ def rollout_race_figure(replicas: int = 3, prestop: float = 0) -> Figure:
 def rollout_race_widget(replicas: int = 3, prestop: int = 0) -> ipywidgets.Widget:
     """Sliders for replicas and the preStop sleep; each change re-runs the rollout under traffic."""
     import ipywidgets as widgets
-    import matplotlib.pyplot as plt
 
     size = widgets.IntSlider(value=replicas, min=1, max=10, description="replicas",
                              continuous_update=False)
     sleep = widgets.IntSlider(value=prestop, min=0, max=10, description="preStop (s)",
                               continuous_update=False)
 
-    def draw(replicas: int, prestop: int) -> None:
-        rollout_race_figure(replicas, prestop)
-        plt.show()
-
-    out = widgets.interactive_output(draw, {"replicas": size, "prestop": sleep})
-    return widgets.VBox([widgets.HBox([size, sleep]), out])
+    return redrawn(rollout_race_figure, {"replicas": size, "prestop": sleep})
 
 
 # -- lesson 08's tables: one Service's rules, where requests went, the error windows ---------------
