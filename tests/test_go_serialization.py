@@ -329,6 +329,89 @@ def test_custom_types_get_their_own_zero_values():
     assert schema.zero_filled({"resource": "limits.cpu"}, selector)["divisor"] == "0"
 
 
+def test_zero_plain_omitempty_values_are_left_out():
+    """encoding/json's isEmptyValue: "", 0 and false in an omitempty field that is no
+    pointer are left out (a PodCondition's reason, DeploymentStatus.unavailableReplicas)."""
+    body = pod(containers=[{"name": "a", "image": "", "stdin": False, "ports": [
+        {"containerPort": 80, "hostPort": 0, "hostIP": ""}]}], nodeName="")
+    body["metadata"].update(namespace="", generation=0, resourceVersion="")
+    body["status"] = {"phase": "", "conditions": [
+        {"type": "Ready", "status": "True", "reason": "", "message": ""}]}
+    out = schema.zero_filled(body)
+    assert out["metadata"] == {"name": "p", "creationTimestamp": None}
+    assert out["spec"] == {"containers": [
+        {"name": "a", "ports": [{"containerPort": 80}], "resources": {}}]}
+    assert out["status"] == {"conditions": [
+        {"type": "Ready", "status": "True", "lastProbeTime": None,
+         "lastTransitionTime": None}]}
+    status = {"replicas": 2, "updatedReplicas": 2, "readyReplicas": 2, "availableReplicas": 2,
+              "unavailableReplicas": 0, "observedGeneration": 1}
+    deployment = schema.zero_filled({"kind": "Deployment", "status": status})
+    assert "unavailableReplicas" not in deployment["status"]
+    assert deployment["status"]["replicas"] == 2
+    # fields without omitempty keep their zero: a container status' ready and restartCount
+    written = schema.zero_filled(pod(), schema.KIND_TYPES["Pod"])
+    statuses = {"containerStatuses": [{"name": "a", "ready": False, "restartCount": 0,
+                                       "image": "", "imageID": "", "state": {},
+                                       "lastState": {}}]}
+    assert schema.zero_filled({**written, "status": statuses})["status"] == statuses
+
+
+def test_pointers_keep_their_zero_and_lose_their_null():
+    """A pointer to 0, "" or false is written (spec.replicas: 0); a nil one is left out when
+    omitempty (deletionTimestamp: None as kubelearn's own code may write it), and written as
+    null without omitempty (a Deployment's selector)."""
+    deployment = {"kind": "Deployment", "metadata": {"name": "d", "deletionTimestamp": None,
+                                                     "deletionGracePeriodSeconds": 0},
+                  "spec": {"replicas": 0, "paused": False, "minReadySeconds": 0,
+                           "revisionHistoryLimit": None, "selector": None}}
+    out = schema.zero_filled(deployment)
+    assert out["metadata"] == {"name": "d", "creationTimestamp": None,
+                               "deletionGracePeriodSeconds": 0}
+    assert out["spec"]["replicas"] == 0 and out["spec"]["selector"] is None
+    assert "paused" not in out["spec"] and "minReadySeconds" not in out["spec"]
+    assert "revisionHistoryLimit" not in out["spec"]
+    body = pod(containers=[{"name": "a", "securityContext": None,
+                            "ports": [{"containerPort": 1}]}], priority=0,
+               enableServiceLinks=False, securityContext={})
+    spec = schema.fill_zero_values(body)["spec"]
+    assert spec["priority"] == 0 and spec["enableServiceLinks"] is False  # pointers
+    assert spec["securityContext"] == {}  # a pointer to an empty struct: {}
+    assert "securityContext" not in spec["containers"][0]
+
+
+def test_the_vendored_document_lists_the_plain_omitempty_fields():
+    """From the Go tags: omitempty and neither a pointer, slice, map nor struct."""
+    for definition, fields in GO_FIELDS.items():
+        struct = schema.DEFINITIONS[definition]
+        expected = {name for name, go_type, omitempty in fields if omitempty
+                    and not go_type.startswith(("*", "[]", "map["))
+                    and not isinstance(struct.fields[name], (schema.Struct, schema.Custom))
+                    and not schema._is_collection(struct.fields[name])}
+        assert struct.omitted_zeros == expected, definition
+    status = schema.DEFINITIONS["io.k8s.api.apps.v1.DeploymentStatus"]
+    assert "unavailableReplicas" in status.omitted_zeros
+    spec = schema.DEFINITIONS["io.k8s.api.apps.v1.DeploymentSpec"]
+    assert "replicas" not in spec.omitted_zeros  # *int32
+
+
+def test_filled_fields_are_written_in_go_struct_order():
+    """encoding/json writes a struct's fields in declaration order; a struct that gets a
+    field filled in is rewritten in that order (fields given in another order and not
+    filled keep theirs)."""
+    assert list(schema.KIND_TYPES["Pod"].fields) == ["kind", "apiVersion", "metadata",
+                                                     "spec", "status"]
+    body = {"spec": {"containers": [{"image": "b", "name": "a"}]}, "metadata": {"name": "p"},
+            "apiVersion": "v1", "kind": "Pod"}
+    out = schema.zero_filled(body)
+    assert list(out) == ["kind", "apiVersion", "metadata", "spec", "status"]
+    assert list(out["spec"]["containers"][0]) == ["name", "image", "resources"]
+    info = schema.zero_filled({"kind": "Node", "status": {"nodeInfo": {}}})["status"]["nodeInfo"]
+    assert list(info) == list(node_info_fields())
+    stored = schema.fill_zero_values({"metadata": {"name": "n"}, "kind": "Node"})
+    assert list(stored) == ["kind", "metadata", "spec", "status"]
+
+
 def go_pod() -> dict:
     """A pod as Go writes it: nothing to fill, nothing to drop."""
     body = pod(containers=[{"name": "a", "image": "b", "ports": [{"containerPort": 80}],
@@ -564,6 +647,36 @@ def test_the_scenario_writes_what_go_writes_beyond_required(cluster):
     assert web["status"] == {"loadBalancer": {}}
     budget = admin.get("poddisruptionbudgets.policy", "web", namespace="default")
     assert "labels" not in budget["metadata"]  # labels: {} as sent: not stored
+
+
+def test_a_budget_created_without_status_has_its_four_counts():
+    """PodDisruptionBudgetStatus' four counts have no omitempty: a new budget is answered
+    with them at 0 (observedGeneration, disruptedPods and conditions are omitempty)."""
+    cluster = Cluster(nodes=1, seed=0)
+    admin = cluster.client()
+    created = admin.create({"apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+                            "metadata": {"name": "b"},
+                            "spec": {"minAvailable": 1,
+                                     "selector": {"matchLabels": {"app": "none"}}}},
+                           "default")
+    assert created["status"] == {"disruptionsAllowed": 0, "currentHealthy": 0,
+                                 "desiredHealthy": 0, "expectedPods": 0}
+
+
+def test_the_deployment_status_leaves_out_zero_counts():
+    """With every pod available, unavailableReplicas is 0 and left out (omitempty), as
+    kube-apiserver answers it; spec.replicas, a pointer, keeps even a 0."""
+    cluster = Cluster(nodes=1, seed=0)
+    cluster.apply(SCENARIO.split("---")[0])
+    cluster.run(30)
+    status = cluster.client().get("deployments.apps", "web", namespace="default")["status"]
+    assert status["availableReplicas"] == status["replicas"] == 2
+    assert "unavailableReplicas" not in status
+    cluster.client().patch("deployments.apps", "web", {"spec": {"replicas": 0}}, "default")
+    cluster.run(30)
+    deployment = cluster.client().get("deployments.apps", "web", namespace="default")
+    assert deployment["spec"]["replicas"] == 0
+    assert "replicas" not in deployment["status"]  # 0 pods: omitempty
 
 
 def _snake(kind: str) -> str:

@@ -27,7 +27,11 @@ without ``omitempty`` (Event's ``reportingComponent``, EndpointSlice's
 :func:`written_fields` gives, per OpenAPI definition, each field Go always
 writes and what it writes when the field holds its zero value, as JSON: ``""``,
 ``0``, ``false``, ``null``, ``"0"``, or ``{}`` for a struct, meaning that
-struct's own zero form (its own always-written fields, filled the same way).
+struct's own zero form (its own always-written fields, filled the same way);
+the omitempty fields that are plain strings, integers or bools (dropped when
+``""``, ``0``, ``false``; the other omitempty fields are pointers, slices and
+maps, dropped when nil); and the fields in struct order, the order encoding/json
+writes them in.
 
 The sources are read with ``git show <tag>:<path>`` from clones of
 k8s.io/api and k8s.io/apimachinery at the modelled release (v0.32.0 =
@@ -217,24 +221,44 @@ class WrittenFields:
             raise ValueError(f"no zero value known for {go_type} ({schema})")
         return zeros[schema["type"]], False
 
-    def written(self, definition: str, properties: dict[str, Any]) -> dict[str, Any]:
-        """Each field of ``definition`` Go always writes -> its zero value as written."""
+    def written(self, definition: str, properties: dict[str, Any]) -> GoWriting:
+        """How encoding/json writes ``definition``'s fields (see :class:`GoWriting`)."""
         repo, folder, name = _locate(definition)
         fields = self.fields(repo, folder, name)
         if set(fields) != set(properties):
             raise ValueError(f"{definition}: Go fields {sorted(set(fields) ^ set(properties))}"
                              " differ from OpenAPI's")
-        out = {}
+        out = GoWriting(list(fields), {}, [])
         for json_name, (field, field_repo, field_folder) in fields.items():
             zero, is_struct = self.zero(field, field_repo, field_folder, properties[json_name])
             if is_struct or not field.omitempty:
-                out[json_name] = zero
+                out.written[json_name] = zero
+            elif zero is not None:  # omitempty "", 0 or false: a value, not a pointer
+                out.omitted_zeros.append(json_name)
         return out
 
 
+@dataclass
+class GoWriting:
+    """How encoding/json writes one struct's fields.
+
+    ``order``: the JSON names in struct order, the order encoding/json writes them;
+    ``written``: the fields always written -> their zero value as written;
+    ``omitted_zeros``: the omitempty fields of a string, integer or bool type (not a
+    pointer to one), which encoding/json leaves out when they hold ``""``, ``0`` or
+    ``false``. Every other field is omitempty and a pointer, slice or map: left out
+    when nil (a slice or map also when empty), written as it is otherwise -- a
+    pointer to ``0`` is ``0`` (a Deployment's ``replicas: 0``).
+    """
+
+    order: list[str]
+    written: dict[str, Any]
+    omitted_zeros: list[str]
+
+
 def written_fields(definitions: dict[str, Any], clones: dict[str, Path],
-                   tag: str = TAG) -> dict[str, dict[str, Any]]:
-    """Per OpenAPI definition with properties, the fields Go always writes (see module doc)."""
+                   tag: str = TAG) -> dict[str, GoWriting]:
+    """Per OpenAPI definition with properties, how Go writes its fields (see module doc)."""
     resolver = WrittenFields(GoSource(clones, tag))
     return {name: resolver.written(name, d["properties"])
             for name, d in definitions.items() if "properties" in d}

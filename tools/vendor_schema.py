@@ -28,8 +28,16 @@ read from the Go struct definitions by ``tools/go_fields.py``: every field
 encoding/json always writes, with what it writes when the field holds its zero
 value -- ``""``, ``0``, ``false``, ``null`` (nil slice, map or pointer; a zero
 metav1.Time), ``"0"`` (a zero Quantity), or ``{}`` for a struct, meaning that
-struct's own zero form. kubelearn.api.schema fills those in and drops the empty
-slices and maps of every other field (omitempty). The result is
+struct's own zero form. Every other field is omitempty; those of a string,
+integer or bool type (not a pointer) are listed under
+
+    "x-kubelearn-go-omitted-zeros": ["<field>", ...]
+
+as encoding/json leaves them out when they hold ``""``, ``0`` or ``false``; the
+rest are pointers, slices and maps, left out when nil (a slice or map also when
+empty). ``properties`` and ``x-kubelearn-go-written`` keep the struct's field
+order, the order encoding/json writes the fields in. kubelearn.api.schema fills
+the written fields in and drops the omitted ones. The result is
 kubelearn/api/schema-v1.32.json, which kubelearn.api.schema reads at import.
 """
 
@@ -53,6 +61,8 @@ KEPT = ("type", "format", "$ref", "items", "additionalProperties", "x-kubernetes
 EXTRA_KINDS = (("", "v1", "Binding"), ("autoscaling", "v1", "Scale"))
 DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
 WRITTEN = "x-kubelearn-go-written"
+OMITTED_ZEROS = "x-kubelearn-go-omitted-zeros"
+FIELD_ORDERED = ("properties", WRITTEN)  # kept in Go's struct order, not sorted
 
 
 def compact(schema: dict[str, Any]) -> dict[str, Any]:
@@ -109,16 +119,37 @@ def vendor(swagger: dict[str, Any], clones: dict[str, Path]) -> dict[str, Any]:
                 entry["required"] = list(source["required"])  # upstream's order: Go's
         kept[name] = entry
         stack.extend(references(source.get("properties", {})))
-    for name, written in written_fields(kept, clones).items():
-        if written:
-            kept[name][WRITTEN] = written
+    for name, writing in written_fields(kept, clones).items():
+        properties = kept[name]["properties"]
+        kept[name]["properties"] = {field: properties[field] for field in writing.order}
+        if writing.written:
+            kept[name][WRITTEN] = writing.written
+        if writing.omitted_zeros:
+            kept[name][OMITTED_ZEROS] = writing.omitted_zeros
     return {"kinds": dict(sorted(roots.items())), "definitions": dict(sorted(kept.items()))}
 
 
+def dump(value: Any) -> str:
+    """Compact JSON, keys sorted."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+
+def dump_definition(definition: dict[str, Any]) -> str:
+    """A definition as compact JSON: keys sorted, but its fields in Go's struct order."""
+    parts = []
+    for key in sorted(definition):
+        value = definition[key]
+        text = ("{" + ",".join(f"{json.dumps(f)}:{dump(v)}" for f, v in value.items()) + "}"
+                if key in FIELD_ORDERED else dump(value))
+        parts.append(f"{json.dumps(key)}:{text}")
+    return "{" + ",".join(parts) + "}"
+
+
 def write(document: dict[str, Any], path: Path) -> None:
-    """One definition a line, keys sorted: small, and a readable diff when upstream moves."""
-    dump = lambda v: json.dumps(v, sort_keys=True, separators=(",", ":"))  # noqa: E731
-    lines = [f"{json.dumps(name)}:{dump(d)}" for name, d in document["definitions"].items()]
+    """One definition a line, keys sorted but fields in Go's order: small, and a readable
+    diff when upstream moves."""
+    lines = [f"{json.dumps(name)}:{dump_definition(d)}"
+             for name, d in document["definitions"].items()]
     path.write_text('{"kinds":' + dump(document["kinds"]) + ',\n"definitions":{\n'
                     + ",\n".join(lines) + "\n}}\n")
 

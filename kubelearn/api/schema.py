@@ -45,6 +45,7 @@ kind to its Struct; :func:`decode_object` decodes, :func:`check_types` only chec
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -62,7 +63,9 @@ MAX_DEPTH = 100
 # sigs.k8s.io/json saveStrictError: at most 100 strict errors are kept.
 MAX_STRICT_ERRORS = 100
 SCHEMA_FILE = "schema-v1.32.json"
-WRITTEN = "x-kubelearn-go-written"  # the vendored document's key: see tools/vendor_schema.py
+# The vendored document's keys: see tools/vendor_schema.py.
+WRITTEN = "x-kubelearn-go-written"
+OMITTED_ZEROS = "x-kubelearn-go-omitted-zeros"
 
 
 class Scalar:
@@ -82,18 +85,24 @@ class Struct:
     ``extensions``: per field, its x-kubernetes list, map and patch markers;
     ``required``: upstream's OpenAPI ``required`` list (served, for kubectl explain);
     ``written``: the fields Go always writes -> what it writes for their zero value
-    (``{}``: the field's struct's own zero form);
+    (``{}``: the field's struct's own zero form), in Go's field order;
+    ``omitted_zeros``: the omitempty string, integer and bool fields (not pointers),
+    which Go leaves out when ``""``, ``0`` or ``false``; every other field not
+    written is an omitempty pointer, slice or map, left out when nil;
+    ``fields`` are in Go's struct order (the order Go writes them in);
     ``open``: unknown fields are kept (a kind kubelearn has no type for).
     """
 
     def __init__(self, name: str, fields: Mapping[str, Any], *, definition: str = "",
                  extensions: Mapping[str, Mapping[str, Any]] | None = None,
                  required: tuple[str, ...] = (), written: Mapping[str, Any] | None = None,
+                 omitted_zeros: Iterable[str] = (),
                  open: bool = False) -> None:  # noqa: A002 - Go's word for it
         self.name, self.definition, self.open = name, definition, open
         self.extensions = dict(extensions or {})
         self.required = required
         self.written = dict(written or {})
+        self.omitted_zeros = frozenset(omitted_zeros)
         self.fills = True  # a value of this type may change as Go writes it (_mark_fills)
         self.zero_plan: _ZeroPlan | None = None  # made on first use
         self.short = name.rpartition(".")[2]  # what encoding/json calls the struct
@@ -241,6 +250,7 @@ class _Builder:
         struct.required = tuple(f for f in self.definitions[definition].get("required", ())
                                 if f in struct.fields)
         struct.written = dict(self.definitions[definition].get(WRITTEN, {}))
+        struct.omitted_zeros = frozenset(self.definitions[definition].get(OMITTED_ZEROS, ()))
         return struct
 
     def value(self, schema: Mapping[str, Any], name: str | None = None) -> Any:
@@ -283,17 +293,29 @@ def _is_collection(typ: Any) -> bool:
     return isinstance(typ, (ListOf, MapOf)) or (isinstance(typ, Scalar) and bool(typ.encoding))
 
 
+def _omitted_pointers(typ: Struct) -> frozenset[str]:
+    """The omitempty pointer fields of a vendored struct (``*int32``, ``*PodSecurityContext``,
+    ``*metav1.Time``): Go leaves them out when nil, and writes ``0``, ``""``, ``false`` or
+    ``{}`` when they point at one. What is neither always written, nor an omitempty plain
+    value, nor a slice or map."""
+    if not typ.definition:  # a struct made here, not from Go's: nothing known
+        return frozenset()
+    return frozenset(f for f, t in typ.fields.items() if f not in typ.written
+                     and f not in typ.omitted_zeros and not _is_collection(t))
+
+
 def _mark_fills(structs: Iterable[Struct]) -> None:
     """Set ``fills`` on every struct whose values Go may write differently than given.
 
-    One with a field Go always writes, or a slice or map (dropped when empty), or
-    one that holds such a struct. The zero-fill walks only into those, so a write
-    skips the parts of an object made of strings and numbers (an ObjectReference,
-    a toleration, a label selector's matchLabels).
+    One with a field Go always writes, or an omitempty one (dropped when empty or
+    nil), or one that holds such a struct. The zero-fill walks only into those, so
+    a write skips the parts of an object Go writes as they are (a label selector's
+    matchLabels, a struct made here).
     """
     structs = list(structs)
     for struct in structs:
-        struct.fills = bool(struct.written) or any(map(_is_collection, struct.fields.values()))
+        struct.fills = bool(struct.written or struct.omitted_zeros or _omitted_pointers(struct)
+                            or any(map(_is_collection, struct.fields.values())))
     changed = True
     while changed:  # to a fixed point: the types refer to each other
         changed = False
@@ -548,7 +570,11 @@ class _ZeroPlan:
 
     ``written``: the fields Go always writes, as (name, zero as written, its struct
     if the zero is a struct's zero form), and ``names``, the same as a set, so that
-    a value with all of them costs one subset test.
+    a value with all of them costs one subset test; ``order``: every field in Go's
+    struct order, which a struct that gets a field filled in is rewritten in.
+
+    ``zeros``: the omitempty plain fields, left out when ``""``, ``0``, ``false``
+    (or ``null``); ``nils``: the omitempty pointers, left out when ``null``.
 
     ``visit``: the fields to look at when present; ``entries`` says for each, in
     one lookup, what an empty value (null, [], {}) becomes -- _DROP (an omitempty
@@ -560,13 +586,17 @@ class _ZeroPlan:
     ports, volume mounts).
     """
 
-    __slots__ = ("written", "names", "visit", "entries")
+    __slots__ = ("written", "names", "order", "zeros", "zero_fields", "nils", "visit", "entries")
 
     def __init__(self, typ: Struct) -> None:
         self.written = tuple((f, zero, typ.fields[f] if zero == {} else None)
                              for f, zero in typ.written.items())
         self.names = frozenset(typ.written)
-        self.entries: dict[str, tuple[int, Any, int, frozenset[str] | None]] = {}
+        self.order = tuple(typ.fields)
+        self.zeros = typ.omitted_zeros
+        self.zero_fields = tuple(typ.omitted_zeros)
+        self.nils = _omitted_pointers(typ)
+        self.entries: dict[str, tuple[int, Any, int, _Leaf | None]] = {}
         for field, field_type in typ.fields.items():
             inner = _inner_struct(field_type)
             if inner is not None and not inner.fills:
@@ -580,7 +610,7 @@ class _ZeroPlan:
             if inner is None:
                 self.entries[field] = (empty, None, _DIRECT, None)
                 continue
-            leaf = frozenset(inner.written) if _visits_nothing(inner) else None
+            leaf = _leaf(inner) if _visits_nothing(inner) else None
             if field_type is inner:
                 self.entries[field] = (empty, inner, _DIRECT, leaf)
             elif isinstance(field_type, ListOf) and field_type.item is inner:
@@ -590,9 +620,19 @@ class _ZeroPlan:
         self.visit = frozenset(self.entries)
 
 
+# A struct with nothing to visit, as its parent checks it without a call: the names it
+# always writes, its omitempty plain fields, and whether it has omitempty pointers.
+_Leaf = tuple[frozenset[str], tuple[str, ...], bool]
+_ABSENT_OK = itertools.repeat(True)  # value.get(field, True): an absent field is no zero
+
+
+def _leaf(typ: Struct) -> _Leaf:
+    return frozenset(typ.written), tuple(typ.omitted_zeros), bool(_omitted_pointers(typ))
+
+
 def _visits_nothing(typ: Struct) -> bool:
-    """True if a value of ``typ`` changes only by its always-written fields (no slice, map
-    or struct field to look into)."""
+    """True if a value of ``typ`` changes only by its own plain fields and pointers (no
+    slice, map or struct field to look into)."""
     for field_type in typ.fields.values():
         inner = _inner_struct(field_type)
         if _is_collection(field_type) or (inner is not None and inner.fills):
@@ -616,14 +656,21 @@ def _filled_struct(value: dict, typ: Struct, stored: bool = False,
     out = value
     have = value.keys() if present is None else present
     if not plan.names <= have:  # the commonest case, all there: one test, in C
+        out = dict(value)
         for field, zero, struct in plan.written:
             if field not in have:
-                if out is value:
-                    out = dict(value)
                 if struct is None:
                     out[field] = zero  # "", 0, False, None, "0": immutable
                 else:  # a struct's zero form, new each time
                     out[field] = _filled_struct({}, struct) if struct.written else {}
+        out = _in_go_order(out, plan.order)
+    # Fields Go leaves out: a zero plain value or a nil pointer, looked for in C first.
+    if not all(map(value.get, plan.zero_fields, _ABSENT_OK)) or \
+            (plan.nils and None in value.values()):
+        for field in _omitted(value, plan):
+            if out is value:
+                out = dict(value)
+            del out[field]
     if not plan.visit:
         return out
     entries = plan.entries
@@ -647,15 +694,21 @@ def _filled_struct(value: dict, typ: Struct, stored: bool = False,
         if inner is None:
             continue
         if how == _DIRECT:
-            if item.__class__ is not dict or (leaf is not None and leaf <= item.keys()):
-                continue
+            if item.__class__ is not dict or (leaf is not None and leaf[0] <= item.keys() and (
+                    not leaf[1] or all(map(item.get, leaf[1], _ABSENT_OK))) and not (
+                    leaf[2] and None in item.values())):
+                continue  # as _as_it_is, without the call
             new = _filled_struct(item, inner, stored)
         elif how == _EACH:
             if item.__class__ is not list:
                 continue  # a value of the wrong type: decoding refuses it
             new = item
+            names, zeros, nils = leaf or (None, (), False)
             for i, element in enumerate(item):
-                if element.__class__ is dict and (leaf is None or not leaf <= element.keys()):
+                if element.__class__ is dict and (names is None or not (  # _as_it_is, inline
+                        names <= element.keys() and (
+                            not zeros or all(map(element.get, zeros, _ABSENT_OK)))
+                        and not (nils and None in element.values()))):
                     filled = _filled_struct(element, inner, stored)
                     if filled is not element:
                         if new is item:
@@ -667,6 +720,28 @@ def _filled_struct(value: dict, typ: Struct, stored: bool = False,
             if out is value:
                 out = dict(value)
             out[field] = new
+    return out
+
+
+def _as_it_is(value: dict, names: frozenset[str], zeros: tuple[str, ...], nils: bool) -> bool:
+    """True if Go writes ``value`` of a struct with nothing to visit (a :data:`_Leaf`) as it
+    is: every always-written field there, no zero plain omitempty value, no ``null`` at all
+    where there are pointers (a ``null`` Time, always written, costs a walk). In C."""
+    return names <= value.keys() and all(map(value.get, zeros, _ABSENT_OK)) and \
+        not (nils and None in value.values())
+
+
+def _omitted(value: dict, plan: _ZeroPlan) -> list[str]:
+    """The omitempty fields of ``value`` that Go leaves out: a zero plain value, a nil pointer."""
+    return [field for field, item in value.items()
+            if (field in plan.zeros and not item) or (item is None and field in plan.nils)]
+
+
+def _in_go_order(value: dict, order: tuple[str, ...]) -> dict:
+    """``value`` with its fields in Go's struct order (unknown ones after)."""
+    out = {field: value[field] for field in order if field in value}
+    if len(out) != len(value):
+        out.update(value)
     return out
 
 
@@ -740,8 +815,10 @@ def zero_filled(obj: Mapping[str, Any], typ: Struct | None = None, *,
     for key, value in filled.items():  # what changed, filled, and written fields obj lacks
         if key not in changed or value is not changed[key]:
             out[key] = value
-    for key in changed.keys() - filled.keys():  # empty omitempty collections
+    for key in changed.keys() - filled.keys():  # omitempty fields Go leaves out
         del out[key]
+    if filled.keys() - obj.keys():  # a field filled in: Go's order, as _filled_struct has it
+        out = _in_go_order(out, (typ.zero_plan or _zero_plan(typ)).order)
     return out
 
 
@@ -749,9 +826,8 @@ def fill_zero_values(obj: dict, before: Mapping[str, Any] | None = None) -> dict
     """Fill ``obj`` in place as storage keeps it (:func:`zero_filled` with ``stored``),
     for an object the caller owns; ``before``: the stored object it replaces."""
     filled = zero_filled(obj, stored=True, before=before)
-    if filled is not obj:
-        for key in obj.keys() - filled.keys():  # an empty omitempty collection
-            del obj[key]
+    if filled is not obj:  # its fields as filled, in filled's order (Go's, where filled in)
+        obj.clear()
         obj.update(filled)
     return obj
 

@@ -169,7 +169,8 @@ class SchemaWriter:
                       for field, typ in struct.fields.items()}
         for field, extra in EXTRA_FIELDS.get(struct.name, {}).items():
             properties.setdefault(field, dict(extra))
-        self.schemas[name] = {"type": "object", "properties": properties}
+        # Sorted, as kube-apiserver serves them (the vendored schema keeps Go's field order).
+        self.schemas[name] = {"type": "object", "properties": dict(sorted(properties.items()))}
         if struct.required:  # upstream's list: kubectl explain marks these -required-
             self.schemas[name]["required"] = list(struct.required)
         return name
