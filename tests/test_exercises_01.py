@@ -23,7 +23,7 @@ def test_the_lesson_commits_the_unsolved_state_and_links_a_lesson_that_exists():
                      "01.3": repr(exercises.check("01.3", None))}
     assert all(CORRECT not in text for text in shown.values())
     links = next_links(LESSON)
-    assert links == ["03_api_server.ipynb"] and (LESSON.parent / links[0]).exists()
+    assert links == ["02_raft.ipynb"] and (LESSON.parent / links[0]).exists()
 
 
 def _stub(etcd, key, change):

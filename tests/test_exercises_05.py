@@ -1,5 +1,6 @@
 """Lesson 05's exercise checks (kubelearn.exercises.lesson05): a clean exit under
-restartPolicy Always, and a crash loop's restarts. Solved, unsolved, wrong, garbage."""
+restartPolicy Always, a crash loop's restarts, and a stop that takes the whole grace period.
+Solved, unsolved, wrong, garbage."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ LESSON = NOTEBOOKS / "05_kubelet.ipynb"
 
 
 def test_the_lesson_commits_the_unsolved_state_and_links_a_lesson_that_exists():
-    assert committed(LESSON) == {"05.1": repr(exercises.check("05.1", None)),
-                                 "05.2": repr(exercises.check("05.2", None))}
+    assert committed(LESSON) == {key: repr(exercises.check(key, None))
+                                 for key in ("05.1", "05.2", "05.3")}
     links = next_links(LESSON)
     assert links == ["06_controllers.ipynb"] and (LESSON.parent / links[0]).exists()
 
@@ -83,4 +84,41 @@ def test_05_2_hints_without_the_answer(answer, says):
 ])
 def test_05_2_answers_garbage_in_words(answer, says):
     text = exercises.check("05.2", answer)
+    assert hint(text) and says in text
+
+
+def _expected_stop(hook: float = 20, grace: float = 25) -> tuple[float, int]:
+    """The kubelet's killContainer: the hook runs inside the grace period (upstream subtracts
+    its whole seconds, leaving at least 2 s, minimumGracePeriodInSeconds); an app that
+    ignores SIGTERM is SIGKILLed when that is up: exit code 128 + 9."""
+    return hook + max(grace - hook, 2), 128 + 9
+
+
+def test_05_3_the_stop_takes_what_the_grace_period_allows():
+    assert lesson05._stop_05_3() == _expected_stop(lesson05.PRESTOP_05_3,
+                                                   lesson05.GRACE_05_3) == (25, 137)
+
+
+@pytest.mark.parametrize("answer", [(25, 137), [25.0, "137"], ("25", 137)])
+def test_05_3_accepts_the_time_and_code(answer):
+    assert exercises.check("05.3", answer) == CORRECT
+
+
+@pytest.mark.parametrize("answer, says", [
+    ((45, 137), "counted from the delete"), ((20, 137), "ignores SIGTERM"),
+    ((30, 137), "sets its own terminationGracePeriodSeconds"), ((12, 137), "the time is off"),
+    ((25, 0), "0 or 143"), ((25, 143), "0 or 143"), ((25, 9), "128 + the signal's number"),
+])
+def test_05_3_hints_without_the_answer(answer, says):
+    text = exercises.check("05.3", answer)
+    assert hint(text) and says in text and "137" not in text and "25" not in text
+
+
+@pytest.mark.parametrize("answer, says", [
+    (None, "Write your answer in answer_3 first"), ("25, 137", "Give two numbers"),
+    ((25,), "Give two numbers"), ((25, 1.5), "Give two numbers"), ({1: 2, 3: 4}, "two numbers"),
+    ((float("nan"), 137), "Give two numbers"),
+])
+def test_05_3_answers_garbage_in_words(answer, says):
+    text = exercises.check("05.3", answer)
     assert hint(text) and says in text
