@@ -374,6 +374,17 @@ class GatewayWatch:
         return parsed
 
 
+def stop_process(process: subprocess.Popen) -> None:
+    """Stop an etcd process: SIGTERM, then SIGKILL if it is still there after 5 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
 def free_port() -> int:
     """A TCP port nobody listens on right now, on the loopback interface."""
     with socket.socket() as sock:
@@ -462,13 +473,7 @@ class LocalEtcd:
             self.client.close()
             self.client = None
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=5)
+            stop_process(self.process)
             self.process = None
         if self._dir is not None:
             self._dir.cleanup()

@@ -31,7 +31,7 @@ import tempfile
 import time
 from typing import IO
 
-from kubelearn.etcd.gateway import free_port
+from kubelearn.etcd.gateway import free_port, stop_process
 
 # etcd's Procfile (etcd-io/etcd, v3.4): infra1..3 on these client and peer ports.
 PROCFILE_CLIENT_PORTS = (2379, 22379, 32379)
@@ -70,13 +70,7 @@ class Member:
     def stop(self) -> None:
         """Stop the process (SIGTERM, then SIGKILL after 5 s); the data dir stays."""
         if self.process is not None:
-            if self.process.poll() is None:
-                self.process.terminate()
-                try:
-                    self.process.wait(timeout=5)
-                except subprocess.TimeoutExpired:
-                    self.process.kill()
-                    self.process.wait(timeout=5)
+            stop_process(self.process)
             self.process = None
         if self._log is not None:
             self._log.close()

@@ -438,11 +438,9 @@ class InterPodAffinity(PreFilterPlugin, PreFilterExtensions, FilterPlugin, PreSc
     @staticmethod
     def _update(state: CycleState, info: PodInfo, node_info: NodeInfo, multiplier: int
                 ) -> Status | None:
-        try:
-            s: PreFilterState = state.read(PRE_FILTER_STATE_KEY)
-        except KeyError as e:
-            return Status(Code.Error, err=RuntimeError(
-                f'error reading "{PRE_FILTER_STATE_KEY}" from cycleState: {e.args[0]}'))
+        s = _pre_filter_state(state)
+        if isinstance(s, Status):
+            return s
         s.update_with_pod(info, node_info.labels, multiplier)
         return None
 
@@ -450,11 +448,9 @@ class InterPodAffinity(PreFilterPlugin, PreFilterExtensions, FilterPlugin, PreSc
     def filter(self, state: CycleState, pod: Mapping[str, Any], node_info: NodeInfo
                ) -> Status | None:
         """Affinity (unresolvable), then anti-affinity, then existing pods' anti-affinity."""
-        try:
-            s: PreFilterState = state.read(PRE_FILTER_STATE_KEY)
-        except KeyError as e:
-            return Status(Code.Error, err=RuntimeError(
-                f'error reading "{PRE_FILTER_STATE_KEY}" from cycleState: {e.args[0]}'))
+        s = _pre_filter_state(state)
+        if isinstance(s, Status):
+            return s
         labels = node_info.labels
         if not satisfy_pod_affinity(s, labels):
             return Status(Code.UnschedulableAndUnresolvable, ERR_REASON_AFFINITY_RULES_NOT_MATCH)
@@ -854,3 +850,12 @@ __all__ = ["InterPodAffinity", "InterPodAffinityArgs", "AffinityTerm", "Affinity
            "merge_term_namespaces", "ERR_REASON_AFFINITY_RULES_NOT_MATCH",
            "ERR_REASON_ANTI_AFFINITY_RULES_NOT_MATCH",
            "ERR_REASON_EXISTING_ANTI_AFFINITY_RULES_NOT_MATCH"]
+
+
+def _pre_filter_state(state: CycleState) -> PreFilterState | Status:
+    """PreFilter's state from the cycle, or the Error upstream's getPreFilterState returns."""
+    try:
+        return state.read(PRE_FILTER_STATE_KEY)
+    except KeyError as e:
+        return Status(Code.Error, err=RuntimeError(
+            f'error reading "{PRE_FILTER_STATE_KEY}" from cycleState: {e.args[0]}'))
