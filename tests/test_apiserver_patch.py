@@ -70,9 +70,11 @@ def test_strategic_merge_merges_containers_by_name():
         {"name": "web", "image": "nginx:2", "env": [{"name": "B", "value": "2"}]},
         {"name": "new", "image": "redis"}]}}, "Pod")
     containers = out["spec"]["containers"]
-    assert [c["name"] for c in containers] == ["web", "log", "new"]
+    # strategicpatch's normalizeElementOrder: the new container follows the named one before
+    # it, ahead of the server-only "log" (kubectl patch --local gives the same)
+    assert [c["name"] for c in containers] == ["web", "new", "log"]
     assert containers[0]["image"] == "nginx:2"
-    assert containers[0]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
+    assert containers[0]["env"] == [{"name": "B", "value": "2"}, {"name": "A", "value": "1"}]
     assert containers[0]["ports"] == [{"containerPort": 80, "protocol": "TCP"}]
     assert POD["spec"]["containers"][0]["image"] == "nginx:1"  # untouched
 
@@ -93,7 +95,7 @@ def test_strategic_merge_directives():
     # atomic lists are replaced; primitive merge lists (finalizers) are unions
     out = strategic_merge_patch(POD, {"metadata": {"finalizers": ["b", "a"]},
                                       "spec": {"tolerations": [{"key": "y"}]}}, "Pod")
-    assert out["metadata"]["finalizers"] == ["a", "b"]
+    assert out["metadata"]["finalizers"] == ["b", "a"]  # in the patch's order
     assert out["spec"]["tolerations"] == [{"key": "y"}]
     pruned = strategic_merge_patch(POD, {"metadata": {"$deleteFromPrimitiveList/finalizers": [
         "a"]}}, "Pod")

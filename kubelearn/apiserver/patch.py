@@ -229,7 +229,9 @@ def _merge_map(original: Mapping[str, Any], patch: Mapping[str, Any], path: tupl
             result[key] = value
     for field, order in orders:
         if isinstance(result.get(field), list):
-            result[field] = _reorder(result[field], order, merge_key(kind, (*path, field)))
+            before = original.get(field)
+            result[field] = _in_order(result[field], order, before if isinstance(before, list)
+                                      else [], merge_key(kind, (*path, field)))
     retain = patch.get("$retainKeys")
     if isinstance(retain, list):
         keep = {k for k in retain if isinstance(k, str)}
@@ -272,7 +274,8 @@ def _merge_list(original: list, patch: list, path: tuple[str, ...], kind: str) -
             merged = _merge_map({}, item, path, kind)
             places[ident] = [len(result)]
             result.append(merged)
-    return [o for o in result if o is not _GONE]
+    named = [x for x in patch if x.get("$patch") is None]  # the directives name nothing
+    return _in_order([o for o in result if o is not _GONE], named, original, key)
 
 
 def _union(original: list, patch: list) -> list:
@@ -285,20 +288,45 @@ def _union(original: list, patch: list) -> list:
         if ident not in seen:
             seen.add(ident)
             result.append(x)
-    return result
+    return _in_order(result, patch, original, PRIMITIVE)
 
 
-def _reorder(items: list, order: list, key: str | None) -> list:
-    """$setElementOrder: items named in ``order`` first, in that order; the rest after."""
+def _in_order(items: list, order: list, original: list, key: str | None) -> list:
+    """``items`` (a merged list) in the order strategicpatch's normalizeElementOrder gives.
+
+    The items named in ``order`` (the patch's list, or its ``$setElementOrder``) take
+    that order; the others -- the server's own, like a volume admission added -- keep
+    the order they had in ``original``. The two runs are then interleaved
+    (mergeSortedSlice): a server-only item goes before a named one that came after it
+    in ``original``; a named item that is new goes before the server-only items still
+    waiting. So a container added by a patch lands after the named ones before it,
+    not at the end: patching ``[web, log]`` with ``[web, new]`` gives
+    ``[web, new, log]``.
+    """
     def ident(x: Any) -> Any:
         if key and key != PRIMITIVE and isinstance(x, Mapping):
             return _ident(x.get(key))
         return _ident(x)
 
-    rank = {ident(x): i for i, x in enumerate(order)}
-    ranked = [(rank.get(ident(x)), x) for x in items]
-    named = sorted((pair for pair in ranked if pair[0] is not None), key=lambda pair: pair[0])
-    return [x for _, x in named] + [x for r, x in ranked if r is None]
+    rank: dict[Any, int] = {}
+    for i, x in enumerate(order):
+        rank.setdefault(ident(x), i)
+    was: dict[Any, int] = {}
+    for i, x in enumerate(original):
+        was.setdefault(ident(x), i)
+    named = sorted((x for x in items if ident(x) in rank), key=lambda x: rank[ident(x)])
+    server = sorted((x for x in items if ident(x) not in rank),
+                    key=lambda x: was.get(ident(x), len(original)))
+    out: list = []
+    i = 0
+    for x in named:  # before each named item, the server-only ones that preceded it
+        place = was.get(ident(x))
+        while i < len(server) and place is not None and \
+                was.get(ident(server[i]), len(original)) < place:
+            out.append(server[i])
+            i += 1
+        out.append(x)
+    return out + server[i:]
 
 
 # -- JSON patch (RFC 6902) ----------------------------------------------------------------------
