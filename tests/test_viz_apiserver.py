@@ -60,3 +60,97 @@ def test_stage_funnel_stacks_passed_and_rejected_and_says_why_each_was_rejected(
     assert "403 Forbidden · jane delete pods" in texts
     assert "409 AlreadyExists · admin create pods" in texts
     plt.close(fig)
+
+
+def _notes_inside_axes(fig) -> list[str]:
+    """The texts of the first axes that reach outside it (none, when the plot fits)."""
+    fig.draw_without_rendering()
+    ax = fig.axes[0]
+    box = ax.get_window_extent()
+    return [t.get_text() for t in ax.texts
+            if not (box.x0 <= t.get_window_extent().x0 and t.get_window_extent().x1 <= box.x1
+                    and box.y0 <= t.get_window_extent().y0
+                    and t.get_window_extent().y1 <= box.y1)]
+
+
+def test_stage_funnel_keeps_every_note_inside_the_axes_at_notebook_width():
+    from kubelearn.viz.apiserver import stage_funnel
+
+    stages = ["authentication", "authorization", "storage"]
+    who = "system:serviceaccount:kube-system:endpointslicemirroring-controller"
+    audit = pd.DataFrame({
+        "time": [0.0] * 4, "user": ["", "jane", who, "admin"],
+        "verb": ["get", "delete", "get", "create"],
+        "resource": ["pods", "pods", "endpointslices", "pods"],
+        "stage": ["authentication", "authorization", "storage", "storage"],
+        "decision": ["deny", "deny", "error", "allow"],
+        "code": [401, 403, 404, 201]})
+    fig = stage_funnel(audit, stages)
+    assert fig.get_figwidth() * fig.dpi <= 900  # a notebook's width
+    assert _notes_inside_axes(fig) == []
+    # the long note was wrapped after its code and reason; the short ones were not
+    texts = [t.get_text() for t in fig.axes[0].texts]
+    assert f"404 NotFound ·\n    {who} get endpointslices" in texts
+    assert "403 Forbidden · jane delete pods" in texts
+    plt.close(fig)
+
+
+def test_stage_funnel_of_the_lessons_pipeline_fits_without_wrapping():
+    from kubelearn.viz.apiserver import stage_funnel
+
+    stages = ["authentication", "authorization", "decode", "storage"]
+    audit = pd.DataFrame({
+        "time": [0.0] * 5, "user": ["", "system:apiserver", "system:apiserver", "admin", "a"],
+        "verb": ["get", "get", "get", "create", "create"],
+        "resource": ["pods", "endpoints", "endpointslices", "pods", "pods"],
+        "stage": ["authentication", "storage", "storage", "storage", "decode"],
+        "decision": ["deny", "error", "error", "error", "error"],
+        "code": [401, 404, 404, 409, 400]})
+    fig = stage_funnel(audit, stages)
+    assert _notes_inside_axes(fig) == []
+    assert ("404 NotFound ×2 · system:apiserver get endpoints, endpointslices\n"
+            "409 AlreadyExists · admin create pods") in [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+
+
+def test_stage_funnel_breaks_only_the_line_too_wide_and_keeps_it_inside_its_row():
+    from kubelearn.viz.apiserver import stage_funnel
+
+    stages = ["authentication", "authorization", "decode", "mutating admission", "validation",
+              "validating admission", "storage"]
+    missing = ["priorityclasses", "priorityclasses", "endpoints", "endpointslices"]
+    audit = pd.DataFrame({
+        "time": [0.0] * 6, "user": ["system:apiserver"] * 4 + ["kubernetes-admin", ""],
+        "verb": ["get"] * 4 + ["create", "get"], "resource": missing + ["pods", "pods"],
+        "stage": ["storage"] * 5 + ["authentication"],
+        "decision": ["error"] * 5 + ["deny"], "code": [404] * 4 + [409, 401]})
+    fig = stage_funnel(audit, stages)
+    assert _notes_inside_axes(fig) == []
+    assert ("404 NotFound ×4 ·\n    system:apiserver get priorityclasses, endpoints, "
+            "endpointslices\n409 AlreadyExists · kubernetes-admin create pods"
+            ) in [t.get_text() for t in fig.axes[0].texts]
+    plt.close(fig)
+
+
+def test_kubectl_prints_the_command_and_runs_it_with_the_servers_kubeconfig(
+        tmp_path, monkeypatch, capsys):
+    from types import SimpleNamespace
+
+    from kubelearn.viz.apiserver import kubectl
+
+    fake = tmp_path / "bin" / "kubectl"  # a stand-in that says what it was given
+    fake.parent.mkdir()
+    fake.write_text('#!/bin/sh\necho "KUBECONFIG=$KUBECONFIG args=$*"\n')
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", str(fake.parent))
+    server = SimpleNamespace(kubeconfig_path=tmp_path / "kubeconfig")
+    kubectl(server, "get", "pod", "mypod", "-o", "jsonpath={.spec.tolerations}")
+    kubeconfig = tmp_path / "kubeconfig"
+    assert capsys.readouterr().out.splitlines() == [
+        "$ kubectl get pod mypod -o 'jsonpath={.spec.tolerations}'",  # quoted as a shell needs
+        f"KUBECONFIG={kubeconfig} args=get pod mypod -o jsonpath={{.spec.tolerations}}",
+        ""]
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    kubectl(server, "get", "pods")
+    out = capsys.readouterr().out
+    assert out.startswith("$ kubectl get pods\n(kubectl is not installed here")

@@ -56,3 +56,33 @@ def test_lease_and_compaction_plots_are_titled_and_their_legends_match_what_is_d
              if not a.get_label().startswith("_")]
     assert sorted(t.get_text() for t in top.get_legend().get_texts()) == sorted(drawn)
     plt.close(fig)
+
+
+def test_lease_log_notes_the_ttl_left_until_the_lease_ends_and_when_it_did():
+    sim = kl.Simulation(seed=0)
+    store = kl.etcd.Store(sim)
+    sim.run(5)  # the log counts from its own start
+    lease = store.grant(4)
+    store.put("/registry/events/default/e", "x", lease=lease.id)
+    log = viz.LeaseLog(store, sim, lease.id, every=1)
+    sim.call_later(2, lambda: store.keepalive(lease.id))
+    sim.run(10)
+    frame = log.frame()
+    assert list(frame.columns) == ["time", "ttl"]
+    assert frame["ttl"].tolist() == [4, 3, 4, 3, 2, 1, 0]  # reset at 2 s, gone at 6 s
+    assert frame["time"].tolist() == [0, 1, 2, 3, 4, 5, 6]
+    assert log.expired_at == 6.0 and store.get("/registry/events/default/e") is None
+    assert viz.LeaseLog(store, sim, store.grant(10).id).expired_at is None
+
+
+def test_revision_log_notes_revision_and_compaction_point_every_few_seconds():
+    sim = kl.Simulation(seed=0)
+    store = kl.etcd.Store(sim)
+    log = viz.RevisionLog(store, sim, every=5)
+    sim.call_later(1, lambda: store.put("/k", "1"))
+    sim.call_later(6, lambda: store.put("/k", "2"))
+    sim.call_later(7, lambda: store.compact(2))
+    sim.run(12)
+    frame = log.frame()
+    assert list(frame.columns) == ["time", "revision", "compacted"]
+    assert frame.values.tolist() == [[0, 1, 0], [5, 2, 0], [10, 3, 2]]

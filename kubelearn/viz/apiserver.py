@@ -1,4 +1,7 @@
-"""Tables, plots and a widget for lesson 03: the API server's pipeline, RBAC and audit."""
+"""Tables, plots and a widget for lesson 03: the API server's pipeline, RBAC and audit.
+
+And :func:`kubectl`, which runs the real kubectl against a served cluster.
+"""
 
 from __future__ import annotations
 
@@ -12,9 +15,12 @@ from kubelearn.viz.interact import redrawn
 
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
 
     from kubelearn.apiserver.authn import UserInfo
+    from kubelearn.apiserver.serve import Server
     from kubelearn.cluster import Cluster
 
 
@@ -93,12 +99,15 @@ def stage_funnel(audit: pd.DataFrame, stages: Iterable[str]) -> Figure:
     ax.barh(stages, passed, color="tab:blue", alpha=0.45, label="went on to the next stage")
     ax.barh(stages, rejected, left=passed, color="tab:red", label="rejected at this stage")
     widest = max(entered, default=1) or 1
+    notes = []
     for y, stage in enumerate(stages):
-        ax.text(entered[y] + widest * 0.01, y, f"{entered[y]} in", va="center", fontsize=8)
+        ax.annotate(f"{entered[y]} in", (entered[y], y), xytext=(3, 0),
+                    textcoords="offset points", va="center", fontsize=8)
         mine = stopped[stopped["stage"] == stage]
-        if len(mine):
-            ax.text(widest * 1.13, y, _rejection(mine), va="center", fontsize=8,
-                    color="tab:red")
+        if len(mine):  # past the longest bar and its "N in"; placed by _fit_notes
+            notes.append(ax.annotate(_rejection(mine), (widest, y), xytext=(36, 0),
+                                     textcoords="offset points", va="center", fontsize=8,
+                                     color="tab:red", in_layout=False))
     ax.invert_yaxis()
     ax.set_xlim(0, widest * 2.35)
     ax.set_xticks([t for t in ax.get_xticks() if 0 <= t <= widest])
@@ -109,7 +118,58 @@ def stage_funnel(audit: pd.DataFrame, stages: Iterable[str]) -> Figure:
     ax.set_title(f"{len(audit)} requests: {int(sum(rejected))} turned away (red; why on the "
                  f"right), {answered} got through {last}", fontsize=10)
     fig.legend(fontsize=8, loc="outside lower center", ncol=2)
+    _fit_notes(ax, notes)
     return fig
+
+
+def _wrap_wide_lines(note: Annotation, limit: float) -> int:
+    """Break each line of ``note`` wider than ``limit`` px after its `` · ``; the lines added."""
+    renderer = note.figure.canvas.get_renderer()
+    font = note.get_fontproperties()
+    lines, added = [], 0
+    for line in note.get_text().split("\n"):
+        wide = renderer.get_text_width_height_descent(line, font, ismath=False)[0]
+        if wide > limit and " · " in line:
+            line, added = line.replace(" · ", " ·\n    ", 1), added + 1
+        lines.append(line)
+    note.set_text("\n".join(lines))
+    return added
+
+
+def _fit_notes(ax: Axes, notes: list[Annotation], pad: float = 20.0) -> None:
+    """Widen the x axis (and heighten the figure) until every note lies inside the axes.
+
+    A note is anchored at a data x and shifted a fixed number of points to the
+    right, and keeps its width in pixels while the axis scales: a note ``w`` px
+    wide, ``offset`` px past an anchor ``x`` data units from the left edge of an
+    axes ``W`` px wide, ends ``pad`` px inside it once the axis spans
+    ``x * W / (W - offset - w - pad)``; the widest note sets the span. A line
+    wider than 60 % of the axes would squeeze the bars, so it is first broken
+    after its `` · `` (code and reason, then who and what); a note taller than
+    its row's room makes the figure taller.
+    """
+    fig = ax.figure
+    for _ in range(6):  # each change moves the layout a little: measure again
+        fig.draw_without_rendering()
+        box = ax.get_window_extent()
+        extents = [note.get_window_extent() for note in notes]
+        if all(e.x1 <= box.x1 - pad and e.y0 >= box.y0 and e.y1 <= box.y1 for e in extents):
+            return
+        low, high = ax.get_xlim()
+        span = high - low
+        for note, extent in zip(notes, extents, strict=True):
+            added = _wrap_wide_lines(note, 0.6 * box.width)
+            if added:
+                fig.set_figheight(fig.get_figheight() + 0.16 * added)
+                continue
+            start = note.xy[0] - low  # the anchor, in data units from the left edge
+            offset = extent.x0 - (box.x0 + start / (high - low) * box.width)
+            room = box.width - offset - extent.width - pad  # pixels left for the anchor
+            if room > 0:
+                span = max(span, start * box.width / room)
+        if any(e.y0 < box.y0 or e.y1 > box.y1 for e in extents):
+            fig.set_figheight(fig.get_figheight() + 0.25)
+        ax.set_xlim(low, low + span)
 
 
 def requests_over_time(audit: pd.DataFrame, bucket: float = 10.0,
@@ -174,3 +234,31 @@ def can_i_widget(cluster: Cluster, users: Iterable[UserInfo], namespace: str = "
 
     # The answer is a plain output above the dropdowns (kubelearn.viz.interact).
     return redrawn(answer, {"who": user, "verb": verb, "resource": resource})
+
+
+def kubectl(server: Server, *args: str, timeout: float = 30.0) -> None:
+    """Run the real ``kubectl`` on a served cluster; print the command line and what it answered.
+
+    It only sets ``KUBECONFIG`` to the server's admin kubeconfig, as you would
+    in a terminal (``export KUBECONFIG=...``). Where kubectl is not installed,
+    or does not answer within ``timeout`` seconds, it says so instead.
+    """
+    import os
+    import shlex
+    import shutil
+    import subprocess
+
+    print("$", shlex.join(["kubectl", *args]))
+    program = shutil.which("kubectl")
+    if program is None:
+        print("(kubectl is not installed here; `kubelearn serve` in a terminal prints how to "
+              "point yours at a cluster)\n")
+        return
+    env = dict(os.environ, KUBECONFIG=str(server.kubeconfig_path))
+    try:
+        done = subprocess.run([program, *args], env=env, capture_output=True, text=True,
+                              timeout=timeout)
+    except subprocess.TimeoutExpired:
+        print(f"(no answer within {timeout:g} s)\n")
+        return
+    print(done.stdout or done.stderr)

@@ -8,9 +8,12 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from kubelearn.etcd import CompactedError
+from kubelearn.etcd.lease import lease_name
 from kubelearn.viz.interact import redrawn
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Generator
+
     import ipywidgets
     from matplotlib.figure import Figure
 
@@ -81,6 +84,66 @@ class WatchLog:
         frame = pd.DataFrame(self.rows, columns=self.COLUMNS)
         frame["value"] = [_summary(v, width) for v in frame["value"]]
         return frame
+
+
+class LeaseLog:
+    """The seconds left on one lease, noted every ``every`` simulated seconds until it ends.
+
+    Plumbing for :func:`lease_plot`: a SimPy process that asks the store what
+    ``etcdctl lease timetolive`` would print, as often as the plot needs.
+    Times are seconds since the log was made.
+    """
+
+    def __init__(self, store: Store, sim: Simulation, lease_id: int, every: float = 0.5) -> None:
+        self.store, self.sim, self.lease_id = store, sim, lease_id
+        self.start = sim.now
+        self.rows: list[tuple[float, int]] = []
+        sim.process(self._sample(every))
+
+    def _sample(self, every: float) -> Generator[Any, Any, None]:
+        while True:
+            left = self.store.time_to_live(self.lease_id).ttl  # -1 once the lease is gone
+            self.rows.append((self.sim.now - self.start, max(left, 0)))
+            if left <= 0:
+                return
+            yield self.sim.timeout(every)
+
+    def frame(self) -> pd.DataFrame:
+        """The samples so far: columns ``time`` (s since the log began) and ``ttl`` (s left)."""
+        return pd.DataFrame(self.rows, columns=["time", "ttl"])
+
+    @property
+    def expired_at(self) -> float | None:
+        """When etcd ended the lease and deleted its keys (s since the log began), or None."""
+        name = lease_name(self.lease_id)
+        for record in self.sim.records:
+            if record.reason == "LeaseExpired" and record.object == name:
+                return record.time - self.start
+        return None
+
+
+class RevisionLog:
+    """The store's revision and compaction point, noted every ``every`` simulated seconds.
+
+    Plumbing for :func:`compaction_plot`; times are seconds since the log was made.
+    ``compacted`` is 0 until the first compaction, as etcd reports it.
+    """
+
+    def __init__(self, store: Store, sim: Simulation, every: float = 5.0) -> None:
+        self.store, self.sim = store, sim
+        self.start = sim.now
+        self.rows: list[tuple[float, int, int]] = []
+        sim.process(self._sample(every))
+
+    def _sample(self, every: float) -> Generator[Any, Any, None]:
+        while True:
+            self.rows.append((self.sim.now - self.start, self.store.revision,
+                              self.store.compact_revision))
+            yield self.sim.timeout(every)
+
+    def frame(self) -> pd.DataFrame:
+        """The samples so far: columns ``time``, ``revision`` and ``compacted``."""
+        return pd.DataFrame(self.rows, columns=["time", "revision", "compacted"])
 
 
 def key_history_plot(log: WatchLog, key: str, label: str | None = None) -> Figure:
