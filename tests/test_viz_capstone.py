@@ -127,3 +127,37 @@ def test_the_widget_has_a_slider_per_setting():
     sliders = [w for box in widget.children[:2] for w in box.children]
     assert [s.value for s in sliders] == [50, 300, 1, 0, 6]
     plt.close("all")
+
+
+def figure_texts(fig):
+    texts = [fig._suptitle.get_text()] if fig._suptitle else []
+    return texts + [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_times_in_the_pictures_are_whole_seconds(run):
+    import re
+
+    fig = cp.capstone_timeline(run)
+    assert "back to full strength 351 s after the cut" in fig._suptitle.get_text()
+    plt.close(fig)
+    # 3 replicas: the rollout finishes 356.97 s after the cut
+    assert cp.outcome(cp.simulate_capstone(replicas=3))["rollout done after"] % 1 != 0
+    fig = cp.capstone_figure(cp.Settings(replicas=3))
+    assert "back to full strength 357 s after the cut" in fig._suptitle.get_text()
+    assert not [t for t in figure_texts(fig) if re.search(r"\d\.\d+ s\b", t)]
+    plt.close(fig)
+
+
+def test_the_story_runs_lesson_08s_app_with_its_settings_written_out():
+    from kubelearn.api import load
+    from kubelearn.viz import traffic as vt
+
+    settings = cp.Settings(toleration_seconds=30, probe_period=5, prestop=5, replicas=4)
+    deployment, service = load(cp._manifests(settings, image="nginx:1.28"))
+    assert (deployment, service) == tuple(load(vt.web_manifests(
+        4, image="nginx:1.28", prestop=5, probe_period=5, toleration_seconds=30)))
+    pod = deployment["spec"]["template"]["spec"]
+    assert [t["tolerationSeconds"] for t in pod["tolerations"]] == [30, 30]
+    container, = pod["containers"]
+    assert container["readinessProbe"]["periodSeconds"] == 5
+    assert container["lifecycle"]["preStop"] == {"sleep": {"seconds": 5}}

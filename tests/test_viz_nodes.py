@@ -182,6 +182,84 @@ def test_replicaset_timeline_marks_scale_down_in_the_controllers_order():
     rows = [t.get_text() for t in ax.get_yticklabels()]
     marks = {t.get_text(): rows[round(t.xy[1])] for t in ax.texts}
     assert marks == {"scale-down #1": deleted[0], "scale-down #2": deleted[1]}
+    assert ax.get_title() == "ReplicaSet web: 4 pods created; 2 removed by scale-down (#1 first)"
     legend = legend_labels(fig)
     assert set(legend) == drawn_labels(ax) and "deleted by someone else" not in legend
     plt.close(fig)
+
+
+def check_ticks(ax):
+    """The x positions of the node lifecycle controller's check ticks on the timeline."""
+    for collection in ax.collections:
+        if collection.get_label() == "controller check (every 5s)":
+            return sorted(path.vertices[0][0] for path in collection.get_paths())
+    return []
+
+
+def test_the_lessons_run_has_the_checks_over_the_whole_axis():
+    fig = kl.viz.node_failure_timeline(nodes.simulate_node_failure(), "node-1")
+    ax = fig.axes[0]
+    x0, x1 = ax.get_xlim()
+    ticks = check_ticks(ax)
+    assert ticks[0] - x0 < 5 and x1 - ticks[-1] < 5  # one 5 s period at most at either end
+    assert "not simulated (the run ended)" not in legend_labels(fig)
+    plt.close(fig)
+
+
+def test_a_run_shorter_than_the_axis_says_where_it_ended(cluster):
+    fig = kl.viz.node_failure_timeline(cluster, "node-1")  # 480 s: the axis wants ~533 s
+    ax = fig.axes[0]
+    ended = float(cluster.events()["time"].max())
+    assert ax.get_xlim()[1] > ended
+    assert "not simulated (the run ended)" in legend_labels(fig)
+    assert max(check_ticks(ax)) <= ended
+    running = [c for c in ax.collections if c.get_label() == "pod Running (as the API shows it)"]
+    assert max(seg[:, 0].max() for c in running for seg in c.get_segments()) <= ended
+    plt.close(fig)
+
+
+def test_the_replicaset_manifest_writes_the_toleration_only_when_asked():
+    plain, = kl.api.load(nodes.replicaset_manifest("web", replicas=6))
+    assert plain["spec"]["replicas"] == 6 and "tolerations" not in plain["spec"]["template"]["spec"]
+    assert plain["spec"]["selector"]["matchLabels"] == {"app": "web"}
+    fast, = kl.api.load(nodes.replicaset_manifest("fast", replicas=3, toleration_seconds=30))
+    assert fast["spec"]["template"]["spec"]["tolerations"] == [
+        {"key": UNREACHABLE, "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 30}]
+    assert fast["spec"]["template"]["metadata"]["labels"] == {"app": "fast"}
+
+
+def test_replicaset_timeline_title_counts_and_hides_instant_terminations():
+    cluster = kl.Cluster(seed=1, nodes=3)
+    cluster.apply(web(3))
+    cluster.run(30)
+    cluster.delete("pod", cluster.get("pods").NAME.iloc[0])
+    cluster.run(20)
+    fig = nodes.replicaset_timeline(cluster, "web")
+    assert fig.axes[0].get_title() == "ReplicaSet web: 4 pods created; 1 deleted by someone else"
+    assert "terminating" not in legend_labels(fig)  # nginx stops at once: nothing to see
+    assert set(legend_labels(fig)) == drawn_labels(fig.axes[0])
+    plt.close(fig)
+
+
+def test_zone_states_name_the_last_change_and_master_disruption_mode():
+    runs = {"one": nodes.zone_failure(1, seconds=30),
+            "all": nodes.zone_failure(60, zone_b_fails=True, seconds=60)}
+    table = nodes.zone_states(runs).set_index("run")
+    assert table.loc["one", "zone-a's last state change"].endswith("Normal (taint rate 0.1/s)")
+    assert "FullDisruption" in table.loc["all", "zone-a's last state change"]
+    assert list(table["master disruption mode"]) == [False, True]
+
+
+def test_ranking_table_keeps_the_controllers_order():
+    from kubelearn.controllers.replicaset import deletion_order
+
+    cluster = kl.Cluster(seed=1, nodes=3)
+    cluster.apply(web(4))
+    cluster.run(30)
+    pods = cluster.admin.list("pods", "default")["items"]
+    ranked = deletion_order(pods, pods, cluster.sim.epoch.timestamp() + cluster.now)
+    table = nodes.ranking_table(ranked, pods)
+    assert list(table["pod (first to go at the top)"]) == [p["metadata"]["name"] for p in ranked]
+    assert table["pods on that node"].sum() == sum(
+        sum(q["spec"]["nodeName"] == p["spec"]["nodeName"] for q in pods) for p in pods)
+    assert set(table["deletion cost"]) == {"0"}

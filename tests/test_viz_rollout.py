@@ -245,3 +245,19 @@ def test_one_colour_for_old_and_one_for_new_and_the_gap_behind_them():
     assert all(c.get_alpha() in (None, 1) for c in pods)  # opaque: the gap cannot tint them
     assert gap.get_zorder() < min(c.get_zorder() for c in pods)
     assert ax.get_xlabel() == "simulated seconds" and ax.get_ylabel() == "pods"
+
+
+def test_the_lessons_deployment_carries_the_image_and_the_change_cause():
+    deployment, = kl.api.load(rollout.web_deployment("nginx:1.28", "nginx 1.28"))
+    assert deployment["metadata"]["annotations"] == {"kubernetes.io/change-cause": "nginx 1.28"}
+    spec = deployment["spec"]
+    assert spec["replicas"] == 10 and spec["progressDeadlineSeconds"] == 120
+    container, = spec["template"]["spec"]["containers"]
+    assert container["image"] == "nginx:1.28"
+    assert container["readinessProbe"] == {"httpGet": {"path": "/", "port": 80},
+                                           "periodSeconds": 1}
+    cluster = kl.Cluster(seed=0, nodes=3)
+    cluster.apply(rollout.web_deployment())
+    cluster.run(30)
+    assert cluster.rollout_status("web") == 'deployment "web" successfully rolled out'
+    assert list(cluster.rollout_history("web")["CHANGE-CAUSE"]) == ["first version"]

@@ -109,7 +109,7 @@ def test_a_prestop_sleep_outlives_the_rules_so_no_window_is_left():
 
 def test_the_widget_figure_counts_the_failures_in_its_title(race):
     fig = vt.rollout_race_figure(replicas=3, prestop=0)
-    assert fig.axes[0].get_title() == f"3 replicas, preStop sleep 0s: {vt.failures(race)} " \
+    assert fig.axes[0].get_title() == f"3 replicas, preStop sleep 0 s: {vt.failures(race)} " \
         "failed requests"
 
 
@@ -236,3 +236,16 @@ def test_side_by_side_timelines_share_scales_and_one_legend_names_every_failure(
     assert [t.get_text() for t in legend.get_texts()] == ["refused"]
     for ax in grid[2]:  # no latency drawn for a bin that starts at until
         assert all(max(line.get_xdata()) <= 65 for line in ax.get_lines())
+
+
+def test_web_manifests_write_tolerations_and_the_probe_period_only_when_asked():
+    plain, service = kl.api.load(vt.web_manifests(3))
+    pod = plain["spec"]["template"]["spec"]
+    assert "tolerations" not in pod and pod["containers"][0]["readinessProbe"]["periodSeconds"] == 1
+    assert service["spec"]["selector"] == {"app": "web"}
+    patient, _ = kl.api.load(vt.web_manifests(6, toleration_seconds=120, probe_period=2))
+    pod = patient["spec"]["template"]["spec"]
+    assert [(t["key"], t["effect"], t["tolerationSeconds"]) for t in pod["tolerations"]] == [
+        ("node.kubernetes.io/not-ready", "NoExecute", 120),
+        ("node.kubernetes.io/unreachable", "NoExecute", 120)]
+    assert pod["containers"][0]["readinessProbe"]["periodSeconds"] == 2

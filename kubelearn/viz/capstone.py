@@ -94,46 +94,12 @@ class Settings:
 DEFAULTS = Settings()
 
 
-def capstone_manifests(settings: Settings = DEFAULTS, image: str = "nginx:1.27") -> str:
-    """The Deployment ``web`` (readiness probe, tolerations, optional preStop) and its Service.
-
-    The pretend app needs 2 s before it answers (the ``sim.kubelearn.io`` annotation,
-    which a real cluster ignores).
-    """
+def _manifests(settings: Settings, image: str = "nginx:1.27") -> str:
+    """Lesson 08's ``web`` and its Service (:func:`~kubelearn.viz.traffic.web_manifests`), with
+    the settings' replicas, probe period, preStop sleep and tolerations written out."""
     s = settings
-    hook = (f"\n        lifecycle:\n          preStop:\n            sleep: {{seconds: {s.prestop}}}"
-            if s.prestop else "")
-    tolerations = "".join(
-        f"\n      - {{key: node.kubernetes.io/{key}, operator: Exists, effect: NoExecute, "
-        f"tolerationSeconds: {s.toleration_seconds}}}" for key in ("not-ready", "unreachable"))
-    return f"""
-apiVersion: apps/v1
-kind: Deployment
-metadata: {{name: web}}
-spec:
-  replicas: {s.replicas}
-  selector: {{matchLabels: {{app: web}}}}
-  template:
-    metadata:
-      labels: {{app: web}}
-      annotations: {{sim.kubelearn.io/web.ready-after: "2s"}}
-    spec:
-      tolerations:{tolerations}
-      containers:
-      - name: web
-        image: {image}
-        ports: [{{name: http, containerPort: 80}}]
-        readinessProbe:
-          httpGet: {{path: /, port: http}}
-          periodSeconds: {s.probe_period}{hook}
----
-apiVersion: v1
-kind: Service
-metadata: {{name: web}}
-spec:
-  selector: {{app: web}}
-  ports: [{{name: http, port: 80, targetPort: http}}]
-"""
+    return vt.web_manifests(s.replicas, image=image, prestop=s.prestop,
+                            probe_period=s.probe_period, toleration_seconds=s.toleration_seconds)
 
 
 def simulate_capstone(grace_period: int = 50, toleration_seconds: int = TOLERATION_SECONDS,
@@ -155,11 +121,11 @@ def _simulate(settings: Settings) -> Cluster:
     from kubelearn.cluster import Cluster
 
     cluster = Cluster(seed=SEED, nodes=3, node_monitor_grace_period=settings.grace_period)
-    cluster.apply(capstone_manifests(settings))
+    cluster.apply(_manifests(settings))
     cluster.run(TRAFFIC_AT)
     traffic = cluster.traffic(to="web", rate=RATE)
     cluster.run(ROLLOUT_AT - TRAFFIC_AT)
-    cluster.apply(capstone_manifests(settings, image="nginx:1.28"))
+    cluster.apply(_manifests(settings, image="nginx:1.28"))
     cluster.run(POWER_OFF_AT - ROLLOUT_AT)
     cluster.stop_node(NODE, power_off=True)
     # Unknown after the grace period (at a 5 s check), tainted at the next check, evicted after
@@ -555,12 +521,22 @@ def _window(s: Story) -> tuple[float, float] | None:
     return s.power_off, max(landed)
 
 
-def _title(cluster: Cluster, s: Story) -> str:
-    o = outcome(cluster, s.node)
-    done = (f"back to full strength {o['rollout done after']:g} s after the cut"
+def _s(seconds: float) -> str:
+    """A time for a learner's eyes: whole seconds (the records keep the milliseconds)."""
+    return f"{seconds:.0f} s"
+
+
+def _outcome_words(o: dict) -> str:
+    """The failed requests and when the Deployment was whole again, as a title says them."""
+    done = (f"back to full strength {_s(o['rollout done after'])} after the cut"
             if o["rollout done after"] is not None else "not back to full strength")
-    return (f"{s.node} loses power mid-rollout at {s.power_off:g} s: {o['failed']:,} requests "
-            f"failed ({o['timeout']:,} timed out, {o['refused']:,} refused); {done}")
+    return (f"{o['failed']:,} requests failed ({o['timeout']:,} timed out, {o['refused']:,} "
+            f"refused); {done}")
+
+
+def _title(cluster: Cluster, s: Story) -> str:
+    return (f"{s.node} loses power mid-rollout at {_s(s.power_off)}: "
+            f"{_outcome_words(outcome(cluster, s.node))}")
 
 
 def _draw_marks(ax: Axes, marks: pd.DataFrame, lanes: list[str]) -> None:
@@ -578,11 +554,11 @@ def _spans(s: Story) -> list[tuple[int, float, float, str, str]]:
     out: list[tuple[int, float, float, str, str]] = []
     if s.last_heartbeat is not None and s.power_off is not None:
         out.append((0, s.last_heartbeat, s.power_off, "heartbeat",
-                    f"{s.power_off - s.last_heartbeat:g} s since the last heartbeat"))
+                    f"{_s(s.power_off - s.last_heartbeat)} since the last heartbeat"))
     if s.last_heartbeat is not None and s.grace is not None and s.power_off is not None:
         deadline = s.last_heartbeat + s.grace
         out.append((0, s.power_off, deadline, "grace",
-                    f"rest of the {s.grace:g} s grace: {deadline - s.power_off:g} s"))
+                    f"rest of the {_s(s.grace)} grace: {_s(deadline - s.power_off)}"))
         if s.unknown is not None and s.unknown > deadline:
             out.append((0, deadline, s.unknown, "check", "next check"))
     window = _window(s)
@@ -591,10 +567,10 @@ def _spans(s: Story) -> list[tuple[int, float, float, str, str]]:
                     f"endpoints, rules: {(window[1] - s.unknown) * 1000:.0f} ms"))
     if s.noexecute is not None and s.evicted is not None:
         out.append((1, s.noexecute, s.evicted, "toleration",
-                    f"{s.evicted - s.noexecute:g} s toleration"))
+                    f"{_s(s.evicted - s.noexecute)} toleration"))
     if s.evicted is not None and s.replacements_ready is not None:
         out.append((1, s.evicted, s.replacements_ready, "back",
-                    f"replacements: {s.replacements_ready - s.evicted:g} s"))
+                    f"replacements: {_s(s.replacements_ready - s.evicted)}"))
     return out
 
 
@@ -717,12 +693,10 @@ def what_if_figure(table: pd.DataFrame) -> Figure:
 def capstone_figure(settings: Settings = DEFAULTS) -> Figure:
     """The widget's picture for one setting: the run's timeline, failures counted."""
     cluster = simulate_capstone(**asdict(settings))
-    o = outcome(cluster)
     return capstone_timeline(cluster, title=(
         f"grace {settings.grace_period} s, toleration {settings.toleration_seconds} s, probe "
         f"every {settings.probe_period} s, preStop {settings.prestop} s, {settings.replicas} "
-        f"replicas: {o['failed']:,} failed ({o['timeout']:,} timed out, {o['refused']:,} "
-        f"refused); back to full strength {o['rollout done after']} s after the cut"))
+        f"replicas: {_outcome_words(outcome(cluster))}"))
 
 
 def capstone_widget(settings: Settings = DEFAULTS) -> ipywidgets.Widget:

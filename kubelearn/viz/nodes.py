@@ -7,6 +7,11 @@ and ``NoExecuteTaintAdded``, the taint eviction controller's
 ``PodEvictionScheduled`` and ``TaintManagerEviction``, the ReplicaSet
 controller's ``SuccessfulCreate``, the scheduler's ``Scheduled`` and the new
 pods' kubelets' ``PodStatusUpdated``. Nothing reaches into a component.
+
+The lesson's stories, as calls: :func:`replicaset_manifest` writes its
+ReplicaSet, :func:`simulate_node_failure` kills a node under it,
+:func:`zone_failure` stops many nodes of a 63-node cluster; :func:`zone_states`
+and :func:`ranking_table` put their results in tables.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from kubelearn.controllers.nodelifecycle import NODE_MONITOR_PERIOD
 from kubelearn.viz.interact import redrawn
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -220,6 +226,8 @@ def node_failure_timeline(cluster: Cluster | pd.DataFrame, node: str, *,
     (created, where it was scheduled, Running). The legend, under the plot,
     names only what was drawn. ``cluster`` may be a Cluster or its ``events()``.
     A node that never went Unknown gets its heartbeats and a title that says so.
+    The axis runs to :func:`timeline_span`'s end; a run that stopped sooner has
+    the time after it shaded as not simulated, so no lane seems to stop for a reason.
     """
     import matplotlib.pyplot as plt
 
@@ -233,23 +241,23 @@ def node_failure_timeline(cluster: Cluster | pd.DataFrame, node: str, *,
     fig, ax = plt.subplots(figsize=(9, 2.3 + 0.4 * len(labels)), layout="constrained")
     if f.unknown is None:
         return _never_failed(fig, ax, f, labels[:1])
-    start = (f.last_heartbeat if f.last_heartbeat is not None else f.unknown) - 35
-    ends = [f.unknown, f.noexecute, f.untainted] + [p.evicted for p in pods] + \
-        [p.cancelled for p in pods] + [p.countdown_to for p in pods] + \
-        [p.running for p in new] + [p.scheduled for p in new] + f.restarted
-    last = max(t for t in ends if t is not None)
-    end = last + 0.3 * (last - start) + 10  # room for the labels right of the last marks
+    start, end = timeline_span(f, max_pods)
     ax.set_xlim(start, end)  # first: text is placed by what fits at this scale
-    _heartbeat_lane(ax, f, start, end)
-    _controller_lane(ax, f, start, end)
-    _taint_lane(ax, f, end)
+    # Lanes stop where the run stopped: nothing is drawn that the run did not record.
+    ran_to = float(events["time"].max()) if cluster is events else cluster.now
+    until = min(end, ran_to)
+    _heartbeat_lane(ax, f, start, until)
+    _controller_lane(ax, f, start, until)
+    _taint_lane(ax, f, until)
     for row, lane in enumerate(pods, start=3):
-        _pod_lane(ax, row, lane, f, start, end)
+        _pod_lane(ax, row, lane, f, start, until)
     for row, lane in enumerate(new, start=3 + len(pods)):
-        _new_pod_lane(ax, row, lane, end)
+        _new_pod_lane(ax, row, lane, until)
     if f.last_heartbeat is not None:
         ax.axvline(f.last_heartbeat, color=COLOURS["lease"], lw=0.8, ls=":", zorder=0,
                    label="last heartbeat")
+    if end - until > NODE_MONITOR_PERIOD:  # a run shorter than the axis: say where it ended
+        ax.axvspan(until, end, color="0.9", zorder=0, lw=0, label="not simulated (the run ended)")
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylim(len(labels) - 0.4, -0.8)
     ax.set_xlabel("simulated seconds")
@@ -257,6 +265,18 @@ def node_failure_timeline(cluster: Cluster | pd.DataFrame, node: str, *,
     fig.legend(*_drawn(ax), fontsize=7, loc="outside lower center", ncol=3)
     ax.set_title(_failure_title(f, pods), fontsize=9)
     return fig
+
+
+def timeline_span(f: NodeFailure, max_pods: int = 6) -> tuple[float, float]:
+    """The time axis of :func:`node_failure_timeline`: from 35 s before the last heartbeat
+    to the last step, plus room for the labels written right of the last marks."""
+    pods, new = f.pods[:max_pods], f.replacements[:max_pods]
+    start = (f.last_heartbeat if f.last_heartbeat is not None else f.unknown or 0.0) - 35
+    ends = [f.unknown, f.noexecute, f.untainted] + [p.evicted for p in pods] + \
+        [p.cancelled for p in pods] + [p.countdown_to for p in pods] + \
+        [p.running for p in new] + [p.scheduled for p in new] + f.restarted
+    last = max((t for t in ends if t is not None), default=start + 35)
+    return start, last + 0.3 * (last - start) + 10
 
 
 def _failure_title(f: NodeFailure, pods: list[PodLane]) -> str:
@@ -469,20 +489,42 @@ def simulate_node_failure(grace_period: float = 50, toleration_seconds: int = 30
     from kubelearn.cluster import Cluster
 
     cluster = Cluster(seed=seed, nodes=nodes, node_monitor_grace_period=grace_period)
-    tolerations = [{"key": "node.kubernetes.io/unreachable", "operator": "Exists",
-                    "effect": "NoExecute", "tolerationSeconds": int(toleration_seconds)}]
-    cluster.apply({"apiVersion": "apps/v1", "kind": "ReplicaSet", "metadata": {"name": "web"},
-                   "spec": {"replicas": replicas, "selector": {"matchLabels": {"app": "web"}},
-                            "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
-                                "tolerations": tolerations,
-                                "containers": [{"name": "web", "image": "nginx:1.27"}]}}}})
+    cluster.apply(replicaset_manifest("web", replicas, toleration_seconds=toleration_seconds))
     cluster.run(stop_at)
     cluster.stop_node("node-1")
     if back_after is not None:
         cluster.run(back_after)
         cluster.start_node("node-1")
     cluster.run(grace_period + 10 + toleration_seconds + 20)
+    # On to the end of the timeline's axis, so the controller's checks cover all of it.
+    _, end = timeline_span(node_failure(cluster.events(), "node-1"))
+    if end > cluster.now:
+        cluster.run(end - cluster.now)
     return cluster
+
+
+def replicaset_manifest(name: str = "web", replicas: int = 6, *,
+                        toleration_seconds: int | None = None, image: str = "nginx:1.27") -> str:
+    """The lesson's ReplicaSet of nginx pods labelled ``app: <name>``, as YAML.
+
+    ``toleration_seconds`` writes the pods' toleration of the ``unreachable``
+    NoExecute taint; without it, admission (DefaultTolerationSeconds) adds 300 s.
+    """
+    tolerations = "" if toleration_seconds is None else (
+        "\n      tolerations:\n      - {key: node.kubernetes.io/unreachable, operator: Exists, "
+        f"effect: NoExecute, tolerationSeconds: {int(toleration_seconds)}}}")
+    return f"""
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {{name: {name}}}
+spec:
+  replicas: {replicas}
+  selector: {{matchLabels: {{app: {name}}}}}
+  template:
+    metadata: {{labels: {{app: {name}}}}}
+    spec:{tolerations}
+      containers: [{{name: web, image: "{image}"}}]
+"""
 
 
 def failure_widget(grace_period: int = 50, toleration_seconds: int = 300):
@@ -506,7 +548,8 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
     """One lane per pod a ReplicaSet created: starting, Running, terminating, and who deleted it.
 
     From the records: the controller's ``SuccessfulCreate`` / ``SuccessfulDelete``, the
-    kubelet's ``Running`` status, ``Killing`` and ``PodDeleted``.
+    kubelet's ``Running`` status, ``Killing`` and ``PodDeleted``. The title counts
+    what happened: pods created, deleted by someone else, removed by scale-down.
     """
     import matplotlib.pyplot as plt
 
@@ -520,6 +563,7 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
     end = float(events["time"].max())
     names = [m.removeprefix("Created pod: ") for m in created["message"]]
     fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * len(names)), layout="constrained")
+    others = 0  # pods deleted, not by the ReplicaSet
     for row, (name, born) in enumerate(zip(names, created["time"], strict=True)):
         pod = events[events["object"] == f"pod/{namespace}/{name}"]
         running = pod[(pod["reason"] == "PodStatusUpdated") & pod["message"].map(_is_running)]
@@ -533,9 +577,8 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
         if up is not None:
             ax.hlines(row, up, kill if kill is not None else stop, color=COLOURS["running"], lw=5,
                       label=_once(ax, "Running"))
-        if kill is not None:
-            ax.hlines(row, kill, max(stop, kill + 0.5), color="0.6", lw=5,
-                      label=_once(ax, "terminating"))
+        if kill is not None and stop - kill >= 1:  # shorter: hidden under the deletion mark
+            ax.hlines(row, kill, stop, color="0.6", lw=5, label=_once(ax, "terminating"))
         ax.plot(born, row, "P", color=COLOURS["created"], markersize=7,
                 label=_once(ax, "created by the ReplicaSet"))
         if name in deleted:
@@ -545,6 +588,7 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
             ax.annotate(f"scale-down #{order}", (when, row), xytext=(6, 4),
                         textcoords="offset points", fontsize=7, color="tab:red")
         elif kill is not None:
+            others += 1
             ax.plot(kill, row, "X", color=COLOURS["evicted"], markersize=8,
                     label=_once(ax, "deleted by someone else"))
             ax.annotate("deleted (not by the ReplicaSet)", (kill, row), xytext=(6, 4),
@@ -554,6 +598,75 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
     ax.set_ylim(len(names) - 0.4, -0.7)
     ax.set_xlim(float(created["time"].min()) - 2 if len(created) else 0, end + 0.1 * end + 5)
     ax.set_xlabel("simulated seconds")
-    ax.set_title(f"ReplicaSet {replicaset}: every pod it created", fontsize=10)
+    ax.set_title(_replicaset_title(replicaset, len(names), others, len(deleted)), fontsize=10)
     ax.grid(axis="x", alpha=0.25)
     return fig
+
+
+def _replicaset_title(replicaset: str, created: int, others: int, scaled: int) -> str:
+    """What the lanes show, counted: the pods created, and who deleted which."""
+    parts = [f"{created} pods created"]
+    if others:
+        parts.append(f"{others} deleted by someone else")
+    if scaled:
+        parts.append(f"{scaled} removed by scale-down (#1 first)")
+    return f"ReplicaSet {replicaset}: " + "; ".join(parts)
+
+
+# -- many nodes fail: the zone states and the rate of NoExecute taints ----------------------------
+
+ZONE_A_NODES = 60  # above --large-cluster-size-threshold (50): a partial disruption slows down
+ZONE_B_NODES = 3
+
+
+def zone_failure(failing: int, zone_b_fails: bool = False, *, stop_at: float = 30,
+                 seconds: float = 560) -> pd.DataFrame:
+    """The records of a cluster with zone-a of 60 nodes and zone-b of 3, where ``failing``
+    nodes of zone-a (and every node of zone-b, with ``zone_b_fails``) stop at ``stop_at``.
+
+    Runs ``seconds`` more. No pods: only the node lifecycle controller's zone
+    states and NoExecute taints matter here. The kubelets write no events and
+    no heartbeat records, so 63 nodes run in well under a second.
+    """
+    from kubelearn.cluster import Cluster
+    from kubelearn.kubelet import KubeletConfig
+
+    quiet = KubeletConfig(events=False, record_heartbeats=False)
+    cluster = Cluster(seed=0, zones=("zone-a",), kubelet_config=quiet)
+    zone_a = [cluster.add_node(f"a-{i:02d}").node_name for i in range(1, ZONE_A_NODES + 1)]
+    zone_b = [cluster.add_node(f"b-{i}", zone="zone-b").node_name
+              for i in range(1, ZONE_B_NODES + 1)]
+    cluster.run(stop_at)
+    for name in zone_a[:failing] + (zone_b if zone_b_fails else []):
+        cluster.stop_node(name)
+    cluster.run(seconds)
+    return cluster.events()
+
+
+def zone_states(runs: Mapping[str, pd.DataFrame], zone: str = "zone-a") -> pd.DataFrame:
+    """For each run (``{label: events}``): the last state change the node lifecycle
+    controller recorded for ``zone``, and whether it entered master disruption mode."""
+    rows = []
+    for label, events in runs.items():
+        changes = events[events["object"] == f"zone/{zone}"]["message"]
+        rows.append((label, changes.iloc[-1] if len(changes) else "(no change recorded)",
+                     bool(events["reason"].eq("MasterDisruptionMode").any())))
+    return pd.DataFrame(rows, columns=["run", f"{zone}'s last state change",
+                                       "master disruption mode"])
+
+
+# -- scale-down: the order the ReplicaSet controller deletes its pods in --------------------------
+
+def ranking_table(ranked: list[Mapping], pods: list[Mapping]) -> pd.DataFrame:
+    """``ranked`` (pods in the order the controller would delete them, first to go first)
+    as a table: each pod's node, how many of ``pods`` share that node, its
+    ``controller.kubernetes.io/pod-deletion-cost`` and when it was created."""
+    def on_node(pod: Mapping) -> int:
+        return sum(q["spec"].get("nodeName") == pod["spec"].get("nodeName") for q in pods)
+
+    rows = [(p["metadata"]["name"], p["spec"].get("nodeName"), on_node(p),
+             (p["metadata"].get("annotations") or {}).get(
+                 "controller.kubernetes.io/pod-deletion-cost", "0"),
+             p["metadata"]["creationTimestamp"]) for p in ranked]
+    return pd.DataFrame(rows, columns=["pod (first to go at the top)", "node",
+                                       "pods on that node", "deletion cost", "created"])

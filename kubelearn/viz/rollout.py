@@ -12,6 +12,7 @@ Nothing reaches into a component.
   what was observed (most pods, fewest available);
 - :func:`rollout_timeline`: the picture: pods stacked by ReplicaSet, available
   pods, the maxSurge ceiling and the minimum-available floor;
+- :func:`web_deployment`: the lesson's Deployment, as YAML;
 - :func:`simulate_rollout` and :func:`rollout_widget`: a small rollout re-run
   for other settings.
 """
@@ -456,7 +457,45 @@ def _no_rollout(fig: Figure, ax: Axes, deployment: str, namespace: str,
     return fig
 
 
-# -- a small rollout, re-run on demand ------------------------------------------------------------
+# -- the lesson's Deployment, and a small rollout re-run on demand ------------------------------
+
+WEB_DEPLOYMENT = """
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  annotations:
+    kubernetes.io/change-cause: "{cause}"
+spec:
+  replicas: 10
+  progressDeadlineSeconds: 120
+  selector:
+    matchLabels:
+      app: web
+  template:
+    metadata:
+      labels:
+        app: web
+      annotations:
+        sim.kubelearn.io/web.ready-after: 5s
+    spec:
+      containers:
+      - name: web
+        image: {image}
+        readinessProbe:
+          httpGet:
+            path: /
+            port: 80
+          periodSeconds: 1
+"""
+
+
+def web_deployment(image: str = "nginx:1.27", cause: str = "first version") -> str:
+    """Lesson 07's Deployment ``web`` as YAML: 10 nginx pods of ``image``, a readiness probe,
+    a 5 s warm-up, a short ``progressDeadlineSeconds`` (120) and ``cause`` as the
+    ``kubernetes.io/change-cause`` that ``rollout history`` shows."""
+    return WEB_DEPLOYMENT.format(image=image, cause=cause)
+
 
 def deployment_manifest(name: str = "web", image: str = "nginx:1.27", replicas: int = 10, *,
                         strategy: dict | None = None, ready_after: str | None = None,

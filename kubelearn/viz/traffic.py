@@ -376,10 +376,20 @@ def spread(*traffics: Traffic, labels: Iterable[str] | None = None,
 # -- a rolling update under traffic ---------------------------------------------------------------
 
 def web_manifests(replicas: int = 3, image: str = "nginx:1.27", prestop: float = 0.0,
-                  ready_after: str = "2s") -> str:
-    """A Deployment ``web`` (readiness probe, optional preStop sleep) and its Service."""
+                  ready_after: str = "2s", *, probe_period: int = 1,
+                  toleration_seconds: int | None = None) -> str:
+    """A Deployment ``web`` (readiness probe, optional preStop sleep) and its Service: the app
+    of lessons 08 and 09.
+
+    ``toleration_seconds`` writes the pods' NoExecute tolerations of ``not-ready``
+    and ``unreachable`` nodes (without it, admission adds them with 300 s);
+    ``probe_period`` is the readiness probe's ``periodSeconds``.
+    """
     hook = (f"\n        lifecycle:\n          preStop:\n            sleep: {{seconds: {prestop:g}}}"
             if prestop else "")
+    tolerations = "" if toleration_seconds is None else "\n      tolerations:" + "".join(
+        f"\n      - {{key: node.kubernetes.io/{key}, operator: Exists, effect: NoExecute, "
+        f"tolerationSeconds: {int(toleration_seconds)}}}" for key in ("not-ready", "unreachable"))
     return f"""
 apiVersion: apps/v1
 kind: Deployment
@@ -391,14 +401,14 @@ spec:
     metadata:
       labels: {{app: web}}
       annotations: {{sim.kubelearn.io/web.ready-after: "{ready_after}"}}
-    spec:
+    spec:{tolerations}
       containers:
       - name: web
         image: {image}
         ports: [{{name: http, containerPort: 80}}]
         readinessProbe:
           httpGet: {{path: /, port: http}}
-          periodSeconds: 1{hook}
+          periodSeconds: {int(probe_period)}{hook}
 ---
 apiVersion: v1
 kind: Service
@@ -447,7 +457,7 @@ def rollout_race_figure(replicas: int = 3, prestop: float = 0) -> Figure:
     """The widget's picture for one setting: the rollout's traffic timeline, failures counted."""
     cluster = simulate_rolling_update(replicas, prestop)
     return traffic_timeline(cluster, "web", title=f"{replicas} replicas, preStop sleep "
-                            f"{prestop:g}s: {failures(cluster)} failed requests")
+                            f"{prestop:g} s: {failures(cluster)} failed requests")
 
 
 def rollout_race_widget(replicas: int = 3, prestop: int = 0) -> ipywidgets.Widget:
