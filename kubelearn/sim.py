@@ -40,6 +40,9 @@ class Simulation:
         self.seed = seed
         self.epoch = epoch  # the instant of virtual second 0, for timestamps
         self.env = simpy.Environment()
+        # True while run() runs: work done now is the cluster's own (a component's step),
+        # not a call from the outside between runs (a learner's cell, a test).
+        self.running = False
         self.random = random.Random(seed)
         self._records: list[Record] = []
         self._listeners: list[Callable[[Record], None]] = []
@@ -57,7 +60,11 @@ class Simulation:
         """Advance the clock by ``seconds``, running everything due meanwhile."""
         if seconds < 0:
             raise ValueError(f"cannot run backwards in time: {seconds}s")
-        self.env.run(until=self.env.now + seconds)
+        running, self.running = self.running, True
+        try:
+            self.env.run(until=self.env.now + seconds)
+        finally:
+            self.running = running
         return self.now
 
     def timestamp(self, at: float | None = None) -> str:

@@ -24,7 +24,12 @@ from kubelearn.viz.architecture import writes
 # etcd's error on as a 500 with an empty reason (responsewriters/status.go ErrorToAPIStatus).
 NO_QUORUM = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
              "message": "etcdserver: request timed out", "code": 500}
-# ... and when no etcd member answers at all: the request's deadline passes (finisher.go).
+# A read gets no read index without a majority; clientv3 retries it until the request's
+# 60 s deadline, and the timeout filter answers (server/filters/timeout.go), without a kind.
+READ_TIMED_OUT = {"metadata": {}, "status": "Failure",
+                  "message": "Timeout: request did not complete within the allotted timeout",
+                  "reason": "Timeout", "details": {}, "code": 504}
+# ... and a write no member can take: the deadline passes in the handler's finisher.go.
 NO_MEMBER = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
              "message": "Timeout: request did not complete within requested timeout - "
                         "context deadline exceeded", "reason": "Timeout", "code": 504}
@@ -78,8 +83,9 @@ def test_the_default_cluster_is_unchanged(default_and_raft):
     default, _ = default_and_raft
     assert type(default.etcd) is Store and default.etcd_members is None
     # The revision this scenario reached before etcd_members existed: the default
-    # cluster's history must not move (the lessons' committed outputs depend on it).
-    assert default.etcd.revision == 371
+    # cluster's history must not move (the lessons' committed outputs depend on it). 371
+    # until the root CA publisher: its ClusterRole and binding, and four kube-root-ca.crt.
+    assert default.etcd.revision == 377
 
 
 def test_on_three_members_it_is_the_same_cluster(default_and_raft):
@@ -142,18 +148,30 @@ def test_without_a_majority_the_api_server_answers_with_status_errors_and_recove
     acknowledged = stored(cluster)
     group.crash("etcd-2")
     group.crash("etcd-3")
-    with pytest.raises(StatusError) as err:
-        cluster.apply(configmap("during"))
+    lead = group.now - cluster.now
+    with pytest.raises(StatusError) as err:  # the leader takes it; no majority commits it
+        cluster.admin.create(configmap("during"))
     assert err.value.status == NO_QUORUM
+    # One call after the other, from outside the simulation: the group keeps each wait.
+    assert group.now - cluster.now == pytest.approx(lead + 7)
+    with pytest.raises(StatusError) as err:  # kubectl apply reads first: the GET times out
+        cluster.apply(configmap("during"))
+    assert err.value.status == READ_TIMED_OUT
     with pytest.raises(StatusError) as err:
         cluster.get("pods")
-    assert err.value.status == NO_QUORUM
-    # Every component keeps calling and failing: each failure is 7 s of the group's time
-    # (etcd's request timeout) but a millisecond or so of wall time.
+    assert err.value.status == READ_TIMED_OUT
+    lead = group.now - cluster.now
+    assert lead == pytest.approx(7 + 60 + 60, abs=2)
+    # Every component keeps calling and failing, each call waiting 7 s (a write) or 60 s (a
+    # read) of the group's time: concurrent calls wait together, so the group ends at most
+    # one 60 s deadline ahead of where it was, for a millisecond or so of wall time each.
+    failed_before = (cluster.events()["reason"] == "EtcdRequestFailed").sum()
     started = time.perf_counter()
     cluster.run(60)
     assert time.perf_counter() - started < 30
     assert cluster.now == 90
+    assert (cluster.events()["reason"] == "EtcdRequestFailed").sum() > failed_before + 5
+    assert group.now - cluster.now <= lead + 60 + 0.1
     cluster.run(200)  # the compactor's and the repair loops' rounds fail too, and go on
     reasons = set(cluster.events()["reason"])
     assert {"EtcdRequestFailed", "CompactionFailed", "RepairFailed"} <= reasons
@@ -171,8 +189,11 @@ def test_with_every_member_down_the_api_server_times_out():
     for name in cluster.etcd_members.names:
         cluster.etcd_members.crash(name)
     with pytest.raises(Timeout) as err:
-        cluster.apply(configmap("nobody"))
+        cluster.admin.create(configmap("nobody"))
     assert err.value.status == NO_MEMBER
+    with pytest.raises(Timeout) as err:
+        cluster.admin.get("configmaps", "nobody")
+    assert err.value.status == READ_TIMED_OUT
     assert "revision=unknown (context deadline exceeded)" in repr(cluster)
     cluster.run(30)
     cluster.etcd_members.restart("etcd-1")

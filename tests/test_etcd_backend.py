@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 
@@ -65,7 +67,7 @@ def etcd_url(real: LocalEtcd) -> str:
 @pytest.fixture
 def cluster(etcd_url: str) -> Iterator[kl.Cluster]:
     """What the storage and watch tests' own ``cluster`` fixture gives, on the real etcd."""
-    c = kl.Cluster(seed=0, etcd=etcd_url)
+    c = kl.Cluster(seed=0, etcd=etcd_url, controllers=watch_tests.QUIET_CONFIGMAPS)
     yield c
     c.etcd.close()
 
@@ -270,4 +272,122 @@ def test_remote_watches_replay_and_deliver_as_the_embedded_store_does():
         remote.compact(remote.revision - 1)
         with pytest.raises(CompactedError):
             remote.watch("/a/", prefix=True, start_revision=2)
+        remote.close()
+
+
+# -- what the embedded store has, through the v3 API --------------------------------------------
+
+ETCDCTL = shutil.which("etcdctl")
+if os.environ.get("CI") and ETCDCTL is None:  # .ci/run installs etcd-client
+    raise RuntimeError("CI must run etcdctl against the real etcd, but it is not on PATH")
+needs_etcdctl = pytest.mark.skipif(ETCDCTL is None,
+                                   reason="no etcdctl on PATH (apt-get install etcd-client)")
+
+
+def etcdctl(url: str, *args: str) -> str:
+    """Run etcdctl (v3 API) against ``url``; its output."""
+    return subprocess.run([ETCDCTL, f"--endpoints={url}", *args], check=True, text=True,
+                          capture_output=True, env={**os.environ, "ETCDCTL_API": "3"},
+                          timeout=30).stdout
+
+
+def test_history_through_the_v3_api_matches_the_embedded_store():
+    def steps(store) -> list[list]:
+        store.put("/h/a", "1")
+        store.put("/h/b", "x")
+        store.put("/h/a", "2")
+        store.delete("/h/a")
+        store.put("/h/a", "3")
+        seen = [store.history("/h/a"), store.history("/h/none")]
+        store.compact(4)  # keeps the version current at 4 (a=2), drops a=1
+        seen.append(store.history("/h/a"))
+        store.compact(5)  # the tombstone at 5 goes too
+        seen.append(store.history("/h/a"))
+        return seen
+
+    with LocalEtcd() as fresh:  # a fresh etcd starts at revision 1, as ours
+        remote = RemoteStore(Simulation(), fresh.url)
+        try:
+            assert steps(remote) == steps(Store(Simulation()))
+        finally:
+            remote.close()
+
+
+@needs_etcdctl
+def test_a_snapshot_through_the_v3_api_is_the_file_etcdctl_saves(etcd_url, tmp_path):
+    remote = RemoteStore(Simulation(), etcd_url)
+    try:
+        remote.put("/registry/configmaps/default/a", "1")
+        revision = remote.revision
+        size = remote.snapshot(tmp_path / "etcd.db")
+    finally:
+        remote.close()
+    assert size == (tmp_path / "etcd.db").stat().st_size > 0
+    status = json.loads(etcdctl(etcd_url, "snapshot", "status", str(tmp_path / "etcd.db"),
+                                "-w", "json"))
+    assert status["revision"] == revision  # etcdctl checked its SHA-256 to read it
+    etcdctl(etcd_url, "snapshot", "save", str(tmp_path / "etcdctl.db"))
+    assert (tmp_path / "etcdctl.db").read_bytes() == (tmp_path / "etcd.db").read_bytes()
+
+
+def test_restoring_a_snapshot_into_a_running_etcd_is_a_clear_error(tmp_path):
+    with pytest.raises(EtcdError, match=r"etcd's API has no restore call.*etcdctl snapshot "
+                                        r"restore"):
+        RemoteStore.restore(tmp_path / "etcd.db", Simulation())
+
+
+@needs_etcdctl
+def test_etcdctl_shows_what_the_api_server_stored(etcd_url):
+    cluster = kl.Cluster(seed=0, etcd=etcd_url)
+    try:
+        created = cluster.admin.create({"apiVersion": "v1", "kind": "Pod",
+                                        "metadata": {"name": "web-0"},
+                                        "spec": {"containers": [{"name": "web",
+                                                                 "image": "nginx:1.27"}]}})
+        value = etcdctl(etcd_url, "get", "/registry/pods/default/web-0", "--print-value-only")
+        stored = json.loads(value)
+        assert stored["metadata"]["uid"] == created["metadata"]["uid"]
+        assert stored["spec"]["containers"][0]["image"] == "nginx:1.27"
+        keys = etcdctl(etcd_url, "get", "/registry/namespaces/", "--prefix", "--keys-only")
+        assert "/registry/namespaces/default" in keys.split()
+    finally:
+        cluster.etcd.close()
+
+
+def test_without_a_majority_a_short_request_timeout_ends_reads_and_writes():
+    """kl.Cluster(request_timeout=2), kube-apiserver's --request-timeout: under etcd's 7 s."""
+    with LocalEtcdCluster(3) as etcd:
+        cluster = kl.Cluster(seed=0, etcd=etcd.endpoints, request_timeout=2)
+        cluster.admin.create(configmap("before"))
+        etcd.stop_member(1)
+        etcd.stop_member(2)
+        sent = time.monotonic()
+        with pytest.raises(Timeout) as err:  # etcd's 7 s come later than the 2 s deadline
+            cluster.admin.create(configmap("during"))
+        assert 1.9 < time.monotonic() - sent < 4
+        assert err.value.status["message"] == ("Timeout: request did not complete within "
+                                               "requested timeout - context deadline exceeded")
+        sent = time.monotonic()
+        with pytest.raises(Timeout) as err:
+            cluster.admin.get("configmaps", "before")
+        assert 1.9 < time.monotonic() - sent < 4
+        assert err.value.status == {
+            "metadata": {}, "status": "Failure",
+            "message": "Timeout: request did not complete within the allotted timeout",
+            "reason": "Timeout", "details": {}, "code": 504}
+        etcd.start_member(1)
+        assert cluster.admin.get("configmaps", "before")["metadata"]["name"] == "before"
+        cluster.etcd.close()
+
+
+def test_a_read_is_retried_while_etcd_answers_request_timed_out():
+    with LocalEtcdCluster(3) as etcd:
+        remote = RemoteStore(Simulation(), etcd.endpoints[0], timeout=9)
+        remote.put("/a", "1")
+        etcd.stop_member(1)
+        etcd.stop_member(2)
+        sent = time.monotonic()
+        with pytest.raises(UnavailableError, match="^context deadline exceeded: "):
+            remote.get("/a")  # "request timed out" after 7 s; a second try, cut off at 9 s
+        assert 8.9 < time.monotonic() - sent < 11
         remote.close()

@@ -9,6 +9,7 @@ import pytest
 
 from kubelearn.etcd import Compare, Op, Store
 from kubelearn.etcd.errors import (
+    DeadlineExceededError,
     EmptyKeyError,
     InvalidArgumentError,
     LeaseNotFoundError,
@@ -18,10 +19,12 @@ from kubelearn.etcd.errors import (
 from kubelearn.etcd.raft import (
     ELECTION_TIMEOUT,
     LEADER,
+    PRE_CANDIDATE,
+    PRE_VOTE,
     REQUEST_TIMEOUT,
     RaftGroup,
 )
-from kubelearn.etcd.raftstore import ReplicatedStore
+from kubelearn.etcd.raftstore import API_REQUEST_TIMEOUT, RETRY_BACKOFF, ReplicatedStore
 from kubelearn.sim import Simulation
 from tests.linearizability import Operation, linearizable
 
@@ -54,6 +57,97 @@ def test_request_timeout_is_five_seconds_plus_two_election_timeouts():
     assert ELECTION_TIMEOUT == 1.0
     assert REQUEST_TIMEOUT == 7.0
 
+
+def test_pre_vote_is_on_as_in_etcd_3_5():
+    assert PRE_VOTE is True
+    _, group = make()
+    assert group.pre_vote is True
+    with pytest.raises(InvalidArgumentError, match="pre_vote"):
+        make(pre_vote="yes")
+
+
+# -- pre-vote ---------------------------------------------------------------------------------
+
+
+def cut_off_a_follower(pre_vote: bool, seed: int = 14):
+    """A settled group; one follower cut off for 10 s, then healed for 3 s."""
+    sim, group = make(seed=seed, pre_vote=pre_vote)
+    sim.run(3)
+    leader = group.leader
+    term = group.members[leader].term
+    lonely = next(n for n in group.names if n != leader)
+    group.partition([lonely])
+    sim.run(10)
+    cut_term = group.members[lonely].term
+    healed_at = group.now
+    group.heal()
+    sim.run(3)
+    return group, leader, term, lonely, cut_term, healed_at
+
+
+def test_with_pre_vote_a_member_that_rejoins_does_not_disrupt_the_leader():
+    group, leader, term, lonely, cut_term, healed_at = cut_off_a_follower(pre_vote=True)
+    # cut off, it asked for pre-votes at every timeout and got none: its term never rose
+    assert cut_term == term
+    asked = events(group, "BecamePreCandidate")
+    assert len(asked[asked.member == lonely]) >= 5
+    assert len(events(group, "BecameCandidate")) == 1  # no election since the first one
+    # back, it follows the leader it left; the leader never stepped down
+    assert group.leader == leader and group.members[leader].term == term
+    assert group.members[lonely].lead == leader and group.members[lonely].state == "follower"
+    after = group.records().query("time > @healed_at")
+    assert not after.event.isin(["BecameLeader", "BecameCandidate", "CheckQuorumFailed"]).any()
+
+
+def test_without_pre_vote_the_rejoining_member_forces_an_election():
+    group, leader, term, lonely, cut_term, healed_at = cut_off_a_follower(pre_vote=False)
+    assert cut_term > term + 3  # a candidate at every timeout, a term each
+    after = group.records().query("time > @healed_at")
+    assert "BecameLeader" in set(after.event)  # its higher term deposed the leader
+    assert group.members[group.leader].term > cut_term
+
+
+def test_a_pre_vote_changes_no_term_and_no_vote_and_is_ignored_in_lease():
+    sim, group = make(seed=15)
+    sim.run(3)
+    leader = group.leader
+    follower = next(n for n in group.names if n != leader)
+    voter = group.members[follower]
+    before = (voter.term, voter.vote)
+    other = next(n for n in group.names if n not in (leader, follower))
+    # a pre-vote for a later term, while the follower hears its leader: ignored
+    group.members[other]._send("PreVote", follower, term=before[0] + 5,
+                               index=10**6, log_term=before[0] + 4)
+    sim.run(0.01)
+    assert "PreVoteIgnored" in set(events(group, "PreVoteIgnored").event)
+    group.crash(leader)
+    sim.run(1.0)  # out of lease now: it answers, and still changes nothing
+    group.members[other]._send("PreVote", follower, term=voter.term + 5,
+                               index=10**6, log_term=voter.term + 4)
+    sim.run(0.01)
+    granted = events(group, "PreVoteGranted")
+    assert follower in set(granted.member)
+    assert (voter.term, voter.vote) == before
+
+
+def test_a_pre_candidate_with_a_stale_log_gets_no_pre_votes():
+    sim, group = make(seed=16)
+    sim.run(3)
+    behind = next(n for n in group.names if n != group.leader)
+    group.crash(behind)
+    for i in range(3):
+        assert write(group, f"/k{i}", "v").error is None
+    group.partition([behind])  # when it comes back, it hears no leader
+    group.restart(behind)
+    sim.run(0.5)
+    group.heal()
+    group.crash(group.leader)  # the others leave their lease after a timeout
+    sim.run(4)
+    rejected = events(group, "PreVoteRejected")
+    refusals = rejected[rejected.detail.str.startswith(behind)]
+    assert len(refusals) and refusals.detail.str.contains("is newer than").all()
+    assert group.leader not in (None, behind)
+    assert group.members[behind].state != PRE_CANDIDATE
 
 # -- elections ------------------------------------------------------------------------------
 
@@ -237,12 +331,16 @@ def test_losing_quorum_fails_writes_after_the_request_timeout_and_healing_loses_
     with pytest.raises(RequestTimeoutError, match=r"^etcdserver: request timed out$"):
         etcd.put("/lost", "x")  # the leader took it, but no majority holds it
     assert group.now - start == pytest.approx(REQUEST_TIMEOUT)
-    # by now CheckQuorum made the leader step down: no leader takes the proposal at all
-    assert group.leader is None
+    # by now CheckQuorum made the leader step down: no leader takes the proposal at all;
+    # each try ends at the member's 7 s deadline and the client tries again until its own
+    start = group.now
     with pytest.raises(UnavailableError, match="^context deadline exceeded$"):
         etcd.put("/lost", "y")
-    with pytest.raises(RequestTimeoutError):  # a read gets no read index either
+    assert group.now - start == pytest.approx(API_REQUEST_TIMEOUT)
+    start = group.now
+    with pytest.raises(UnavailableError):  # a read gets no read index either: retried too
         etcd.get("/k0")
+    assert group.now - start == pytest.approx(API_REQUEST_TIMEOUT)
     for name in group.names:
         group.restart(name)
     sim.run(3)
@@ -346,6 +444,105 @@ def test_leases_expire_through_the_log_and_keepalives_go_to_the_leader():
     assert 0 < etcd.time_to_live(kept.id).ttl <= 3
     with pytest.raises(LeaseNotFoundError):
         etcd.keepalive(dropped.id)
+
+
+def test_a_read_is_retried_until_the_clients_deadline_and_a_timed_out_write_is_not():
+    sim, group = make(seed=17)
+    etcd = ReplicatedStore(group, timeout=20)
+    etcd.put("/a", "1")
+    for name in group.names:
+        if name != etcd.endpoint:
+            group.crash(name)
+    sent = group.now
+    with pytest.raises(UnavailableError, match="^context deadline exceeded$"):
+        etcd.get("/a")
+    assert group.now - sent == pytest.approx(20)
+    timed_out = events(group, "RequestTimedOut")
+    # each try waits etcd's 7 s for a read index, then 25 ms, then the next: 3 tries in 20 s
+    assert list(timed_out.detail) == ["get: etcdserver: request timed out"] * 2
+    assert RETRY_BACKOFF == 0.025
+    for name in group.names:
+        group.restart(name)
+    sim.run(3)
+    leader = group.leader
+    etcd._endpoint_name = leader
+    for name in group.names:
+        if name != leader:
+            group.crash(name)
+    sent = group.now
+    with pytest.raises(RequestTimeoutError):  # it reached Raft and may yet commit: no retry
+        etcd.put("/b", "2")
+    assert group.now - sent == pytest.approx(REQUEST_TIMEOUT)
+
+
+def test_a_write_no_leader_takes_ends_at_the_members_deadline_and_is_tried_again():
+    sim, group = make(seed=18)
+    etcd = ReplicatedStore(group, timeout=30)
+    etcd.put("/a", "1")
+    for name in group.names[1:]:
+        group.crash(name)
+    sim.run(3)  # etcd-1 has stepped down: no leader takes a proposal
+    request = group.wait(group.submit("write", "put", ("/b", b"x"), member="etcd-1"))
+    assert isinstance(request.error, DeadlineExceededError)
+    assert str(request.error) == \
+        "rpc error: code = DeadlineExceeded desc = context deadline exceeded"
+    with pytest.raises(UnavailableError):  # tried every 7 s until the client's 30 s
+        etcd.put("/b", "x")
+    requests = etcd.requests()
+    assert requests.latency.iloc[-1] == pytest.approx(30)
+
+
+def test_calls_between_runs_wait_one_after_the_other():
+    """Three failing reads typed one after the other: the group's clock moves 3 x 60 s."""
+    sim, group = make(seed=19)
+    etcd = ReplicatedStore(group)
+    etcd.put("/a", "1")
+    for name in group.names[1:]:
+        group.crash(name)
+    lead = group.offset
+    for _ in range(3):
+        with pytest.raises(UnavailableError):
+            etcd.get("/a")
+    assert group.offset == pytest.approx(lead + 3 * API_REQUEST_TIMEOUT, abs=0.1)
+    assert group.now == pytest.approx(sim.now + group.offset)
+
+
+def test_calls_made_while_the_cluster_runs_wait_together():
+    """Components failing calls every second for a minute: the lead stays under one deadline."""
+    sim, group = make(seed=20)
+    etcd = ReplicatedStore(group)
+    etcd.put("/a", "1")
+    for name in group.names[1:]:
+        group.crash(name)
+    lead = group.offset
+    failures = []
+
+    def component():
+        while True:
+            try:
+                etcd.get("/a")
+            except UnavailableError as err:
+                failures.append((sim.now, err))
+            yield sim.timeout(1)
+
+    sim.process(component())
+    sim.run(60)
+    assert len(failures) == 60  # every call failed, each after its own 60 s
+    assert group.offset == lead  # nothing kept
+    assert 0 < group.now - sim.now <= lead + API_REQUEST_TIMEOUT + 1e-9
+    latencies = etcd.requests().latency.iloc[1:]
+    assert latencies.iloc[0] == pytest.approx(60)  # the first waited all of it
+    assert (latencies <= 60 + 1e-9).all()
+    group.restart("etcd-2")  # lands on the group's clock, now up to a minute ahead
+    sim.run(5)
+    assert etcd.get("/a").value == b"1"
+
+
+def test_a_client_timeout_must_be_positive():
+    _, group = make()
+    for bad in (0, -1, "7", True):
+        with pytest.raises(InvalidArgumentError, match="timeout"):
+            ReplicatedStore(group, timeout=bad)
 
 
 def test_the_group_keeps_the_lead_its_requests_took_and_follows_the_cluster_clock():

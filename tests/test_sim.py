@@ -95,3 +95,18 @@ def test_a_served_cluster_can_start_its_clock_at_another_instant():
     sim = Simulation(epoch=datetime(2026, 11, 27, 6, 0, tzinfo=timezone.utc))
     sim.run(90)
     assert sim.timestamp() == "2026-11-27T06:01:30Z"
+
+
+def test_running_says_whether_the_call_comes_from_inside_a_run():
+    """A Raft group's client tells a component's call (inside run) from a learner's."""
+    sim = Simulation(0)
+    seen = []
+
+    def component():
+        seen.append(sim.running)
+        yield sim.timeout(1)
+
+    sim.process(component())
+    assert sim.running is False
+    sim.run(2)
+    assert seen == [True] and sim.running is False

@@ -82,11 +82,11 @@ def test_the_quorum_table_and_the_availability_curves():
 
 def test_elections_after_a_leader_crash_take_one_timeout_or_more():
     elections = kl.viz.raft.leader_crash_elections(range(20))
-    first = elections[elections.candidacies == 1].seconds
+    first = elections[elections.rounds == 1].seconds
     assert len(first) and first.between(0.9, 2.0).all()  # a 1.0-1.9 s timeout, ticks apart
     fig = kl.viz.raft.election_time_plot(elections)
     assert fig.axes[0].get_xlabel().endswith("(s)")
-    assert any("first candidate won" in label for label in legend_labels(fig))
+    assert any("first member to ask won" in label for label in legend_labels(fig))
     plt.close(fig)
 
 
@@ -95,7 +95,7 @@ def test_crash_elections_stop_at_the_new_leader_with_the_answer_a_long_run_gives
     from kubelearn.sim import Simulation
 
     quick = kl.viz.raft.leader_crash_elections(range(3))
-    for seed, seconds, candidacies in quick.itertuples(index=False):
+    for seed, seconds, rounds in quick.itertuples(index=False):
         sim = Simulation(seed)
         group = RaftGroup(sim, 3)
         sim.run(3)
@@ -105,9 +105,9 @@ def test_crash_elections_stop_at_the_new_leader_with_the_answer_a_long_run_gives
         after = group.records().query("time > @crashed")
         won = after[after.event == "BecameLeader"]
         assert len(won) == 1 and won.time.iloc[0] - crashed == pytest.approx(seconds)
-        assert (after.event == "BecameCandidate").sum() == candidacies
+        assert (after.event == "BecamePreCandidate").sum() == rounds  # Pre-Vote is on
     alone = kl.viz.raft.leader_crash_elections(range(1), members=1)  # nobody left to elect
-    assert alone.seconds.isna().all() and (alone.candidacies == 0).all()
+    assert alone.seconds.isna().all() and (alone.rounds == 0).all()
 
 
 def test_a_write_load_and_the_quorum_plot_show_the_no_quorum_band():
@@ -144,4 +144,20 @@ def test_a_round_trip_as_long_as_the_election_timeout_means_constant_elections()
     fig = kl.viz.raft.elections_plot(by_latency, seconds=30)
     assert fig.axes[0].get_ylabel() == "count in 30 s"
     assert fig.axes[0].get_xlabel().endswith("(ms)")
+    plt.close(fig)
+
+
+def test_the_cut_off_story_with_and_without_pre_vote():
+    with_pre_vote = kl.viz.raft.cut_off_leader(pre_vote=True)
+    without = kl.viz.raft.cut_off_leader(pre_vote=False)
+    for group in (with_pre_vote, without):  # green everywhere, red replaced
+        assert [m.store.get(kl.viz.raft.COLOUR_KEY).value for m in group.members.values()] \
+            == [b"green"] * 3
+    terms = {name: m.term for name, m in with_pre_vote.members.items()}
+    assert terms == {"etcd-1": 2, "etcd-2": 2, "etcd-3": 2}  # the cut-off member's term stayed
+    assert max(m.term for m in without.members.values()) > 5
+    bands = role_bands(with_pre_vote.records(), with_pre_vote.names, 0, with_pre_vote.now)
+    assert "pre-candidate" in {b.role for b in bands if b.member == "etcd-1"}
+    fig = kl.viz.raft.raft_timeline(with_pre_vote)
+    assert "pre-candidate" in legend_labels(fig)
     plt.close(fig)

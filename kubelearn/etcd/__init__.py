@@ -26,6 +26,7 @@ etcd's semantics (checked against a real etcd server in tests/test_etcd_real.py)
 
 from kubelearn.etcd.errors import (
     CompactedError,
+    DeadlineExceededError,
     DuplicateKeyError,
     EmptyKeyError,
     EtcdError,
@@ -62,5 +63,5 @@ __all__ = [
     "EtcdError", "CompactedError", "FutureRevisionError", "SnapshotError", "InvalidArgumentError",
     "EmptyKeyError", "DuplicateKeyError", "TooManyOpsError", "RequestTooLargeError",
     "LeaseNotFoundError", "LeaseExistsError", "LeaseTTLTooLargeError", "UnavailableError",
-    "RequestTimeoutError",
+    "RequestTimeoutError", "DeadlineExceededError",
 ]

@@ -87,16 +87,34 @@ class LeaseTTLTooLargeError(EtcdError):
 
 
 class UnavailableError(EtcdError):
-    """No etcd endpoint answered in time: every one refused, or the deadline passed.
+    """No etcd endpoint answered in time: every one refused, or the client's deadline passed.
 
-    A real etcd (:class:`~kubelearn.etcd.remote.RemoteStore`) raises it, and so
-    does a Raft group (raft.py) for a write no leader took before the deadline
-    (etcd-io/raft blocks proposals while there is no leader) or whose member died.
-    Go's clientv3 keeps retrying until the request's context ends, and then
-    says what the context says.
+    The client's deadline is the caller's context: kube-apiserver's request
+    timeout (60 s). Until it passes, Go's clientv3 retries what is safe to
+    retry (client/v3/retry_interceptor.go, v3.5): a read that failed with an
+    ``Unavailable`` error (``etcdserver: request timed out``, a lost
+    connection), and any request whose member's own context ended
+    (:class:`DeadlineExceededError`). Then it says what the context says. A
+    real etcd (:class:`~kubelearn.etcd.remote.RemoteStore`) raises it, and so
+    does a Raft group's client (raftstore.py), also for a request whose member
+    died under it.
     """
 
     message = "context deadline exceeded"  # Go's context.DeadlineExceeded.Error()
+
+
+class DeadlineExceededError(EtcdError):
+    """A member's own context ended before any leader took the write (no leader for 7 s).
+
+    etcd-io/raft takes no proposal while it knows no leader (node.go: the
+    proposal channel is nil), so the member's ``Propose`` waits until its
+    request timeout ends it with ``context.DeadlineExceeded``; gRPC sends that
+    as code DeadlineExceeded (v3rpc/util.go togRPCError, v3.5). clientv3 takes
+    it for its own call's deadline and tries again until the caller's deadline
+    passes (:class:`UnavailableError`); a caller without one would see this text.
+    """
+
+    message = "rpc error: code = DeadlineExceeded desc = context deadline exceeded"
 
 
 class SnapshotError(EtcdError):

@@ -39,6 +39,7 @@ from kubelearn.etcd.errors import (
     LeaseExistsError,
     LeaseNotFoundError,
     LeaseTTLTooLargeError,
+    RequestTimeoutError,
     RequestTooLargeError,
     TooManyOpsError,
 )
@@ -62,6 +63,11 @@ _ERRORS: dict[str, type[EtcdError]] = {
 }
 _ERRORS.update({"etcdserver: " + cls.message: cls
                 for cls in (CompactedError, FutureRevisionError)})  # rpctypes ErrGRPCCompacted
+_ERRORS[RequestTimeoutError.message] = RequestTimeoutError
+_ERRORS[RequestTimeoutError.message + ", possibly due to previous leader failure"] = \
+    RequestTimeoutError
+# gRPC status codes a client decides on (google.golang.org/grpc/codes).
+CANCELED, DEADLINE_EXCEEDED, UNAVAILABLE = 1, 4, 14
 _COMPARE_FIELD = {"VALUE": "value", "VERSION": "version", "CREATE": "create_revision",
                   "MOD": "mod_revision", "LEASE": "lease"}
 
@@ -123,8 +129,45 @@ class Gateway:
                     raise
         if response.status != 200:
             message = reply.get("error") or reply.get("message") or str(reply)
-            raise _ERRORS.get(message, EtcdError)(message=message)
+            error = _ERRORS.get(message, EtcdError)(message=message)
+            error.grpc_code = int(reply.get("code") or 0)  # type: ignore[attr-defined]
+            raise error
         return reply.get("result", reply)  # streaming endpoints wrap replies in "result"
+
+    def snapshot(self) -> bytes:
+        """The server's whole database, as Maintenance.Snapshot streams it (with its SHA-256).
+
+        The gateway sends one JSON line per chunk, ``{"result": {"blob": base64}}``;
+        the last chunk is the SHA-256 of the rest, which ``etcdctl snapshot
+        restore`` checks. The bytes are the file ``etcdctl snapshot save`` writes.
+        """
+        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+        try:
+            conn.request("POST", "/v3/maintenance/snapshot", body=b"{}",
+                         headers={"Content-Type": "application/json"})
+            response = conn.getresponse()
+            lines = response.read().splitlines()
+        finally:
+            conn.close()
+        chunks = []
+        for line in lines:
+            if not line.strip():
+                continue
+            reply = json.loads(line)
+            if "error" in reply or response.status != 200:
+                error = reply.get("error") or {}
+                message = error.get("message") if isinstance(error, dict) else str(error)
+                raise EtcdError(message or f"snapshot failed: HTTP {response.status}")
+            chunks.append(base64.b64decode(reply.get("result", {}).get("blob", "")))
+        return b"".join(chunks)
+
+    def set_timeout(self, seconds: float) -> None:
+        """How long the next requests may wait for an answer (a kept-alive connection too)."""
+        self.timeout = seconds
+        if self._conn is not None:
+            self._conn.timeout = seconds
+            if self._conn.sock is not None:
+                self._conn.sock.settimeout(seconds)
 
     def close(self) -> None:
         """Close the kept-alive connection."""

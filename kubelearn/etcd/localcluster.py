@@ -33,6 +33,9 @@ from typing import IO
 
 from kubelearn.etcd.gateway import free_port, stop_process
 
+# Debian ships etcd 3.4, kubelearn models 3.5: Pre-Vote is on by default from 3.5
+# (server/embed/config.go NewConfig PreVote: true, v3.5.16; false in v3.4.23).
+ETCD_3_5_FLAGS = ("--pre-vote=true",)
 # etcd's Procfile (etcd-io/etcd, v3.4): infra1..3 on these client and peer ports.
 PROCFILE_CLIENT_PORTS = (2379, 22379, 32379)
 PROCFILE_PEER_PORTS = (2380, 12380, 22380)
@@ -64,7 +67,7 @@ class Member:
              "--listen-client-urls", self.client_url, "--advertise-client-urls", self.client_url,
              "--listen-peer-urls", self.peer_url, "--initial-advertise-peer-urls", self.peer_url,
              "--initial-cluster", initial_cluster, "--initial-cluster-state", "new",
-             "--initial-cluster-token", "kubelearn"],
+             "--initial-cluster-token", "kubelearn", *ETCD_3_5_FLAGS],
             stdout=self._log, stderr=subprocess.STDOUT)
 
     def stop(self) -> None:

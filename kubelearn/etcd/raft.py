@@ -16,10 +16,17 @@ What is here, with the names etcd-io/raft uses:
   becomes a candidate for the next term and asks for votes (MsgVote). A member
   grants one vote per term, and only to a candidate whose log is at least as
   up to date as its own (last term, then last index). A majority makes a leader.
+- **Pre-Vote** (Raft thesis 9.6), on by default in etcd 3.5 (``--pre-vote``;
+  Debian's 3.4 has it off): before a member raises its term it asks the
+  others whether they *would* vote for it in the next term (MsgPreVote, sent
+  with term + 1 and changing nobody's term or vote). Only with a majority of
+  yes does it become a candidate. A member cut off from the others therefore
+  keeps its term, and when it comes back it follows the leader instead of
+  forcing it to step down.
 - **CheckQuorum**, on in etcd (server/etcdserver/raft.go ``CheckQuorum: true``):
   a leader that has not heard from a majority for an election timeout steps
   down; a member that heard from its leader within an election timeout ignores
-  vote requests (it is "in lease").
+  vote and pre-vote requests (it is "in lease").
 - **Log replication.** MsgApp carries entries after ``(index, logTerm)``; a
   follower accepts only if its log holds that entry (the consistency check),
   replacing any conflicting tail. On a rejection the leader backs its
@@ -43,10 +50,8 @@ What is here, with the names etcd-io/raft uses:
   etcd's "primary" lessor does): it proposes a revoke through the log. A new
   leader first extends every lease by an election timeout (lessor Promote).
 
-Not modelled: Pre-Vote (etcd 3.5 runs it, ``--pre-vote``): here a member cut off
-from the others raises its term at each timeout, and on rejoining makes the
-leader step down once — what Pre-Vote exists to prevent. Membership changes,
-leader transfer, flow control by bytes, and batching of proposals and reads.
+Not modelled: membership changes, leader transfer, flow control by bytes, and
+batching of proposals and reads.
 
 Requests. A client sends each request to one member (its *endpoint*), which
 keeps it until it is answered, as etcd's server does:
@@ -57,22 +62,29 @@ keeps it until it is answered, as etcd's server does:
 - a read takes a read index (above), then runs on the endpoint's store.
 - after etcd's request timeout (5 s + 2 x election timeout = 7 s) it fails:
   ``etcdserver: request timed out`` (:class:`RequestTimeoutError`) if the
-  proposal reached Raft, ``context deadline exceeded``
-  (:class:`UnavailableError`) if no leader ever took it.
+  proposal reached Raft or the read got no read index, the member's own
+  context deadline (:class:`DeadlineExceededError`) if no leader ever took
+  the write. (What the client then does -- retry, give up at its own
+  deadline -- is raftstore.py's business.)
 
 Time. The group has its own event queue (:class:`~kubelearn.etcd.raftnet.RaftClock`)
 that follows the cluster's clock: every heartbeat interval of cluster time,
 the group runs its events as far. A synchronous request (see raftstore.py)
 runs the group's queue *ahead* until it is answered, while the cluster's
-clock stands still; from then on the group's clock reads the cluster's plus
-that time (:attr:`RaftGroup.offset`, the total time synchronous requests
-waited), so ``cluster.run(10)`` is ten seconds for etcd too. Everything
+clock stands still. A request sent between the cluster's runs (a learner's
+cell) is one after the other with the previous ones: from then on the
+group's clock reads the cluster's plus that wait (:attr:`RaftGroup.offset`),
+so ``cluster.run(10)`` is ten seconds for etcd too. Requests the cluster's
+components send while it runs overlap instead, as concurrent clients' do
+(raftstore.py says how). Everything
 random — election timeouts, tick phases, message loss — comes from the
 simulation's seeded generator: same seed, same history.
 
-Records: every role change, vote, append, commit, snapshot, crash, restart and
-partition, as tuples ``(time, member, term, event, index, detail)``;
-:meth:`RaftGroup.records` makes the DataFrame.
+Records: every role change (``BecamePreCandidate`` among them), pre-vote and
+vote (``PreVoteGranted``, ``PreVoteRejected``, ``PreVoteIgnored`` and the same
+for votes), append, commit, snapshot, crash, restart and partition, as tuples
+``(time, member, term, event, index, detail)``; :meth:`RaftGroup.records`
+makes the DataFrame.
 """
 
 from __future__ import annotations
@@ -82,6 +94,7 @@ from collections.abc import Callable, Generator, Iterable
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from kubelearn.etcd.errors import (
+    DeadlineExceededError,
     EtcdError,
     InvalidArgumentError,
     LeaseNotFoundError,
@@ -102,6 +115,9 @@ if TYPE_CHECKING:  # pragma: no cover
 HEARTBEAT_INTERVAL = 0.1  # seconds, one tick
 ELECTION_TICKS = 10  # ElectionTicks = ElectionMs / TickMs (server/etcdserver/raft.go)
 ELECTION_TIMEOUT = ELECTION_TICKS * HEARTBEAT_INTERVAL
+# etcd 3.5 runs Pre-Vote: server/embed/config.go NewConfig sets PreVote: true (v3.5.16);
+# etcd 3.4 still had "PreVote: false, // TODO: enable by default in v3.5" (v3.4.23).
+PRE_VOTE = True
 # ReqTimeout = 5s + 2 * election timeout: "5s for queue waiting, computation and disk IO
 # delay + 2 * election timeout for possible leader election" (server/config/config.go, v3.5).
 REQUEST_TIMEOUT = 5.0 + 2 * ELECTION_TIMEOUT
@@ -121,7 +137,8 @@ SNAPSHOT_CATCH_UP_ENTRIES = 10
 # Ours: etcd limits a MsgApp by bytes (MaxSizePerMsg, 1 MiB), we count entries.
 MAX_ENTRIES_PER_APPEND = 64
 
-FOLLOWER, CANDIDATE, LEADER, DOWN = "follower", "candidate", "leader", "down"
+FOLLOWER, PRE_CANDIDATE, CANDIDATE, LEADER, DOWN = (
+    "follower", "pre-candidate", "candidate", "leader", "down")
 RECORD_COLUMNS = ["time", "member", "term", "event", "index", "detail"]
 # The verbs a proposal may carry: the store's writes (lease keepalives go to the leader only).
 WRITE_VERBS = frozenset({"put", "delete", "txn", "compact", "grant", "revoke"})
@@ -403,7 +420,11 @@ class Member:
         self.election_elapsed += 1
         if self.election_elapsed >= self.randomized_timeout:
             self.election_elapsed = 0
-            self._campaign()
+            why = f"no leader heard for {self.randomized_timeout} ticks"
+            if self.group.pre_vote:
+                self._pre_campaign(why)
+            else:
+                self._campaign(why)
 
     def _tick_heartbeat(self) -> None:
         self.heartbeat_elapsed += 1
@@ -438,14 +459,30 @@ class Member:
             self.group.record(self, "BecameFollower", self.log.last_index,
                               f"leader {lead}" if lead else "no leader known")
 
-    def _campaign(self) -> None:
-        waited = self.randomized_timeout  # the timeout that ran out; _reset draws the next
+    def _pre_campaign(self, why: str) -> None:
+        """Ask for pre-votes for the next term, changing no term and no vote (becomePreCandidate).
+
+        Unlike a candidate, a pre-candidate keeps its term, its vote and its
+        randomized timeout (raft.go becomePreCandidate resets none of them).
+        """
+        self.state = PRE_CANDIDATE
+        self._set_lead(None)
+        self.votes = {self.name: True}
+        self.group.record(self, "BecamePreCandidate", self.log.last_index,
+                          f"{why}; asks for pre-votes for term {self.term + 1}")
+        if self._count_votes(True) >= self.group.quorum:
+            self._campaign("a pre-vote majority of its own")
+            return
+        for peer in self.group.peers(self.name):
+            self._send("PreVote", peer, term=self.term + 1, index=self.log.last_index,
+                       log_term=self.log.last_term)
+
+    def _campaign(self, why: str) -> None:
         self._reset(self.term + 1)
         self.state = CANDIDATE
         self.disk.vote = self.name
         self.votes = {self.name: True}
-        self.group.record(self, "BecameCandidate", self.log.last_index,
-                          f"no leader heard for {waited} ticks")
+        self.group.record(self, "BecameCandidate", self.log.last_index, why)
         if self._count_votes(True) >= self.group.quorum:
             self._become_leader()
             return
@@ -492,34 +529,49 @@ class Member:
         if not self.up:
             return
         if m.term > self.term:
-            if m.type == "Vote":
+            if m.type in ("Vote", "PreVote"):
                 in_lease = self.lead is not None and self.election_elapsed < ELECTION_TICKS
                 if in_lease:  # CheckQuorum: a live leader's followers ignore a disruptor
-                    self.group.record(self, "VoteIgnored", self.log.last_index,
+                    self.group.record(self, m.type + "Ignored", self.log.last_index,
                                       f"{m.frm} asked at term {m.term}; leader {self.lead} "
                                       "was heard within an election timeout")
                     return
-            leader = m.frm if m.type in ("App", "Heartbeat", "Snap") else None
-            self._become_follower(m.term, leader)
+            # A pre-vote, asked or granted, is for a term nobody has entered yet: no change.
+            if m.type != "PreVote" and not (m.type == "PreVoteResp" and not m.reject):
+                leader = m.frm if m.type in ("App", "Heartbeat", "Snap") else None
+                self._become_follower(m.term, leader)
         elif 0 < m.term < self.term:
             if m.type in ("App", "Heartbeat"):  # tell a stale leader there is a newer term
                 self._send("AppResp", m.frm)
+            elif m.type == "PreVote":  # answered, so a pre-candidate of an old term learns ours
+                self._reject_vote(m, f"its term {m.term} is behind {self.term}")
             return
         getattr(self, "_on_" + m.type)(m)
 
     def _on_Vote(self, m: Message) -> None:
-        can_vote = self.vote == m.frm or (self.vote is None and self.lead is None)
+        """A vote or a pre-vote request: the same rules, but a pre-vote binds nobody."""
+        pre = m.type == "PreVote"
+        can_vote = (self.vote == m.frm or (self.vote is None and self.lead is None)
+                    or (pre and m.term > self.term))
         up_to_date = (m.log_term, m.index) >= (self.log.last_term, self.log.last_index)
         if can_vote and up_to_date:
-            self.disk.vote = m.frm
-            self.election_elapsed = 0
-            self.group.record(self, "VoteGranted", m.index, f"for {m.frm}")
-            self._send("VoteResp", m.frm)
+            if not pre:  # only a real vote is remembered
+                self.disk.vote = m.frm
+                self.election_elapsed = 0
+            self.group.record(self, m.type + "Granted", m.index, f"for {m.frm} at term {m.term}")
+            # the answer carries the term asked about: a pre-candidate is still a term behind
+            self._send(m.type + "Resp", m.frm, term=m.term)
         else:
-            why = (f"log ({self.log.last_term}, {self.log.last_index}) is newer than "
-                   f"({m.log_term}, {m.index})" if can_vote else f"already voted for {self.vote}")
-            self.group.record(self, "VoteRejected", m.index, f"{m.frm}: {why}")
-            self._send("VoteResp", m.frm, reject=True)
+            self._reject_vote(m, f"log ({self.log.last_term}, {self.log.last_index}) is newer "
+                                 f"than ({m.log_term}, {m.index})" if can_vote
+                              else f"already voted for {self.vote}" if self.vote
+                              else f"follows leader {self.lead}")
+
+    _on_PreVote = _on_Vote
+
+    def _reject_vote(self, m: Message, why: str) -> None:
+        self.group.record(self, m.type + "Rejected", m.index, f"{m.frm}: {why}")
+        self._send(m.type + "Resp", m.frm, reject=True)
 
     def _on_VoteResp(self, m: Message) -> None:
         if self.state != CANDIDATE:
@@ -530,6 +582,16 @@ class Member:
         elif self._count_votes(False) >= self.group.quorum:
             self._become_follower(self.term, None)
 
+    def _on_PreVoteResp(self, m: Message) -> None:
+        if self.state != PRE_CANDIDATE:
+            return  # a late answer: already a candidate, a follower or a leader
+        self.votes[m.frm] = not m.reject
+        if self._count_votes(True) >= self.group.quorum:
+            granted = sorted(name for name, yes in self.votes.items() if yes)
+            self._campaign(f"pre-votes for term {self.term + 1} from {granted}")
+        elif self._count_votes(False) >= self.group.quorum:
+            self._become_follower(self.term, None)
+
     def _count_votes(self, granted: bool) -> int:
         return sum(1 for yes in self.votes.values() if yes == granted)
 
@@ -537,7 +599,7 @@ class Member:
         """A message from this term's leader: follow it. False if we are that leader."""
         if self.state == LEADER:
             raise AssertionError(f"{self.name}: two leaders in term {self.term} ({m.frm})")
-        if self.state == CANDIDATE:
+        if self.state in (CANDIDATE, PRE_CANDIDATE):
             self._become_follower(self.term, m.frm)
         self.election_elapsed = 0
         self._set_lead(m.frm)
@@ -690,8 +752,10 @@ class Member:
             return True
         return False
 
-    def _send(self, kind: str, to: str, **fields: Any) -> None:
-        self.group.network.send(Message(kind, self.name, to, self.term, **fields))
+    def _send(self, kind: str, to: str, term: int | None = None, **fields: Any) -> None:
+        """Send a message of our term (or of ``term``: pre-votes ask about the next one)."""
+        self.group.network.send(Message(kind, self.name, to, self.term if term is None else term,
+                                        **fields))
 
     # -- commit and apply -------------------------------------------------------------------------
     def _commit_to(self, index: int) -> None:
@@ -913,7 +977,7 @@ class Member:
         self.reads.pop(request.id, None)
         if request.kind == "write" and not request.proposed:
             self.blocked = [p for p in self.blocked if p.id != request.id]
-            return UnavailableError()  # never entered Raft: the gRPC context deadline
+            return DeadlineExceededError()  # never entered Raft: the member's own deadline
         elected = self.lead_elected_at
         if request.kind == "write" and elected - 2 * ELECTION_TIMEOUT < request.invoked < elected:
             return RequestTimeoutError(
@@ -925,8 +989,10 @@ class RaftGroup:
     """An etcd cluster of ``members`` (3 or 5, usually) replicating through Raft.
 
     ``sim`` is the cluster's simulation: the group follows its clock and draws
-    from its seeded generator. Faults: :meth:`crash`, :meth:`restart`,
-    :meth:`partition`, :meth:`heal`, :meth:`set_loss`, :meth:`set_latency`.
+    from its seeded generator. ``pre_vote`` (default True, as etcd 3.5;
+    ``False`` is etcd 3.4's default) turns Pre-Vote on or off. Faults:
+    :meth:`crash`, :meth:`restart`, :meth:`partition`, :meth:`heal`,
+    :meth:`set_loss`, :meth:`set_latency`.
     Requests: :meth:`submit` (asynchronous) and :meth:`wait`; the Store-shaped
     synchronous front is :class:`~kubelearn.etcd.raftstore.ReplicatedStore`.
     """
@@ -934,7 +1000,7 @@ class RaftGroup:
     def __init__(self, sim: Simulation, members: int = 3, *, latency: float = DEFAULT_LATENCY,
                  loss: float = 0.0, snapshot_count: int = SNAPSHOT_COUNT,
                  catch_up_entries: int = SNAPSHOT_CATCH_UP_ENTRIES,
-                 request_timeout: float = REQUEST_TIMEOUT) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT, pre_vote: bool = PRE_VOTE) -> None:
         for value, what, low in ((members, "members", 1), (snapshot_count, "snapshot_count", 1),
                                  (catch_up_entries, "catch_up_entries", 0)):
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
@@ -948,6 +1014,9 @@ class RaftGroup:
         self.snapshot_count = snapshot_count
         self.catch_up_entries = catch_up_entries
         self.request_timeout = float(request_timeout)
+        if not isinstance(pre_vote, bool):
+            raise InvalidArgumentError(f"pre_vote must be True or False, not {pre_vote!r}")
+        self.pre_vote = pre_vote
         self.network = Network(self.clock, self.rng, self.names, latency, loss)
         self._records: list[tuple] = []
         self._applied: dict[int, tuple[int, int | None]] = {}  # index -> (term, proposal id)
@@ -971,6 +1040,15 @@ class RaftGroup:
         """The group's virtual time: the cluster's, or ahead of it while a request waited."""
         return self.clock.now
 
+    @property
+    def cluster_now(self) -> float:
+        """The cluster's time on the group's clock: the cluster's now plus :attr:`offset`.
+
+        It is when a request sent now leaves its client; the group's own clock
+        may be further on, by at most one request timeout (raftstore.py).
+        """
+        return self.sim.now + self.offset
+
     def _follow(self) -> Generator[Any, Any, None]:
         """Keep up with the cluster's clock, one heartbeat interval at a time."""
         while True:
@@ -990,7 +1068,17 @@ class RaftGroup:
         """
         if until is not None:
             self.clock.run_until(until)
-        self.offset = max(self.offset, self.clock.now - self.sim.now)
+        self.settle()
+
+    def settle(self, keep_lead: bool = True) -> None:
+        """After a request: keep the lead it took (``keep_lead``), hand out watch events.
+
+        A request sent between runs (a learner's cell: one call after the
+        other) keeps its lead; one sent by a component while the cluster runs
+        does not (see raftstore.py on time).
+        """
+        if keep_lead:
+            self.offset = max(self.offset, self.clock.now - self.sim.now)
         self._notify()
 
     def wait_for_leader(self) -> str | None:

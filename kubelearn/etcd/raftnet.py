@@ -52,10 +52,17 @@ class RaftClock:
             self._step()
         self.now = max(self.now, time)
 
-    def run_while(self, waiting: Callable[[], bool]) -> None:
-        """Run events one by one while ``waiting()`` holds (and something is due)."""
-        while waiting() and self._queue:
+    def run_while(self, waiting: Callable[[], bool], until: float | None = None) -> None:
+        """Run events one by one while ``waiting()`` holds (and something is due).
+
+        With ``until``, no event after that time runs, and if ``waiting()``
+        still holds the clock stands at ``until`` (a caller's deadline).
+        """
+        queue = self._queue
+        while waiting() and queue and (until is None or queue[0][0] <= until):
             self._step()
+        if until is not None and waiting():
+            self.now = max(self.now, until)
 
     def _step(self) -> None:
         when, _, callback, args = heapq.heappop(self._queue)

@@ -7,6 +7,19 @@ way etcd's Go client (clientv3) hides the cluster behind one KV interface:
 
 - It talks to one member, its *endpoint* (the first member up; when that one
   is down, the next), as a client pinned to an endpoint does.
+- Every call has a deadline, ``timeout`` seconds after it is sent: the
+  caller's context. The default is kube-apiserver's request timeout, 60 s,
+  since the API server is the one caller here. Until then the client retries
+  what clientv3 retries (client/v3/retry_interceptor.go, v3.5): a read or a
+  lease question that failed with an Unavailable error (``etcdserver: request
+  timed out``: no read index in etcd's 7 s; a member that died under it), and
+  any request whose member's own deadline ended it before a leader took it
+  (:class:`~kubelearn.etcd.errors.DeadlineExceededError`), 25 ms apart. A
+  write that entered Raft and timed out is not repeated: it may still commit.
+  When the deadline passes the call raises
+  :class:`~kubelearn.etcd.errors.UnavailableError` (``context deadline
+  exceeded``). So while a majority is lost a write fails after etcd's 7 s with
+  ``etcdserver: request timed out``, and a read only at the deadline.
 - A write (put, delete, txn, compact, lease grant and revoke) is a proposal:
   it returns once the endpoint has applied the committed entry, with the
   response of the endpoint's store.
@@ -25,14 +38,29 @@ Time, the design choice. Raft needs virtual time to pass — messages take
 milliseconds, elections a second or more — but a synchronous call cannot wait
 on the cluster's clock, which only moves between calls. So a call *drives the
 group's own event queue* forward (messages, ticks, timeouts) until its request
-is answered or etcd's request timeout (7 s) passes, and records how long that
-took. The cluster's clock stands still during the call; the group's clock runs
-ahead of it by the request's latency and keeps that lead (``group.offset``):
-the cluster's next ``run(10)`` is ten seconds for the group too, and a
-timeline of the group reads in its own time. Calls are therefore serialized,
-like requests from one client connection waiting for each other. Watch events
-are handed to watchers after the group has run, never while a member is in the
-middle of applying an entry, so a watcher's callback may itself call the store.
+is answered or its deadline passes, and records how long that took. The
+cluster's clock stands still during the call; the group's clock runs ahead.
+Who waited decides what happens to that lead:
+
+- A call made **between the cluster's runs** -- a learner's cell, a test --
+  is one after the other with the previous ones, as commands typed at a
+  terminal are. It is sent at ``group.cluster_now`` (the cluster's time plus
+  the lead kept so far), and the group keeps the lead it took
+  (``group.offset``): the cluster's next ``run(10)`` is ten seconds for the
+  group too. Three reads that each wait out a 60 s deadline, one after the
+  other, put the group 180 s ahead, as they would keep a person at a
+  terminal waiting 3 minutes.
+- A call made **while the cluster runs** -- a controller's, a kubelet's -- is
+  one of many concurrent clients'. It is sent at ``group.cluster_now`` too
+  and has its full deadline from then, but the group keeps no lead from it:
+  calls waiting at the same time wait *together*. However many fail while a
+  majority is lost, the group's clock is never more than one deadline ahead of
+  the cluster's. (A call sent while an earlier one has already run the group
+  ahead joins it there, with what is left of its deadline.)
+
+Watch events are handed to watchers after the group has run, never while a
+member is in the middle of applying an entry, so a watcher's callback may
+itself call the store.
 
     >>> from kubelearn.sim import Simulation
     >>> from kubelearn.etcd.raft import RaftGroup
@@ -51,8 +79,11 @@ from typing import TYPE_CHECKING, Any
 
 from kubelearn.etcd.errors import (
     CompactedError,
+    DeadlineExceededError,
     EmptyKeyError,
+    EtcdError,
     InvalidArgumentError,
+    RequestTimeoutError,
     UnavailableError,
 )
 from kubelearn.etcd.kv import (
@@ -77,13 +108,26 @@ if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.etcd.raft import Member, RaftGroup
 
 REQUEST_COLUMNS = ["time", "start", "end", "latency", "member", "verb", "outcome"]
+# kube-apiserver ends every request's context after --request-timeout, 60 s (server/config.go
+# NewConfig RequestTimeout, v1.32); the etcd calls it makes for the request share that deadline.
+API_REQUEST_TIMEOUT = 60.0
+# clientv3 waits 25 ms between retries (client/v3/options.go defaultBackoffWaitBetween, v3.5;
+# its 10 % jitter is left out: it would draw from the seeded generator).
+RETRY_BACKOFF = 0.025
+# The calls clientv3 repeats after an Unavailable error (client/v3/retry.go, v3.5: Range,
+# LeaseTimeToLive, LeaseLeases are "repeatable"; so is LeaseGrant, but this client picks the
+# lease ID before proposing, so a repeat could clash with its own first try: not repeated).
+REPEATABLE = frozenset({"get", "range", "history", "leases", "time_to_live"})
 
 
 class ReplicatedStore:
     """The :class:`~kubelearn.etcd.store.Store` interface on a Raft group (see the module doc)."""
 
-    def __init__(self, group: RaftGroup) -> None:
+    def __init__(self, group: RaftGroup, *, timeout: float = API_REQUEST_TIMEOUT) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise InvalidArgumentError(f"timeout must be a number of seconds > 0, not {timeout!r}")
         self.group = group
+        self.timeout = float(timeout)
         self.sim = group.sim
         self._hub = WatchHub(self.sim.env)
         self._lease_ids = self.sim.rng("etcd-lease-ids")  # the server picks a lease's id
@@ -116,20 +160,52 @@ class ReplicatedStore:
         return member
 
     def _call(self, kind: str, verb: str, args: tuple = (), kwargs: dict | None = None) -> Any:
-        """Send one request to the endpoint and run the group until it is answered."""
+        """Send one request, retried as clientv3 does, and run the group until it is answered.
+
+        Raises the last error, or UnavailableError once the deadline passed.
+        """
         group = self.group
         group.advance()
-        member = self._endpoint()
-        start = group.now
-        if member is None:  # nobody answers: the client waits out its deadline
-            group.run_ahead(start + group.request_timeout)
-            self._note(start, "", verb, UnavailableError())
-            raise UnavailableError()
-        request = group.wait(group.submit(kind, verb, args, kwargs, member=member.name))
-        self._note(start, request.member, verb, request.error)
-        if request.error is not None:
-            raise request.error
-        return request.result
+        sent = group.cluster_now
+        deadline = sent + self.timeout
+        member_name, result, error = "", None, None
+        while True:
+            member = self._endpoint()
+            if member is None:  # nobody to connect to: gRPC waits for one until the deadline
+                group.clock.run_until(deadline)
+                error = UnavailableError()
+                break
+            request = group.submit(kind, verb, args, kwargs, member=member.name)
+            member_name = request.member
+            group.clock.run_while(lambda r=request: not r.done, until=deadline)
+            if not request.done:  # the client gives up; a write may still commit later
+                error = UnavailableError()
+                break
+            result, error = request.result, request.error
+            if error is None or not self._repeats(verb, error):
+                break
+            if group.now + RETRY_BACKOFF >= deadline:  # the deadline ends the back-off
+                group.clock.run_until(deadline)
+                error = UnavailableError()
+                break
+            group.clock.run_until(group.now + RETRY_BACKOFF)
+        group.settle(keep_lead=not self.sim.running)
+        self._note(sent, member_name, verb, error)
+        if error is not None:
+            raise error
+        return result
+
+    @staticmethod
+    def _repeats(verb: str, error: EtcdError) -> bool:
+        """Whether clientv3 tries again after ``error`` (retry_interceptor.go, v3.5).
+
+        Always after the member's own deadline (isContextError: "its the callCtx
+        deadline ... try again"); after an Unavailable error only a repeatable call
+        (isSafeRetryImmutableRPC): a write that reached Raft may have committed.
+        """
+        if isinstance(error, DeadlineExceededError):
+            return True
+        return verb in REPEATABLE and isinstance(error, (RequestTimeoutError, UnavailableError))
 
     def _note(self, start: float, member: str, verb: str, error: Exception | None) -> None:
         end = self.group.now

@@ -30,35 +30,60 @@ Real etcd lives in wall-clock time, the cluster in virtual time:
 - etcd's own timeouts are real too: a write that cannot reach a majority
   fails after about 7 s (``etcdserver: request timed out``) -- and may still
   commit later, when the majority is back: a timeout does not say "not
-  written", in etcd as in any replicated store;
+  written", in etcd as in any replicated store. A read that gets no read
+  index fails the same way, and is tried again (below);
+- every call has a real deadline, ``timeout`` seconds (default 60 s,
+  kube-apiserver's ``--request-timeout``; ``kl.Cluster(request_timeout=2)``
+  shortens it). Until then the store retries as Go's clientv3 does
+  (client/v3/retry_interceptor.go, v3.5), 25 ms apart: a read, a lease grant
+  or a lease question after an Unavailable error (``etcdserver: request timed
+  out``), anything after a DeadlineExceeded one. Then it raises
+  :class:`~kubelearn.etcd.UnavailableError` (``context deadline exceeded``).
+  A deadline shorter than etcd's 7 s cuts a write short too;
 - the compactor still runs every 5 virtual minutes; what etcd has compacted
   away is gone for real.
 
 Failures: a connection refused moves on to the next endpoint, as clientv3's
-balancer does; when none answers, or the answer takes longer than
-``timeout`` seconds, the call raises :class:`~kubelearn.etcd.UnavailableError`.
+balancer does; when none answers, or no answer comes before the deadline,
+the call raises :class:`~kubelearn.etcd.UnavailableError`.
 Errors etcd itself reports (``etcdserver: request timed out``) come through
 as :class:`~kubelearn.etcd.EtcdError` with etcd's message. The API server
 turns both into the Status errors kube-apiserver gives
 (:func:`kubelearn.apiserver.server.status_of_etcd_error`). When etcd comes
 back, the watch stream reopens where it stopped and the next call works.
 
+What the embedded store has and the v3 API gives too: :meth:`RemoteStore.history`
+(a key's retained versions: a read at the compaction revision, then a watch
+replaying the rest) and :meth:`RemoteStore.snapshot` (Maintenance.Snapshot,
+the file ``etcdctl snapshot save`` writes). What it does not: restoring a
+snapshot into a running cluster -- etcd restores offline, into a new data
+directory (:meth:`RemoteStore.restore` says how).
+
 Like the gateway, this module reads the wall clock, for timeouts only.
 """
 
 from __future__ import annotations
 
+import os
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, TypeVar
 
 from kubelearn.etcd.errors import (
+    CompactedError,
     EmptyKeyError,
     EtcdError,
     InvalidArgumentError,
     UnavailableError,
 )
-from kubelearn.etcd.gateway import Gateway, GatewayWatch
+from kubelearn.etcd.gateway import (
+    CANCELED,
+    DEADLINE_EXCEEDED,
+    UNAVAILABLE,
+    Gateway,
+    GatewayWatch,
+)
 from kubelearn.etcd.kv import (
     DeleteResponse,
     Event,
@@ -71,8 +96,10 @@ from kubelearn.etcd.kv import (
     check_revision,
 )
 from kubelearn.etcd.lease import Lease, LeaseTimeToLive
+from kubelearn.etcd.raftstore import API_REQUEST_TIMEOUT, RETRY_BACKOFF
 from kubelearn.etcd.txn import Compare, Op
 from kubelearn.etcd.watch import Callback, Watcher, WatchHub
+from kubelearn.files import replace_file
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.sim import Simulation
@@ -81,10 +108,11 @@ T = TypeVar("T")
 
 # How long kl.Cluster(etcd=...) waits for a first answer before giving up.
 DIAL_TIMEOUT = 2.0
-# How long one request may take. Above etcd 3.4's own request timeout, 7 s when a
-# member cannot commit (server/etcdserver/config.go ReqTimeout: 5 s + 2 x the 1 s
-# election timeout), so etcd's own "etcdserver: request timed out" comes through.
-REQUEST_TIMEOUT = 10.0
+# How long one call may take, retries included: kube-apiserver's request deadline (the one
+# caller here). Above etcd's own request timeout, 7 s when a member cannot commit
+# (server/etcdserver/config.go ReqTimeout: 5 s + 2 x the 1 s election timeout), so a
+# write's "etcdserver: request timed out" comes through.
+REQUEST_TIMEOUT = API_REQUEST_TIMEOUT
 # A replay of past events ends when the current revision has arrived -- or when the
 # stream stays quiet this long (a compaction at the last revision drops its tombstone).
 REPLAY_QUIET = 1.0
@@ -110,9 +138,11 @@ class RemoteStore:
 
     def __init__(self, sim: Simulation, etcd: str | Sequence[str], *,
                  timeout: float = REQUEST_TIMEOUT, dial_timeout: float = DIAL_TIMEOUT) -> None:
+        if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or timeout <= 0:
+            raise InvalidArgumentError(f"timeout must be a number of seconds > 0, not {timeout!r}")
         self.sim = sim
         self.endpoints = endpoints_of(etcd)
-        self.timeout = timeout
+        self.timeout = float(timeout)
         self._gateways = [Gateway(url, dial_timeout) for url in self.endpoints]
         self._current = 0  # the endpoint in use; a refused connection moves to the next
         self._watches = WatchHub(sim.env)
@@ -120,13 +150,14 @@ class RemoteStore:
         self._stream: GatewayWatch | None = None
         self._compact_revision = 0
         try:
-            self._delivered = self._call(lambda gw: gw.revision)  # the first call fails fast
+            self._delivered = self._call(lambda gw: gw.revision,  # the first call fails fast
+                                         timeout=dial_timeout)
         except UnavailableError as err:
             raise UnavailableError(f"{err}; is etcd running? `make etcd` starts a local "
                                    "cluster of three") from None
         for gateway in self._gateways:  # from now on, requests may take etcd's own time
             gateway.close()
-            gateway.timeout = timeout
+            gateway.set_timeout(self.timeout)
         self._open_stream()
 
     @property
@@ -142,7 +173,7 @@ class RemoteStore:
     @property
     def revision(self) -> int:
         """etcd's current revision (one request), every event up to it delivered."""
-        return self._caught_up(self._call(lambda gw: gw.revision))
+        return self._caught_up(self._call(lambda gw: gw.revision, repeatable=True))
 
     @property
     def compact_revision(self) -> int:
@@ -198,7 +229,34 @@ class RemoteStore:
             gateway.close()
 
     # -- calls, with failover -------------------------------------------------------------------
-    def _call(self, request: Callable[[Gateway], T]) -> T:
+    def _call(self, request: Callable[[Gateway], T], *, repeatable: bool = False,
+              timeout: float | None = None) -> T:
+        """Run ``request`` until it succeeds or fails for good, by the deadline.
+
+        The deadline is ``timeout`` seconds away (default: the store's ``timeout``).
+
+        clientv3 tries again, 25 ms later, after a DeadlineExceeded or Canceled
+        error from etcd (the member's own deadline), and -- if the call is
+        ``repeatable`` (a read) -- after an Unavailable one (``etcdserver:
+        request timed out``). A write that timed out is not repeated: it may
+        have been applied (a create would then find its own object).
+        """
+        deadline = time.monotonic() + (self.timeout if timeout is None else timeout)
+        while True:
+            try:
+                return self._once(request, deadline)
+            except EtcdError as err:
+                code = getattr(err, "grpc_code", 0)
+                if code not in (CANCELED, DEADLINE_EXCEEDED) and \
+                        not (repeatable and code == UNAVAILABLE):
+                    raise
+                if time.monotonic() + RETRY_BACKOFF >= deadline:
+                    raise UnavailableError(f"{UnavailableError.message}: etcd at "
+                                           f"{self.endpoint} kept answering {err} until the "
+                                           f"{self.timeout:g} s deadline") from None
+                time.sleep(RETRY_BACKOFF)
+
+    def _once(self, request: Callable[[Gateway], T], deadline: float) -> T:
         """Run ``request`` on the current endpoint; on a refused connection, try the others.
 
         Only a refused connection moves on: the request never reached etcd. A
@@ -208,6 +266,7 @@ class RemoteStore:
         refused: list[str] = []
         for _ in self.endpoints:
             gateway = self._gateways[self._current]
+            gateway.set_timeout(max(deadline - time.monotonic(), 0.001))
             try:
                 return request(gateway)
             except ConnectionRefusedError:
@@ -236,7 +295,7 @@ class RemoteStore:
         check_revision(limit, "limit")
         resp = self._call(lambda gw: gw.range(key, range_end, prefix=prefix, revision=revision,
                                               limit=limit, keys_only=keys_only,
-                                              count_only=count_only))
+                                              count_only=count_only), repeatable=True)
         self._caught_up(resp.revision)
         return resp
 
@@ -313,7 +372,7 @@ class RemoteStore:
     # -- leases -------------------------------------------------------------------------------
     def grant(self, ttl: int, lease_id: int = 0) -> Lease:
         """Grant a lease of ``ttl`` real seconds."""
-        return self._call(lambda gw: gw.grant(ttl, lease_id))
+        return self._call(lambda gw: gw.grant(ttl, lease_id), repeatable=True)
 
     def keepalive(self, lease_id: int) -> int:
         """Renew a lease to its full TTL; returns the TTL."""
@@ -326,11 +385,65 @@ class RemoteStore:
 
     def time_to_live(self, lease_id: int, keys: bool = False) -> LeaseTimeToLive:
         """A lease's remaining real seconds, granted TTL and (``keys=True``) its keys."""
-        return self._call(lambda gw: gw.time_to_live(lease_id, keys))
+        return self._call(lambda gw: gw.time_to_live(lease_id, keys), repeatable=True)
 
     def leases(self) -> list[Lease]:
         """Every live lease (etcd does not report their TTLs here: 0)."""
-        return self._call(lambda gw: gw.leases())
+        return self._call(lambda gw: gw.leases(), repeatable=True)
+
+    # -- history and snapshots --------------------------------------------------------------------
+    def history(self, key: str) -> list[KeyValue]:
+        """Every retained version of ``key``, oldest first, as Store.history (tombstones too).
+
+        The v3 API has no such call; it has the pieces. A watch from revision 1
+        replays every change still kept, a deletion as a tombstone (empty value,
+        version 0). Once etcd has compacted, the watch is refused with the
+        compaction revision C: then the version current at C (a range at
+        revision C) comes first, and the watch starts at C + 1 -- what the
+        embedded store keeps after the same compaction.
+        """
+        keys = KeyRange.of(key)
+        current = self.revision
+        start, first = 1, []
+        while True:
+            try:
+                events = self._replay(keys, start, current, False) if start <= current else []
+                break
+            except CompactedError as err:
+                if err.compact_revision < start:
+                    raise
+                kv = self.get(key, revision=err.compact_revision)
+                start, first = err.compact_revision + 1, ([kv] if kv is not None else [])
+        return first + [event.kv for event in events]
+
+    def snapshot(self, path: str | os.PathLike) -> int:
+        """Save etcd's database to ``path`` (Maintenance.Snapshot), atomically; its size.
+
+        The file is etcd's own, byte for byte what ``etcdctl snapshot save``
+        writes (a bbolt database and its SHA-256), not the embedded store's
+        text format: ``etcdctl snapshot status FILE`` reads it, and
+        ``etcdctl snapshot restore`` turns it into a data directory.
+        """
+        data = self._call(lambda gw: gw.snapshot(), repeatable=True)
+        replace_file(path, data)
+        self.sim.record("etcd", "SnapshotSaved", os.fspath(path),
+                        f"{len(data)} bytes from real etcd at {self.endpoint}")
+        return len(data)
+
+    @classmethod
+    def restore(cls, path: str | os.PathLike, sim: Simulation) -> RemoteStore:
+        """Not possible through the v3 API: a clear error that says how etcd restores.
+
+        etcd restores a snapshot offline, into a new data directory per member,
+        and the members start from those directories as a new cluster. No RPC
+        loads a snapshot into a running one, so there is nothing to call here.
+        """
+        raise EtcdError(
+            f"a running etcd cannot load snapshot {os.fspath(path)!r}: etcd's API has no restore "
+            "call. Restore it offline, once per member: `etcdctl snapshot restore FILE "
+            "--name NAME --data-dir NEW_DIR --initial-cluster ... --initial-advertise-peer-urls "
+            "...` (`etcdutl snapshot restore` from etcd 3.5), then start each member on its new "
+            "data directory and connect a new kl.Cluster(etcd=...) to them")
 
     # -- for kl.Cluster -------------------------------------------------------------------------
     def check_fresh(self, prefix: str = "/registry/") -> None:

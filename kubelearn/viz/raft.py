@@ -1,7 +1,8 @@
 """A Raft group's story for lesson 02: who was leader, in which term, and what happened.
 
 Everything here reads the group's records (``group.records()``): the role
-changes ``BecameFollower``, ``BecameCandidate``, ``BecameLeader``, the
+changes ``BecameFollower``, ``BecamePreCandidate`` (asking for pre-votes, its
+term unchanged), ``BecameCandidate``, ``BecameLeader``, the
 ``Crash`` and ``Restart`` of members, ``Commit``, ``Partition`` and ``Heal``.
 Nothing reaches into a member.
 """
@@ -19,10 +20,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from kubelearn.etcd.raft import RaftGroup
 
-ROLE_COLOURS = {"follower": "#c6dbef", "candidate": "tab:orange", "leader": "tab:green",
-                "down": "0.35"}
-ROLE_OF_EVENT = {"BecameFollower": "follower", "BecameCandidate": "candidate",
-                 "BecameLeader": "leader", "Crash": "down", "Restart": "follower"}
+ROLE_COLOURS = {"follower": "#c6dbef", "pre-candidate": "#fdd0a2", "candidate": "tab:orange",
+                "leader": "tab:green", "down": "0.35"}
+ROLE_OF_EVENT = {"BecameFollower": "follower", "BecamePreCandidate": "pre-candidate",
+                 "BecameCandidate": "candidate", "BecameLeader": "leader", "Crash": "down",
+                 "Restart": "follower"}
 
 
 class Band(NamedTuple):
@@ -193,24 +195,30 @@ def availability_plot(sizes: tuple[int, ...] = (1, 2, 3, 4, 5), mark: float = 0.
     return fig
 
 
+# What starts a round of an election: asking for pre-votes (Pre-Vote on) or for votes.
+ROUND_STARTS = {True: "BecamePreCandidate", False: "BecameCandidate"}
+
+
 def leader_crash_elections(seeds: range, members: int = 3, give_up: float = 10.0) -> pd.DataFrame:
     """Crash the leader of a settled group once per seed: how long until the next leader?
 
     Each seed elects a leader, runs to second 3, crashes the leader and counts
     the seconds (group clock) until another member wins an election, and how
-    many candidacies it took. More than one means a vote was split or refused
-    and a candidate had to wait out another random timeout. Each run stops at
+    many rounds it took: each time a member's timeout ran out and it asked for
+    votes (for pre-votes first, as etcd 3.5 does). More than one means a
+    request was ignored, refused or split, and someone had to wait out another
+    timeout. Each run stops at
     the new leader (or after ``give_up`` seconds without one: ``NaN``), so 200
     seeds take about a second.
     """
     import pandas as pd
 
     rows = [(seed, *_crash_the_leader(seed, members, give_up)) for seed in seeds]
-    return pd.DataFrame(rows, columns=["seed", "seconds", "candidacies"])
+    return pd.DataFrame(rows, columns=["seed", "seconds", "rounds"])
 
 
 def _crash_the_leader(seed: int, members: int, give_up: float) -> tuple[float, int]:
-    """One seed of :func:`leader_crash_elections`: (seconds to a new leader, candidacies)."""
+    """One seed of :func:`leader_crash_elections`: (seconds to a new leader, rounds)."""
     from kubelearn.etcd.raft import RaftGroup
     from kubelearn.sim import Simulation
 
@@ -225,29 +233,64 @@ def _crash_the_leader(seed: int, members: int, give_up: float) -> tuple[float, i
     after = records[records.time > crashed]
     won = after[after.event == "BecameLeader"]
     return (float(won.time.iloc[0] - crashed) if len(won) else float("nan"),
-            int((after.event == "BecameCandidate").sum()))
+            int((after.event == ROUND_STARTS[group.pre_vote]).sum()))
 
 
 def election_time_plot(elections: pd.DataFrame) -> Figure:
-    """A histogram of :func:`leader_crash_elections`: first candidate won, or more rounds."""
+    """A histogram of :func:`leader_crash_elections`: the first round won, or more rounds."""
     import matplotlib.pyplot as plt
     import numpy as np
 
     bins = np.arange(0.8, elections.seconds.max() + 0.2, 0.1)
-    first = elections[elections.candidacies == 1].seconds
-    more = elections[elections.candidacies > 1].seconds
+    first = elections[elections.rounds == 1].seconds
+    more = elections[elections.rounds > 1].seconds
     fig, ax = plt.subplots(figsize=(8, 3.4))
     ax.hist([first, more], bins=bins, stacked=True, color=["tab:green", "tab:orange"],
-            label=[f"the first candidate won ({len(first)} seeds)",
-                   f"a vote split or refused: another timeout ({len(more)} seeds)"])
+            label=[f"the first member to ask won ({len(first)} seeds)",
+                   f"ignored, refused or split: another timeout won ({len(more)} seeds)"])
     ax.set_xlabel("from the leader's crash to a new leader (s)")
     ax.set_ylabel("seeds")
-    ax.set_title(f"A new leader {first.min():.1f}-{first.max():.1f} s after the crash when the "
-                 "first random timeout wins; a split vote costs another")
+    ax.set_title(f"A new leader {elections.seconds.min():.1f}-{elections.seconds.max():.1f} s "
+                 "after the crash: the first random timeout to run out wins, unless its "
+                 "pre-votes are ignored")
     ax.legend(fontsize=8)
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
+
+
+# -- a leader cut off, then back -----------------------------------------------------------------
+
+COLOUR_KEY = "/registry/configmaps/default/colour"
+
+
+def cut_off_leader(seed: int = 0, pre_vote: bool = True) -> RaftGroup:
+    """Lesson 02's partition story in one call, for comparing Pre-Vote on and off.
+
+    A 3-member group elects a leader and commits ``blue``; at second 3 the
+    leader ``etcd-1`` is cut off. A client on its side writes ``red`` (it
+    cannot commit), one on the other side ``green`` three seconds later, and
+    one asks ``etcd-1`` for the key; eight seconds on, the network heals, and
+    the group runs three more seconds. Returns the group: its records tell the rest.
+    """
+    from kubelearn.etcd.raft import RaftGroup
+    from kubelearn.sim import Simulation
+
+    sim = Simulation(seed)
+    group = RaftGroup(sim, members=3, pre_vote=pre_vote)
+    sim.run(2)
+    group.wait(group.submit("write", "put", (COLOUR_KEY, b"blue")))
+    sim.run(1)
+    group.partition(["etcd-1"])
+    group.submit("write", "put", (COLOUR_KEY, b"red"), member="etcd-1")
+    sim.run(3)
+    group.submit("write", "put", (COLOUR_KEY, b"green"), member="etcd-2")
+    sim.run(1)
+    group.submit("read", "get", (COLOUR_KEY,), member="etcd-1")
+    sim.run(8)
+    group.heal()
+    sim.run(3)
+    return group
 
 
 # -- a client that keeps writing -----------------------------------------------------------------
