@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubelearn.api import BadRequest
+from kubelearn.api import BadRequest, StatusError
 from kubelearn.apiserver.request import Request
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,6 +190,32 @@ class Client:
                 "target": {"apiVersion": "v1", "kind": "Node", "name": node}}
         return self.request("create", info, namespace=self._namespace(info, namespace),
                             name=pod, subresource="binding", body=body)
+
+    def evict(self, pod: str, namespace: str | None = None, *,
+              grace_period_seconds: int | None = None,
+              preconditions: Mapping[str, str] | None = None, dry_run: bool = False) -> dict:
+        """Evict a pod (POST pods/<pod>/eviction): deleted only if its disruption budget allows.
+
+        Answers the ``Success`` Status; raises ``TooManyRequests`` (429) while the
+        pod's PodDisruptionBudget allows no disruption, and the error a ``Failure``
+        Status describes (a pod two budgets select), as client-go turns one into.
+        """
+        info = self.info("pods")
+        ns = self._namespace(info, namespace)
+        options: dict[str, Any] = {}
+        if grace_period_seconds is not None:
+            options["gracePeriodSeconds"] = grace_period_seconds
+        if preconditions:
+            options["preconditions"] = dict(preconditions)
+        if dry_run:
+            options["dryRun"] = ["All"]
+        body = {"apiVersion": "policy/v1", "kind": "Eviction",
+                "metadata": {"name": pod, "namespace": ns}, "deleteOptions": options}
+        answer = self.request("create", info, namespace=ns, name=pod, subresource="eviction",
+                              body=body)
+        if isinstance(answer, Mapping) and answer.get("status") == "Failure":
+            raise StatusError.from_status(dict(answer))
+        return answer
 
     def scale(self, resource: str, name: str, replicas: int | None = None,
               namespace: str | None = None) -> dict:

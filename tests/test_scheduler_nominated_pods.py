@@ -32,6 +32,7 @@ from kubelearn.scheduler.plugins.interpodaffinity import PRE_FILTER_STATE_KEY as
 from kubelearn.scheduler.plugins.pod_topology_spread import PRE_FILTER_STATE_KEY as PTS_KEY
 from kubelearn.scheduler.queue import pod_key
 from kubelearn.scheduler.vectorized import VectorizedScheduler
+from kubelearn.viz.scheduler import score_columns, weighted_scores
 
 LOW, MID, HIGH = 10, 100, 1000
 
@@ -222,10 +223,155 @@ def test_a_nominated_pods_room_is_not_taken_meanwhile(vectorised):
     events = [e["message"] for e in cluster.admin.list("events", "default")["items"]
               if e["reason"] == "FailedScheduling" and e["involvedObject"]["name"] == "meanwhile"]
     assert events and events[0].startswith("0/1 nodes are available: 1 Insufficient cpu.")
+    # explain shows the same verdict for the pending pod, and why
+    table = cluster.scheduler.explain(cluster.admin.get("pods", "meanwhile", "default"))
+    assert not table.loc["node-1", "feasible"]
+    assert table.loc["node-1", "filter:NodeResourcesFit"] == \
+        "Insufficient cpu (counting nominated default/urgent)"
+    assert table.loc["node-1", "nominated"] == "default/urgent"
     cluster.run(60)
     assert cluster.admin.get("pods", "urgent", "default")["spec"]["nodeName"] == "node-1"
     assert not cluster.admin.get("pods", "meanwhile", "default")["spec"].get("nodeName")
     assert not cluster.scheduler.nominator
+
+
+# -- a gated pod's nomination (scheduling_queue.go, nominator.go, v1.32) -----------------------
+
+def _priority_cluster():
+    cluster = kl.Cluster(seed=0, nodes=1, node_cpu="2", node_memory="4Gi")
+    cluster.apply([{"apiVersion": "scheduling.k8s.io/v1", "kind": "PriorityClass",
+                    "metadata": {"name": name}, "value": value}
+                   for name, value in (("low", LOW), ("mid", MID), ("high", HIGH))])
+    return cluster
+
+
+def _api_pod(name, cpu, class_name, **spec):
+    p = pod(name, cpu)
+    del p["metadata"]["uid"], p["spec"]["priority"]
+    p["spec"].update(priorityClassName=class_name, **spec)
+    p["spec"]["containers"][0]["image"] = "nginx:1.27"
+    return p
+
+
+def test_a_gated_pod_is_nominated_on_update_and_goes_to_its_node_when_the_gate_lifts():
+    """Upstream v1.32: Add puts a gated pod in unschedulablePods without nominating it
+    (moveToActiveQ nominates only what enters activeQ); every Update of a pod there calls
+    UpdateNominatedPod first, gated or not, which nominates it by its status. So a status
+    naming a node holds that node's room even while the pod is gated, and when the gate is
+    removed (the only change ValidatePodUpdate allows to spec.schedulingGates) the pod tries
+    its nominated node first."""
+    cluster = _priority_cluster()
+    cluster.apply(_api_pod("urgent", "1500m", "high",
+                           schedulingGates=[{"name": "example.com/quota"}]))
+    cluster.run(1)
+    urgent = cluster.admin.get("pods", "urgent", "default")
+    assert urgent["status"]["conditions"][0]["reason"] == "SchedulingGated"
+    assert cluster.scheduler.queue.pending_pods() == [("default/urgent", "unschedulablePods", 0)]
+    assert not cluster.scheduler.nominator  # added gated: not nominated
+    # a nomination written while gated (by a scheduler before a restart, say) is taken up
+    cluster.admin.patch("pods", "urgent", {"status": {"nominatedNodeName": "node-1"}},
+                        "default", patch_type="merge", subresource="status")
+    cluster.run(0.5)
+    assert cluster.scheduler.nominator.node_of(urgent) == "node-1"
+    cluster.apply(_api_pod("meanwhile", "1", "mid"))
+    cluster.run(1)
+    assert not cluster.admin.get("pods", "meanwhile", "default")["spec"].get("nodeName")
+    # the gate lifts: the pod enters activeQ, nominated, and takes the room kept for it
+    cluster.admin.patch("pods", "urgent", {"spec": {"schedulingGates": None}}, "default",
+                        patch_type="merge")
+    cluster.run(1)
+    assert cluster.admin.get("pods", "urgent", "default")["spec"]["nodeName"] == "node-1"
+    assert not cluster.admin.get("pods", "meanwhile", "default")["spec"].get("nodeName")
+    assert not cluster.scheduler.nominator
+
+
+def test_the_queue_handlers_nominate_a_gated_pod_as_upstream():
+    # Through the informer handlers, no API server: the lister says every pod is pending.
+    sched = offline_scheduler()
+    sched._add_node(make_node("node1", {"cpu": "4", "pods": "10"}))
+    gated = nominated(pod("g", "1", HIGH), "node1")
+    gated["spec"]["schedulingGates"] = [{"name": "example.com/quota"}]
+    sched._add_pod(gated)  # a scheduler (re)starting finds it nominated and gated
+    assert not sched.nominator
+    labelled = {**gated, "metadata": {**gated["metadata"], "labels": {"x": "1"}}}
+    sched._update_pod(gated, labelled)  # still gated: UpdateNominatedPod nominates anyway
+    assert sched.nominator.node_of(gated) == "node1"
+    assert sched.queue.pending_pods() == [("default/g", "unschedulablePods", 0)]
+    lifted = {**labelled, "spec": {k: v for k, v in labelled["spec"].items()
+                                   if k != "schedulingGates"}}
+    sched._update_pod(labelled, lifted)
+    assert sched.nominator.node_of(gated) == "node1"
+    assert sched.queue.pending_pods() == [("default/g", "activeQ", 0)]
+
+
+# -- explain() sees the nominations the cycle sees -----------------------------------------------
+
+def _two_nodes(nomination=None):
+    sched = offline_scheduler()
+    sched._add_node(make_node("big", {"cpu": "4", "memory": "8Gi", "pods": "10"}))
+    sched._add_node(make_node("small", {"cpu": "2", "memory": "8Gi", "pods": "10"}))
+    if nomination is not None:
+        sched.nominator.add(PodInfo(nomination), "big")
+    return sched
+
+
+def test_explain_counts_a_higher_priority_nomination_as_the_cycle_does():
+    sched = _two_nodes(pod("urgent", "3", HIGH))
+    web = pod("web", "1500m", MID)
+    table = sched.explain(web)
+    assert table.loc["big", "filter:NodeResourcesFit"] == \
+        "Insufficient cpu (counting nominated default/urgent)"
+    assert table["nominated"].tolist() == ["default/urgent", ""]
+    assert table["feasible"].tolist() == [False, True]
+    assert table["chosen"].tolist() == [False, True]
+    # the cycle, on both paths, agrees: small, because big's room is promised
+    assert decide(sched, web, sched.vector)[0] == decide(sched, web, None)[0] == "small"
+    # the lesson's plots read the table as before: "nominated" is not a score
+    assert "nominated" not in score_columns(table)
+    assert list(weighted_scores(table, {}).index) == ["small"]
+    # and without the nomination big is feasible again (and wins on room)
+    plain = _two_nodes().explain(web)
+    assert "nominated" not in plain.columns
+    assert plain["feasible"].tolist() == [True, True]
+
+
+def test_explain_ignores_a_lower_priority_nomination_as_the_cycle_does():
+    sched = _two_nodes(pod("later", "3", LOW))
+    web = pod("web", "1500m", MID)
+    table = sched.explain(web)
+    assert "nominated" not in table.columns  # nobody counted anywhere
+    assert table.loc["big", "filter:NodeResourcesFit"] == "passed"
+    host = table.index[table["chosen"]].tolist()
+    assert host == [decide(sched, web, sched.vector)[0]] == [decide(sched, web, None)[0]]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_explain_agrees_with_the_cycle_under_random_nominations(seed):
+    rng = random.Random(40 + seed)
+    sched = offline_scheduler()
+    for i in range(40):
+        sched._add_node(random_node(rng, i))
+    names = [n.name for n in sched.cache.node_infos()]
+    handle = sched.handles["default-scheduler"]
+    for i in range(12):
+        waiting = random_pod(rng, 20_000 + i)
+        waiting["spec"]["priority"] = rng.choice([LOW, MID, HIGH])
+        sched.nominator.add(PodInfo(waiting), rng.choice(names))
+    for i in range(40):
+        p = random_pod(rng, i)
+        p["spec"]["priority"] = rng.choice([LOW, MID, HIGH])
+        table = sched.explain(p)
+        state = CycleState(sched.cache.snapshot())
+        _, rejected, _ = run_pre_filter_plugins(sched.profiles["default-scheduler"], state, p,
+                                                state.snapshot.node_infos)
+        if rejected is None:
+            cycle_feasible = [n.name for n in state.snapshot.node_infos
+                              if run_filter_plugins_with_nominated_pods(handle, state, p, n)
+                              is None]
+            assert table.index[table["feasible"]].tolist() == cycle_feasible, (seed, i)
+        chosen = table.index[table["chosen"]].tolist()
+        fast, slow = decide(sched, p, sched.vector)[0], decide(sched, p, None)[0]
+        assert chosen == ([fast] if fast else []) and fast == slow, (seed, i)
 
 
 # -- AddPod / RemovePod against a recount ---------------------------------------------------------

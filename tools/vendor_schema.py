@@ -9,7 +9,7 @@ and git clones of k8s.io/api and k8s.io/apimachinery (both read at v0.32.0):
 (the same file ships as kubernetes/swagger.json.unprocessed in the tag v32.0.1
 of kubernetes-client/python). The script keeps the definitions reachable from
 every kind the API server decodes (kubelearn.apiserver.registry.RESOURCES,
-plus Binding, Scale and DeleteOptions) and, of each, only what decoding and
+plus Binding, Scale, Eviction and DeleteOptions) and, of each, only what decoding and
 the served OpenAPI documents need: property types, formats, references, list
 items, map values, the x-kubernetes list, map and patch extensions, and each
 definition's ``required`` list -- openapi-gen marks a field required when its
@@ -57,8 +57,9 @@ REF = "#/definitions/"
 KEPT = ("type", "format", "$ref", "items", "additionalProperties", "x-kubernetes-list-type",
         "x-kubernetes-list-map-keys", "x-kubernetes-map-type", "x-kubernetes-patch-strategy",
         "x-kubernetes-patch-merge-key", "x-kubernetes-preserve-unknown-fields")
-# Decoded besides the served kinds: pods/binding, <workload>/scale, a DELETE's body.
-EXTRA_KINDS = (("", "v1", "Binding"), ("autoscaling", "v1", "Scale"))
+# Decoded besides the served kinds: pods/binding, <workload>/scale, pods/eviction (a
+# policy/v1beta1 Eviction has the same fields and is decoded as this one), a DELETE's body.
+EXTRA_KINDS = (("", "v1", "Binding"), ("autoscaling", "v1", "Scale"), ("policy", "v1", "Eviction"))
 DELETE_OPTIONS = "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
 WRITTEN = "x-kubelearn-go-written"
 OMITTED_ZEROS = "x-kubelearn-go-omitted-zeros"

@@ -43,8 +43,15 @@ def _never(obj: Mapping[str, Any]) -> Any:
 
 
 def _endpointslice_spec(obj: Mapping[str, Any]) -> Any:
-    """EndpointSlice strategy: endpoints, ports and addressType count as the spec."""
-    return (obj.get("endpoints"), obj.get("ports"), obj.get("addressType"))
+    """EndpointSlice strategy: everything but metadata counts as the spec, and the labels.
+
+    endpointSliceStrategy.PrepareForUpdate moves the generation when the slice
+    outside its metadata, or its labels, are not Semantic.DeepEqual to before
+    -- a label change, too, is news for the controller that owns the slice.
+    """
+    return {"endpoints": obj.get("endpoints"), "ports": obj.get("ports"),
+            "addressType": obj.get("addressType"),
+            "labels": (obj.get("metadata") or {}).get("labels")}
 
 
 @dataclass(frozen=True)
@@ -64,6 +71,7 @@ class ResourceInfo:
     # -- strategy ---------------------------------------------------------------------------------
     reset_status_on_create: bool = False  # PrepareForCreate clears status
     generation: SpecOf | None = None  # generation 1 on create, +1 when this changes
+    # (compared as Semantic.DeepEqual compares: kubelearn.api.equality)
     graceful: bool = False  # CheckGracefulDelete (pods)
     ttl: int = 0  # seconds; objects live on an etcd lease (events: --event-ttl)
     return_deleted_object: bool = False  # DELETE answers the object, else a Status
@@ -111,7 +119,7 @@ RESOURCES: tuple[ResourceInfo, ...] = (
          verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
          subresources=("finalize", "status"), reset_status_on_create=True),
     # No metadata.generation on pods in v1.32: the pod strategy sets it from v1.33 (KEP-5067).
-    _row("", "Pod", "pods", short_names=("po",), subresources=("binding", "status"),
+    _row("", "Pod", "pods", short_names=("po",), subresources=("binding", "eviction", "status"),
          categories=("all",), reset_status_on_create=True, graceful=True,
          return_deleted_object=True, generation=_spec if since(33) else None),
     _row("", "Node", "nodes", False, short_names=("no",), subresources=("status",)),

@@ -12,6 +12,16 @@ without changing anything, and returns a DataFrame indexed by node name:
 - ``total``: the weighted sum; ``feasible``: passed every filter;
   ``chosen``: the node the scheduler would pick now, with the same tie-break.
 
+Pods that preemption nominated to a node (``status.nominatedNodeName``, still
+pending) hold the room they were promised: a cycle filters each node as if the
+nominated pods of the incoming pod's priority or higher already ran there, and
+also without them (RunFilterPluginsWithNominatedPods). The table does the same.
+When some node has such pods, a ``nominated`` column names them (``""`` where
+there are none), and a filter that rejects the node only because of them says so:
+``Insufficient cpu (counting nominated default/urgent)``. The pod's priority is
+its ``spec.priority``, which the API server sets from its PriorityClass when the
+pod is created; a manifest not created yet counts as priority 0 unless it says.
+
 Feasible nodes are scored together, exactly as a cycle scores them (the numbers
 that decide). Infeasible nodes are scored as if every node were a candidate --
 what they would have scored -- so their ``total`` is not compared with the others.
@@ -28,20 +38,26 @@ from kubelearn.scheduler.framework import (
     Code,
     CycleState,
     FrameworkError,
+    Handle,
     Status,
+    add_ge_nominated_pods,
     filter_statuses,
+    ge_nominated_pods,
     run_pre_filter_plugins,
     run_scores,
 )
+from kubelearn.scheduler.queue import pod_key
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from kubelearn.scheduler.nodeinfo import NodeInfo
     from kubelearn.scheduler.scheduler import Scheduler
 
 PASSED = "passed"
 SKIPPED = "skipped"
 NOT_RUN = "not run"  # a PreFilter rejected the pod before any Filter ran
+NOMINATED = "nominated"  # the column naming the nominated pods a node's filters counted
 
 
 def as_pod(pod: Mapping[str, Any] | str) -> dict[str, Any]:
@@ -67,6 +83,43 @@ def verdict(status: Status | None) -> str:
     return status.message()
 
 
+def nominated_verdicts(handle: Handle, state: CycleState, pod: Mapping[str, Any],
+                       node_info: NodeInfo) -> tuple[dict[str, str], list[str]]:
+    """Each filter's verdict on one node as a cycle's filter pass sees it, and who was counted.
+
+    RunFilterPluginsWithNominatedPods runs the filters twice when pods of the
+    incoming pod's priority or higher are nominated to the node: with them
+    added (they will take the room they were promised), then without (they may
+    go elsewhere). A filter's verdict is its rejection in the first run, else its
+    answer in the second; a rejection only the first run gave names the
+    nominated pods. Returns the verdicts by plugin and the nominated pods'
+    ``namespace/name`` (empty when none counts, and the verdicts are the plain ones).
+    """
+    plain = filter_statuses(handle.profile, state, pod, node_info)
+    nominated = ge_nominated_pods(handle, pod, node_info.name)
+    if not nominated:
+        return {name: verdict(s) for name, s in plain.items()}, []
+    names = [pod_key(pi.pod) for pi in nominated]
+    _, state_with, node_with = add_ge_nominated_pods(handle, state, pod, node_info)
+    with_them = filter_statuses(handle.profile, state_with, pod, node_with)
+    verdicts = {}
+    for name, s in plain.items():
+        counted = with_them[name]
+        if counted is not None and counted.is_rejected():
+            note = f" (counting nominated {', '.join(names)})" if verdict(s) == PASSED else ""
+            verdicts[name] = verdict(counted) + note
+        else:
+            verdicts[name] = verdict(s)
+    return verdicts, names
+
+
+def _handle(scheduler: Scheduler, profile: Any) -> Handle:
+    """The profile's handle: what the cycle asks for the pods nominated to a node."""
+    from kubelearn.scheduler.scheduler import SchedulerHandle
+
+    return scheduler.handles.get(profile.scheduler_name) or SchedulerHandle(scheduler, profile)
+
+
 def explain(scheduler: Scheduler, pod: Mapping[str, Any] | str) -> pd.DataFrame:
     """Every node's filter verdicts and scores for ``pod``; see the module docstring."""
     import pandas as pd
@@ -80,22 +133,27 @@ def explain(scheduler: Scheduler, pod: Mapping[str, Any] | str) -> pd.DataFrame:
     nodes = snapshot.node_infos
     filter_names = [pl.name for pl in profile.filter_plugins]
     score_names = [pl.name for pl in profile.score_plugins]
+    handle = _handle(scheduler, profile)
 
     state = CycleState(snapshot)
     pre_res, rejected, shortlisting = run_pre_filter_plugins(profile, state, pod, nodes)
     rows: dict[str, dict[str, Any]] = {}
     feasible = []
+    any_nominated = False
     for node in nodes:
         row: dict[str, Any] = {}
         if rejected is not None:
             for name in filter_names:
                 row[f"filter:{name}"] = rejected.message() if name == rejected.plugin else NOT_RUN
             ok = False
+            row[NOMINATED] = ""
         else:
-            statuses = filter_statuses(profile, state, pod, node)
+            verdicts, counted = nominated_verdicts(handle, state, pod, node)
             for name in filter_names:
-                row[f"filter:{name}"] = verdict(statuses[name])
-            ok = all(s is None or s.code == Code.Skip for s in statuses.values())
+                row[f"filter:{name}"] = verdicts[name]
+            ok = all(v in (PASSED, SKIPPED) for v in verdicts.values())
+            row[NOMINATED] = ", ".join(counted)
+            any_nominated = any_nominated or bool(counted)
             if pre_res is not None and not pre_res.all_nodes() and \
                     node.name not in (pre_res.node_names or set()):
                 for name in shortlisting:
@@ -126,8 +184,8 @@ def explain(scheduler: Scheduler, pod: Mapping[str, Any] | str) -> pd.DataFrame:
             row[name] = scores[node.name].get(name)
         row["total"] = totals[node.name]
         row["chosen"] = node.name == chosen
-    columns = ([f"filter:{n}" for n in filter_names] + score_names
-               + ["total", "feasible", "chosen"])
+    columns = ([f"filter:{n}" for n in filter_names] + ([NOMINATED] if any_nominated else [])
+               + score_names + ["total", "feasible", "chosen"])
     frame = pd.DataFrame.from_dict(rows, orient="index", columns=columns)
     frame.index.name = "node"
     for name in score_names:

@@ -514,7 +514,9 @@ class Scheduler:
             self._assigned_pod_event(pod, q_events.ASSIGNED_POD_ADD)
         elif self._responsible(pod):
             gate = self._gating_plugin(pod)
-            if not gate and _nominated(pod):  # a gated pod is not nominated until it enters
+            # moveToActiveQ nominates only a pod entering activeQ: a gated one is nominated
+            # by its next update (UpdateNominatedPod runs for every queued pod, gated or not)
+            if not gate and _nominated(pod):
                 self.nominator.add(self._pod_info(pod))
             q = self.queue.add(pod, gate)
             self.sim.record(COMPONENT, "Queued", pod_ref(pod), f"{q.queue}")
