@@ -7,13 +7,14 @@ its own ``system:node:<name>`` identity, Ready, with capacity and the usual
 labels) and runs no kubelet: nothing starts the pods, and nothing needs to.
 :func:`pod_arrivals` is a SimPy process that creates pods at a steady rate,
 and :func:`run_until_scheduled` moves the clock on until the scheduler has
-bound them, with a progress bar.
+bound them, with a progress bar. :func:`pod_manifest` and :func:`mixed_pods`
+write the pods lesson 04 creates a few at a time.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.apiserver import authn
@@ -50,11 +51,40 @@ def register_nodes(cluster: Cluster, count: int, *, cpu: str = "16",
     return names
 
 
-def pod_manifest(name: str, requests: dict[str, str]) -> dict:
-    """A one-container nginx pod with these resource requests."""
-    container = {"name": "app", "image": "nginx:1.27", "resources": {"requests": requests}}
-    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name},
-            "spec": {"containers": [container]}}
+def pod_manifest(name: str, requests: Mapping[str, str] | None = None, *,
+                 limits: Mapping[str, str] | None = None,
+                 annotations: Mapping[str, str] | None = None, **spec: Any) -> dict:
+    """A pod whose one container, ``app``, runs nginx with these requests (and limits).
+
+    No requests and no limits: a container without ``resources``. ``annotations``
+    go on the pod (``{"sim.kubelearn.io/app.cpu-usage": "900m"}`` says how much CPU
+    its process uses); any other keyword is a PodSpec field as the API spells it:
+    ``priorityClassName="urgent"``, ``schedulerName="bin-packing"``, ``nodeName="node-a"``.
+    """
+    resources = {k: dict(v) for k, v in (("requests", requests), ("limits", limits)) if v}
+    container: dict[str, Any] = {"name": "app", "image": "nginx:1.27"}
+    if resources:
+        container["resources"] = resources
+    metadata: dict[str, Any] = {"name": name}
+    if annotations:
+        metadata["annotations"] = dict(annotations)
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": metadata,
+            "spec": {**spec, "containers": [container]}}
+
+
+# Lesson 04's pods of mixed sizes: pod i asks for MIXED_CPU[i % 3] and MIXED_MEMORY[i % 4].
+MIXED_CPU = ("250m", "500m", "1")
+MIXED_MEMORY = ("256Mi", "1Gi", "512Mi", "2Gi")
+
+
+def mixed_pods(count: int, **spec: Any) -> list[dict]:
+    """Pods ``app-0``... of mixed sizes (:data:`MIXED_CPU`, :data:`MIXED_MEMORY`), in order.
+
+    Keywords are PodSpec fields, as for :func:`pod_manifest`.
+    """
+    return [pod_manifest(f"app-{i}", {"cpu": MIXED_CPU[i % len(MIXED_CPU)],
+                                      "memory": MIXED_MEMORY[i % len(MIXED_MEMORY)]}, **spec)
+            for i in range(count)]
 
 
 def pod_arrivals(cluster: Cluster, total: int, per_second: int) -> Generator[Any, Any, None]:
@@ -71,13 +101,21 @@ def pod_arrivals(cluster: Cluster, total: int, per_second: int) -> Generator[Any
 def run_until_scheduled(cluster: Cluster, total: int, *, progress: bool = True) -> None:
     """Run the clock a second at a time until the scheduler has bound ``total`` pods.
 
-    The progress bar is plain text (tqdm's, on stdout), so a saved notebook shows
-    where it ended, where a widget bar would show its first state.
+    The progress bar is tqdm's plain text bar. In a notebook it is one output
+    redrawn in place (:class:`kubelearn.viz.interact.LineDisplay`), so a saved
+    lesson shows the one line where it ended -- not every redraw, and not a
+    widget's first state; elsewhere it goes to stdout. While it runs it shows the
+    real time and rate; its last line leaves them out, so a lesson saved twice
+    saves the same line.
     """
     from tqdm.std import tqdm
 
-    with tqdm(total=total, unit="pod", file=sys.stdout, disable=not progress,
+    from kubelearn.viz.interact import LineDisplay, in_kernel
+
+    out = LineDisplay() if progress and in_kernel() else sys.stdout
+    with tqdm(total=total, unit="pod", file=out, disable=not progress,
               mininterval=1.0) as bar:
         while cluster.scheduler.scheduled < total:
             cluster.run(1)
             bar.update(cluster.scheduler.scheduled - bar.n)
+        bar.bar_format = "{l_bar}{bar}| {n_fmt}/{total_fmt} pods scheduled"

@@ -109,3 +109,183 @@ def test_placement_plot_is_titled_and_labelled():
     assert (heatmap.get_xlabel(), heatmap.get_ylabel()) == ("resource", "node (pods bound to it)")
     assert fig.axes[1].get_ylabel() == "requested / allocatable"  # the colour bar
     plt.close(fig)
+
+
+def _shop() -> tuple[kl.Cluster, dict]:
+    """Three 2-CPU nodes, a 1-CPU pod on each (using 50m, 900m, 20m), and a 2-CPU pod."""
+    from kubelearn.workload import pod_manifest
+
+    cluster = kl.Cluster(seed=0)
+    for node in ("node-a", "node-b", "node-c"):
+        cluster.add_node(node, cpu="2", memory="4Gi")
+    cluster.run(2)
+    for name, usage in (("api", "50m"), ("worker", "900m"), ("cache", "20m")):
+        cluster.admin.create(pod_manifest(name, {"cpu": "1"}, limits={"cpu": "4"},
+                                          annotations={"sim.kubelearn.io/app.cpu-usage": usage}))
+        cluster.run(1)
+    cluster.run(30)
+    train = pod_manifest("train", {"cpu": "2"})
+    cluster.admin.create(train)
+    cluster.run(5)
+    return cluster, train
+
+
+def test_node_cpu_counts_requests_as_the_scheduler_does_and_usage_of_running_containers():
+    from kubelearn.viz.scheduler import node_cpu
+
+    cluster, _ = _shop()
+    table = node_cpu(cluster)
+    assert table["allocatable"].tolist() == [2.0, 2.0, 2.0]
+    assert table["requested"].tolist() == [1.0, 1.0, 1.0]  # train is pending: on no node
+    assert table["limits"].tolist() == [4.0, 4.0, 4.0]
+    assert sorted(table["used"]) == [0.02, 0.05, 0.9]
+    placed = {p["spec"].get("nodeName"): p["metadata"]["name"]
+              for p in cluster.admin.list("pods")["items"]}
+    assert table.at[next(n for n, p in placed.items() if p == "worker"), "used"] == 0.9
+
+
+def test_cpu_bars_draw_the_incoming_pod_red_where_it_would_not_fit():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kubelearn.viz.scheduler import cpu_bars, failed_scheduling
+
+    cluster, train = _shop()
+    assert failed_scheduling(cluster.events(), "train") == (
+        "0/3 nodes are available: 3 Insufficient cpu. preemption: 0/3 nodes are available: "
+        "3 No preemption victims found for incoming pod.")
+    fig = cpu_bars(cluster, train)
+    ax = fig.axes[0]
+    assert ax.get_ylabel() == "CPU (cores)" and ax.get_xlabel() == "node (pods on it)"
+    assert ax.get_title().startswith("Per node: the scheduler adds up requests")
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["allocatable (and the black line)", "requested: what the scheduler adds up",
+                      "used: what the containers run",
+                      "train: its 2 CPU would go past allocatable"]  # no green: fits nowhere
+    hatched = ax.containers[-1]
+    assert [b.get_y() for b in hatched] == [1.0, 1.0, 1.0]  # on top of each node's requests
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "node-a\n(1 pod)", "node-b\n(1 pod)", "node-c\n(1 pod)"]
+    plt.close(fig)
+
+
+def test_failed_scheduling_says_plainly_when_there_is_none():
+    import pandas as pd
+    import pytest
+
+    from kubelearn.viz.scheduler import failed_scheduling
+
+    with pytest.raises(LookupError, match="pod default/web has no FailedScheduling event"):
+        failed_scheduling(pd.DataFrame({"object": [], "reason": [], "message": []}), "web")
+
+
+def test_filter_verdicts_count_a_node_under_its_first_failing_filter():
+    from kubelearn.viz.scheduler import failed_scheduling, filter_verdicts
+    from kubelearn.workload import pod_manifest
+
+    cluster = kl.Cluster(seed=0)
+    for node in ("node-a", "node-b", "node-c", "node-d"):
+        cluster.add_node(node, cpu="2", memory="4Gi",
+                         labels={"disktype": "ssd"} if node != "node-d" else {})
+    cluster.run(2)
+    for node in ("node-a", "node-b"):
+        cluster.admin.create(pod_manifest(f"batch-{node}", {"cpu": "1500m"}, nodeName=node))
+    cluster.run(10)
+    cluster.admin.patch("nodes", "node-b", {"spec": {"taints": [
+        {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}})
+    db = pod_manifest("db", {"cpu": "1"}, nodeSelector={"disktype": "ssd"})
+    table = filter_verdicts(cluster.scheduler.explain(db))
+    assert list(table.columns) == ["TaintToleration", "NodeAffinity", "NodeResourcesFit",
+                                   "counted under"]
+    assert table.loc["node-b"].tolist() == [  # short of CPU too, but the taint comes first
+        "✗", "✓", "✗", "node(s) had untolerated taint {dedicated: gpu}"]
+    assert table.loc["node-a", "counted under"] == "Insufficient cpu"
+    assert table.loc["node-c", "counted under"] == "fits"
+    assert table.loc["node-d", "counted under"] == (
+        "node(s) didn't match Pod's node affinity/selector")
+    cluster.admin.patch("nodes", "node-c", {"spec": {"taints": [
+        {"key": "dedicated", "value": "gpu", "effect": "NoSchedule"}]}})
+    cluster.admin.create(db)
+    cluster.run(5)
+    # each node once, under its first rejection; the reasons sorted as strings, as Go does
+    assert failed_scheduling(cluster.events(), "db").startswith(
+        "0/4 nodes are available: 1 Insufficient cpu, 1 node(s) didn't match Pod's node "
+        "affinity/selector, 2 node(s) had untolerated taint {dedicated: gpu}. preemption: ")
+
+
+def test_request_defaults_score_as_the_scheduler_and_count_unset_requests_only_for_scoring():
+    from kubelearn.viz.scheduler import request_defaults
+    from kubelearn.workload import pod_manifest
+
+    cluster = kl.Cluster(seed=0)
+    for node in ("node-a", "node-b"):
+        cluster.add_node(node, cpu="2", memory="4Gi")
+    cluster.run(2)
+    for i in range(10):
+        cluster.admin.create(pod_manifest(f"sidecar-{i}", nodeName="node-a"))
+    cluster.admin.create(pod_manifest("db", {"cpu": "300m", "memory": "600Mi"},
+                                      nodeName="node-b"))
+    cluster.run(30)
+    web = pod_manifest("web")
+    table = request_defaults(cluster, web)
+    explained = cluster.scheduler.explain(web)
+    scores = table["scores for web"]
+    assert list(table.index) == ["node-a (10 pods)", "node-b (1 pod)"]
+    assert scores["NodeResourcesFit"].tolist() == explained["NodeResourcesFit"].tolist()
+    assert table["the Fit filter counts"].to_numpy().tolist() == [["0m", "0Mi"],
+                                                                  ["300m", "600Mi"]]
+    assert table["the Fit score counts"].to_numpy().tolist() == [["1000m", "2000Mi"],
+                                                           ["300m", "600Mi"]]
+    # with web's own 100m / 200Mi: node-a (2000-1100)/2000 -> 45, memory 46 -> 45
+    assert scores["NodeResourcesFit"].tolist() == [45, 80]
+    assert scores["NodeResourcesFit, unset as 0"].tolist() == [100, 85]
+    assert scores["chosen"].tolist() == [False, True]
+
+
+def test_placements_by_seed_list_pods_per_node_and_compare_the_groups():
+    from kubelearn.viz.scheduler import placements_by_seed
+    from kubelearn.workload import mixed_pods
+
+    def fill(seed: int) -> kl.Cluster:
+        cluster = kl.Cluster(seed=seed)
+        for node in ("node-a", "node-b", "node-c", "node-d"):
+            cluster.add_node(node, cpu="4", memory="8Gi")
+        cluster.run(2)
+        for pod in mixed_pods(12):
+            cluster.admin.create(pod)
+            cluster.run(1)
+        return cluster
+
+    table = placements_by_seed({seed: fill(seed) for seed in (0, 3)})
+    assert list(table.columns) == ["node-a", "node-b", "node-c", "node-d",
+                                   "pods per node, sorted", "groups as seed 0"]
+    assert table.loc[0, "node-c"] == "0 4 7 11"
+    assert table.loc[0, "pods per node, sorted"] == table.loc[3, "pods per node, sorted"] \
+        == [2, 3, 3, 4]
+    assert table["groups as seed 0"].tolist() == ["same", "different"]
+
+
+def test_pods_per_node_counts_every_node_and_the_plot_says_what_most_got():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from kubelearn import workload
+    from kubelearn.viz.scheduler import pods_per_node, pods_per_node_plot
+
+    cluster = kl.Cluster(seed=0, audit_limit=100)
+    workload.register_nodes(cluster, 10, cpu="4", memory="8Gi")
+    cluster.run(1)
+    for i, node in enumerate(["node-0000"] * 3 + ["node-0001"] * 2 + ["node-0002"]):
+        cluster.admin.create(workload.pod_manifest(f"p-{i}", {"cpu": "100m"}, nodeName=node))
+    cluster.run(1)
+    spread = pods_per_node(cluster)
+    assert spread.to_dict() == {0: 7, 1: 1, 2: 1, 3: 1}
+    fig = pods_per_node_plot(cluster)
+    ax = fig.axes[0]
+    assert ax.get_title() == "6 pods over 10 nodes: most nodes got 0 pods, the others 1, 2 or 3"
+    assert (ax.get_xlabel(), ax.get_ylabel()) == ("pods on the node", "nodes")
+    plt.close(fig)

@@ -24,6 +24,8 @@ would do. Three sources, the first that speaks wins:
    ``shutdown-seconds``        ``5``       from SIGTERM to a clean exit (code 0)
    ``image-size``              ``700Mi``   the image's size, for the pull time
    ``listen``                  ``8080``    the TCP port(s) it serves on (``80,443``)
+   ``cpu-usage``               ``250m``    the CPU it keeps busy while it runs (what
+                                           ``kubectl top`` would show; a CPU limit caps it)
    ==========================  ==========  ==================================================
 
    Times are Go durations (``90s``, ``1m30s``) or plain seconds; each counts
@@ -79,6 +81,7 @@ class Behaviour:
     shutdown_seconds: float = 0.0
     image_size: int | None = None  # bytes, overriding the catalogue
     ports: frozenset[int] | None = None  # the TCP ports it serves on; None: any
+    cpu_usage: int = 0  # millicores it keeps busy while it runs (no scheduler reads this)
 
     def listening(self, age: float) -> bool:
         """Does the process answer at all ``age`` seconds after its start?"""
@@ -192,6 +195,27 @@ def _listen(text: str) -> dict[str, Any]:
     return {"ports": ports}
 
 
+def _cpu_usage(text: str) -> dict[str, Any]:
+    milli = parse_quantity(text).milli_value()
+    if milli < 0:
+        raise ValueError("want a CPU quantity of 0 or more, e.g. 250m or 1.5")
+    return {"cpu_usage": milli}
+
+
+def cpu_in_use(pod: Mapping[str, Any], container: Mapping[str, Any]) -> int:
+    """Millicores a running ``container`` of ``pod`` uses: its ``cpu-usage``, capped at its limit.
+
+    A CPU limit is a CFS quota: the kernel lets the container run that much CPU
+    time per period and no more, so a process that would use more is throttled
+    to the limit. A request caps nothing (it is a share under contention and the
+    scheduler's bookkeeping). Contention between containers on a full node is
+    not modelled.
+    """
+    usage = behaviour_for(pod, container, None).cpu_usage
+    limit = ((container.get("resources") or {}).get("limits") or {}).get("cpu")
+    return usage if limit is None else min(usage, parse_quantity(str(limit)).milli_value())
+
+
 def _yes(text: str) -> bool:
     return text.strip().lower() in ("true", "1", "yes")
 
@@ -208,6 +232,7 @@ _SETTINGS: dict[str, Any] = {
     "ignore-sigterm": lambda t: {"handles_sigterm": not _yes(t)},
     "image-size": lambda t: {"image_size": parse_quantity(t).value()},
     "listen": _listen,
+    "cpu-usage": _cpu_usage,
 }
 SETTINGS = tuple(_SETTINGS)
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from kubelearn.cluster import Cluster
 
-META = ("total", "feasible", "chosen")
+META = ("nominated", "total", "feasible", "chosen")  # explain columns that are not scores
 
 
 def score_columns(table: pd.DataFrame) -> list[str]:
@@ -266,4 +266,276 @@ def scheduling_timeline(events: pd.DataFrame, pods: list[str], namespace: str = 
     ranked = sorted(zip(handles, labels, strict=True), key=lambda hl: order.index(hl[1]))
     fig.legend([h for h, _ in ranked], [label for _, label in ranked], fontsize=8,
                loc="outside lower center", ncol=3)
+    return fig
+
+
+# -- requests, not usage --------------------------------------------------------------------------
+
+def failed_scheduling(events: pd.DataFrame, pod: str, namespace: str = "default") -> str:
+    """The newest ``FailedScheduling`` message of a pod: what ``kubectl describe pod`` shows."""
+    mine = events[(events["object"] == f"pod/{namespace}/{pod}")
+                  & (events["reason"] == "FailedScheduling")]
+    if mine.empty:
+        raise LookupError(f"pod {namespace}/{pod} has no FailedScheduling event")
+    return str(mine["message"].iloc[-1])
+
+
+def node_cpu(cluster: Cluster) -> pd.DataFrame:
+    """Per node, in CPUs: allocatable and requested as the scheduler sees them, limits, used.
+
+    ``requested`` is the scheduler's own sum of the requests of the pods on the node
+    (its cache, assumed pods included): all the NodeResourcesFit filter compares
+    with ``allocatable``. ``limits`` sums the pods' CPU limits (a container without
+    one counts 0, as ``kubectl describe node`` does). ``used`` is what the running
+    containers use (their ``sim.kubelearn.io/<container>.cpu-usage``, capped at
+    their limit; :func:`kubelearn.kubelet.behaviour.cpu_in_use`), never more than
+    the node's CPU capacity: what ``kubectl top node`` would show, and what the
+    scheduler never reads.
+    """
+    from kubelearn.api import pod_limits, resource_list
+    from kubelearn.kubelet.behaviour import cpu_in_use
+
+    scheduler = cluster.scheduler
+    assert scheduler is not None, "the cluster runs no scheduler"
+    rows = {info.name: {"pods": len(info.pods), "allocatable": info.allocatable.milli_cpu / 1000,
+                        "requested": info.requested.milli_cpu / 1000, "limits": 0.0, "used": 0.0}
+            for info in scheduler.cache.snapshot().node_infos}
+    for pod in cluster.admin.list("pods", namespace=None)["items"]:
+        row = rows.get(pod["spec"].get("nodeName"))
+        if row is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
+            continue
+        limit = pod_limits(pod).get("cpu")
+        row["limits"] += limit.milli_value() / 1000 if limit is not None else 0.0
+        running = {s.get("name") for s in (pod.get("status") or {}).get("containerStatuses") or []
+                   if "running" in (s.get("state") or {})}
+        row["used"] += sum(cpu_in_use(pod, c) for c in pod["spec"]["containers"]
+                           if c.get("name") in running) / 1000
+    for node in cluster.admin.list("nodes")["items"]:  # a node cannot run more CPU than it has
+        row = rows.get(node["metadata"]["name"])
+        capacity = resource_list((node.get("status") or {}).get("capacity")).get("cpu")
+        if row is not None and capacity is not None:
+            row["used"] = min(row["used"], capacity.milli_value() / 1000)
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.index.name = "node"
+    return frame.sort_index()
+
+
+def cpu_bars(cluster: Cluster, incoming: Mapping[str, Any] | None = None,
+             title: str = "") -> Figure:
+    """Per node: allocatable, requested and used CPU side by side; the incoming pod on top.
+
+    The requested bar is what the scheduler sees; the used bar is what runs. An
+    ``incoming`` pod's CPU request is drawn on top of each node's requested bar,
+    green where it fits under allocatable (the black line) and red where it does
+    not: the NodeResourcesFit filter's question, node by node.
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Patch
+
+    from kubelearn.api import pod_requests
+
+    table = node_cpu(cluster)
+    xs = list(range(len(table)))
+    fig, ax = plt.subplots(figsize=(9, 3.8), layout="constrained")
+    width = 0.26
+    ax.bar([x - width for x in xs], table["allocatable"], width, color="0.8")
+    ax.bar(xs, table["requested"], width, color="tab:blue")
+    ax.bar([x + width for x in xs], table["used"], width, color="tab:orange")
+    ax.hlines(table["allocatable"], [x - 1.5 * width for x in xs],
+              [x + 1.5 * width for x in xs], color="black", linewidth=1)
+    handles: list[Any] = [
+        Patch(facecolor="0.8", edgecolor="black", label="allocatable (and the black line)"),
+        Patch(color="tab:blue", label="requested: what the scheduler adds up"),
+        Patch(color="tab:orange", label="used: what the containers run")]
+    cpu, name = 0.0, ""
+    if incoming is not None:
+        wanted = pod_requests(incoming).get("cpu")
+        cpu = wanted.milli_value() / 1000 if wanted is not None else 0.0
+        name = (incoming.get("metadata") or {}).get("name", "the pod")
+        fits = table["requested"] + cpu <= table["allocatable"]
+        ax.bar(xs, [cpu] * len(xs), width, bottom=table["requested"], fill=False, hatch="//",
+               edgecolor=["tab:green" if f else "tab:red" for f in fits], linewidth=1.2)
+        handles += [Patch(fill=False, hatch="//", edgecolor=colour, label=f"{name}: {label}")
+                    for colour, label, shown in (
+                        ("tab:green", f"its {cpu:g} CPU fits", fits.any()),
+                        ("tab:red", f"its {cpu:g} CPU would go past allocatable",
+                         (~fits).any())) if shown]
+    for x, (_, row) in zip(xs, table.iterrows(), strict=True):
+        ax.text(x - width, row["allocatable"], f"{row['allocatable']:g}", ha="center",
+                va="bottom", fontsize=8)
+        requested = f"{row['requested']:g}" + (f" + {cpu:g}" if incoming is not None else "")
+        ax.text(x, row["requested"] + cpu, requested, ha="center", va="bottom", fontsize=8)
+        ax.text(x + width, row["used"], f"{row['used']:g}", ha="center", va="bottom",
+                fontsize=8)
+    top = float(max(table["allocatable"].max(), (table["requested"] + cpu).max(),
+                    table["used"].max()))
+    ax.set_xticks(xs, [f"{node}\n({int(row['pods'])} pod{'' if row['pods'] == 1 else 's'})"
+                       for node, row in table.iterrows()])
+    ax.set_ylim(0, top * 1.18)
+    ax.set_xlabel("node (pods on it)")
+    ax.set_ylabel("CPU (cores)")
+    ax.legend(handles=handles, fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(title or "Per node: the scheduler adds up requests; usage does not count",
+                 fontsize=10)
+    return fig
+
+
+# -- reading a FailedScheduling message -----------------------------------------------------------
+
+def filter_verdicts(table: pd.DataFrame) -> pd.DataFrame:
+    """Nodes × the filters that rejected some node, and the reason each node is counted under.
+
+    From an :func:`~kubelearn.scheduler.explain` table: ``✓`` where the filter
+    passed (or had nothing to check), ``✗`` where it rejected the node. The
+    scheduler runs a node's filters in the profile's order and stops at the first
+    rejection, so ``counted under`` -- the reason the FailedScheduling message
+    counts the node under -- is the first ✗ in that order (the explain table's
+    column order). Filters that rejected no node are left out.
+    """
+    filters = [c for c in table.columns if c.startswith("filter:")]
+    failed = {c: ~table[c].isin(["passed", "skipped"]) for c in filters}
+    shown = [c for c in filters if failed[c].any()]
+    frame = pd.DataFrame({c.removeprefix("filter:"): failed[c].map({True: "✗", False: "✓"})
+                          for c in shown}, index=table.index)
+    frame["counted under"] = [next((str(table.at[node, c]) for c in filters
+                                    if failed[c][node]), "fits") for node in table.index]
+    return frame
+
+
+# -- the 100m / 200Mi a pod without requests counts for scoring -----------------------------------
+
+def request_defaults(cluster: Cluster, pod: Mapping[str, Any],
+                     profile: str = "default-scheduler") -> pd.DataFrame:
+    """Per node: what the Fit filter counts, what scoring counts, and the scores for ``pod``.
+
+    Columns in three groups (a two-level header); rows ``node (n pods)``. A
+    container that sets no CPU or memory request counts 0 for the NodeResourcesFit
+    filter but 100m and 200Mi for the NodeResourcesFit score (the non-zero requests;
+    pkg/scheduler/util/pod_resources.go), both for the pods on the node and for
+    ``pod``. ``NodeResourcesFit`` is the score as the scheduler computes it, by
+    the plugin's own scorer; ``NodeResourcesFit, unset as 0`` is what the same
+    scorer would give with the raw requests. NodeResourcesBalancedAllocation counts the raw
+    requests in v1.32; its score and the total come from explain.
+    """
+    from kubelearn.scheduler.explain import as_pod
+    from kubelearn.scheduler.plugins.resource_allocation import (
+        pod_resource_requests,
+        resource_vectors,
+    )
+
+    scheduler = cluster.scheduler
+    assert scheduler is not None, "the cluster runs no scheduler"
+    pod = as_pod(pod)
+    fit = next(p for p in scheduler.profiles[profile].score_plugins
+               if p.name == "NodeResourcesFit")
+    explained = scheduler.explain({**pod, "spec": {**pod["spec"], "schedulerName": profile}})
+
+    def fit_score(info: Any, use_requested: bool) -> int:
+        """The plugin's scorer on the node with the pod: raw requests, or non-zero ones."""
+        requests = pod_resource_requests(pod, fit.resources, use_requested)
+        requested, _, allocatable = resource_vectors(info, fit.resources, requests,
+                                                     use_requested)
+        return fit.scorer(requested, allocatable)
+
+    name = pod["metadata"].get("name", "the pod")
+    filter_, scoring, scores = "the Fit filter counts", "the Fit score counts", f"scores for {name}"
+    rows = {}
+    for info in scheduler.cache.snapshot().node_infos:
+        pods = len(info.pods)
+        rows[f"{info.name} ({pods} pod{'' if pods == 1 else 's'})"] = {
+            (filter_, "cpu"): f"{info.requested.milli_cpu}m",
+            (filter_, "memory"): f"{info.requested.memory // 2**20}Mi",
+            (scoring, "cpu"): f"{info.non_zero_requested.milli_cpu}m",
+            (scoring, "memory"): f"{info.non_zero_requested.memory // 2**20}Mi",
+            (scores, "NodeResourcesFit"): fit_score(info, False),
+            (scores, "NodeResourcesFit, unset as 0"): fit_score(info, True),
+            (scores, "NodeResourcesBalancedAllocation"):
+                explained.at[info.name, "NodeResourcesBalancedAllocation"],
+            (scores, "total"): explained.at[info.name, "total"],
+            (scores, "chosen"): explained.at[info.name, "chosen"]}
+    frame = pd.DataFrame.from_dict(rows, orient="index")
+    frame.columns = pd.MultiIndex.from_tuples(frame.columns)
+    frame.index.name = "node (pods on it)"
+    return frame
+
+
+# -- the same pods, other seeds -------------------------------------------------------------------
+
+def placements_by_seed(clusters: Mapping[int, Cluster]) -> pd.DataFrame:
+    """One row per seed: the pods on each node, the sorted counts, and the groups compared.
+
+    ``clusters`` maps a seed to a cluster that ran the same workload with it. A
+    cell lists the pods on that node by the part of their name after the common
+    prefix (``app-3`` → ``3``). ``groups as seed N`` says whether the same pods
+    share a node as in the first seed, whatever the node is called.
+    """
+    import os
+
+    placed = {seed: {p["metadata"]["name"]: p["spec"].get("nodeName")
+                     for p in cluster.admin.list("pods")["items"]}
+              for seed, cluster in clusters.items()}
+    names = sorted({name for pods in placed.values() for name in pods})
+    prefix = os.path.commonprefix(names)
+    prefix = prefix[:prefix.rfind("-") + 1]
+
+    def order(name: str) -> tuple[int, str]:
+        rest = name[len(prefix):]
+        return (int(rest), rest) if rest.isdigit() else (-1, rest)
+
+    nodes = sorted({node for pods in placed.values() for node in pods.values() if node})
+    first = next(iter(placed), None)
+
+    def groups(pods: Mapping[str, str | None]) -> set[frozenset[str]]:
+        return {frozenset(p for p, n in pods.items() if n == node) for node in nodes} - {
+            frozenset()}
+
+    rows = []
+    for seed, pods in placed.items():
+        row: dict[str, Any] = {"seed": seed}
+        for node in nodes:
+            row[node] = " ".join(name[len(prefix):] for name in sorted(
+                (p for p, n in pods.items() if n == node), key=order))
+        row["pods per node, sorted"] = sorted(sum(1 for n in pods.values() if n == node)
+                                              for node in nodes)
+        row[f"groups as seed {first}"] = "same" if groups(pods) == groups(placed[first]) \
+            else "different"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("seed")
+
+
+# -- many nodes -----------------------------------------------------------------------------------
+
+def pods_per_node(cluster: Cluster) -> pd.Series:
+    """How many nodes hold 0, 1, 2... pods, in the scheduler's view (every node counted).
+
+    Read from the scheduler's cache (the pods it bound or assumed on each node),
+    which is quicker than listing thousands of pods through the API server.
+    """
+    scheduler = cluster.scheduler
+    assert scheduler is not None, "the cluster runs no scheduler"
+    counts = pd.Series([len(info.pods) for info in scheduler.cache.snapshot().node_infos])
+    spread = counts.value_counts().sort_index()
+    spread.index.name, spread.name = "pods on the node", "nodes"
+    return spread
+
+
+def pods_per_node_plot(cluster: Cluster) -> Figure:
+    """A bar per pod count: how many nodes ended with that many pods."""
+    import matplotlib.pyplot as plt
+
+    spread = pods_per_node(cluster)
+    pods, nodes = int((spread.index * spread).sum()), int(spread.sum())
+    fig, ax = plt.subplots(figsize=(8, 3), layout="constrained")
+    bars = ax.bar(spread.index, spread.to_numpy(), color="tab:blue")
+    ax.bar_label(bars, fmt="{:,.0f}", fontsize=8, padding=2)
+    ax.set_xticks(spread.index)
+    ax.set_xlabel("pods on the node")
+    ax.set_ylabel("nodes")
+    ax.set_ylim(0, float(spread.max()) * 1.15)
+    most = int(spread.idxmax())
+    others = [str(k) for k in spread.index if k != most]
+    rest = f", the others {', '.join(others[:-1])} or {others[-1]}" if len(others) > 1 else \
+        f", the others {others[0]}" if others else ""
+    ax.set_title(f"{pods:,} pods over {nodes:,} nodes: most nodes got {most} "
+                 f"pod{'' if most == 1 else 's'}{rest}", fontsize=10)
     return fig
