@@ -674,3 +674,58 @@ def test_owner_references_print_as_v1_32_does() -> None:
         f"{GO_POINTER_ADDRESS}), BlockOwnerDeletion:(*bool)(nil)}}}}: Only one reference can "
         'have Controller set to true. Found "true" in references for ReplicaSet/a and '
         "ReplicaSet/b"]
+
+
+# -- a pod's dnsConfig (validatePodDNSConfig) ----------------------------------------------------
+
+IP_MSG = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)"
+
+
+def dns_pod(policy: str | None = None, config: Any = None, **more: Any) -> dict:
+    spec: dict[str, Any] = {"containers": [{"name": "c", "image": "nginx"}], **more}
+    if policy is not None:
+        spec["dnsPolicy"] = policy
+    if config is not None:
+        spec["dnsConfig"] = config
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"}, "spec": spec}
+
+
+@pytest.mark.parametrize("policy, config, message", [
+    ("None", None, "spec.dnsConfig: Required value: must provide `dnsConfig` when `dnsPolicy` "
+                   "is None"),
+    ("None", {"searches": ["a.example"]},
+     "spec.dnsConfig.nameservers: Required value: must provide at least one DNS nameserver "
+     "when `dnsPolicy` is None"),
+    (None, {"nameservers": ["1.1.1.1", "1.0.0.1", "8.8.8.8", "8.8.4.4"]},
+     'spec.dnsConfig.nameservers: Invalid value: []string{"1.1.1.1", "1.0.0.1", "8.8.8.8", '
+     '"8.8.4.4"}: must not have more than 3 nameservers'),
+    (None, {"nameservers": ["not-an-ip"]},
+     f'spec.dnsConfig.nameservers[0]: Invalid value: "not-an-ip": {IP_MSG}'),
+    (None, {"searches": [f"d{i}.example" for i in range(33)]},
+     "spec.dnsConfig.searches: Invalid value: []string{" + ", ".join(
+         f'"d{i}.example"' for i in range(33)) + "}: must not have more than 32 search paths"),
+    (None, {"searches": ["a" * 63 + "." + "b" * 63 + "." + "c" * 63] * 11},
+     "spec.dnsConfig.searches: Invalid value: []string{" + ", ".join(
+         ['"' + "a" * 63 + "." + "b" * 63 + "." + "c" * 63 + '"'] * 11) + "}: must not have "
+     "more than 2048 characters (including spaces) in the search list"),
+    (None, {"searches": ["Bad_Domain."]},
+     f'spec.dnsConfig.searches[0]: Invalid value: "Bad_Domain": {SUBDOMAIN_MSG}'),
+    (None, {"options": [{"value": "2"}]},
+     "spec.dnsConfig.options[0]: Required value: must not be empty"),
+])
+def test_dns_config_is_validated_with_upstreams_messages(policy, config, message):
+    with pytest.raises(Invalid) as err:
+        validate(dns_pod(policy, config))
+    assert str(err.value) == f'Pod "p" is invalid: {message}'
+
+
+def test_dns_config_within_the_limits_passes():
+    validate(dns_pod("None", {"nameservers": ["1.1.1.1", "::1", "010.0.0.1"],
+                              "searches": ["corp.example.", "svc.cluster.local"],
+                              "options": [{"name": "ndots", "value": "2"}, {"name": "edns0"}]}))
+    validate(dns_pod("ClusterFirst", {}))  # an empty dnsConfig adds nothing, and is fine
+    template = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
+                "spec": {"selector": {"matchLabels": {"a": "b"}}, "template": {
+                    "metadata": {"labels": {"a": "b"}}, "spec": dns_pod("None")["spec"]}}}
+    with pytest.raises(Invalid, match=r"spec\.template\.spec\.dnsConfig: Required value"):
+        validate(template)  # a pod template is a pod spec too

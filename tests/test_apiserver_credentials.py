@@ -15,12 +15,13 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from kubelearn.apiserver import authn
 from kubelearn.apiserver.kubeconfig import write_kubeconfig
 from kubelearn.apiserver.server import LOOPBACK_USER
-from kubelearn.apiserver.tls import NOT_AFTER, NOT_BEFORE, write_tls_files
+from kubelearn.apiserver.tls import NOT_AFTER, NOT_BEFORE, cluster_ca, write_tls_files
 from kubelearn.cluster import Cluster
 
 PODS = "/api/v1/namespaces/default/pods"
@@ -201,26 +202,45 @@ def test_a_header_without_the_scheme_is_no_credentials_not_a_bad_token():
 # -- the certificate ---------------------------------------------------------------------------
 
 
-def test_the_certificate_has_the_fields_kubectl_needs(tmp_path: Path):
-    files = write_tls_files(tmp_path, ["127.0.0.1", "localhost", "::1", "kubelearn.local"])
-    cert = x509.load_pem_x509_certificate(files.ca_pem)
-    assert files.cert_path.read_bytes() == files.ca_pem
-    assert stat.S_IMODE(files.key_path.stat().st_mode) == 0o600
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubelearn")])
+def test_the_ca_is_kubeadms_shape_and_one_per_process():
+    ca = cluster_ca()
+    cert = ca.certificate
+    assert cluster_ca() is ca and Cluster(seed=1).ca is ca  # one key per process, shared
+    assert ca.pem == cert.public_bytes(serialization.Encoding.PEM)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "kubernetes")])
     assert cert.subject == cert.issuer == name
     cert.verify_directly_issued_by(cert)  # self-signed
-    assert cert.version == x509.Version.v3 and cert.serial_number > 0
+    assert cert.version == x509.Version.v3 and cert.serial_number.bit_length() == 63
     assert cert.not_valid_before_utc.strftime("%y%m%d%H%M%SZ") == NOT_BEFORE
     assert cert.not_valid_after_utc.strftime("%y%m%d%H%M%SZ") == NOT_AFTER
-    extensions = cert.extensions
-    basic = extensions.get_extension_for_class(x509.BasicConstraints)
+    basic = cert.extensions.get_extension_for_class(x509.BasicConstraints)
     assert basic.critical and basic.value.ca
-    usage = extensions.get_extension_for_class(x509.KeyUsage)
+    usage = cert.extensions.get_extension_for_class(x509.KeyUsage)
     assert usage.critical
     assert (usage.value.digital_signature, usage.value.key_encipherment,
             usage.value.key_cert_sign) == (True, True, True)
     assert not (usage.value.content_commitment or usage.value.data_encipherment
                 or usage.value.key_agreement or usage.value.crl_sign)
+
+
+def test_the_serving_certificate_has_the_fields_kubectl_needs(tmp_path: Path):
+    files = write_tls_files(tmp_path, ["127.0.0.1", "localhost", "::1", "kubelearn.local"])
+    ca = cluster_ca()
+    assert files.ca_pem == ca.pem == files.ca_path.read_bytes()
+    cert = x509.load_pem_x509_certificate(files.cert_path.read_bytes())
+    assert stat.S_IMODE(files.key_path.stat().st_mode) == 0o600
+    assert cert.subject == x509.Name([x509.NameAttribute(NameOID.COMMON_NAME,
+                                                         "kube-apiserver")])
+    assert cert.issuer == ca.certificate.subject
+    cert.verify_directly_issued_by(ca.certificate)  # signed by the cluster's CA
+    assert cert.version == x509.Version.v3 and cert.serial_number > 0
+    assert cert.not_valid_before_utc.strftime("%y%m%d%H%M%SZ") == NOT_BEFORE
+    assert cert.not_valid_after_utc.strftime("%y%m%d%H%M%SZ") == NOT_AFTER
+    extensions = cert.extensions
+    assert not extensions.get_extension_for_class(x509.BasicConstraints).value.ca
+    usage = extensions.get_extension_for_class(x509.KeyUsage)
+    assert usage.critical and usage.value.digital_signature and usage.value.key_encipherment
+    assert not usage.value.key_cert_sign
     extended = extensions.get_extension_for_class(x509.ExtendedKeyUsage)
     assert list(extended.value) == [ExtendedKeyUsageOID.SERVER_AUTH]
     san = extensions.get_extension_for_class(x509.SubjectAlternativeName).value
@@ -231,9 +251,9 @@ def test_the_certificate_has_the_fields_kubectl_needs(tmp_path: Path):
 
 def test_each_certificate_has_its_own_serial_and_loads_into_ssl(tmp_path: Path):
     first = write_tls_files(tmp_path, ["127.0.0.1"])
-    serial = x509.load_pem_x509_certificate(first.ca_pem).serial_number
+    serial = x509.load_pem_x509_certificate(first.cert_path.read_bytes()).serial_number
     (tmp_path / "second").mkdir()
     second = write_tls_files(tmp_path / "second", ["127.0.0.1"])
-    assert x509.load_pem_x509_certificate(second.ca_pem).serial_number != serial
+    assert x509.load_pem_x509_certificate(second.cert_path.read_bytes()).serial_number != serial
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(second.cert_path, second.key_path)

@@ -360,6 +360,9 @@ def test_a_full_range_is_upstreams_internal_error():
     err = create_error(cluster, service("one-too-many"))
     assert (err.code, err.reason) == (500, "InternalError")
     assert str(err) == "Internal error occurred: failed to allocate a serviceIP: range is full"
+    # errors.NewInternalError's Status, as the 500 body carries it (alloc.go allocIPs, v1.32)
+    assert err.status["details"] == {
+        "causes": [{"message": "failed to allocate a serviceIP: range is full"}]}
     cluster.admin.delete("services", "s0")
     cluster.admin.create(service("np0", type="NodePort"))
     cluster.admin.delete("services", "s1")
@@ -584,8 +587,10 @@ def test_the_kubernetes_service_points_at_the_api_server(cluster):
         [{"name": "https", "port": 6443, "protocol": "TCP"}])
     assert cluster.get("endpoints").set_index("NAME").loc["kubernetes", "ENDPOINTS"] == \
         "172.18.0.2:6443"
+    # the system priority classes' post-start hook first, then the kubernetes service controller
     assert cluster.audit().query("user == 'system:apiserver' and verb == 'create'")[
-        "resource"].tolist() == ["services", "endpoints", "endpointslices"]
+        "resource"].tolist() == ["priorityclasses", "priorityclasses", "services", "endpoints",
+                                 "endpointslices"]
 
 
 def test_the_master_lease_is_renewed_every_10s_with_a_15s_ttl(cluster):
@@ -593,8 +598,9 @@ def test_the_master_lease_is_renewed_every_10s_with_a_15s_ttl(cluster):
     first = cluster.etcd.get(key)
     assert json.loads(first.value)["subsets"] == [{"addresses": [{"ip": "172.18.0.2"}]}]
     assert cluster.etcd.time_to_live(first.lease).granted_ttl == 15
+    cluster.run(1)  # second 0: the controllers' first writes (each namespace's kube-root-ca.crt)
     revision = cluster.etcd.revision
-    cluster.run(35)  # rounds at 10, 20 and 30 s
+    cluster.run(34)  # rounds at 10, 20 and 30 s
     assert cluster.etcd.revision == revision + 3  # the lease, and nothing else, each round
     assert json.loads(cluster.etcd.get(key).value)["metadata"]["generation"] == 4
 

@@ -430,3 +430,26 @@ def test_expose_gets_a_cluster_ip(kubectl):
     assert ip != "10.96.0.1"
     kubectl("delete", "svc", "exposed")
     kubectl("delete", "deployment", "exposed")
+
+
+def test_secrets_from_literals_and_string_data_read_back_as_data(kubectl, tmp_path):
+    """create secret generic --from-literal, and apply of stringData: get -o yaml shows data."""
+    kubectl("create", "secret", "generic", "literal", "--from-literal=password=hunter2",
+            "--from-literal=user=admin")
+    literal = yaml.safe_load(kubectl("get", "secret", "literal", "-o", "yaml").stdout)
+    assert literal["data"] == {"password": "aHVudGVyMg==", "user": "YWRtaW4="}
+    assert literal["type"] == "Opaque" and "stringData" not in literal
+    text = "apiVersion: v1\nkind: Secret\nmetadata: {name: applied}\nstringData: {token: s3cret}\n"
+    kubectl("apply", "-f", manifest(tmp_path, "secret.yaml", text))
+    applied = yaml.safe_load(kubectl("get", "secret", "applied", "-o", "yaml").stdout)
+    assert applied["data"] == {"token": "czNjcmV0"} and "stringData" not in applied
+    kubectl("apply", "-f", manifest(tmp_path, "secret.yaml",
+                                    text.replace("s3cret", "changed")))  # a three-way patch
+    assert kubectl("get", "secret", "applied", "-o", "jsonpath={.data.token}").stdout == \
+        "Y2hhbmdlZA=="
+    bad = kubectl("apply", "-f", manifest(tmp_path, "bad.yaml", text.replace(
+        "applied", "bad").replace("token:", "bad key:")), check=False)  # the server's check
+    assert bad.returncode == 1
+    assert bad.stderr.startswith('The Secret "bad" is invalid: data[bad key]: Invalid value: '
+                                 '"bad key": a valid config key must consist of')
+    kubectl("delete", "secret", "literal", "applied")

@@ -7,6 +7,7 @@ Most tables are ported from dns_test.go; the ExpandedDNSConfig limits (32 paths,
 import pytest
 
 import kubelearn as kl
+from kubelearn.api import StatusError
 from kubelearn.kubelet import KubeletConfig
 from kubelearn.kubelet.dns import (
     MAX_DNS_SEARCH_LIST_CHARS,
@@ -305,12 +306,37 @@ def test_a_deleted_or_unknown_pod_has_no_resolv_conf():
     cluster = kl.Cluster(seed=0, nodes=1)
     run_pod(cluster, "web")
     kubelet = cluster.kubelets["node-1"]
-    with pytest.raises(KeyError, match="default/nope is not on node-1"):
+    with pytest.raises(StatusError) as err:
         kubelet.resolv_conf("nope")
+    assert (err.value.code, str(err.value)) == (
+        404, 'pod "nope" in namespace "default" has no sandbox on node node-1, '
+             "so no /etc/resolv.conf")
     cluster.delete("pod", "web")
     cluster.run(40)
-    with pytest.raises(KeyError):
+    with pytest.raises(StatusError, match="no sandbox"):
         kubelet.resolv_conf("web")
+
+
+def test_the_file_lives_in_the_sandbox_so_a_refused_pod_has_none():
+    """A pod the kubelet refused (OutOfcpu) never got a sandbox: a 404, not a KeyError."""
+    cluster = kl.Cluster(seed=0, nodes=1)
+    cluster.apply({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "big"},
+                   "spec": {"nodeName": "node-1", "containers": [
+                       {"name": "c", "image": "nginx", "resources": {"requests": {"cpu": "64"}}}]}})
+    cluster.run(5)
+    assert cluster.admin.get("pods", "big")["status"]["reason"] == "OutOfcpu"
+    with pytest.raises(StatusError, match='pod "big" in namespace "default" has no sandbox'):
+        cluster.kubelets["node-1"].resolv_conf("big")
+
+
+def test_exec_cat_reads_the_same_file():
+    """``kubectl exec web -- cat /etc/resolv.conf``: the file the sandbox holds."""
+    cluster = kl.Cluster(seed=0, nodes=1)
+    run_pod(cluster, "web", dnsPolicy="None", dnsConfig={"nameservers": ["1.1.1.1"]})
+    assert cluster.exec("web", "cat /etc/resolv.conf") == "nameserver 1.1.1.1\n" == \
+        cluster.kubelets["node-1"].resolv_conf("web")
+    with pytest.raises(StatusError, match="cat: /etc/passwd: No such file or directory"):
+        cluster.exec("web", ["cat", "/etc/passwd"])
 
 
 def test_the_file_outlasts_a_kubelet_restart():

@@ -76,6 +76,20 @@ def test_the_api_server_creates_the_two_system_classes(cluster):
     assert SYSTEM_CRITICAL_PRIORITY == 2 * HIGHEST_USER_DEFINABLE_PRIORITY == 2_000_000_000
 
 
+def test_the_bootstrap_hook_creates_them_through_the_api_and_the_audit_shows_it(cluster):
+    """scheduling/bootstrap-system-priority-classes: a GET, then a create, as system:apiserver,
+    like the kubernetes Service the API server also makes through its loopback client."""
+    audit = cluster.api.audit()
+    rows = audit[audit["resource"] == "priorityclasses"]
+    assert list(zip(rows["user"], rows["verb"], rows["name"], rows["code"], strict=True)) == [
+        ("system:apiserver", "get", "system-node-critical", 404),
+        ("system:apiserver", "create", "", 201),
+        ("system:apiserver", "get", "system-cluster-critical", 404),
+        ("system:apiserver", "create", "", 201)]
+    assert set(audit[audit["user"] == "system:apiserver"]["resource"]) >= {
+        "priorityclasses", "services", "endpoints"}
+
+
 def test_system_classes_cannot_be_deleted(cluster):
     for name in (SYSTEM_NODE_CRITICAL, SYSTEM_CLUSTER_CRITICAL):
         with pytest.raises(Forbidden) as err:

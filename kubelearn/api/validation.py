@@ -7,6 +7,7 @@
 - :func:`validate_errors` -- the field errors alone.
 - One function per kind -- :func:`validate_pod`, :func:`validate_node`,
   :func:`validate_namespace`, :func:`validate_service`, :func:`validate_configmap`,
+  :func:`validate_secret` (and the ``*_update`` rules of ConfigMaps and Secrets),
   :func:`validate_deployment`, :func:`validate_replicaset`, :func:`validate_lease`,
   :func:`validate_event`, :func:`validate_endpoints`, :func:`validate_priority_class`
   (and :func:`validate_priority_class_update`) -- and the shared pieces
@@ -25,7 +26,10 @@ request URL, a name from generateName) are only checked when they are set.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import ipaddress
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -80,8 +84,10 @@ __all__ = [
     "validate", "validate_errors", "NAME_RULES", "validate_object_meta", "validate_labels",
     "validate_annotations", "validate_label_selector", "validate_pod", "validate_pod_spec",
     "validate_node", "validate_namespace", "validate_service", "validate_service_cluster_ips",
+    "validate_pod_dns_config",
     "validate_service_update",
-    "validate_configmap",
+    "validate_configmap", "validate_configmap_update", "validate_secret",
+    "validate_secret_update",
     "validate_deployment", "validate_replicaset", "validate_lease", "validate_event",
     "validate_endpoints", "validate_priority_class", "validate_priority_class_update",
     "validate_preemption_policy", "validate_pod_disruption_budget",
@@ -628,6 +634,9 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
     errs += _check_enum(spec.get("dnsPolicy"), DNS_POLICIES, path, "dnsPolicy")
     if node_selector := spec.get("nodeSelector"):
         errs += validate_labels(node_selector, path.child("nodeSelector"))
+    if spec.get("dnsConfig") is not None or spec.get("dnsPolicy") == "None":
+        errs += validate_pod_dns_config(spec.get("dnsConfig"), spec.get("dnsPolicy"),
+                                        path.child("dnsConfig"))
     for field in ("serviceAccountName", "nodeName", "priorityClassName"):
         value = _str(spec.get(field))
         if value and (msgs := is_dns1123_subdomain(value)):
@@ -644,6 +653,60 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
     for name, q in resource_list(spec.get("overhead")).items():
         if not _native_and_not_negative(name, q):
             errs += validate_quantity_value(name, q, path.child("overhead").key(name))
+    return errs
+
+
+# Limits on a pod's DNS settings, from libc's resolver (pkg/apis/core/validation, v1.32):
+# MaxDNSNameservers, MaxDNSSearchPaths and MaxDNSSearchListChars (32 and 2048 since
+# ExpandedDNSConfig went GA in v1.28; 6 and 256 before). The kubelet cuts what the node
+# adds to the same limits (kubelearn.kubelet.dns); a pod's own dnsConfig must keep to them.
+MAX_DNS_NAMESERVERS = 3
+MAX_DNS_SEARCH_PATHS = 32
+MAX_DNS_SEARCH_LIST_CHARS = 2048
+
+
+def validate_pod_dns_config(config: Any, policy: Any, path: Path) -> list[FieldError]:
+    """validatePodDNSConfig: nameservers, search domains and options the resolver can use.
+
+    ``dnsPolicy: None`` takes everything from ``dnsConfig``, so it needs one
+    with a nameserver. Search domains may end in a dot; with the
+    RelaxedDNSSearchValidation gate (alpha and off in v1.32) they could also
+    hold ``_`` or be a lone ``.``.
+    """
+    if policy == "None":
+        if config is None:
+            return [FieldError.required(path, "must provide `dnsConfig` when `dnsPolicy` "
+                                              "is None")]
+        if not _list(_map(config).get("nameservers")):
+            return [FieldError.required(path.child("nameservers"),
+                                        "must provide at least one DNS nameserver when "
+                                        "`dnsPolicy` is None")]
+    config = _map(config)
+    errs: list[FieldError] = []
+    nameservers = [_str(ns) for ns in _list(config.get("nameservers"))]
+    if len(nameservers) > MAX_DNS_NAMESERVERS:
+        errs.append(FieldError.invalid(path.child("nameservers"),
+                                       GoValue("[]string", nameservers),
+                                       f"must not have more than {MAX_DNS_NAMESERVERS} "
+                                       "nameservers"))
+    for i, ns in enumerate(nameservers):
+        errs += _each(is_valid_ip(ns), path.child("nameservers").index(i), ns)
+    searches = [_str(s) for s in _list(config.get("searches"))]
+    if len(searches) > MAX_DNS_SEARCH_PATHS:
+        errs.append(FieldError.invalid(path.child("searches"), GoValue("[]string", searches),
+                                       f"must not have more than {MAX_DNS_SEARCH_PATHS} "
+                                       "search paths"))
+    if len(" ".join(searches).encode()) > MAX_DNS_SEARCH_LIST_CHARS:  # spaces included
+        errs.append(FieldError.invalid(path.child("searches"), GoValue("[]string", searches),
+                                       f"must not have more than {MAX_DNS_SEARCH_LIST_CHARS} "
+                                       "characters (including spaces) in the search list"))
+    for i, search in enumerate(searches):
+        trimmed = search.removesuffix(".")  # it is fine to have a trailing dot
+        errs += _each(is_dns1123_subdomain(trimmed), path.child("searches").index(i), trimmed)
+    for i, option in enumerate(_list(config.get("options"))):
+        if not _str(_map(option).get("name")):
+            errs.append(FieldError.required(path.child("options").index(i),
+                                            "must not be empty"))
     return errs
 
 
@@ -1119,6 +1182,162 @@ def validate_configmap(cm: Mapping[str, Any]) -> list[FieldError]:
     return errs
 
 
+def validate_configmap_update(new: Mapping[str, Any], old: Mapping[str, Any]
+                              ) -> list[FieldError]:
+    """ValidateConfigMapUpdate: an ``immutable`` ConfigMap keeps its flag and its data."""
+    return _immutable_errors(new, old, ("data", "binaryData"))
+
+
+# -- secrets --------------------------------------------------------------------------------------
+
+# Secret types and the keys they need (k8s.io/api/core/v1 types.go, v1.32).
+SECRET_TYPE_SERVICE_ACCOUNT_TOKEN = "kubernetes.io/service-account-token"
+SERVICE_ACCOUNT_NAME_KEY = "kubernetes.io/service-account.name"
+SECRET_TYPE_DOCKERCFG, DOCKER_CONFIG_KEY = "kubernetes.io/dockercfg", ".dockercfg"
+SECRET_TYPE_DOCKER_CONFIG_JSON = "kubernetes.io/dockerconfigjson"
+DOCKER_CONFIG_JSON_KEY = ".dockerconfigjson"
+SECRET_TYPE_BASIC_AUTH = "kubernetes.io/basic-auth"
+SECRET_TYPE_SSH_AUTH, SSH_AUTH_PRIVATE_KEY = "kubernetes.io/ssh-auth", "ssh-privatekey"
+SECRET_TYPE_TLS = "kubernetes.io/tls"
+REDACTED = "<secret contents redacted>"  # the bad value a Secret's error shows instead of it
+
+
+def _secret_bytes(value: Any) -> bytes:
+    """A ``data`` value's bytes (the decoder already refused bad base64; newlines are skipped)."""
+    text = _str(value).replace("\n", "").replace("\r", "")
+    try:
+        return base64.b64decode(text)
+    except (ValueError, binascii.Error):
+        return b""
+
+
+def _innermost_open(text: str, end: int) -> str:
+    """The innermost ``{`` or ``[`` still open at ``end`` (strings skipped), or ""."""
+    stack: list[str] = []
+    in_string = escaped = False
+    for char in text[:end]:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (char == "\\", char != '"')
+        elif char == '"':
+            in_string = True
+        elif char in "{[":
+            stack.append(char)
+        elif char in "}]" and stack:
+            stack.pop()
+    return stack[-1] if stack else ""
+
+
+def _quote_char(char: str) -> str:
+    """encoding/json quoteChar: ``'x'``, with ``'\\''`` for a quote."""
+    return "'\\''" if char == "'" else repr(char)
+
+
+# encoding/json's scanner: where it was when a character did not fit, by Python's words.
+_JSON_CONTEXTS = {
+    "Expecting value": "looking for beginning of value",
+    "Extra data": "after top-level value",
+    "Expecting ':' delimiter": "after object key",
+    "Expecting property name enclosed in double quotes": "looking for beginning of object "
+                                                         "key string",
+}
+
+
+def go_json_object_error(raw: bytes) -> str:
+    """What ``json.Unmarshal(raw, &map[string]interface{}{})`` says of ``raw`` ("" if fine).
+
+    The syntax errors a Secret's JSON keys most often have, worded as Go's
+    scanner words them (``invalid character 'x' looking for beginning of value``).
+    """
+    text = raw.decode("utf-8", "replace")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as err:
+        if err.pos >= len(text.rstrip()):
+            return "unexpected end of JSON input"
+        where = _JSON_CONTEXTS.get(err.msg)
+        if where is None:  # "Expecting ',' delimiter" and the like
+            where = ("after object key:value pair" if _innermost_open(text, err.pos) == "{"
+                     else "after array element")
+        return f"invalid character {_quote_char(text[err.pos])} {where}"
+    if value is None or isinstance(value, dict):  # null leaves the map as it was
+        return ""
+    return (f"json: cannot unmarshal {json_kind(value)} into Go value of type "
+            "map[string]interface {}")
+
+
+def _secret_type_errors(secret_type: str, data: Mapping[str, bytes],
+                        annotations: Mapping[str, Any]) -> list[FieldError]:
+    """The keys each type of Secret must carry (ValidateSecret's switch on the type)."""
+    data_path = Path("data")
+    if secret_type == SECRET_TYPE_SERVICE_ACCOUNT_TOKEN:
+        if not _str(annotations.get(SERVICE_ACCOUNT_NAME_KEY)):
+            return [FieldError.required(_METADATA.child("annotations").key(
+                SERVICE_ACCOUNT_NAME_KEY))]
+    elif secret_type in (SECRET_TYPE_DOCKERCFG, SECRET_TYPE_DOCKER_CONFIG_JSON):
+        key = DOCKER_CONFIG_KEY if secret_type == SECRET_TYPE_DOCKERCFG \
+            else DOCKER_CONFIG_JSON_KEY
+        if key not in data:
+            return [FieldError.required(data_path.key(key))]
+        if message := go_json_object_error(data[key]):  # well-formed JSON
+            return [FieldError.invalid(data_path.key(key), REDACTED, message)]
+    elif secret_type == SECRET_TYPE_BASIC_AUTH:
+        if "username" not in data and "password" not in data:  # either may be empty
+            return [FieldError.required(data_path.key("username")),
+                    FieldError.required(data_path.key("password"))]
+    elif secret_type == SECRET_TYPE_SSH_AUTH:
+        if not data.get(SSH_AUTH_PRIVATE_KEY):
+            return [FieldError.required(data_path.key(SSH_AUTH_PRIVATE_KEY))]
+    elif secret_type == SECRET_TYPE_TLS:
+        return [FieldError.required(data_path.key(key)) for key in ("tls.crt", "tls.key")
+                if key not in data]
+    return []  # Opaque, and any type of the user's own
+
+
+def validate_secret(secret: Mapping[str, Any]) -> list[FieldError]:
+    """A Secret (ValidateSecret): its keys, 1 MiB in all, and what its type requires.
+
+    ``stringData`` counts as part of ``data``, as it is by then upstream (the
+    conversion of :mod:`kubelearn.api.conversion` has merged it): a bad key in
+    it is reported as ``data[<key>]``.
+    """
+    errs = validate_object_meta(secret, name_is_dns_subdomain, True)
+    data = {str(k): _secret_bytes(v) for k, v in _map(secret.get("data")).items()}
+    for key, value in _map(secret.get("stringData")).items():  # not converted yet: validate()
+        data[str(key)] = _str(value).encode("utf-8", "replace")
+    for key in data:
+        if msgs := is_config_map_key(key):
+            errs += _each(msgs, Path("data").key(key), key)
+    if sum(len(value) for value in data.values()) > MAX_CONFIG_SIZE:
+        errs.append(FieldError.too_long(Path("data"), MAX_CONFIG_SIZE))
+    annotations = _map(_map(secret.get("metadata")).get("annotations"))
+    return errs + _secret_type_errors(_str(secret.get("type")), data, annotations)
+
+
+def validate_secret_update(new: Mapping[str, Any], old: Mapping[str, Any]) -> list[FieldError]:
+    """ValidateSecretUpdate: the type never changes; an ``immutable`` Secret keeps its data."""
+    errs = []
+    if _str(new.get("type")) != _str(old.get("type")):  # ValidateImmutableField
+        errs.append(FieldError.invalid(Path("type"), _str(new.get("type")),
+                                       "field is immutable"))
+    return errs + _immutable_errors(new, old, ("data",))
+
+
+def _immutable_errors(new: Mapping[str, Any], old: Mapping[str, Any], fields: Sequence[str]
+                      ) -> list[FieldError]:
+    """Once ``immutable: true``, the flag stays and so do ``fields`` (nil and empty alike)."""
+    if old.get("immutable") is not True:
+        return []
+    errs = []
+    if new.get("immutable") is not True:
+        errs.append(FieldError.forbidden(Path("immutable"),
+                                         "field is immutable when `immutable` is set"))
+    for field in fields:
+        if dict(_map(new.get(field))) != dict(_map(old.get(field))):
+            errs.append(FieldError.forbidden(Path(field),
+                                             "field is immutable when `immutable` is set"))
+    return errs
+
+
 # -- deployments and replicasets ------------------------------------------------------------------
 
 
@@ -1492,7 +1711,7 @@ def validate_status_update(obj: Mapping[str, Any]) -> list[FieldError]:
 
 _VALIDATORS: dict[str, Callable[[Mapping[str, Any]], list[FieldError]]] = {
     "Pod": validate_pod, "Node": validate_node, "Namespace": validate_namespace,
-    "Service": validate_service, "ConfigMap": validate_configmap,
+    "Service": validate_service, "ConfigMap": validate_configmap, "Secret": validate_secret,
     "Deployment": validate_deployment, "ReplicaSet": validate_replicaset,
     "Lease": validate_lease, "Event": validate_event, "Endpoints": validate_endpoints,
     "EndpointSlice": validate_endpointslice,

@@ -441,6 +441,10 @@ def _controller_rules() -> dict[str, list[dict[str, Any]]]:
             rule(("list", "watch", "patch", "create", "delete"), ("",), ("pods",)),
             events_rule(),
         ],
+        "root-ca-cert-publisher": [
+            rule(("create", "update"), ("",), ("configmaps",)),
+            events_rule(),
+        ],
         "service-account-controller": [
             rule(("create",), ("",), ("serviceaccounts",)),
             events_rule(),

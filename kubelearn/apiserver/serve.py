@@ -17,10 +17,11 @@ clock. The HTTP server measures watch timeouts with the clock passed in here.
 :class:`Server` is the handle: ``.url``, ``.kubeconfig_path``, ``.token``,
 ``.stop()`` (ends open watches, stops both threads and joins them), and a
 context manager. It writes a kubeconfig for the cluster's admin (bearer token)
-and prints how to point kubectl at it. It serves HTTPS with a self-signed
-certificate (:mod:`kubelearn.apiserver.tls`), because kubectl sends a bearer
-token only over TLS; ``tls=False`` serves plain HTTP (clients that send their
-token anyway, such as the ``kubernetes`` Python client, still work).
+and prints how to point kubectl at it. It serves HTTPS with a certificate the
+cluster's CA signed (:mod:`kubelearn.apiserver.tls`; the kubeconfig trusts that
+CA), because kubectl sends a bearer token only over TLS; ``tls=False`` serves
+plain HTTP (clients that send their token anyway, such as the ``kubernetes``
+Python client, still work).
 """
 
 from __future__ import annotations
@@ -92,10 +93,11 @@ class Server:
         try:
             if tls:
                 hosts = sorted({host, "127.0.0.1", "localhost"})
-                files = write_tls_files(self.directory, hosts)
+                # Signed by the cluster's CA: the one its kube-root-ca.crt ConfigMaps carry.
+                files = write_tls_files(self.directory, hosts, getattr(cluster, "ca", None))
                 context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
                 context.load_cert_chain(files.cert_path, files.key_path)
-                self.ca_path = files.cert_path
+                self.ca_path = files.ca_path
             self.httpd: APIHTTPServer = make_server(cluster, host, port, clock=self.clock,
                                                     lock=self.lock, ssl_context=context)
         except BaseException:  # the port is taken...: leave nothing behind

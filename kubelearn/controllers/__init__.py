@@ -9,6 +9,7 @@
 - endpoints.py      the Endpoints controller: a Service's ready and not-ready pod addresses
 - endpointslice.py  the EndpointSlice controller: the same, in slices of at most 100
 - disruption.py     the disruption controller: each PodDisruptionBudget's allowed disruptions
+- rootcacertpublisher.py  the root CA publisher: a kube-root-ca.crt ConfigMap in every namespace
 - informer.py, events.py  the shape they share: informers, a work queue, events
 """
 
@@ -19,8 +20,9 @@ from kubelearn.controllers.endpointslice import EndpointSliceController
 from kubelearn.controllers.garbagecollector import GarbageCollector
 from kubelearn.controllers.nodelifecycle import NodeLifecycleController
 from kubelearn.controllers.replicaset import ReplicaSetController
+from kubelearn.controllers.rootcacertpublisher import RootCACertPublisher
 from kubelearn.controllers.tainteviction import TaintEvictionController
 
 __all__ = ["DeploymentController", "DisruptionController", "EndpointSliceController",
            "EndpointsController", "GarbageCollector", "NodeLifecycleController",
-           "ReplicaSetController", "TaintEvictionController"]
+           "ReplicaSetController", "RootCACertPublisher", "TaintEvictionController"]

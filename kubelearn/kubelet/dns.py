@@ -34,7 +34,13 @@ a ``DNSConfigForming`` warning event saying what was applied.
 
 Upstream computes this whenever SyncPod creates a sandbox or starts
 containers, so a pod in CrashLoopBackOff repeats its warning (``x9 over
-...``); kubelearn's kubelet computes it once, when it admits the pod.
+...``); kubelearn's kubelet computes it once, when it admits the pod. The
+runtime writes the file into the pod's sandbox, so it is there exactly while
+the sandbox is, through kubelet restarts: ``kubelet.resolv_conf(pod_name)``, or
+``cluster.exec(pod_name, "cat /etc/resolv.conf")`` as ``kubectl exec`` reads it.
+The API server refuses a ``dnsConfig`` the resolver could not use (too many
+nameservers or search domains, an option without a name: ``validate_pod_dns_config``
+in :mod:`kubelearn.api.validation`), so every file written here is well formed.
 """
 
 from __future__ import annotations

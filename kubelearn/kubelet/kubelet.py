@@ -50,7 +50,7 @@ from kubelearn.apiserver.endpointsreconciler import CONTROL_PLANE_IP
 from kubelearn.kubelet import admission, nodestatus
 from kubelearn.kubelet.backoff import Backoff
 from kubelearn.kubelet.config import KubeletConfig
-from kubelearn.kubelet.dns import Configurer, DNSConfig
+from kubelearn.kubelet.dns import Configurer
 from kubelearn.kubelet.envvars import EnvError, secret_data
 from kubelearn.kubelet.events import NORMAL, WARNING, EventRecorder
 from kubelearn.kubelet.lease import NodeLease
@@ -111,15 +111,14 @@ class Kubelet:
         self.recorder = EventRecorder(sim, client, "kubelet", node_name,
                                       enabled=self.config.events)
         self.lease = NodeLease(self)
-        # Each pod's /etc/resolv.conf (kubelearn.kubelet.dns), by "namespace/name": it lives
-        # in the pod's sandbox, so it outlasts a kubelet restart.
+        # Each pod's DNS settings (kubelearn.kubelet.dns): worked out when the pod is
+        # admitted, written by the runtime into its sandbox as /etc/resolv.conf.
         self.dns = Configurer(cluster_dns=self.config.cluster_dns,
                               cluster_domain=self.config.cluster_domain,
                               resolver_config=self.config.resolv_conf,
                               host_resolv_conf=self.config.host_resolv_conf,
                               node_ips=(internal_ip,), events=self.recorder.event,
                               node_ref=self.node_ref)
-        self.pod_dns: dict[str, DNSConfig] = {}
         self._rng = sim.rng(f"kubelet/{node_name}")
         self.running = False
         self.generation = 0  # one per run of the kubelet process
@@ -186,7 +185,6 @@ class Kubelet:
             self.boots += 1
             self._power_lost = False
         self.workers = {}
-        self.pod_dns = {}  # the pod watch below brings back those still bound here
         self.used = admission.Usage()
         self._new_backoffs()  # a new process remembers no back-off, and holds no lease
         self.lease.latest = None
@@ -364,8 +362,6 @@ class Kubelet:
             if worker is not None:
                 del self.workers[uid]
                 worker.removed()
-            self.pod_dns.pop(f"{pod['metadata'].get('namespace')}/{pod['metadata'].get('name')}",
-                             None)
             return
         if worker is not None:
             worker.update(pod)
@@ -384,7 +380,7 @@ class Kubelet:
         self.used.add(request)
         worker = PodWorker(self, pod, request)
         self.workers[worker.uid] = worker
-        self.pod_dns[f"{worker.namespace}/{worker.name}"] = self.dns.get_pod_dns(pod)
+        worker.dns = self.dns.get_pod_dns(pod)  # its sandbox's resolv.conf, once it has one
         if pod["metadata"].get("deletionTimestamp"):
             worker.begin_termination()
         else:
@@ -459,11 +455,21 @@ class Kubelet:
         return sorted(f"{w.namespace}/{w.name}" for w in self.workers.values())
 
     def resolv_conf(self, name: str, namespace: str = "default") -> str:
-        """The pod's /etc/resolv.conf, as its containers read it (KeyError if not on this node)."""
-        config = self.pod_dns.get(f"{namespace}/{name}")
-        if config is None:
-            raise KeyError(f"{namespace}/{name} is not on {self.node_name}")
-        return config.resolv_conf()
+        """The pod's /etc/resolv.conf, as its containers read it.
+
+        The file lives in the pod's sandbox (containerd writes it there), so it
+        is there exactly while the sandbox is: from the pod's start until it
+        stops, through a restart of the kubelet. A pod without one on this node
+        -- on another node, not started yet, refused by admission, finished or
+        deleted -- is a 404 (reason NotFound) naming the pod and the node.
+        """
+        pod = f"{namespace}/{name}"
+        for sandbox in self.runtime.sandboxes.values():
+            if sandbox.pod == pod:
+                return sandbox.resolv_conf
+        raise StatusError(f'pod "{name}" in namespace "{namespace}" has no sandbox on node '
+                          f"{self.node_name}, so no /etc/resolv.conf", reason="NotFound",
+                          code=404)
 
     def exec(self, name: str, command: Sequence[str], container: str | None = None,
              namespace: str = "default") -> str:

@@ -55,6 +55,7 @@ from kubelearn.sim import EPOCH
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.kubelet.admission import Usage
+    from kubelearn.kubelet.dns import DNSConfig
     from kubelearn.kubelet.kubelet import Kubelet
 
 # The container fields the kubelet acts on. It keeps these and a few pod fields, not the
@@ -168,7 +169,7 @@ class PodWorker:
                  "termination_grace", "annotations", "observed_phase", "observed_reason",
                  "observed_message", "qos_class", "foreign_conditions", "sent", "sent_keys",
                  "condition_times", "terminal", "terminating", "dead", "busy", "sync_due",
-                 "_timers", "service_links", "env_pod")
+                 "_timers", "service_links", "env_pod", "dns")
 
     def __init__(self, kubelet: Kubelet, pod: Mapping[str, Any], request: Usage) -> None:
         self.kubelet = kubelet
@@ -184,6 +185,7 @@ class PodWorker:
         self.host_network = bool(spec.get("hostNetwork"))
         self.slots = [ContainerSlot(_container(c)) for c in spec.get("containers") or ()]
         self.sandbox = None
+        self.dns: DNSConfig | None = None  # set by the kubelet on admission (kubelet/dns.py)
         self.pod_ip = str(status.get("podIP") or "")
         self.request = request
         self.counted = True  # its request counts against the node's allocatable
@@ -420,7 +422,8 @@ class PodWorker:
             self.sandbox = kubelet.runtime.run_pod_sandbox(
                 self.uid, kubelet.node_ip if self.host_network else None,
                 f"{self.namespace}/{self.name}",
-                kubelet.node_name if self.host_network else self.name[:63].rstrip("-."))
+                kubelet.node_name if self.host_network else self.name[:63].rstrip("-."),
+                self.dns.resolv_conf() if self.dns is not None else "")
             self.pod_ip = self.sandbox.ip
             self._record("SandboxCreated", f"pod sandbox created with IP {self.pod_ip}")
             self.enqueue()  # the PLEG sees the sandbox: another sync once this one is done

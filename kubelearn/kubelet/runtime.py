@@ -64,6 +64,7 @@ DEFAULT_POD_CIDR = "10.88.0.0/16"
 # HOME that runc sets for root when the environment has none.
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 ROOT_HOME = "/root"
+RESOLV_CONF_PATH = "/etc/resolv.conf"  # bind-mounted from the sandbox into each container
 # What a shell says when exec names a program the simulated image does not have (exit 127).
 EXEC_NOT_FOUND = ("OCI runtime exec failed: exec failed: unable to start container process: "
                   'exec: "{}": executable file not found in $PATH: unknown')
@@ -83,7 +84,7 @@ class Sandbox:
     """A pod's sandbox: the pause container holding the pod's network namespace and IP."""
 
     __slots__ = ("id", "pod_uid", "pod", "ip", "created_at", "stopped", "host_network",
-                 "hostname")
+                 "hostname", "resolv_conf")
 
     def __init__(self, sandbox_id: str, pod_uid: str, ip: str, created_at: float,
                  pod: str = "", hostname: str = "") -> None:
@@ -95,6 +96,7 @@ class Sandbox:
         self.created_at = created_at
         self.stopped = False
         self.host_network = False
+        self.resolv_conf = ""  # the /etc/resolv.conf every container of the pod reads
 
 
 class Container:
@@ -195,17 +197,20 @@ class Runtime:
 
     # -- sandboxes ---------------------------------------------------------------------------
     def run_pod_sandbox(self, pod_uid: str, host_ip: str | None = None, pod: str = "",
-                        hostname: str = "") -> Sandbox:
+                        hostname: str = "", resolv_conf: str = "") -> Sandbox:
         """Start a pod's sandbox now (the caller waited SANDBOX_SECONDS) and give it an IP.
 
         A ``hostNetwork`` pod shares the node's network: pass the node's address as
         ``host_ip`` and no pod IP is taken from the range. ``pod`` is its namespace/name,
         ``hostname`` the name its containers see (default: the pod's name).
+        ``resolv_conf`` is the file containerd writes into the sandbox from the DNS
+        settings the kubelet passes (PodSandboxConfig.DnsConfig); it goes with the sandbox.
         """
         self._counter += 1
         sandbox = Sandbox(_id(self.node_name, pod_uid, self._counter), pod_uid,
                           host_ip or self.allocate_ip(), self.sim.now, pod, hostname)
         sandbox.host_network = host_ip is not None
+        sandbox.resolv_conf = resolv_conf
         self.sandboxes[pod_uid] = sandbox
         if not sandbox.host_network:
             self.by_ip[sandbox.ip] = sandbox
@@ -365,11 +370,13 @@ class Runtime:
         return None
 
     def exec(self, container: Container, command: Sequence[str]) -> str:
-        """What ``command`` prints in the running container: ``env`` or ``printenv [NAME...]``.
+        """What ``command`` prints in the running container: ``env``, ``printenv [NAME...]``
+        or ``cat /etc/resolv.conf``.
 
-        The simulated images hold no programs besides these two; any other
+        The simulated images hold no programs besides these; any other
         command fails as containerd reports it. ``printenv NAME`` prints
-        nothing for a variable that is not set (and exits 1).
+        nothing for a variable that is not set (and exits 1); ``cat`` knows
+        only the file its sandbox gave the container.
         """
         if container.state(self.sim.now) != "running":
             raise ExecError(f"container not found ({container.name!r})")
@@ -381,7 +388,16 @@ class Runtime:
             names = args or list(values)
             return "".join(f"{values[n]}\n" if args else f"{n}={values[n]}\n"
                            for n in names if n in values)
+        if program in ("cat", "/bin/cat") and args:
+            return "".join(self._read_file(container, path) for path in args)
         raise ExecError(EXEC_NOT_FOUND.format(program), exit_code=127)
+
+    def _read_file(self, container: Container, path: str) -> str:
+        """A file of the container's as ``cat`` prints it: /etc/resolv.conf is its sandbox's."""
+        sandbox = self.sandboxes.get(container.pod_uid)
+        if path == RESOLV_CONF_PATH and sandbox is not None:
+            return sandbox.resolv_conf
+        raise ExecError(f"cat: {path}: No such file or directory")
 
     def containers_of(self, pod_uid: str) -> list[Container]:
         """A pod's containers the runtime still knows, oldest first."""

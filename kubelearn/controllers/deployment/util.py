@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from typing import Any
 
+from kubelearn.api.equality import semantic_equal
 from kubelearn.controllers.replicaset import controller_of
 
 Obj = Mapping[str, Any]
@@ -180,28 +181,31 @@ def compute_hash(template: Obj, collision_count: int | None = None) -> str:
     return safe_encode_string(str(h))
 
 
-def _semantic(value: Any) -> Any:
-    """Drop empty maps, lists and nulls: apimachinery's DeepEqual treats nil and empty alike."""
-    if isinstance(value, Mapping):
-        out = {k: _semantic(v) for k, v in value.items()}
-        return {k: v for k, v in out.items() if v not in (None, {}, [])}
-    if isinstance(value, list):
-        return [_semantic(v) for v in value]
-    return value
-
-
 def without_hash(template: Obj | None) -> dict:
     """A copy of a pod template without the ``pod-template-hash`` label."""
-    template = copy.deepcopy(dict(template or {}))
-    labels = (template.get("metadata") or {}).get("labels")
-    if isinstance(labels, dict):
-        labels.pop(POD_TEMPLATE_HASH, None)
+    return copy.deepcopy(_hashless(template))
+
+
+def _hashless(template: Obj | None) -> dict:
+    """The pod template seen without its ``pod-template-hash`` label, to compare, not to change:
+    new dicts on the way to the label, every other part shared with ``template``."""
+    template = dict(template or {})
+    metadata = template.get("metadata")
+    labels = metadata.get("labels") if isinstance(metadata, dict) else None
+    if isinstance(labels, dict) and POD_TEMPLATE_HASH in labels:
+        template["metadata"] = {**metadata, "labels": {
+            k: v for k, v in labels.items() if k != POD_TEMPLATE_HASH}}
     return template
 
 
 def equal_ignore_hash(t1: Obj | None, t2: Obj | None) -> bool:
-    """EqualIgnoreHash: the same pod template, whatever the pod-template-hash label says."""
-    return _semantic(without_hash(t1)) == _semantic(without_hash(t2))
+    """EqualIgnoreHash: the same pod template, whatever the pod-template-hash label says.
+
+    Upstream deep-copies both templates to delete the label; the deployment
+    controller asks this of every ReplicaSet on every sync, so here nothing is
+    copied but the labels.
+    """
+    return semantic_equal(_hashless(t1), _hashless(t2))
 
 
 # -- ReplicaSets: which, in what order -------------------------------------------------------------
