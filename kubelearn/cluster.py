@@ -18,9 +18,16 @@ kube-proxy per worker node. Each talks to the API server only, through a
 as: the admin (``kubernetes-admin`` in ``system:masters``),
 ``system:kube-scheduler``, each controller's service account in
 ``kube-system``, ``kube-system:coredns``, ``system:node:<name>``,
-``system:kube-proxy``. Beside them, the data path: the nodes' network
-(:mod:`kubelearn.proxy.network`) and the clients :meth:`Cluster.traffic` starts.
-Everything runs on the virtual clock: time moves only in :meth:`Cluster.run`.
+``system:kube-proxy``. The API server authorizes each request as kubeadm's
+``--authorization-mode=Node,RBAC`` does: a kubelet's first by the Node authorizer
+(its own Node, its pods and what they use), then everyone's by RBAC
+(``cluster.api.can_i(...)`` asks the same chain). Beside them, the data path: the
+nodes' network (:mod:`kubelearn.proxy.network`) and the clients
+:meth:`Cluster.traffic` starts. Everything runs on the virtual clock: time moves
+only in :meth:`Cluster.run`. :meth:`Cluster.exec` runs a command in a pod's
+container, as ``kubectl exec`` does; ``Cluster(etcd=...)`` and
+``Cluster(etcd_members=...)`` put the objects in a real or a simulated etcd
+cluster (see :class:`Cluster`).
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from kubelearn import rollout
+from kubelearn import drain, rollout
 from kubelearn.api import BadRequest, InternalError, NotFound, StatusError
 from kubelearn.api.errors import go_quote
 from kubelearn.api.manifest import Source, read
@@ -51,12 +58,13 @@ from kubelearn.controllers import (
     GarbageCollector,
     NodeLifecycleController,
     ReplicaSetController,
+    RootCACertPublisher,
     TaintEvictionController,
 )
 from kubelearn.controllers.informer import SharedInformerFactory
 from kubelearn.etcd import EtcdError, Store
 from kubelearn.etcd.raft import RaftGroup
-from kubelearn.etcd.raftstore import ReplicatedStore
+from kubelearn.etcd.raftstore import API_REQUEST_TIMEOUT, ReplicatedStore
 from kubelearn.etcd.remote import RemoteStore
 from kubelearn.kubelet import Kubelet, KubeletConfig
 from kubelearn.kubelet.kubelet import CLUSTER_CIDR, node_network
@@ -212,7 +220,8 @@ def _prune_nulls(value: Any) -> None:
 ETCD_MEMBERS = (3, 5)
 
 
-def raft_store(sim: Simulation, members: Any, etcd: Any = None) -> ReplicatedStore:
+def raft_store(sim: Simulation, members: Any, etcd: Any = None,
+               timeout: float = API_REQUEST_TIMEOUT) -> ReplicatedStore:
     """The store of ``kl.Cluster(etcd_members=...)``: a Raft group with its leader elected.
 
     A new group has no leader; its members first wait out their randomized
@@ -228,7 +237,7 @@ def raft_store(sim: Simulation, members: Any, etcd: Any = None) -> ReplicatedSto
         raise ValueError(f"etcd_members must be 3 or 5 (an odd-sized etcd cluster that "
                          f"survives the loss of 1 or 2 members), not {members!r}")
     group = RaftGroup(sim, members)
-    store = ReplicatedStore(group)
+    store = ReplicatedStore(group, timeout=timeout)
     group.wait_for_leader()
     return store
 
@@ -258,8 +267,11 @@ class Cluster:
     ``unhealthy_zone_threshold`` (0.55), ``large_cluster_size_threshold`` (50).
     ``controllers`` picks the controllers that run, like kube-controller-manager's
     ``--controllers``: ``("*",)`` (default) all of nodelifecycle, tainteviction, replicaset,
-    deployment, garbagecollector, endpoint, endpointslice and disruption; ``("*",
-    "-replicaset")`` all but one; ``("nodelifecycle",)`` one.
+    deployment, garbagecollector, endpoint, endpointslice, disruption and
+    root-ca-cert-publisher; ``("*", "-replicaset")`` all but one; ``("nodelifecycle",)`` one.
+    ``cluster.ca`` is the cluster's certificate authority (:mod:`kubelearn.apiserver.tls`):
+    every namespace's ``kube-root-ca.crt`` ConfigMap carries it, and :meth:`serve` signs
+    the API server's certificate with it.
     ``etcd`` (``"http://127.0.0.1:2379"`` or a list of endpoints) keeps the API server's
     objects in a real etcd cluster instead of the in-process store
     (:class:`~kubelearn.etcd.remote.RemoteStore`; ``make etcd`` starts one).
@@ -267,7 +279,9 @@ class Cluster:
     virtual clock (:class:`~kubelearn.etcd.raft.RaftGroup`, through
     :class:`~kubelearn.etcd.raftstore.ReplicatedStore`); ``cluster.etcd_members`` is the
     group, to crash, restart and partition members (``"etcd-1"``...). See
-    :func:`raft_store` for when it is usable.
+    :func:`raft_store` for when it is usable. ``request_timeout`` (seconds, 60 as
+    kube-apiserver's ``--request-timeout``) is the deadline of the API server's etcd
+    calls with either: a read that etcd cannot serve is retried until then.
     """
 
     def __init__(self, seed: int = 0, nodes: int = 0, **settings: Any) -> None:
@@ -275,7 +289,7 @@ class Cluster:
                                    "disable_admission_plugins", "scheduler_config",
                                    "scheduler_plugins", "scheduler", "epoch", "controllers",
                                    "service_cidr", "service_node_port_range", "etcd",
-                                   "etcd_members"} \
+                                   "etcd_members", "request_timeout"} \
             - NODE_SETTINGS \
             - NODE_LIFECYCLE_SETTINGS
         if unknown:
@@ -285,11 +299,13 @@ class Cluster:
         self.etcd: Store | RemoteStore | ReplicatedStore = Store(self.sim)
         # The Raft group behind the store with etcd_members=3 or 5; None otherwise.
         self.etcd_members: RaftGroup | None = None
+        timeout = settings.get("request_timeout", API_REQUEST_TIMEOUT)
         if settings.get("etcd_members") is not None:
-            self.etcd = raft_store(self.sim, settings["etcd_members"], settings.get("etcd"))
+            self.etcd = raft_store(self.sim, settings["etcd_members"], settings.get("etcd"),
+                                   timeout)
             self.etcd_members = self.etcd.group
         elif settings.get("etcd") is not None:  # a real etcd cluster: it must answer, and be empty
-            self.etcd = RemoteStore(self.sim, settings["etcd"])
+            self.etcd = RemoteStore(self.sim, settings["etcd"], timeout=timeout)
             try:
                 self.etcd.check_fresh()
             except BaseException:
@@ -325,6 +341,11 @@ class Cluster:
         # whose NoSchedule pass lifts the not-ready taint every new node is born with.
         # They share one set of informers (one watch and one cache per resource), listing
         # and watching as kube-controller-manager's own identity.
+        # The cluster's CA (kubeadm's /etc/kubernetes/pki/ca.crt): one per process, made on
+        # first use (kubelearn.apiserver.tls); serve() signs the API server's certificate with it.
+        from kubelearn.apiserver.tls import cluster_ca  # cryptography: only when a cluster is made
+
+        self.ca = cluster_ca()
         node_controller = self.client(authn.controller_user("node-controller"))
         self.informers = SharedInformerFactory(self.sim, self._clients["kube-controller-manager"])
         shared = {"informers": self.informers}
@@ -349,6 +370,10 @@ class Cluster:
                 **shared),
             "disruption": lambda: DisruptionController(
                 self.sim, self.client(authn.controller_user("disruption-controller")), **shared),
+            # --root-ca-file: the cluster's CA, the one `kubelearn serve` signs its certificate with
+            "root-ca-cert-publisher": lambda: RootCACertPublisher(
+                self.sim, self.client(authn.controller_user("root-ca-cert-publisher")),
+                self.ca.pem.decode(), **shared),
         }
         enabled = enabled_controllers(settings.get("controllers", ("*",)), factories)
         self.controllers = {name: factories[name]() for name in factories if name in enabled}
@@ -594,8 +619,9 @@ class Cluster:
 
         The API server finds the pod's node and the node's kubelet runs the
         command in the container (the first one unless ``container`` is named).
-        A simulated container has only ``env`` and ``printenv``: enough to see
-        the environment its kubelet gave it when it started.
+        A simulated container has only ``env``, ``printenv`` and ``cat
+        /etc/resolv.conf``: enough to see the environment its kubelet gave it when
+        it started, and the DNS settings its sandbox holds.
         """
         obj = self.admin.get("pods", pod, namespace)
         spec, phase = obj.get("spec") or {}, (obj.get("status") or {}).get("phase")
@@ -626,6 +652,30 @@ class Cluster:
         info = self.admin.info(kind)
         return self.admin.delete(info.resource, name, namespace if info.namespaced else None,
                                  **options)
+
+    # -- evictions, kubectl drain (kubelearn.drain) ---------------------------------------------
+    def evict(self, pod: str, namespace: str = "default", **options: Any) -> dict:
+        """Evict a pod through the Eviction API, as ``kubectl drain`` does for each of its pods.
+
+        The pod goes (gracefully) only if its PodDisruptionBudget allows one more
+        disruption; otherwise ``TooManyRequests`` (429) is raised and nothing changes.
+        ``options``: ``grace_period_seconds``, ``preconditions``, ``dry_run``.
+        """
+        return self.admin.evict(pod, namespace, **options)
+
+    def drain(self, node: str, **options: Any) -> str:
+        """``kubectl drain <node>``: cordon it, evict its pods, wait until they are gone.
+
+        Runs the virtual clock while pods terminate and refused evictions are
+        retried; returns what kubectl prints. ``options``: ``force`` (delete pods no
+        controller owns), ``delete_emptydir_data``, ``grace_period_seconds``,
+        ``timeout`` (virtual seconds, 300). See :mod:`kubelearn.drain`.
+        """
+        return drain.drain(self.admin, node, run=self.run, now=lambda: self.sim.now, **options)
+
+    def uncordon(self, node: str) -> str:
+        """``kubectl uncordon <node>``: the scheduler may place pods there again."""
+        return drain.uncordon(self.admin, node)
 
     # -- kubectl rollout (kubelearn.rollout) -----------------------------------------------------
     def rollout_status(self, name: str, namespace: str = "default") -> str:

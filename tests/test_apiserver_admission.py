@@ -191,6 +191,39 @@ def test_admission_plugins_can_be_turned_off():
     assert "tolerations" not in cluster.admin.create(pod())["spec"]
 
 
+def test_scheduling_gates_may_only_be_removed(cluster):
+    # ValidatePodUpdate (v1.32): validateOnlyDeletedSchedulingGates, and a gated pod may
+    # gain nodeSelector entries; the strategy marks a gated pod PodScheduled=False.
+    gates = [{"name": "example.com/quota"}, {"name": "example.com/arch"}]
+    created = cluster.admin.create(pod(schedulingGates=gates, nodeSelector={"disk": "ssd"}))
+    assert created["status"]["conditions"] == [{
+        "type": "PodScheduled", "status": "False", "lastProbeTime": None,
+        "lastTransitionTime": None, "reason": "SchedulingGated",
+        "message": "Scheduling is blocked due to non-empty scheduling gates"}]
+    with pytest.raises(Invalid) as err:
+        cluster.admin.patch("pods", "web", {"spec": {"schedulingGates": [
+            *gates, {"name": "x"}]}}, patch_type="merge")
+    assert str(err.value) == ('Pod "web" is invalid: spec.schedulingGates[2].name: Forbidden: '
+                              "only deletion is allowed, but found new scheduling gate 'x'")
+    narrowed = cluster.admin.patch("pods", "web", {"spec": {"nodeSelector": {"zone": "a"}}})
+    assert narrowed["spec"]["nodeSelector"] == {"disk": "ssd", "zone": "a"}
+    with pytest.raises(Invalid) as err:
+        cluster.admin.patch("pods", "web", {"spec": {"nodeSelector": {"disk": "hdd"}}})
+    assert str(err.value) == (
+        'Pod "web" is invalid: spec.nodeSelector: Invalid value: map[string]string{"disk":"hdd", '
+        '"zone":"a"}: only additions to spec.nodeSelector are allowed (no mutations or '
+        "deletions)")
+    one = cluster.admin.patch("pods", "web", {"spec": {"schedulingGates": [gates[1]]}},
+                              patch_type="merge")
+    assert one["spec"]["schedulingGates"] == [gates[1]]
+    lifted = cluster.admin.patch("pods", "web", {"spec": {"schedulingGates": None}},
+                                 patch_type="merge")
+    assert "schedulingGates" not in lifted["spec"]
+    with pytest.raises(Invalid) as err:  # no longer gated: the selector is fixed again
+        cluster.admin.patch("pods", "web", {"spec": {"nodeSelector": {"rack": "1"}}})
+    assert "pod updates may not change fields other than" in str(err.value)
+
+
 def test_validation_errors_are_422_with_every_field(cluster):
     bad = pod()
     bad["spec"]["containers"][0]["image"] = ""
@@ -231,3 +264,31 @@ def test_immutable_fields_on_update(cluster):
                               'v1.LabelSelector{MatchLabels:map[string]string{"app":"web", '
                               '"v":"1"}, MatchExpressions:[]v1.LabelSelectorRequirement(nil)}: '
                               "field is immutable")
+
+
+class _CountingReads:
+    """The cluster's store, counting the keys read one by one (get)."""
+
+    def __init__(self, store) -> None:
+        self._store, self.keys = store, []
+
+    def __getattr__(self, name):
+        return getattr(self._store, name)
+
+    def get(self, key, **options):
+        self.keys.append(key)
+        return self._store.get(key, **options)
+
+
+def test_admission_reads_service_accounts_and_namespaces_from_the_cache(cluster):
+    """As kube-apiserver's plugins read their informers' listers: no etcd read for them."""
+    reads = _CountingReads(cluster.api.store)
+    cluster.api.store = reads
+    cluster.admin.create(pod("cached"))
+    looked_up = [k for k in reads.keys if k.startswith(("/registry/serviceaccounts/",
+                                                        "/registry/namespaces/"))]
+    assert looked_up == []
+    # Not in the cache: the plugin looks it up live, one etcd read, then refuses.
+    with pytest.raises(Forbidden, match='serviceaccount "ghost" not found'):
+        cluster.admin.create(pod("haunted", serviceAccountName="ghost"))
+    assert reads.keys.count("/registry/serviceaccounts/default/ghost") == 1

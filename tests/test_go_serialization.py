@@ -758,3 +758,17 @@ def test_kubectl_explain_marks_required_fields(kubectl_env):
                   if line.startswith("  ") and "\t" in line)
     assert fields["name"] == "<string> -required-"  # as kubectl v1.32 prints it
     assert fields["image"] == "<string>"
+
+
+def test_zero_filled_before_skips_equal_parts_at_any_depth_and_fills_the_rest():
+    """An update filled against the version it replaces (``before``) comes out as a full
+    fill does: the parts equal to the stored ones are left, the changed ones filled."""
+    stored = schema.zero_filled(pod(containers=[{"name": "a", "ports": [{}]}]), stored=True)
+    update = copy.deepcopy(stored)
+    update["spec"]["nodeName"] = "node-1"
+    update["spec"]["containers"].append({"name": "b"})  # a new element: filled
+    update["status"] = {"conditions": [{"type": "PodScheduled", "status": "True"}]}
+    out = schema.zero_filled(update, stored=True, before=stored)
+    assert out == schema.zero_filled(update, stored=True)
+    assert out["spec"]["containers"][1]["resources"] == {}
+    assert out["status"]["conditions"][0]["lastProbeTime"] is None

@@ -649,12 +649,12 @@ def _zero_plan(typ: Struct) -> _ZeroPlan:
 
 
 def _filled_struct(value: dict, typ: Struct, stored: bool = False,
-                   present: Any = None) -> dict:
-    """``value`` as Go writes it (see zero_filled); ``present``: the keys taken as there
-    (default: ``value``'s own)."""
+                   before: Mapping[str, Any] | None = None) -> dict:
+    """``value`` as Go writes it (see zero_filled); ``before``: the version it replaces,
+    filled when written, whose equal parts need no walk."""
     plan = typ.zero_plan or _zero_plan(typ)
     out = value
-    have = value.keys() if present is None else present
+    have = value.keys()
     if not plan.names <= have:  # the commonest case, all there: one test, in C
         out = dict(value)
         for field, zero, struct in plan.written:
@@ -676,6 +676,12 @@ def _filled_struct(value: dict, typ: Struct, stored: bool = False,
     entries = plan.entries
     for field in plan.visit.intersection(value):  # any order: keys stay in place
         item = value[field]
+        if before is not None:
+            was = before.get(field)
+            if was is item or (was is not None and was == item):
+                continue  # filled when it was written: a comparison in C, not a walk
+        else:
+            was = None
         empty, inner, how, leaf = entries[field]
         if not item:  # null, [], {} (or "" for a []byte)
             if empty == _KEEP:
@@ -698,13 +704,18 @@ def _filled_struct(value: dict, typ: Struct, stored: bool = False,
                     not leaf[1] or all(map(item.get, leaf[1], _ABSENT_OK))) and not (
                     leaf[2] and None in item.values())):
                 continue  # as _as_it_is, without the call
-            new = _filled_struct(item, inner, stored)
+            new = _filled_struct(item, inner, stored,
+                                 was if was.__class__ is dict else None)
         elif how == _EACH:
             if item.__class__ is not list:
                 continue  # a value of the wrong type: decoding refuses it
             new = item
             names, zeros, nils = leaf or (None, (), False)
+            # the same place in the list it replaces: an element as it was needs no walk
+            olds = was if was.__class__ is list and len(was) == len(item) else None
             for i, element in enumerate(item):
+                if olds is not None and olds[i] == element:
+                    continue
                 if element.__class__ is dict and (names is None or not (  # _as_it_is, inline
                         names <= element.keys() and (
                             not zeros or all(map(element.get, zeros, _ABSENT_OK)))
@@ -792,8 +803,9 @@ def zero_filled(obj: Mapping[str, Any], typ: Struct | None = None, *,
     ``endpoints: []`` is read back, and answered, with ``endpoints: null``.
 
     ``before``: the stored object ``obj`` replaces, filled when it was written:
-    the top-level fields ``obj`` has as they were (a status update's spec) are
-    not walked again -- a comparison in C instead of a walk in Python.
+    the parts of ``obj`` left as they were -- a status update's spec, a bound
+    pod's containers, at any depth, and list elements at the same place -- are
+    not walked again: a comparison in C instead of a walk in Python.
 
     A field that is there is kept as it is (decoding has made a ``null`` an
     absent field already); so is a value of the wrong type (decoding refuses
@@ -804,22 +816,9 @@ def zero_filled(obj: Mapping[str, Any], typ: Struct | None = None, *,
         typ = KIND_TYPES.get(obj.get("kind"))  # type: ignore[arg-type]
         if typ is None:
             return obj
-    if before is None or obj.__class__ is not dict:
+    if before is None or obj.__class__ is not dict or before.__class__ is not dict:
         return _filled(obj, typ, stored)
-    changed = {k: v for k, v in obj.items()
-               if k not in before or (before[k] is not v and before[k] != v)}
-    filled = _filled_struct(changed, typ, stored, obj.keys())
-    if filled is changed:
-        return obj
-    out = dict(obj)
-    for key, value in filled.items():  # what changed, filled, and written fields obj lacks
-        if key not in changed or value is not changed[key]:
-            out[key] = value
-    for key in changed.keys() - filled.keys():  # omitempty fields Go leaves out
-        del out[key]
-    if filled.keys() - obj.keys():  # a field filled in: Go's order, as _filled_struct has it
-        out = _in_go_order(out, (typ.zero_plan or _zero_plan(typ)).order)
-    return out
+    return _filled_struct(obj, typ, stored, before) if typ.fills else obj
 
 
 def fill_zero_values(obj: dict, before: Mapping[str, Any] | None = None) -> dict:

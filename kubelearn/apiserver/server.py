@@ -37,6 +37,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import (
+    AlreadyExists,
     BadRequest,
     FieldSelector,
     Forbidden,
@@ -49,15 +50,18 @@ from kubelearn.api import (
     selectable_fields,
     validate_errors,
 )
-from kubelearn.api.errors import FieldError, Path, go_quote
+from kubelearn.api.conversion import to_internal
+from kubelearn.api.errors import FieldError, GoValue, Path, go_quote
 from kubelearn.api.manifest import jsonable
 from kubelearn.api.names import name_is_path_segment
 from kubelearn.api.scheduling import SYSTEM_PRIORITY_CLASS_NAMES, system_priority_classes
 from kubelearn.api.schema import TOO_DEEP, decode_object, go_string
 from kubelearn.api.validation import (
     label_selector_value,
+    validate_configmap_update,
     validate_object_meta,
     validate_priority_class_update,
+    validate_secret_update,
     validate_service_update,
     validate_status_update,
 )
@@ -79,6 +83,7 @@ from kubelearn.apiserver.endpointsreconciler import (
     KubernetesServiceController,
     MasterLeases,
 )
+from kubelearn.apiserver.eviction import EvictionREST, eviction_version
 from kubelearn.apiserver.ipallocator import ServiceIPRange
 from kubelearn.apiserver.nodeauthz import NodeAuthorizer, NodeGraph, is_node
 from kubelearn.apiserver.patch import apply_patch
@@ -103,7 +108,7 @@ from kubelearn.apiserver.servicealloc import (
 from kubelearn.apiserver.storage import Storage, decode, status_of_etcd_error
 from kubelearn.apiserver.union import UnionAuthorizer
 from kubelearn.apiserver.watch import WatchCache, WatchStream
-from kubelearn.etcd import EtcdError
+from kubelearn.etcd import EtcdError, KeyValue
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.etcd import Store
@@ -122,6 +127,10 @@ SERVICE_NODE_PORT_RANGE = DEFAULT_NODE_PORT_RANGE  # --service-node-port-range
 # The API server's own identity for requests to itself (the loopback client):
 # user.APIServerUser in system:masters (k8s.io/apiserver/pkg/server/config.go).
 LOOPBACK_USER = "system:apiserver"
+# The admission plugins' listers that, when their informer's cache has no such object,
+# look it up live: NamespaceLifecycle (lifecycle/admission.go) and ServiceAccount
+# (serviceaccount/admission.go getServiceAccount), v1.32.
+LIVE_LOOKUP_ON_MISS = frozenset({"namespaces", "serviceaccounts"})
 # The namespace controller re-checks a terminating namespace this often (seconds).
 NAMESPACE_RESYNC = 5.0
 _AUTHZ_CACHE_LIMIT = 20000
@@ -211,6 +220,11 @@ class APIServer:
         self.audit_log = AuditLog(audit_limit)
         # The Service REST's allocators (storage_core.go): ClusterIPs and NodePorts in etcd.
         self.services = new_allocators(sim, store, service_cidr, service_node_port_range)
+        # pods/eviction (storage_core.go's EvictionREST): the pods' storage, and a loopback
+        # client for the PodDisruptionBudgets it charges.
+        self._loopback: Any = None
+        self.eviction = EvictionREST(self.storage, self.registry.lookup("pods"),
+                                     self._budget_client, sim.timestamp)
         self.advertise_address = advertise_address
         self.repairs = self._repairs()
         self.kubernetes_service: KubernetesServiceController | None = None
@@ -230,7 +244,7 @@ class APIServer:
             except EtcdError as err:  # etcd failed, not the request (a real etcd: RemoteStore)
                 self.sim.record("kube-apiserver", "EtcdRequestFailed", request.resource or "",
                                 str(err))
-                raise status_of_etcd_error(err) from None
+                raise status_of_etcd_error(err, request.verb) from None
         except StatusError as err:
             self._audit(request, progress, err.code)
             raise
@@ -387,7 +401,7 @@ class APIServer:
             ("deletecollection", ""): self._delete_collection,
             ("get", "status"): self._get_sub, ("update", "status"): self._update,
             ("patch", "status"): self._update,
-            ("create", "binding"): self._bind,
+            ("create", "binding"): self._bind, ("create", "eviction"): self._evict,
             ("get", "scale"): self._get_sub, ("update", "scale"): self._scale,
             ("patch", "scale"): self._scale,
             ("update", "finalize"): self._update,
@@ -457,23 +471,36 @@ class APIServer:
             return self.storage.scale_of(info, obj), 200
         return obj, 200
 
-    def _lookup(self, resource: str, namespace: str, name: str) -> dict | None:
+    def _lookup(self, resource: str, namespace: str, name: str, *,
+                live: bool = False) -> dict | None:
         """An object by resource, namespace and name, or None (admission plugins' listers).
 
-        Like an informer's lister, it hands out shared objects: read, don't change.
+        Like an informer's lister, it reads the API server's cache (the watch
+        cache, fed by its etcd watch), not etcd: a pod create admitted while etcd
+        has no majority reaches the write. Namespaces and service accounts the
+        cache does not have are then looked up live, an etcd read, as their
+        plugins do (lifecycle/admission.go; serviceaccount/admission.go
+        getServiceAccount, v1.32; which tries a missing ``default`` account up to
+        10 times, 100-200 ms apart, where kubelearn's cache, never behind etcd,
+        makes one read enough). ``live`` reads etcd only.
+        Like a lister, it hands out shared objects: read, don't change.
         """
-        info = self.registry.lookup(resource)
-        return self._decoded(self.storage.key(info, namespace or None, name))
+        key = self.storage.key(self.registry.lookup(resource), namespace or None, name)
+        if not live:
+            kv = self.watch_cache.current(key)
+            if kv is not None or resource not in LIVE_LOOKUP_ON_MISS:
+                return self._decoded(kv)
+        return self._decoded(self.store.get(key))
 
     def _pods_on_node(self, node: str) -> list[dict]:
-        """The pods bound to ``node``, by the watch cache's node index (the Node authorizer's
-        graph). Shared objects: read only."""
-        pods = (self._decoded(key) for key in self.watch_cache.keys_on_node(node))
+        """The pods bound to ``node``, from the watch cache (the Node authorizer's graph,
+        which upstream keeps from informers). Shared objects: read only."""
+        pods = (self._decoded(self.watch_cache.current(key))
+                for key in self.watch_cache.keys_on_node(node))
         return [pod for pod in pods if pod is not None]
 
-    def _decoded(self, key: str) -> dict | None:
-        """The object stored at ``key``, decoded once per revision; None if there is none."""
-        kv = self.store.get(key)
+    def _decoded(self, kv: KeyValue | None) -> dict | None:
+        """A stored object decoded, once per key and revision; None for no object."""
         if kv is None:
             return None
         cached = self._listed.get(kv.key)
@@ -516,6 +543,25 @@ class APIServer:
         ``origin``: the client's request, when ``request`` is the server's own (a patch's
         result): its options apply and its warnings are collected.
         """
+        body = self._parsed_body(request, fresh)
+        if request.subresource == "status":
+            body = {k: body[k] for k in ("apiVersion", "kind", "metadata", "status")
+                    if k in body}
+        self._check_kind(body, kind or info.kind, api_version or info.api_version)
+        body, unknown = decode_object(body, stored)
+        if unknown:
+            self._unknown_fields(origin or request, body, unknown)
+        if body.get("metadata") is None:
+            body["metadata"] = {}
+        return body
+
+    @staticmethod
+    def _parsed_body(request: Request, fresh: bool = False) -> dict:
+        """The request body as a fresh dict of JSON values, not yet checked or decoded.
+
+        Text is JSON or YAML (one document); a dict is copied through JSON, as it
+        would travel over HTTP, unless ``fresh`` (already the server's own).
+        """
         body = request.body
         if body is None:
             raise BadRequest("the body of the request was empty")
@@ -545,15 +591,6 @@ class APIServer:
         if not isinstance(body, dict):
             raise BadRequest(f"json: cannot unmarshal {type(body).__name__} into Go value of "
                              "type map[string]interface {}")
-        if request.subresource == "status":
-            body = {k: body[k] for k in ("apiVersion", "kind", "metadata", "status")
-                    if k in body}
-        self._check_kind(body, kind or info.kind, api_version or info.api_version)
-        body, unknown = decode_object(body, stored)
-        if unknown:
-            self._unknown_fields(origin or request, body, unknown)
-        if body.get("metadata") is None:
-            body["metadata"] = {}
         return body
 
     @staticmethod
@@ -637,6 +674,7 @@ class APIServer:
                       "deletionGracePeriodSeconds", "selfLink"):
             meta.pop(field, None)  # rest.WipeObjectMetaSystemFields
         set_defaults(body)
+        to_internal(body)  # the codec's conversion: a Secret's stringData into data
         dry_run = bool(_opt(request, "dryRun"))
         obj = self._admit_create(info, body, namespace, user, progress, dry_run)
         return obj, 201
@@ -691,6 +729,7 @@ class APIServer:
             raise BadRequest(f"the name of the object ({body_name or ''}) does not match the "
                              f"name on the URL ({name})")
         set_defaults(body)
+        to_internal(body)
         if sub == "finalize":
             finalizers = (body.get("spec") or {}).get("finalizers") or []
             body = json.loads(kv.value)
@@ -755,6 +794,10 @@ class APIServer:
             errs += validate_service_update(new, old)
         elif info.resource == "priorityclasses":
             errs += validate_priority_class_update(new, old)
+        elif info.resource == "secrets":
+            errs += validate_secret_update(new, old)
+        elif info.resource == "configmaps":
+            errs += validate_configmap_update(new, old)
         if errs:
             raise Invalid(info.kind, meta.get("name") or "", errs, info.group)
 
@@ -928,6 +971,27 @@ class APIServer:
         return self.storage.bind(namespace or "", request.name or "", binding, info,
                                  dry_run=bool(_opt(request, "dryRun"))), 201
 
+    def _evict(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
+               namespace: str | None) -> tuple[dict, int]:
+        """pods/eviction (:mod:`kubelearn.apiserver.eviction`): delete if the budget allows."""
+        name = request.name or ""
+        progress.stage = "decode"
+        raw = self._parsed_body(request)
+        eviction = self._body(Request("create", "pods", body=raw, subresource="eviction"), info,
+                              kind="Eviction", api_version=eviction_version(raw), fresh=True,
+                              origin=request)
+        self._place(eviction, info, namespace)
+        progress.stage = "mutating admission"
+        dry_run = _opt(request, "dryRun")
+        attrs = AdmissionAttributes(CREATE, info, namespace or "", name, eviction,
+                                    subresource="eviction", user=user, dry_run=bool(dry_run))
+        self.admission.admit(attrs)
+        options = self.eviction.prepare(name, eviction, [dry_run] if dry_run else [])
+        progress.stage = "validating admission"
+        self.admission.validate(attrs)
+        progress.stage = "storage"
+        return self.eviction.evict(namespace or "", name, options), 201
+
     def _scale(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
                namespace: str | None) -> tuple[dict, int]:
         name = request.name or ""
@@ -1049,6 +1113,12 @@ class APIServer:
         token = self.authenticator.issue(user)
         return Client(self, token, user_agent="kube-apiserver")
 
+    def _budget_client(self):  # -> kubelearn.client.Client
+        """The loopback client the eviction REST reads and writes budgets with (made once)."""
+        if self._loopback is None:
+            self._loopback = self._loopback_client()
+        return self._loopback
+
     # -- start-up --------------------------------------------------------------------------------
     def _bootstrap(self) -> None:
         """What a new API server does: system namespaces, RBAC policy, system priority classes,
@@ -1062,18 +1132,36 @@ class APIServer:
                                   "metadata": {"name": name}})
         for obj in bootstrap_policy():
             self._create_missing(obj)
-        for obj in system_priority_classes():  # scheduling/bootstrap-system-priority-classes
-            self._create_missing(obj)
+        loopback = self._loopback_client()
+        self._add_system_priority_classes(loopback)
         self.repair_service_ranges()  # the post-start hook waits for a first successful round
         self.sim.process(repair_loop(self.sim, self.repairs, self._all_services))
         self.kubernetes_service = KubernetesServiceController(
-            self.sim, self._loopback_client(), MasterLeases(self.sim, self.store),
+            self.sim, loopback, MasterLeases(self.sim, self.store),
             service_ip=self.services.cluster_ips.ip_at(0),
-            get_service=lambda: self._lookup("services", "default", "kubernetes"),
+            get_service=lambda: self._lookup("services", "default", "kubernetes", live=True),
             public_ip=self.advertise_address)
         self.kubernetes_service.start()
         self.sim.record("kube-apiserver", "Started", "apiserver",
                         f"serving {len(self.registry)} resources at revision {self.store.revision}")
+
+    @staticmethod
+    def _add_system_priority_classes(loopback) -> None:  # loopback: kubelearn.client.Client
+        """The scheduling/bootstrap-system-priority-classes post-start hook.
+
+        Through the API server's own client, as upstream's hook
+        (pkg/registry/scheduling/rest/storage_scheduling.go AddSystemPriorityClasses):
+        for each class a GET, and a create if it is not found -- so, like the
+        ``kubernetes`` Service, they leave ``system:apiserver`` rows in the audit log.
+        """
+        for pc in system_priority_classes():
+            try:
+                loopback.get("priorityclasses", pc["metadata"]["name"])
+            except NotFound:
+                try:
+                    loopback.create(pc)
+                except AlreadyExists:  # another API server was quicker: fine
+                    pass
 
     def _create_missing(self, obj: dict) -> None:
         """Create one object as the API server's own loopback client would, unless it exists."""
@@ -1084,6 +1172,7 @@ class APIServer:
             return
         body = json.loads(json.dumps(obj))
         set_defaults(body)
+        to_internal(body)
         self._admit_create(info, body, meta.get("namespace"), None, _Progress())
 
 
@@ -1094,10 +1183,62 @@ def _raw_selector(resource_attrs: Mapping[str, Any]) -> str:
     return raw if isinstance(raw, str) else ""
 
 
+def _keep_old(munged: dict, old_spec: Mapping[str, Any], field: str) -> None:
+    """Put the old spec's ``field`` back into ``munged`` (or leave it out, as the old did)."""
+    if field in old_spec:
+        munged[field] = old_spec[field]
+    else:
+        munged.pop(field, None)
+
+
+def _only_deleted_scheduling_gates(new_gates: Any, old_gates: Any) -> list[FieldError]:
+    """validateOnlyDeletedSchedulingGates: a scheduling gate may be removed, never added.
+
+    Upstream collects the new gates in a map (a repeated name keeps its last index)
+    and reports them in Go's random map order; here in index order.
+    """
+    if not isinstance(new_gates, list) or not new_gates:
+        return []
+    added: dict[Any, int] = {}
+    for i, gate in enumerate(new_gates):
+        added[gate.get("name") if isinstance(gate, Mapping) else None] = i
+    for gate in old_gates if isinstance(old_gates, list) else ():
+        added.pop(gate.get("name") if isinstance(gate, Mapping) else None, None)
+    return [FieldError.forbidden(Path("spec", "schedulingGates").index(i).child("name"),
+                                 f"only deletion is allowed, but found new scheduling gate "
+                                 f"'{name or ''}'")
+            for name, i in sorted(added.items(), key=lambda item: item[1])]
+
+
+def _gated_node_selector_errors(munged: dict, old_spec: Mapping[str, Any]) -> list[FieldError]:
+    """A gated pod may gain nodeSelector entries, not lose or change one.
+
+    ValidatePodUpdate's gated-pod block with validateNodeSelectorMutation: a
+    queueing system (Kueue) narrows where a held pod may run, then lifts its
+    gate. The selector is then taken as unchanged for the final comparison.
+    """
+    selector = munged.get("nodeSelector") or {}
+    old_selector = old_spec.get("nodeSelector") or {}
+    if selector == old_selector:  # Semantic.DeepEqual: nil and empty maps are equal
+        return []
+    _keep_old(munged, old_spec, "nodeSelector")
+    if not isinstance(selector, Mapping) or any(
+            k not in selector or selector[k] != v for k, v in old_selector.items()):
+        return [FieldError.invalid(Path("spec", "nodeSelector"),
+                                   GoValue("map[string]string", selector),
+                                   "only additions to spec.nodeSelector are allowed (no "
+                                   "mutations or deletions)")]
+    return []
+
+
 def _pod_update_errors(new: dict, old: dict) -> list[FieldError]:
-    """ValidatePodUpdate: only images, activeDeadlineSeconds, tolerations (added) may change."""
+    """ValidatePodUpdate: only images, activeDeadlineSeconds, tolerations (added) may change,
+    scheduling gates be removed, and a gated pod's nodeSelector grow."""
     spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
+    errs = _only_deleted_scheduling_gates(spec.get("schedulingGates"),
+                                          old_spec.get("schedulingGates"))
     munged = dict(spec)
+    _keep_old(munged, old_spec, "schedulingGates")
     for field in ("containers", "initContainers"):
         now, before = spec.get(field) or [], old_spec.get(field) or []
         if field in spec and len(now) == len(before):
@@ -1118,8 +1259,10 @@ def _pod_update_errors(new: dict, old: dict) -> list[FieldError]:
         old_spec.get("terminationGracePeriodSeconds")
     if old_grace is not None and old_grace < 0 and grace == 1:
         munged["terminationGracePeriodSeconds"] = old_grace
+    if old_spec.get("schedulingGates"):
+        errs += _gated_node_selector_errors(munged, old_spec)
     if munged == old_spec:
-        return []
+        return errs
     changed = sorted(k for k in set(munged) | set(old_spec) if munged.get(k) != old_spec.get(k))
     detail = ("pod updates may not change fields other than `spec.containers[*].image`,"
               "`spec.initContainers[*].image`,`spec.activeDeadlineSeconds`,`spec.tolerations` "
@@ -1127,4 +1270,4 @@ def _pod_update_errors(new: dict, old: dict) -> list[FieldError]:
               "(allow it to be set to 1 if it was previously negative)")
     diff = "\n".join(f"  spec.{k}: {json.dumps(old_spec.get(k))} -> {json.dumps(munged.get(k))}"
                      for k in changed)
-    return [FieldError.forbidden(Path("spec"), f"{detail}\n{diff}")]
+    return [*errs, FieldError.forbidden(Path("spec"), f"{detail}\n{diff}")]

@@ -59,6 +59,7 @@ from kubelearn.api import (
     key_prefix,
     selectable_fields,
 )
+from kubelearn.api.equality import semantic_equal
 from kubelearn.api.errors import FieldError, Path, go_quote
 from kubelearn.api.quantity import parse_quantity
 from kubelearn.api.schema import fill_zero_values
@@ -88,6 +89,11 @@ GENERATED_SUFFIX_LENGTH = 5
 NAME_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 # registry/store.go maxNameGenerationCreateAttempts
 MAX_NAME_GENERATION_ATTEMPTS = 8
+# pkg/registry/core/pod/strategy.go applySchedulingGatedCondition (v1.32): a pod created
+# with scheduling gates says why it waits (kubectl shows STATUS SchedulingGated).
+SCHEDULING_GATED_CONDITION = {"type": "PodScheduled", "status": "False",
+                              "reason": "SchedulingGated",  # v1.PodReasonSchedulingGated
+                              "message": "Scheduling is blocked due to non-empty scheduling gates"}
 # etcd3/lease_manager.go newDefaultLeaseManager: reuse a lease for 60s or 5% of its TTL.
 LEASE_REUSE_SECONDS = 60
 LEASE_REUSE_PERCENT = 0.05
@@ -182,8 +188,12 @@ def _share(obj: dict) -> dict:
                     value[i] = intern(item)
         elif kind is bool or kind is float:
             leaf = False
-    if not leaf:
-        return obj
+    return _shared_leaf(obj) if leaf else obj
+
+
+def _shared_leaf(obj: dict) -> dict:
+    """An equal object seen before (values all strings, ints or nulls), else ``obj``,
+    remembered."""
     members = tuple(obj.items())
     seen = _leaves.get(members)
     if seen is not None:
@@ -194,7 +204,38 @@ def _share(obj: dict) -> dict:
     return obj
 
 
-def decode_shared(kv: KeyValue) -> dict:
+def _share_like(new: dict, old: Mapping[str, Any]) -> dict:
+    """``new`` shared as :func:`_share` shares it, reusing what is equal in ``old`` (an
+    earlier version, shared already): its unchanged parts are taken whole after one
+    comparison in C, and only what changed is walked. Python's ``==`` takes ``true``
+    for ``1``, but stored objects were decoded into their Go types, where a field holds
+    a bool or a number, never either (the free-form FieldsV1 holds only maps)."""
+    intern, limit = sys.intern, SHARED_STRING_MAX
+    leaf = True
+    for key, value in new.items():
+        kind = value.__class__
+        was = old.get(key)
+        if was is not None and was.__class__ is kind and was == value:
+            new[key] = value = was
+        elif kind is dict:
+            new[key] = _share_like(value, was) if isinstance(was, Mapping) else _share(value)
+        elif kind is list:
+            olds = was if was.__class__ is list else ()
+            for i, item in enumerate(value):
+                if i < len(olds) and olds[i].__class__ is item.__class__ and olds[i] == item:
+                    value[i] = olds[i]
+                elif item.__class__ is dict:
+                    value[i] = _share(item)
+                elif item.__class__ is str and len(item) <= limit:
+                    value[i] = intern(item)
+        elif kind is str and len(value) <= limit:
+            new[key] = intern(value)
+        if kind is dict or kind is list or kind is bool or kind is float:
+            leaf = False
+    return _shared_leaf(new) if leaf else new
+
+
+def decode_shared(kv: KeyValue, previous: dict | None = None) -> dict:
     """:func:`decode`, with strings and small objects shared with everything decoded so.
 
     For objects that are kept: the watch cache decodes each change with it, and
@@ -206,11 +247,15 @@ def decode_shared(kv: KeyValue) -> dict:
     of 13 KB, for about four times the decoding time (orjson alone: 10 us; shared:
     42 us).
 
+    ``previous``: the version this one replaces, decoded so: what did not change
+    is taken from it (a bound pod's containers, its labels), not walked again.
+
     The objects are read-only, as everything a watch sends is (copy before
     changing one): here a change to a shared toleration would change it in every
     pod that has it.
     """
-    obj = _share(_loads(kv.value))
+    obj = _loads(kv.value)
+    obj = _share(obj) if previous is None else _share_like(obj, previous)
     # A metadata without labels is a leaf that may be shared: stamp a copy.
     obj["metadata"] = {**obj["metadata"], "resourceVersion": str(kv.mod_revision)}
     return obj
@@ -525,6 +570,8 @@ class Storage:
         drop_disabled_pod_fields(info, obj, None)
         if info.resource == "pods":  # pod strategy: Pending, with its QoS class
             obj["status"] = {"phase": "Pending", "qosClass": pod_qos_class(obj)}
+            if (obj.get("spec") or {}).get("schedulingGates"):  # applySchedulingGatedCondition
+                obj["status"]["conditions"] = [SCHEDULING_GATED_CONDITION.copy()]
         elif info.resource == "namespaces":  # namespace strategy
             spec = obj.setdefault("spec", {})
             finalizers = spec.get("finalizers") or []
@@ -593,8 +640,9 @@ class Storage:
         drop_disabled_pod_fields(info, new, old)  # before generation: it compares the spec
         if "generation" in old_meta:
             meta["generation"] = old_meta["generation"]
-            if info.generation is not None and info.generation(new) != info.generation(old):
-                meta["generation"] = old_meta["generation"] + 1
+            if info.generation is not None and not semantic_equal(info.generation(new),
+                                                                  info.generation(old)):
+                meta["generation"] = old_meta["generation"] + 1  # Semantic.DeepEqual said no
         else:
             meta.pop("generation", None)
         if info.resource == "namespaces" and subresource != "finalize":
@@ -742,7 +790,10 @@ class Storage:
         if not node:
             raise Invalid("Binding", name, [FieldError.required(Path("target", "name"))])
         kv = self.get_kv(pods, namespace, name)
-        pod = decode(kv)
+        old = decode(kv)
+        # The bound pod shares what binding leaves alone with the stored one, so the
+        # write fills (zero_filled) only the node name and the condition.
+        pod = {**old, "metadata": dict(old["metadata"])}
         meta = pod["metadata"]
         want = binding.get("metadata") or {}
         if want.get("uid") and want["uid"] != meta.get("uid"):
@@ -760,11 +811,13 @@ class Storage:
         if current:
             raise Conflict("pods/binding", name,
                            err=f"pod {name} is already assigned to node {go_quote(current)}")
-        pod.setdefault("spec", {})["nodeName"] = node
+        pod["spec"] = {**(pod.get("spec") or {}), "nodeName": node}
         if want.get("annotations"):
-            meta.setdefault("annotations", {}).update(want["annotations"])
-        set_condition(pod.setdefault("status", {}), "PodScheduled", "True", self.sim.timestamp())
-        self.update(pods, pod, kv, dry_run=dry_run)
+            meta["annotations"] = {**(meta.get("annotations") or {}), **want["annotations"]}
+        status = pod["status"] = dict(pod.get("status") or {})
+        status["conditions"] = [dict(c) for c in status.get("conditions") or ()]
+        set_condition(status, "PodScheduled", "True", self.sim.timestamp())
+        self.update(pods, pod, kv, dry_run=dry_run, old=old)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "code": 201}
 
@@ -854,22 +907,57 @@ def _mark_as_deleting(meta: dict, now: str) -> None:
     meta["deletionGracePeriodSeconds"] = 0
 
 
-def status_of_etcd_error(err: EtcdError) -> StatusError:
+def status_of_etcd_error(err: EtcdError, verb: str = "") -> StatusError:
     """The Status kube-apiserver answers when etcd, not the request, failed.
 
     etcd3/store.go returns clientv3's error as it is, and the handler's
     ErrorToAPIStatus makes any error that is not a Status a 500 with an empty
-    reason and the error's text (responsewriters/status.go
-    convertStorageErrorOrNot): ``etcdserver: request timed out`` when etcd
-    cannot reach a majority. When etcd does not answer at all, clientv3 keeps
-    retrying until the request's deadline, and the handler answers 504
-    (finisher.go: ``request did not complete within requested timeout -
-    context deadline exceeded``) -- after kube-apiserver's 60 s
-    ``--request-timeout``, where kubelearn answers as soon as no endpoint does.
+    reason and the error's text (responsewriters/status.go): a write that
+    reached Raft but found no majority gets ``etcdserver: request timed out``
+    after etcd's 7 s. clientv3 retries the rest until the request's context
+    ends (kube-apiserver's ``--request-timeout``, 60 s; see
+    :class:`~kubelearn.etcd.UnavailableError`): a linearizable read that gets
+    no read index, a write no leader took, a member nobody can reach. Then:
+
+    - a GET or LIST has no handler of its own waiting on the deadline, so the
+      timeout filter answers first (:class:`AllottedTimeout`: ``Timeout: request
+      did not complete within the allotted timeout``). A LIST without a
+      resourceVersion is no exception although it is served from the watch
+      cache (ConsistentListFromCache, on since v1.31): the cacher first asks
+      etcd for its current revision (storage.GetCurrentResourceVersionFromStorage,
+      a quorum read) and returns that error as it is (cacher.go GetList, v1.32).
+    - a write's handler waits in finisher.FinishRequest, which answers
+      ``Timeout: request did not complete within requested timeout - context
+      deadline exceeded``. (It races the timeout filter, woken by the same
+      deadline; kubelearn gives the finisher's answer.)
     """
     if isinstance(err, UnavailableError):
+        if verb in ("get", "list"):
+            return AllottedTimeout()
         return Timeout(f"request did not complete within requested timeout - {err.message}")
     return StatusError(str(err), reason="", code=500)
+
+
+class AllottedTimeout(Timeout):
+    """504 written by the timeout filter itself (server/filters/timeout.go, v1.32).
+
+    WithTimeoutForNonLongRunningRequests answers
+    ``apierrors.NewTimeoutError("request did not complete within the allotted
+    timeout", 0)`` by encoding the Status with plain encoding/json: no ``kind``
+    and no ``apiVersion`` (so client-go cannot decode it, and kubectl prints its
+    own words for a 504: "the server was unable to return a response in the time
+    allotted, but may still be processing the request"), and the empty
+    ``details`` a zero RetryAfterSeconds leaves.
+    """
+
+    def __init__(self) -> None:
+        super().__init__("request did not complete within the allotted timeout")
+
+    @property
+    def status(self) -> dict:
+        """The body as the filter writes it: metav1.Status without its TypeMeta."""
+        return {"metadata": {}, "status": "Failure", "message": self.message,
+                "reason": self.reason, "details": {}, "code": self.code}
 
 
 def too_large(requested: int, current: int) -> Timeout:

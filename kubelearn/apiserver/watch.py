@@ -18,6 +18,9 @@ client watch that wants it. Here one etcd watch on ``/registry/`` feeds a
   pods -- its ``spec.nodeName`` (the cacher's ``TriggerFunc``), so 5,000
   kubelets do not each filter every pod event, nor 5,000 kube-proxies every
   node's;
+- keeps every object's current key-value, which is what kube-apiserver's own
+  informers hold for its admission plugins' listers and the Node authorizer's
+  graph: they read it here (:meth:`WatchCache.current`), not etcd;
 - keeps a window of recent events to replay to a watch that starts from an
   older resourceVersion; older than the window (or compacted in etcd) is the
   watch cache's ``too old resource version`` 410, sent as an ERROR event.
@@ -50,6 +53,7 @@ from kubelearn.apiserver.storage import (
     too_large,
 )
 from kubelearn.etcd import Event as EtcdEvent
+from kubelearn.etcd import KeyValue
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.apiserver.registry import Registry, ResourceInfo
@@ -189,6 +193,9 @@ class _ResourceCache:
     def __init__(self, info: ResourceInfo) -> None:
         self.info = info
         self.attrs: dict[str, Attrs] = {}
+        self.kvs: dict[str, KeyValue] = {}  # every object's stored key-value, as it is now
+        # the last version decoded for watchers, which the next one shares what it can with
+        self.decoded: dict[str, dict] = {}
         self.by_node: dict[str, set[str]] | None = {} if info.resource == "pods" else None
         # (namespace, name, node) -> the watchers scoped so; None: any
         self.buckets: dict[tuple[str | None, str | None, str | None], dict[int, _Watcher]] = {}
@@ -247,6 +254,7 @@ class WatchCache:
             found = self._locate(kv.key)
             if found is not None:
                 found[0].index(kv.key, attrs_of(decode(kv)))
+                found[0].kvs[kv.key] = kv
         self._etcd_watch = store.watch("/registry/", prefix=True, prev_kv=True,
                                        callback=self._on_etcd_event, keep=False)
 
@@ -263,6 +271,16 @@ class WatchCache:
             return None
         namespace = tail.partition("/")[0] if cache.info.namespaced else None
         return cache, namespace
+
+    def current(self, key: str) -> KeyValue | None:
+        """The object stored at ``key`` as the cache has it now, without asking etcd.
+
+        What kube-apiserver's own informers give its admission plugins and the
+        Node authorizer: every object, kept current by the watch. None if there
+        is no such object (or ``key`` belongs to no resource served here).
+        """
+        found = self._locate(key)
+        return found[0].kvs.get(key) if found is not None else None
 
     def keys_on_node(self, node: str) -> list[str]:
         """The etcd keys of the pods whose ``spec.nodeName`` is ``node``, sorted."""
@@ -283,15 +301,21 @@ class WatchCache:
         cache, namespace = found
         cache.changes += 1
         cache.remember(self.sim.now, event)
+        if event.type == "PUT":
+            cache.kvs[key] = event.kv
+        else:
+            cache.kvs.pop(key, None)
         prev_attrs = cache.attrs.get(key)
         if event.type == "PUT":
             if not cache.buckets and cache.by_node is None:
                 cache.index(key, UNDECODED)
+                cache.decoded.pop(key, None)
                 return
-            obj = decode_shared(event.kv)
+            obj = cache.decoded[key] = decode_shared(event.kv, cache.decoded.get(key))
             attrs: Attrs | None = attrs_of(obj)
         else:
             obj, attrs = None, None
+            cache.decoded.pop(key, None)
         cache.index(key, attrs)
         if not cache.buckets:
             return
