@@ -461,31 +461,3 @@ def test_decode_shared_equals_decode_and_shares_strings_and_small_objects():
     # 1 == True in Python: a dict holding a bool is never swapped for one holding an int
     assert a["spec"]["flags"]["on"] is not True and b["spec"]["flags"]["on"] is True
 
-
-def test_decode_shared_with_the_previous_version_reuses_what_did_not_change():
-    """A MODIFIED pod (bound: nodeName and a condition) takes its unchanged parts from the
-    version before, and equals a plain decode."""
-    from kubelearn.etcd import KeyValue
-
-    pod = {"metadata": {"name": "web", "namespace": "default", "labels": {"app": "web"}},
-           "spec": {"containers": [{"name": "c", "image": "nginx:1.27",
-                                    "resources": {"requests": {"cpu": "100m"}}}],
-                    "tolerations": [{"key": "k", "operator": "Exists"}]},
-           "status": {"phase": "Pending", "conditions": [{"type": "A", "status": "True"}]}}
-    bound = json.loads(json.dumps(pod))
-    bound["spec"]["nodeName"] = "node-1"
-    bound["status"]["conditions"].append({"type": "PodScheduled", "status": "True"})
-
-    def kv(obj, rev):
-        return KeyValue(key="/registry/pods/default/web", value=json.dumps(obj).encode(),
-                        create_revision=5, mod_revision=rev, version=1)
-
-    before = storage_module.decode_shared(kv(pod, 5))
-    after = storage_module.decode_shared(kv(bound, 6), before)
-    assert after == storage_module.decode(kv(bound, 6))
-    assert after["metadata"]["resourceVersion"] == "6"
-    assert after["spec"]["containers"] is before["spec"]["containers"]
-    assert after["metadata"]["labels"] is before["metadata"]["labels"]
-    assert after["status"]["conditions"][0] is before["status"]["conditions"][0]
-    assert after["spec"] is not before["spec"] and before["spec"].get("nodeName") is None
-    assert len(before["status"]["conditions"]) == 1  # the old version is left as it was

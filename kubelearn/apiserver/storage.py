@@ -204,38 +204,7 @@ def _shared_leaf(obj: dict) -> dict:
     return obj
 
 
-def _share_like(new: dict, old: Mapping[str, Any]) -> dict:
-    """``new`` shared as :func:`_share` shares it, reusing what is equal in ``old`` (an
-    earlier version, shared already): its unchanged parts are taken whole after one
-    comparison in C, and only what changed is walked. Python's ``==`` takes ``true``
-    for ``1``, but stored objects were decoded into their Go types, where a field holds
-    a bool or a number, never either (the free-form FieldsV1 holds only maps)."""
-    intern, limit = sys.intern, SHARED_STRING_MAX
-    leaf = True
-    for key, value in new.items():
-        kind = value.__class__
-        was = old.get(key)
-        if was is not None and was.__class__ is kind and was == value:
-            new[key] = value = was
-        elif kind is dict:
-            new[key] = _share_like(value, was) if isinstance(was, Mapping) else _share(value)
-        elif kind is list:
-            olds = was if was.__class__ is list else ()
-            for i, item in enumerate(value):
-                if i < len(olds) and olds[i].__class__ is item.__class__ and olds[i] == item:
-                    value[i] = olds[i]
-                elif item.__class__ is dict:
-                    value[i] = _share(item)
-                elif item.__class__ is str and len(item) <= limit:
-                    value[i] = intern(item)
-        elif kind is str and len(value) <= limit:
-            new[key] = intern(value)
-        if kind is dict or kind is list or kind is bool or kind is float:
-            leaf = False
-    return _shared_leaf(new) if leaf else new
-
-
-def decode_shared(kv: KeyValue, previous: dict | None = None) -> dict:
+def decode_shared(kv: KeyValue) -> dict:
     """:func:`decode`, with strings and small objects shared with everything decoded so.
 
     For objects that are kept: the watch cache decodes each change with it, and
@@ -247,15 +216,11 @@ def decode_shared(kv: KeyValue, previous: dict | None = None) -> dict:
     of 13 KB, for about four times the decoding time (orjson alone: 10 us; shared:
     42 us).
 
-    ``previous``: the version this one replaces, decoded so: what did not change
-    is taken from it (a bound pod's containers, its labels), not walked again.
-
     The objects are read-only, as everything a watch sends is (copy before
     changing one): here a change to a shared toleration would change it in every
     pod that has it.
     """
-    obj = _loads(kv.value)
-    obj = _share(obj) if previous is None else _share_like(obj, previous)
+    obj = _share(_loads(kv.value))
     # A metadata without labels is a leaf that may be shared: stamp a copy.
     obj["metadata"] = {**obj["metadata"], "resourceVersion": str(kv.mod_revision)}
     return obj

@@ -194,8 +194,6 @@ class _ResourceCache:
         self.info = info
         self.attrs: dict[str, Attrs] = {}
         self.kvs: dict[str, KeyValue] = {}  # every object's stored key-value, as it is now
-        # the last version decoded for watchers, which the next one shares what it can with
-        self.decoded: dict[str, dict] = {}
         self.by_node: dict[str, set[str]] | None = {} if info.resource == "pods" else None
         # (namespace, name, node) -> the watchers scoped so; None: any
         self.buckets: dict[tuple[str | None, str | None, str | None], dict[int, _Watcher]] = {}
@@ -309,13 +307,11 @@ class WatchCache:
         if event.type == "PUT":
             if not cache.buckets and cache.by_node is None:
                 cache.index(key, UNDECODED)
-                cache.decoded.pop(key, None)
                 return
-            obj = cache.decoded[key] = decode_shared(event.kv, cache.decoded.get(key))
+            obj = decode_shared(event.kv)
             attrs: Attrs | None = attrs_of(obj)
         else:
             obj, attrs = None, None
-            cache.decoded.pop(key, None)
         cache.index(key, attrs)
         if not cache.buckets:
             return
