@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: lab test lint unit lessons outputs bench binder-check etcd clean
+.PHONY: lab test lint unit lessons bytecode outputs bench binder-check etcd clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,17 @@ test: lint unit lessons  ## every test: lint, unit tests, every lesson under nbv
 lint: $(VENV)/.test
 	$(BIN)/ruff check kubelearn tests benchmarks
 
-unit: $(VENV)/.test
+unit: $(VENV)/.test bytecode
 	$(BIN)/python -m pytest tests $(ARGS)
 
-lessons: $(VENV)/.test
+lessons: $(VENV)/.test bytecode
 	$(BIN)/python -m pytest --nbval --nbval-current-env --nbval-sanitize-with notebooks/sanitize.cfg notebooks $(ARGS)
+
+# Each lesson's kernel imports kubelearn afresh. Where PYTHONDONTWRITEBYTECODE is set (this
+# project's machines and CI set it), no import writes __pycache__, and every kernel would compile
+# all of kubelearn again (about a second of CPU); compileall writes it once (only what changed).
+bytecode: $(VENV)/.test
+	$(BIN)/python -m compileall -q kubelearn
 
 outputs: $(VENV)/.test  ## re-run lessons in place to refresh their outputs: make outputs NB=notebooks/08_kube_proxy.ipynb
 	$(BIN)/python -c 'import sys, nbformat, nbclient; \

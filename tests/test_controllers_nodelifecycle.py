@@ -327,3 +327,17 @@ def test_a_ready_condition_removed_keeps_the_probe_timestamp():
         {"metadata": {"name": "x"}, "status": {"conditions": []}})
     assert observed["status"] == "Unknown" and current is None
     assert controller.node_health["x"].probe_timestamp == 0.0
+
+
+def test_marking_a_node_unknown_leaves_the_informers_object_as_it_was():
+    from kubelearn.controllers.nodelifecycle import own_conditions
+
+    cached = {"metadata": {"name": "n"}, "status": {
+        "conditions": [{"type": "Ready", "status": "True"}], "images": [{"names": ["nginx"]}]}}
+    mine = own_conditions(cached)
+    mine["status"]["conditions"][0]["status"] = "Unknown"
+    mine["status"]["conditions"].append({"type": "MemoryPressure", "status": "Unknown"})
+    assert cached["status"]["conditions"] == [{"type": "Ready", "status": "True"}]
+    assert mine["status"]["images"] is cached["status"]["images"]  # the rest is shared
+    assert own_conditions({"metadata": {"name": "n"}, "status": None})["status"] == \
+        {"conditions": []}

@@ -110,3 +110,31 @@ def test_running_says_whether_the_call_comes_from_inside_a_run():
     assert sim.running is False
     sim.run(2)
     assert seen == [True] and sim.running is False
+
+
+def test_a_run_collects_cycles_less_often_and_puts_the_setting_back():
+    import gc
+
+    from kubelearn.sim import GC_THRESHOLD_WHILE_RUNNING
+
+    seen = []
+
+    def watch(sim: Simulation):
+        seen.append(gc.get_threshold())
+        Simulation(seed=1).run(1)  # a run inside a run (a lesson's helper) nests
+        seen.append(gc.get_threshold())
+        yield sim.timeout(1)
+
+    saved = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        sim = Simulation(seed=0)
+        sim.process(watch(sim))
+        sim.run(5)
+        assert seen == [(GC_THRESHOLD_WHILE_RUNNING, 10, 10)] * 2
+        assert gc.get_threshold() == (700, 10, 10)
+        gc.set_threshold(0)  # the collector turned off by the caller stays off
+        Simulation(seed=0).run(1)
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*saved)

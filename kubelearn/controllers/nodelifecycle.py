@@ -113,6 +113,19 @@ def wanted_noschedule_order(node: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(k for k in keys if k))
 
 
+def own_conditions(node: Mapping[str, Any]) -> dict:
+    """A copy of ``node`` with its own status and conditions, the parts a controller changes.
+
+    Everything else (the images, addresses, capacity...) is shared with ``node``,
+    the informer's read-only object: upstream's ``node.DeepCopy()`` would do, but a
+    deep copy of a Node in Python costs far more than the rest of a health check,
+    and the monitor pass makes one for every unresponsive node every 5 s.
+    """
+    status = node.get("status") or {}
+    conditions = [dict(condition) for condition in status.get("conditions") or ()]
+    return {**node, "status": {**status, "conditions": conditions}}
+
+
 # nodeNameKeyIndex: the pod informer's index of pods by the node they are bound to.
 NODE_NAME_INDEX = "spec.nodeName"
 
@@ -571,7 +584,7 @@ class NodeLifecycleController:
         # period after the previous pass has run, so passes drift later and "after" is
         # reached at the pass grace seconds on; on an exact virtual grid that is >=.
         if now >= health.probe_timestamp + grace:
-            node = copy.deepcopy(node)
+            node = own_conditions(node)
             self._mark_unknown(node, now)
             current = get_condition(node, "Ready")
             if current != observed:
