@@ -9,6 +9,8 @@ to the event.
 from __future__ import annotations
 
 import gc
+import math
+import numbers
 import random
 import threading
 from collections.abc import Callable, Generator
@@ -99,13 +101,22 @@ class Simulation:
         return float(self.env.now)
 
     def run(self, seconds: float) -> float:
-        """Advance the clock by ``seconds``, running everything due meanwhile."""
-        if seconds < 0:
-            raise ValueError(f"cannot run backwards in time: {seconds}s")
+        """Advance the clock by ``seconds``, running everything due meanwhile.
+
+        ``run(0)`` runs what is due now, without moving the clock.
+        """
+        if isinstance(seconds, bool) or not isinstance(seconds, numbers.Real):
+            raise TypeError(f"seconds must be a number, not {type(seconds).__name__}")
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError(f"cannot run for {seconds}s: give a finite number of seconds >= 0")
         running, self.running = self.running, True
         try:
             with _fewer_collections:
-                self.env.run(until=self.env.now + seconds)
+                if seconds == 0:
+                    while self.env.peek() <= self.env.now:
+                        self.env.step()
+                else:
+                    self.env.run(until=self.env.now + seconds)
         finally:
             self.running = running
         return self.now

@@ -49,9 +49,27 @@ def test_time_moves_only_when_run():
     assert sim.now == pytest.approx(5.1)
 
 
-def test_run_backwards_is_refused():
-    with pytest.raises(ValueError, match="backwards"):
-        Simulation().run(-1)
+@pytest.mark.parametrize("seconds", [-1, float("nan"), float("inf")])
+def test_run_backwards_or_forever_is_refused(seconds):
+    with pytest.raises(ValueError, match="finite number of seconds >= 0"):
+        Simulation().run(seconds)
+
+
+@pytest.mark.parametrize("seconds", ["5", None, True])
+def test_run_needs_a_number(seconds):
+    with pytest.raises(TypeError, match="seconds must be a number"):
+        Simulation().run(seconds)
+
+
+def test_run_zero_runs_what_is_due_now_and_keeps_the_clock():
+    sim = Simulation()
+    fired = []
+    sim.call_later(0, lambda: fired.append(sim.now))
+    sim.call_later(1, lambda: fired.append(sim.now))
+    assert sim.run(0) == 0
+    assert fired == [0]
+    sim.run(1)
+    assert sim.run(0) == 1 and fired == [0, 1]
 
 
 def test_component_generators_are_independent_of_each_other():
