@@ -68,7 +68,7 @@ from kubelearn.etcd.raftstore import API_REQUEST_TIMEOUT, ReplicatedStore
 from kubelearn.etcd.remote import RemoteStore
 from kubelearn.kubelet import Kubelet, KubeletConfig
 from kubelearn.kubelet.kubelet import CLUSTER_CIDR, node_network
-from kubelearn.kubelet.runtime import ExecError
+from kubelearn.kubelet.runtime import CommandTerminated, ExecError
 from kubelearn.proxy import ClusterDNS, Dataplane, KubeProxy, Network, Traffic
 from kubelearn.proxy.dns import DNS_PORTS, addon_manifests, dns_ip
 from kubelearn.scheduler import Scheduler
@@ -621,7 +621,9 @@ class Cluster:
         command in the container (the first one unless ``container`` is named).
         A simulated container has only ``env``, ``printenv`` and ``cat
         /etc/resolv.conf``: enough to see the environment its kubelet gave it when
-        it started, and the DNS settings its sandbox holds.
+        it started, and the DNS settings its sandbox holds. A command that runs and
+        fails raises :class:`~kubelearn.kubelet.runtime.CommandTerminated` with its
+        output and ``command terminated with exit code N``, as kubectl prints it.
         """
         obj = self.admin.get("pods", pod, namespace)
         spec, phase = obj.get("spec") or {}, (obj.get("status") or {}).get("phase")
@@ -642,6 +644,8 @@ class Cluster:
             return kubelet.exec(pod, argv, container, namespace)
         except KeyError:
             raise BadRequest(f"unable to upgrade connection: pod {pod} not found") from None
+        except CommandTerminated:
+            raise  # it ran and failed: its output and exit code, as kubectl prints them
         except ExecError as error:
             if error.exit_code == 127:
                 raise InternalError(f"error executing command in container: {error}") from None

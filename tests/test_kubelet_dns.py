@@ -19,6 +19,7 @@ from kubelearn.kubelet.dns import (
     parse_resolv_conf,
     pod_dns_type,
 )
+from kubelearn.kubelet.runtime import CommandTerminated
 
 SEARCH_LIMITS = ("Search Line limits were exceeded, some search paths have been omitted, the "
                  "applied search line is: ")
@@ -335,8 +336,11 @@ def test_exec_cat_reads_the_same_file():
     run_pod(cluster, "web", dnsPolicy="None", dnsConfig={"nameservers": ["1.1.1.1"]})
     assert cluster.exec("web", "cat /etc/resolv.conf") == "nameserver 1.1.1.1\n" == \
         cluster.kubelets["node-1"].resolv_conf("web")
-    with pytest.raises(StatusError, match="cat: /etc/passwd: No such file or directory"):
+    with pytest.raises(CommandTerminated) as failed:
         cluster.exec("web", ["cat", "/etc/passwd"])
+    assert str(failed.value) == ("cat: /etc/passwd: No such file or directory\n"
+                                 "command terminated with exit code 1")  # as kubectl prints
+    assert failed.value.exit_code == 1
 
 
 def test_the_file_outlasts_a_kubelet_restart():

@@ -158,6 +158,16 @@ class ExecError(Exception):
         self.exit_code = exit_code
 
 
+class CommandTerminated(ExecError):
+    """The command ran and exited non-zero: ``kubectl exec`` prints what it wrote, then
+    ``command terminated with exit code N`` (and exits N)."""
+
+    def __init__(self, output: str, exit_code: int = 1) -> None:
+        ending = f"command terminated with exit code {exit_code}"
+        super().__init__(f"{output}{ending}" if output else ending, exit_code)
+        self.output = output
+
+
 def process_env(hostname: str, env: Sequence[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     """The process environment containerd and runc build around the kubelet's variables.
 
@@ -397,7 +407,7 @@ class Runtime:
         sandbox = self.sandboxes.get(container.pod_uid)
         if path == RESOLV_CONF_PATH and sandbox is not None:
             return sandbox.resolv_conf
-        raise ExecError(f"cat: {path}: No such file or directory")
+        raise CommandTerminated(f"cat: {path}: No such file or directory\n")
 
     def containers_of(self, pod_uid: str) -> list[Container]:
         """A pod's containers the runtime still knows, oldest first."""
