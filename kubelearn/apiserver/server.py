@@ -825,14 +825,28 @@ class APIServer:
         grace = options.get("gracePeriodSeconds")
         if grace is not None and (isinstance(grace, bool) or not isinstance(grace, int)):
             raise BadRequest("gracePeriodSeconds must be an integer")
+        dry_run = options.get("dryRun")  # the body's (ValidateDeleteOptions: only "All")
+        if dry_run is not None:
+            if not isinstance(dry_run, list):
+                raise BadRequest("json: cannot unmarshal into Go struct field "
+                                 "DeleteOptions.dryRun of type []string")
+            errs = [FieldError.not_supported(Path("dryRun").index(i), value, ["All"])
+                    for i, value in enumerate(dry_run) if value != "All"]
+            if errs:
+                raise Invalid("DeleteOptions", "", errs, "meta.k8s.io")
         return options
+
+    @staticmethod
+    def _delete_dry_run(request: Request, options: Mapping[str, Any]) -> bool:
+        """A dry run, asked in the query or in the body's DeleteOptions."""
+        return bool(_opt(request, "dryRun")) or bool(options.get("dryRun"))
 
     def _delete(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
                 namespace: str | None) -> tuple[dict, int]:
         name = request.name or ""
         progress.stage = "decode"
         options = self._delete_options(request)
-        dry_run = bool(_opt(request, "dryRun"))
+        dry_run = self._delete_dry_run(request, options)
         if info.resource == "priorityclasses" and name in SYSTEM_PRIORITY_CLASS_NAMES:
             progress.stage = "storage"  # the priority class REST's Delete, before the store's
             raise Forbidden(info.resource, name, "this is a system priority class and cannot be "
@@ -860,7 +874,7 @@ class APIServer:
         progress.stage = "storage"
         listed = self.storage.list(info, namespace, label=label, field=field)
         deleted = []
-        dry_run = bool(_opt(request, "dryRun"))
+        dry_run = self._delete_dry_run(request, options)
         for obj in listed["items"]:
             meta = obj["metadata"]
             try:
