@@ -184,3 +184,16 @@ def test_termination_steps_and_timeline():
     notes = [t.get_text() for t in fig.axes[0].texts]
     assert notes == ["exit 0 after 0 s", "exit 0 after 5 s", "exit 0 after 5 s",
                      "exit 137 after 30 s"]
+
+
+def test_start_steps_count_the_first_step_from_the_create():
+    """The sandbox, the first step, took its time since the pod was created (not 0)."""
+    cluster = kl.Cluster(seed=0, nodes=1)
+    cluster.run(10)
+    start = cluster.now
+    cluster.apply(kl.viz.kubelet.app_pod("web", node="node-1"))
+    cluster.run(10)
+    steps = kl.viz.kubelet.start_steps(cluster.events(), "web").set_index("step")
+    assert steps.loc["SandboxCreated", "took"] == round(steps.loc["SandboxCreated", "time"] -
+                                                        start, 2) > 0
+    assert steps["took"].sum() == pytest.approx(steps["time"].iloc[-1] - start, abs=0.02)

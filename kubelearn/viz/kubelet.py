@@ -71,7 +71,8 @@ def _all_ready(message: str) -> bool:
 
 
 def start_steps(events: pd.DataFrame, pod: str, namespace: str = "default") -> pd.DataFrame:
-    """When each start-up step of a pod's first start happened, and how long it took."""
+    """When each start-up step of a pod's first start happened, and how long it took:
+    ``took`` is the time since the step before, for the first step since the create."""
     mine = events[events["object"] == pod_object(pod, namespace)]
     rows = []
     for step in START_STEPS:
@@ -83,7 +84,12 @@ def start_steps(events: pd.DataFrame, pod: str, namespace: str = "default") -> p
     if len(ready):
         rows.append(("Ready", float(ready["time"].iloc[0]), ready["message"].iloc[0]))
     frame = pd.DataFrame(rows, columns=["step", "time", "message"])
-    frame["took"] = frame["time"].diff().fillna(0.0).round(2)
+    born = created_at(events, pod, namespace)
+    frame["took"] = frame["time"].diff()
+    if len(frame):
+        frame.loc[0, "took"] = frame["time"].iloc[0] - (born if born is not None else
+                                                        frame["time"].iloc[0])
+    frame["took"] = frame["took"].round(2)
     return frame
 
 
