@@ -252,6 +252,61 @@ def test_list_at_a_revision_and_too_large_revisions(cluster):
         cluster.admin.list("configmaps", resource_version="abc")
 
 
+def test_get_and_list_at_resource_version_0_are_served_from_the_watch_cache(cluster, monkeypatch):
+    cluster.admin.create(configmap("a", {"app": "web"}))
+    cluster.admin.create(configmap("b"))
+    cluster.admin.create(configmap("c", {"app": "web"}))
+    cluster.admin.create({**configmap("d", {"app": "web"}), "metadata": {
+        "name": "d", "namespace": "kube-system", "labels": {"app": "web"}}})
+    fresh = cluster.admin.list("configmaps", "default")
+    token = cluster.admin.list("configmaps", "default", limit=1)["metadata"]["continue"]
+    revision = cluster.api.watch_cache.revision
+    assert revision == cluster.etcd.revision
+
+    def no_etcd_read(*args, **kwargs):
+        raise AssertionError("read etcd")
+    monkeypatch.setattr(cluster.etcd, "range", no_etcd_read)
+    monkeypatch.setattr(cluster.etcd, "get", no_etcd_read)
+    cached = cluster.admin.list("configmaps", "default", resource_version="0")
+    assert cached == fresh  # the same objects and, the cache being current, the same revision
+    assert cached["metadata"] == {"resourceVersion": str(revision)}
+    # A limit is not honoured by the cache in v1.32: every match, no continue.
+    page = cluster.admin.list("configmaps", None, label_selector="app=web", limit=1,
+                              resource_version="0")
+    assert [(o["metadata"]["namespace"], o["metadata"]["name"]) for o in page["items"]] == [
+        ("default", "a"), ("default", "c"), ("kube-system", "d")]
+    assert "continue" not in page["metadata"]
+    by_namespace = cluster.admin.list("configmaps", None, field_selector=(
+        "metadata.namespace=kube-system,metadata.name=d"), resource_version="0")
+    assert [o["metadata"]["name"] for o in by_namespace["items"]] == ["d"]
+    got = cluster.admin.request("get", cluster.admin.info("cm"), namespace="default", name="a",
+                                query={"resourceVersion": "0"})
+    assert got == fresh["items"][0]
+    with pytest.raises(NotFound):
+        cluster.admin.request("get", cluster.admin.info("cm"), namespace="default", name="zz",
+                              query={"resourceVersion": "0"})
+    # A continue still goes to etcd (cacher.go shouldDelegateList), as does a list without
+    # a resourceVersion (the cacher asks etcd for its current revision first).
+    with pytest.raises(AssertionError, match="read etcd"):
+        cluster.admin.list("configmaps", "default", continue_=token, resource_version="0")
+    with pytest.raises(AssertionError, match="read etcd"):
+        cluster.admin.list("configmaps", "default", resource_version="")
+
+
+def test_pods_at_resource_version_0_by_node_come_from_the_cache_index(cluster):
+    cluster.admin.create(pod("one"))
+    cluster.admin.create(pod("two"))
+    cluster.admin.request("create", cluster.admin.info("pods"), namespace="default", name="one",
+                          subresource="binding",
+                          body={"apiVersion": "v1", "kind": "Binding",
+                                "metadata": {"name": "one"},
+                                "target": {"apiVersion": "v1", "kind": "Node", "name": "n1"}})
+    for node, names in (("n1", ["one"]), ("", ["two"]), ("n2", [])):
+        listed = cluster.admin.list("pods", None, field_selector=f"spec.nodeName={node}",
+                                    resource_version="0")
+        assert [o["metadata"]["name"] for o in listed["items"]] == names
+        assert listed == cluster.admin.list("pods", None, field_selector=f"spec.nodeName={node}")
+
 def test_delete_answers_a_status_or_the_object(cluster):
     made = cluster.admin.create(configmap("cm"))
     status = cluster.admin.delete("configmaps", "cm")

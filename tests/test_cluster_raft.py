@@ -34,6 +34,10 @@ NO_MEMBER = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Fa
              "message": "Timeout: request did not complete within requested timeout - "
                         "context deadline exceeded", "reason": "Timeout", "code": 504}
 
+# ... and a write whose member dies while it waits: gRPC's error, as it is, in a 500.
+CONNECTION_LOST = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
+                   "message": "rpc error: code = Unavailable desc = error reading from server: EOF",
+                   "code": 500}
 
 def deployment(replicas: int = 3, name: str = "web") -> dict:
     return {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": name},
@@ -183,6 +187,53 @@ def test_without_a_majority_the_api_server_answers_with_status_errors_and_recove
     cluster.run(30)
     assert available(cluster) == 5
 
+
+def test_a_write_whose_member_crashes_under_it_is_a_500_with_grpcs_error():
+    cluster = kl.Cluster(seed=0, etcd_members=3)
+    group = cluster.etcd_members
+    serving = cluster.etcd.endpoint
+    group.advance()
+    # The txn reaches the member; half a millisecond later, while it waits for the commit,
+    # the member dies. clientv3 does not repeat a write, and passes gRPC's error on as it is.
+    group.clock.at(group.cluster_now + 0.0005, group.crash, serving)
+    with pytest.raises(StatusError) as err:
+        cluster.admin.create(configmap("lost"))
+    assert err.value.status == CONNECTION_LOST
+    assert cluster.etcd.requests()["outcome"].iloc[-1] == CONNECTION_LOST["message"]
+    # The client moves on to a member that is up: the next write goes through.
+    cluster.run(5)
+    assert cluster.etcd.endpoint != serving
+    assert cluster.apply(configmap("after"))[0]["metadata"]["name"] == "after"
+
+def test_without_a_majority_reads_at_resource_version_0_come_from_the_watch_cache():
+    cluster = kl.Cluster(seed=0, nodes=2, etcd_members=3)
+    group = cluster.etcd_members
+    cluster.apply(deployment(3))
+    cluster.run(30)
+    before = cluster.admin.list("pods", "default")
+    group.crash("etcd-2")
+    group.crash("etcd-3")
+    pods = cluster.admin.info("pods")
+    lead = group.now - cluster.now
+    # kube-apiserver answers "any version" from its cache, without asking etcd: 200.
+    listed = cluster.admin.request("list", pods, namespace="default",
+                                   query={"resourceVersion": "0"})
+    assert [o["metadata"]["name"] for o in listed["items"]] == [
+        o["metadata"]["name"] for o in before["items"]]
+    assert len(listed["items"]) == 3
+    assert listed["metadata"]["resourceVersion"] == str(cluster.api.watch_cache.revision)
+    name = listed["items"][0]["metadata"]["name"]
+    got = cluster.admin.request("get", pods, namespace="default", name=name,
+                                query={"resourceVersion": "0"})
+    assert got == listed["items"][0]
+    assert group.now - cluster.now == lead  # nobody waited on etcd
+    # A plain GET is a quorum read: no read index, the request's deadline, 504.
+    with pytest.raises(StatusError) as err:
+        cluster.admin.get("pods", name)
+    assert err.value.status == READ_TIMED_OUT
+    with pytest.raises(StatusError) as err:  # and so is a list without a resourceVersion
+        cluster.admin.list("pods", "default")
+    assert err.value.status == READ_TIMED_OUT
 
 def test_with_every_member_down_the_api_server_times_out():
     cluster = kl.Cluster(seed=0, etcd_members=3)

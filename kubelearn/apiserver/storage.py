@@ -17,6 +17,9 @@ Objects live at :func:`kubelearn.api.key_for` keys as JSON, without their
   (rest/delete.go BeforeDelete, registry/store.go Delete);
 - list: label and field selectors, ``limit`` and ``continue`` with upstream's
   continue tokens, reads at an older revision, 410 once etcd compacted it;
+- get and list at ``resourceVersion=0`` ("any version"): from the watch cache,
+  without an etcd read, as the cacher serves them (a list's ``limit`` is not
+  honoured there; a ``continue`` still goes to etcd);
 - the strategies' PrepareForCreate/PrepareForUpdate: uid, creationTimestamp,
   ``generation`` (1 on create, +1 when the spec changes), status reset on
   create, status kept by main-resource updates and spec kept by status updates;
@@ -431,7 +434,16 @@ class Storage:
 
     def get(self, info: ResourceInfo, namespace: str | None, name: str,
             resource_version: str | None = None) -> dict:
-        """One object, as it is now (or at ``resource_version``, if it still exists then)."""
+        """One object, as it is now (or at ``resource_version``, if it still exists then).
+
+        At ``resource_version`` "0" the watch cache's copy, however recent
+        (cacher.go Get, v1.32: WaitUntilFreshAndGet at revision 0 waits for nothing).
+        """
+        if resource_version == "0" and self.watch_cache is not None:
+            kv = self.watch_cache.current(self.key(info, namespace, name)) if name else None
+            if kv is None:
+                raise NotFound(info.resource, name, info.group)
+            return decode(kv)
         if resource_version not in (None, "", "0"):
             rev = parse_resource_version(resource_version)
             if rev > self.store.revision:
@@ -455,6 +467,8 @@ class Storage:
         if namespace is None and field is not None and info.namespaced:
             namespace = field.requires_exact_match("metadata.namespace")
         prefix = key_prefix(info.resource, namespace if info.namespaced else None)
+        if self._list_from_cache(resource_version, continue_token, match):
+            return self._list_cached(info, namespace, label, field)
         read_rev = 0
         start = prefix
         if continue_token:
@@ -490,6 +504,36 @@ class Storage:
                 meta["remainingItemCount"] = getattr(kvs, "total", len(kvs)) - consumed
         return {"kind": info.list_kind, "apiVersion": info.api_version, "metadata": meta,
                 "items": items}
+
+    def _list_from_cache(self, resource_version: str, continue_token: str, match: str) -> bool:
+        """Whether kube-apiserver answers this list from its watch cache without asking etcd.
+
+        cacher.go shouldDelegateList (v1.32) sends a list to etcd when it has a
+        ``continue`` (the cache keeps no old pages) or a match other than
+        NotOlderThan, and a ``limit`` unless the resourceVersion is "0" ("serve
+        paginated requests about revision 0 from watch cache to avoid
+        overwhelming etcd"). A list without a resourceVersion is served from the
+        cache too (ConsistentListFromCache), but only once etcd has said its
+        current revision: a quorum read, which kubelearn's etcd range stands for.
+        So only "0" stays away from etcd.
+        """
+        return (resource_version == "0" and not continue_token
+                and match in ("", "NotOlderThan") and self.watch_cache is not None)
+
+    def _list_cached(self, info: ResourceInfo, namespace: str | None,
+                     label: LabelSelector | None, field: FieldSelector | None) -> dict:
+        """A list from the watch cache: every match in one page, at the cache's revision.
+
+        The cacher in v1.32 has no pages to hand out: a ``limit`` is ignored and
+        the whole list comes back, without ``continue`` (watch_cache.go
+        WaitUntilFreshAndList; paging from the cache came with v1.33's snapshots).
+        """
+        assert self.watch_cache is not None
+        node = field.requires_exact_match("spec.nodeName") if field is not None else None
+        kvs, revision = self.watch_cache.list_current(info, namespace, node)
+        items = [obj for obj in map(decode, kvs) if _matches(obj, label, field)]
+        return {"kind": info.list_kind, "apiVersion": info.api_version,
+                "metadata": {"resourceVersion": str(revision)}, "items": items}
 
     def _candidates(self, info: ResourceInfo, namespace: str | None, prefix: str, start: str,
                     read_rev: int, label: LabelSelector | None, field: FieldSelector | None,
@@ -895,8 +939,16 @@ def status_of_etcd_error(err: EtcdError, verb: str = "") -> StatusError:
       ``Timeout: request did not complete within requested timeout - context
       deadline exceeded``. (It races the timeout filter, woken by the same
       deadline; kubelearn gives the finisher's answer.)
+
+    Only the deadline makes a 504. A write whose member died under it gets
+    gRPC's own Unavailable error (``rpc error: code = Unavailable desc = error
+    reading from server: EOF``), which clientv3 does not repeat (a write that
+    reached Raft may commit: retry_interceptor.go isSafeRetryMutableRPC, v3.5)
+    and hands back as it is (client/v3/client.go toErr): like any other etcd
+    error, a 500 with its text. (OpenShift's kube-apiserver retries it, in its
+    own etcd3retry patch; upstream's does not.)
     """
-    if isinstance(err, UnavailableError):
+    if isinstance(err, UnavailableError) and str(err).startswith(UnavailableError.message):
         if verb in ("get", "list"):
             return AllottedTimeout()
         return Timeout(f"request did not complete within requested timeout - {err.message}")

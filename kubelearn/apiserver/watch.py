@@ -20,7 +20,9 @@ client watch that wants it. Here one etcd watch on ``/registry/`` feeds a
   node's;
 - keeps every object's current key-value, which is what kube-apiserver's own
   informers hold for its admission plugins' listers and the Node authorizer's
-  graph: they read it here (:meth:`WatchCache.current`), not etcd;
+  graph: they read it here (:meth:`WatchCache.current`), not etcd; and what a
+  GET or LIST with ``resourceVersion=0`` ("any version") is answered from
+  (:meth:`WatchCache.list_current`), at the cache's :attr:`~WatchCache.revision`;
 - keeps a window of recent events to replay to a watch that starts from an
   older resourceVersion; older than the window (or compacted in etcd) is the
   watch cache's ``too old resource version`` 410, sent as an ERROR event.
@@ -248,7 +250,9 @@ class WatchCache:
         self._bookmark_heap: list[tuple[float, int, _Watcher]] = []
         self._waker_at: float | None = None
         self.started_at = store.revision
-        for kv in store.range("/registry/", prefix=True).kvs:  # warm up from what is there
+        warm_up = store.range("/registry/", prefix=True)  # start from what is there
+        self.revision = warm_up.revision  # the newest revision the cache has seen
+        for kv in warm_up.kvs:
             found = self._locate(kv.key)
             if found is not None:
                 found[0].index(kv.key, attrs_of(decode(kv)))
@@ -280,6 +284,27 @@ class WatchCache:
         found = self._locate(key)
         return found[0].kvs.get(key) if found is not None else None
 
+    def list_current(self, info: ResourceInfo, namespace: str | None = None,
+                     node: str | None = None) -> tuple[list[KeyValue], int]:
+        """The current key-values of a resource (one namespace's; pods: one node's), in key
+        order, and the cache's revision: what a list at ``resourceVersion=0`` is served from.
+
+        No etcd read: kube-apiserver's cacher answers such a list (and a GET at
+        "0") from its watch cache as it is, possibly a little behind etcd
+        (cacher.go GetList and Get, v1.32), so it answers while etcd has no
+        majority. ``node`` narrows pods by the cache's node index, the
+        cacher's ``spec.nodeName`` indexer.
+        """
+        cache = self._by_resource[info.resource]
+        if node is not None and cache.by_node is not None:
+            keys = sorted(cache.by_node.get(node, ()))
+        else:
+            keys = sorted(cache.kvs)
+        if namespace is not None and info.namespaced:
+            prefix = _prefix_of(cache, namespace)
+            keys = [key for key in keys if key.startswith(prefix)]
+        return [cache.kvs[key] for key in keys], self.revision
+
     def keys_on_node(self, node: str) -> list[str]:
         """The etcd keys of the pods whose ``spec.nodeName`` is ``node``, sorted."""
         by_node = self._by_resource["pods"].by_node or {}
@@ -293,6 +318,7 @@ class WatchCache:
     def _on_etcd_event(self, event: EtcdEvent) -> None:
         """Decode one change once and offer it to the watchers indexed under it."""
         key = event.kv.key
+        self.revision = max(self.revision, event.kv.mod_revision)
         found = self._locate(key)
         if found is None:
             return
