@@ -11,30 +11,35 @@ import pytest
 import kubelearn as kl
 from kubelearn.api import BadRequest, TooManyRequests
 
-WEB = """\
+
+def web_manifest(grace_seconds: int = 30) -> str:
+    """Three nginx replicas and a budget that lets one go at a time (test_kubectl_drain too)."""
+    return f"""\
 apiVersion: apps/v1
 kind: Deployment
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
   replicas: 3
-  selector: {matchLabels: {app: web}}
+  selector: {{matchLabels: {{app: web}}}}
   template:
-    metadata: {labels: {app: web}}
+    metadata: {{labels: {{app: web}}}}
     spec:
-      containers: [{name: web, image: nginx:1.27}]
+      terminationGracePeriodSeconds: {grace_seconds}
+      containers: [{{name: web, image: nginx:1.27}}]
 ---
 apiVersion: policy/v1
 kind: PodDisruptionBudget
-metadata: {name: web}
+metadata: {{name: web}}
 spec:
   minAvailable: 2
-  selector: {matchLabels: {app: web}}
+  selector: {{matchLabels: {{app: web}}}}
 """
 
 
-def web_cluster(extra=""):
+def web_cluster(extra: str = "", grace_seconds: int = 30) -> kl.Cluster:
+    """The web Deployment on two nodes, 30 s on: three pods Ready, the budget counted."""
     cluster = kl.Cluster(seed=0, nodes=2)
-    cluster.apply(WEB + extra)
+    cluster.apply(web_manifest(grace_seconds) + extra)
     cluster.run(30)
     return cluster
 

@@ -12,40 +12,16 @@ import json
 
 import pytest
 import test_kubectl as base  # skips this module too when kubectl is not installed
-
-from kubelearn.cluster import Cluster
+from test_drain import web_cluster
 
 # test_kubectl's fixtures, served from this module's own cluster (the `server` below)
 env, kubectl, manifest = base.env, base.kubectl, base.manifest
 
-WEB = """\
-apiVersion: apps/v1
-kind: Deployment
-metadata: {name: web}
-spec:
-  replicas: 3
-  selector: {matchLabels: {app: web}}
-  template:
-    metadata: {labels: {app: web}}
-    spec:
-      terminationGracePeriodSeconds: 5
-      containers: [{name: web, image: nginx:1.27}]
----
-apiVersion: policy/v1
-kind: PodDisruptionBudget
-metadata: {name: web}
-spec:
-  minAvailable: 2
-  selector: {matchLabels: {app: web}}
-"""
-
 
 @pytest.fixture(scope="module")
 def cluster():
-    c = Cluster(seed=0, nodes=2)
-    c.apply(WEB)
-    c.run(30)  # three web pods Running and Ready, the budget counted: one may go
-    return c
+    # kubectl's waits are real seconds: a 5 s grace keeps the evicted pods' stops short
+    return web_cluster(grace_seconds=5)
 
 
 @pytest.fixture(scope="module")
