@@ -90,7 +90,7 @@ def test_05_2_answers_garbage_in_words(answer, says):
 def _expected_stop(hook: float = 20, grace: float = 25) -> tuple[float, int]:
     """The kubelet's killContainer: the hook runs inside the grace period (upstream subtracts
     its whole seconds, leaving at least 2 s, minimumGracePeriodInSeconds); an app that
-    ignores SIGTERM is SIGKILLed when that is up: exit code 128 + 9."""
+    ignores its stop signal is SIGKILLed when that is up: exit code 128 + 9."""
     return hook + max(grace - hook, 2), 128 + 9
 
 
@@ -105,7 +105,7 @@ def test_05_3_accepts_the_time_and_code(answer):
 
 
 @pytest.mark.parametrize("answer, says", [
-    ((45, 137), "counted from the delete"), ((20, 137), "ignores SIGTERM"),
+    ((45, 137), "counted from the delete"), ((20, 137), "ignores it"),
     ((30, 137), "sets its own terminationGracePeriodSeconds"), ((12, 137), "the time is off"),
     ((25, 0), "0 or 143"), ((25, 143), "0 or 143"), ((25, 9), "128 + the signal's number"),
 ])

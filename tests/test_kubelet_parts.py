@@ -95,19 +95,20 @@ def test_behaviour_annotations_beat_the_command_which_beats_the_image():
     assert behaviour_for({}, {"name": "web", "image": "nginx"}, nginx).run_seconds is None
     assert behaviour_for({}, {"name": "c", "image": "busybox"}, busybox).run_seconds == 0
     sleeper = behaviour_for({}, {"name": "c", "command": ["sleep", "3600"]}, busybox)
-    assert (sleeper.run_seconds, sleeper.exit_code, sleeper.handles_sigterm) == (3600, 0, False)
+    assert (sleeper.run_seconds, sleeper.exit_code, sleeper.handles) == (3600, 0, frozenset())
     script = from_command({"command": ["sh", "-c", "sleep 30; exit 3"]})
-    assert script == {"exit_code": 3, "run_seconds": 30, "handles_sigterm": False}
+    assert script == {"exit_code": 3, "run_seconds": 30, "handles": frozenset(),
+                      "ignores": frozenset()}
     assert from_command({"command": ["sh", "-c", "trap 'exit 0' TERM; sleep infinity"]})[
-        "handles_sigterm"] is True
+        "handles"] == {"SIGTERM"}
     assert from_command({"command": ["nginx", "-g", "daemon off;"]}) is None
     pod = {"metadata": {"annotations": {
         "sim.kubelearn.io/c.crash-after": "1m", "sim.kubelearn.io/c.exit-code": "2",
-        "sim.kubelearn.io/c.ignore-sigterm": "true", "sim.kubelearn.io/c.image-size": "1Gi",
+        "sim.kubelearn.io/c.ignore-stop-signal": "true", "sim.kubelearn.io/c.image-size": "1Gi",
         "sim.kubelearn.io/other.crash-after": "1s"}}}
     b = behaviour_for(pod, {"name": "c", "command": ["sleep", "5"]}, busybox)
-    assert (b.run_seconds, b.exit_code, b.handles_sigterm, b.image_size) == (
-        60, 2, False, 1024 ** 3)
+    assert (b.run_seconds, b.exit_code, b.on_signal("SIGTERM"), b.image_size) == (
+        60, 2, "ignore", 1024 ** 3)
 
 
 def test_behaviour_health_over_time():

@@ -79,7 +79,8 @@ def test_sigterm_ignored_means_sigkill_after_30_seconds_exit_137(cluster):
     cluster.run(2)
     assert gone(cluster, "sleeper")
     [died] = records(cluster, "sleeper", "ContainerDied")
-    assert died.time == 40 and died.message == "container app exited with code 137 (Error)"
+    assert died.time == 40 and died.message == (
+        "container app exited with code 137 (Error) after SIGTERM, then SIGKILL")
     assert times(cluster, "sleeper", "PodDeleted") == [40]
 
 
@@ -87,7 +88,7 @@ def test_grace_period_and_shutdown_time(cluster):
     start(cluster, "short", image="busybox:1.36", command=["sleep", "3600"],
           terminationGracePeriodSeconds=10)
     start(cluster, "tidy", annotations={"sim.kubelearn.io/app.shutdown-seconds": "5"})
-    start(cluster, "stubborn", annotations={"sim.kubelearn.io/app.ignore-sigterm": "true"})
+    start(cluster, "stubborn", annotations={"sim.kubelearn.io/app.ignore-stop-signal": "true"})
     cluster.run(10)
     statuses = {}
     stream = cluster.admin.watch("pods", "default")

@@ -163,8 +163,8 @@ def test_termination_steps_and_timeline():
     cluster.apply(viz.app_pod("nginx"))
     cluster.apply(viz.app_pod("drains", sim={"shutdown-seconds": "5"}))
     cluster.apply(viz.app_pod("hooked", lifecycle={"preStop": {"sleep": {"seconds": 5}}}))
-    cluster.apply(viz.app_pod("deaf", sim={"ignore-sigterm": "true"}))
-    cluster.apply(viz.app_pod("short", sim={"ignore-sigterm": "true"},
+    cluster.apply(viz.app_pod("deaf", sim={"ignore-stop-signal": "true"}))
+    cluster.apply(viz.app_pod("short", sim={"ignore-stop-signal": "true"},
                               spec={"terminationGracePeriodSeconds": 10}))
     cluster.run(10)
     names = ["nginx", "drains", "hooked", "deaf", "short"]
@@ -175,11 +175,11 @@ def test_termination_steps_and_timeline():
     assert steps.index.name == "pod" and list(steps.index) == names
     assert steps["exited at"].tolist() == [0.0, 5.0, 5.0, 30.0, 10.0]
     assert steps["exit code"].tolist() == [0, 0, 0, 137, 137]
-    assert steps["SIGTERM at"].tolist() == [0.0, 0.0, 5.0, 0.0, 0.0]
+    assert steps["stop signal at"].tolist() == [0.0, 0.0, 5.0, 0.0, 0.0]
     assert steps["removed from the API at"].tolist() == [0.0, 5.0, 5.0, 30.0, 10.0]
     fig = viz.termination_timeline(cluster.events(), names[:4])
     assert legend_labels(fig) == [
-        "preStop hook runs", "SIGTERM sent; waiting for the process to exit",
+        "preStop hook runs", "stop signal sent; waiting for the process to exit",
         "exited by itself: code 0", "SIGKILL: exit code 137", "grace period ends: 30 s"]
     notes = [t.get_text() for t in fig.axes[0].texts]
     assert notes == ["exit 0 after 0 s", "exit 0 after 5 s", "exit 0 after 5 s",

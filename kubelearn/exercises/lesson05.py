@@ -5,7 +5,7 @@
 - ``05.2``: how many restarts ``kubectl get pods`` counts :data:`WAIT_05_2` s after
   a pod whose container crashes :data:`CRASH_AFTER_05_2` after each start is
   created;
-- ``05.3``: how long after the delete a pod whose app ignores SIGTERM, with a
+- ``05.3``: how long after the delete a pod whose app ignores its stop signal, with a
   :data:`PRESTOP_05_3` s preStop hook and a :data:`GRACE_05_3` s grace period,
   is stopped, and with what exit code.
 
@@ -118,7 +118,7 @@ apiVersion: v1
 kind: Pod
 metadata:
   name: stubborn
-  annotations: {{sim.kubelearn.io/app.ignore-sigterm: "true"}}
+  annotations: {{sim.kubelearn.io/app.ignore-stop-signal: "true"}}
 spec:
   nodeName: node-1
   terminationGracePeriodSeconds: {GRACE_05_3}
@@ -167,14 +167,14 @@ def _check_slow_stop(answer: Any) -> str:
             return ("Not yet: the grace period is counted from the delete, not from the end of "
                     "the hook; the hook's time is part of it.")
         if seconds == PRESTOP_05_3:
-            return ("Not yet: when the hook ends, SIGTERM comes, and this app ignores SIGTERM. "
+            return ("Not yet: when the hook ends, the stop signal comes, and this app ignores it. "
                     "What stops it, and when?")
         if seconds == 30:
             return "Not yet: this pod sets its own terminationGracePeriodSeconds."
-        return ("Not yet: the time is off. The hook runs first, then SIGTERM; SIGKILL comes "
+        return ("Not yet: the time is off. The hook runs first, then the stop signal; SIGKILL comes "
                 "when the grace period, counted from the delete, is up.")
     if code in (0, 143):
         return ("The time is right, but not the exit code: 0 or 143 would mean the app stopped "
-                "on SIGTERM, and this one ignores it.")
+                "on its stop signal, and this one ignores it.")
     return ("The time is right, but not the exit code: which signal stops this app, and what "
             "code does a signal give (128 + the signal's number)?")

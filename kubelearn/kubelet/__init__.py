@@ -16,6 +16,7 @@ One concept a module:
 - :mod:`~kubelearn.kubelet.runtime` -- the simulated container runtime (containerd);
 - :mod:`~kubelearn.kubelet.images` -- registries and the catalogue of simulated images;
 - :mod:`~kubelearn.kubelet.behaviour` -- how a container behaves: annotations, commands;
+- :mod:`~kubelearn.kubelet.signals` -- the stop signal an image names, and what a signal does;
 - :mod:`~kubelearn.kubelet.events` -- records and core/v1 Events.
 """
 

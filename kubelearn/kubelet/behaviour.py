@@ -20,8 +20,10 @@ would do. Three sources, the first that speaks wins:
    ``ready-after``             ``15s``     readiness succeeds only from then on
    ``fail-readiness-after``    ``2m``      readiness fails from then on (HTTP 503)
    ``fail-liveness-after``     ``5m``      liveness (and readiness) fail from then on (HTTP 500)
-   ``ignore-sigterm``          ``"true"``  SIGTERM does nothing: only SIGKILL stops it (137)
-   ``shutdown-seconds``        ``5``       from SIGTERM to a clean exit (code 0)
+   ``ignore-stop-signal``      ``"true"``  its stop signal does nothing (SIGTERM, or the
+                                           one its image names: nginx's SIGQUIT), so
+                                           only SIGKILL stops it (137)
+   ``shutdown-seconds``        ``5``       from the stop signal to a clean exit (code 0)
    ``image-size``              ``700Mi``   the image's size, for the pull time
    ``listen``                  ``8080``    the TCP port(s) it serves on (``80,443``)
    ``cpu-usage``               ``250m``    the CPU it keeps busy while it runs (what
@@ -35,11 +37,19 @@ would do. Three sources, the first that speaks wins:
    seconds, ``sleep infinity`` forever), ``exit N``, ``true``, ``false``; e.g.
    ``command: [sh, -c, "sleep 30; exit 1"]`` runs 30 s and exits 1. A shell or
    ``sleep`` as PID 1 ignores SIGTERM (the kernel gives PID 1 no default
-   handler) unless the script ``trap``\\ s TERM.
+   action) unless the script ``trap``\\ s TERM -- and only the signals it
+   traps: in the ``nginx`` image, whose stop signal is SIGQUIT, a shell that
+   traps TERM still waits for SIGKILL.
 
 3. **The image**'s default (:mod:`kubelearn.kubelet.images`): ``nginx`` serves
    forever, ``busybox`` exits 0 at once -- under ``restartPolicy: Always``
-   that is the classic CrashLoopBackOff of a "Completed" container.
+   that is the classic CrashLoopBackOff of a "Completed" container. The image
+   also says which signals its program shuts down on.
+
+One pod field counts too: with ``shareProcessNamespace: true`` the pause
+container is PID 1 and the app is not, so a stop signal it has no handler
+for kills it (exit 128 + the signal's number, 143 for SIGTERM) instead of
+being ignored; see :mod:`kubelearn.kubelet.signals`.
 
 Which ports a server answers on is the process's business, not the pod's:
 ``containerPort`` is documentation (and a name for ``targetPort`` to point
@@ -58,6 +68,7 @@ from typing import Any
 
 from kubelearn.api import parse_quantity
 from kubelearn.api.quantity import QuantityError
+from kubelearn.kubelet import signals
 from kubelearn.kubelet.images import ImageSpec
 
 ANNOTATION_PREFIX = "sim.kubelearn.io/"
@@ -77,8 +88,10 @@ class Behaviour:
     ready_after: float = 0.0  # readiness succeeds from then on
     fail_readiness_after: float | None = None
     fail_liveness_after: float | None = None
-    handles_sigterm: bool = True
-    shutdown_seconds: float = 0.0
+    handles: frozenset[str] = frozenset({signals.SIGTERM})  # it shuts down cleanly on these
+    ignores: frozenset[str] = frozenset()  # set to SIG_IGN: they do nothing
+    pid1: bool = True  # the first process of its PID namespace (no shareProcessNamespace)
+    shutdown_seconds: float = 0.0  # from a handled signal to its clean exit
     image_size: int | None = None  # bytes, overriding the catalogue
     ports: frozenset[int] | None = None  # the TCP ports it serves on; None: any
     cpu_usage: int = 0  # millicores it keeps busy while it runs (no scheduler reads this)
@@ -100,6 +113,10 @@ class Behaviour:
         return (age >= max(self.ready_after, self.startup_seconds) - 1e-9 and self.live(age)
                 and (self.fail_readiness_after is None
                      or age < self.fail_readiness_after - 1e-9))
+
+    def on_signal(self, signal: str) -> str:
+        """What the process does with ``signal``: ``handle``, ``ignore`` or ``terminate``."""
+        return signals.reaction(signal, self.handles, self.ignores, self.pid1)
 
     def changes(self) -> list[float]:
         """The ages at which a probe's answer may change (for skipping steady probes)."""
@@ -157,8 +174,32 @@ def from_command(container: Mapping[str, Any]) -> dict[str, Any] | None:
         out["exit_code"] = 0 if flags[-1] == "true" else 1
     pid1 = words[0].rsplit("/", 1)[-1]
     if pid1 in ("sh", "bash", "ash", "dash", "sleep"):
-        out["handles_sigterm"] = "trap" in script and "TERM" in script
+        out["handles"], out["ignores"] = _trapped(script)
     return out
+
+
+# ``trap ACTION SIGNAL...``: the action (quoted, or one word), then the signals it catches.
+_TRAP = re.compile(r"""\btrap\s+('[^']*'|"[^"]*"|\S+)((?:\s+(?:SIG)?[A-Z0-9]+\b)+)""")
+_BY_NUMBER = {str(number): name for name, number in signals.NUMBERS.items()}
+
+
+def _trapped(script: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The signals a shell script ``trap``\\ s (``TERM``, ``SIGTERM`` or ``15``): caught, ignored.
+
+    ``trap '' TERM`` ignores the signal (SIG_IGN); ``trap - TERM`` puts the
+    default action back, so it catches nothing.
+    """
+    caught: set[str] = set()
+    ignored: set[str] = set()
+    for match in _TRAP.finditer(script):
+        action = match.group(1)
+        if action == "-":
+            continue
+        for word in match.group(2).split():
+            name = _BY_NUMBER.get(word) or ("" if word.startswith("SIG") else "SIG") + word
+            if name in signals.NUMBERS:
+                (ignored if action in ("''", '""') else caught).add(name)
+    return frozenset(caught), frozenset(ignored)
 
 
 def behaviour_for(pod: Mapping[str, Any], container: Mapping[str, Any],
@@ -169,7 +210,9 @@ def behaviour_for(pod: Mapping[str, Any], container: Mapping[str, Any],
         fields.update(run_seconds=FOREVER if image.serves else 0.0, exit_code=image.exit_code,
                       startup_seconds=image.startup_seconds,
                       shutdown_seconds=image.shutdown_seconds,
-                      handles_sigterm=image.handles_sigterm)
+                      handles=image.handles)
+    if ((pod.get("spec") or {}).get("shareProcessNamespace")) is True:
+        fields["pid1"] = False  # the pause container is PID 1 of the pod's shared namespace
     command = from_command(container)
     if command is not None:
         fields.update(command)
@@ -183,6 +226,9 @@ def behaviour_for(pod: Mapping[str, Any], container: Mapping[str, Any],
         except (ValueError, QuantityError) as error:
             raise ValueError(f"annotation {ANNOTATION_PREFIX}{name}.{setting}: "
                              f"invalid value {text!r}: {error}") from None
+    if fields.pop("ignore_stop_signal", False):
+        stop = image.stop_signal if image is not None else signals.DEFAULT_STOP_SIGNAL
+        fields["ignores"] = frozenset({signals.SIGTERM, stop})
     if "ports" not in fields:
         fields["ports"] = _declared_ports(container, image)
     return Behaviour(**fields)
@@ -229,7 +275,7 @@ _SETTINGS: dict[str, Any] = {
     "fail-readiness-after": lambda t: {"fail_readiness_after": parse_duration(t)},
     "fail-liveness-after": lambda t: {"fail_liveness_after": parse_duration(t)},
     "shutdown-seconds": lambda t: {"shutdown_seconds": parse_duration(t)},
-    "ignore-sigterm": lambda t: {"handles_sigterm": not _yes(t)},
+    "ignore-stop-signal": lambda t: {"ignore_stop_signal": _yes(t)},
     "image-size": lambda t: {"image_size": parse_quantity(t).value()},
     "listen": _listen,
     "cpu-usage": _cpu_usage,

@@ -7,26 +7,34 @@ A container's ``image`` is a reference like ``nginx:1.27``. The container runtim
 ``kubectl describe`` shows under *Image*.
 
 The simulated images (compressed linux/amd64 sizes, roughly as Docker Hub lists
-them; a pull takes ``size / node bandwidth``):
+them; a pull takes ``size / node bandwidth``), each with the stop signal its
+image config names (``STOPSIGNAL`` in the official image's Dockerfile; none
+means SIGTERM) and what its default command does on it:
 
-=============================  =======  ==============================================
-image                          MiB      what its default command does
-=============================  =======  ==============================================
-``nginx``                      68       serves HTTP on :80 forever; exits 0 on SIGTERM
-``httpd``                      56       serves HTTP on :80 forever; exits 0 on SIGTERM
-``redis``                      45       serves on :6379 forever; exits 0 on SIGTERM
-``postgres``                   150      serves on :5432 after 5 s of start-up; 1 s to stop
-``mysql``                      170      serves on :3306 after 15 s of start-up; 2 s to stop
-``busybox``                    2        runs ``sh``: with no terminal it exits 0 at once
-``alpine``                     3.5      runs ``sh``: exits 0 at once
-``ubuntu``                     28       runs ``bash``: exits 0 at once
-``python``                     380      runs ``python3``: exits 0 at once
-``registry.k8s.io/pause``      0.3      the sandbox ("pause") container; already on every node
-=============================  =======  ==============================================
+=============================  =======  ========  ======================================
+image                          MiB      stop      what its default command does
+=============================  =======  ========  ======================================
+``nginx``                      68       SIGQUIT   serves HTTP on :80 forever; on SIGQUIT
+                                                  (graceful) or SIGTERM (fast) it exits 0
+``httpd``                      56       SIGWINCH  serves HTTP on :80 forever; on SIGWINCH
+                                                  (graceful stop) or SIGTERM it exits 0
+``redis``                      45       SIGTERM   serves on :6379 forever; exits 0 on SIGTERM
+``postgres``                   150      SIGINT    serves on :5432 after 5 s of start-up;
+                                                  1 s to stop (SIGINT: "fast shutdown")
+``mysql``                      170      SIGTERM   serves on :3306 after 15 s of start-up;
+                                                  2 s to stop
+``busybox``                    2        SIGTERM   runs ``sh``: with no terminal it exits 0
+                                                  at once
+``alpine``                     3.5      SIGTERM   runs ``sh``: exits 0 at once
+``ubuntu``                     28       SIGTERM   runs ``bash``: exits 0 at once
+``python``                     380      SIGTERM   runs ``python3``: exits 0 at once
+``registry.k8s.io/pause``      0.3      SIGTERM   the sandbox ("pause") container; already
+                                                  on every node
+=============================  =======  ========  ======================================
 
 Any other image from a known registry (Docker Hub, registry.k8s.io, quay.io,
 ghcr.io, gcr.io, mcr.microsoft.com, public.ecr.aws, registry.gitlab.com) pulls
-fine: :data:`DEFAULT_SIZE_MIB` and "serves forever". Pulls fail, with
+fine: :data:`DEFAULT_SIZE_MIB`, "serves forever", stops on SIGTERM. Pulls fail, with
 containerd's own error text, when:
 
 - a repository name contains ``does-not-exist`` (Docker Hub's "pull access
@@ -36,7 +44,8 @@ containerd's own error text, when:
 - the name is not a valid reference (upper case): ``InvalidImageName``.
 
 How a container behaves beyond its image's default is declared on the pod:
-see :mod:`kubelearn.kubelet.behaviour`.
+see :mod:`kubelearn.kubelet.behaviour`; what a signal does to it, and which
+one the runtime sends, :mod:`kubelearn.kubelet.signals`.
 """
 
 from __future__ import annotations
@@ -44,6 +53,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+
+from kubelearn.kubelet.signals import DEFAULT_STOP_SIGNAL
 
 MiB = 1024 * 1024
 DEFAULT_SIZE_MIB = 50.0  # an image the catalogue does not know
@@ -59,39 +70,62 @@ KNOWN_REGISTRIES = frozenset({
 RESOLVE_SECONDS = 0.25
 
 
+# The signals a server's shutdown handler catches, for most servers.
+_TERM = frozenset({"SIGTERM"})
+
+
 @dataclass(frozen=True)
 class ImageSpec:
-    """A catalogue entry: size and what the image's default command does."""
+    """A catalogue entry: size, the config's stop signal, what the default command does."""
 
     size_mib: float
     serves: bool = True  # False: the default command exits at once
     exit_code: int = 0  # when it exits on its own
     startup_seconds: float = 0.0  # until it answers probes
-    shutdown_seconds: float = 0.0  # from SIGTERM to exit
-    handles_sigterm: bool = True
+    shutdown_seconds: float = 0.0  # from the stop signal to exit
+    handles: frozenset[str] = _TERM  # the signals its process shuts down cleanly on (exit 0)
     ports: tuple[int, ...] = ()  # what its server listens on (TCP), whatever the pod declares
     description: str = ""
+    stop_signal: str = DEFAULT_STOP_SIGNAL  # the image config's StopSignal (STOPSIGNAL)
 
 
+# Stop signals as the official images' Dockerfiles set them: nginx (nginx/docker-nginx
+# mainline and stable: STOPSIGNAL SIGQUIT, in the images since 2021, so in every tag
+# kubelearn's lessons use, 1.25 to 1.28), httpd (docker-library/httpd 2.4: STOPSIGNAL
+# SIGWINCH, "graceful stop"), postgres (docker-library/postgres 16 and 17: STOPSIGNAL
+# SIGINT, "fast shutdown"); redis, mysql (8.0), busybox, alpine, ubuntu, python and pause
+# name none. Which signals each program catches: nginx -s (QUIT graceful, TERM/INT
+# fast), httpd's stopping.html (TERM stop, WINCH graceful-stop), redis (TERM/INT: shutdown),
+# postgres server-shutdown.html (TERM smart, INT fast), mysqld (TERM), kubernetes
+# build/pause/linux/pause.c (INT, TERM: exit 0).
 CATALOGUE: dict[str, ImageSpec] = {
-    "docker.io/library/nginx": ImageSpec(68, ports=(80,), description="HTTP server on :80"),
-    "docker.io/library/httpd": ImageSpec(56, ports=(80,), description="Apache HTTP server on :80"),
-    "docker.io/library/redis": ImageSpec(45, ports=(6379,), description="Redis on :6379"),
+    "docker.io/library/nginx": ImageSpec(68, ports=(80,), description="HTTP server on :80",
+                                         stop_signal="SIGQUIT",
+                                         handles=frozenset({"SIGQUIT", "SIGTERM", "SIGINT"})),
+    "docker.io/library/httpd": ImageSpec(56, ports=(80,), description="Apache HTTP server on :80",
+                                         stop_signal="SIGWINCH",
+                                         handles=frozenset({"SIGWINCH", "SIGTERM"})),
+    "docker.io/library/redis": ImageSpec(45, ports=(6379,), description="Redis on :6379",
+                                         handles=frozenset({"SIGTERM", "SIGINT"})),
     "docker.io/library/postgres": ImageSpec(150, startup_seconds=5, shutdown_seconds=1,
                                             ports=(5432,),
-                                            description="PostgreSQL on :5432"),
+                                            description="PostgreSQL on :5432",
+                                            stop_signal="SIGINT",
+                                            handles=frozenset({"SIGINT", "SIGTERM"})),
     "docker.io/library/mysql": ImageSpec(170, startup_seconds=15, shutdown_seconds=2,
                                          ports=(3306,),
                                          description="MySQL on :3306"),
-    # A shell as PID 1 has no SIGTERM handler, so the kernel ignores the signal.
-    "docker.io/library/busybox": ImageSpec(2, serves=False, handles_sigterm=False,
+    # A shell as PID 1 installs no handler for SIGTERM, so the kernel ignores the signal.
+    "docker.io/library/busybox": ImageSpec(2, serves=False, handles=frozenset(),
                                            description="sh"),
-    "docker.io/library/alpine": ImageSpec(3.5, serves=False, handles_sigterm=False,
+    "docker.io/library/alpine": ImageSpec(3.5, serves=False, handles=frozenset(),
                                           description="sh"),
-    "docker.io/library/ubuntu": ImageSpec(28, serves=False, handles_sigterm=False,
+    "docker.io/library/ubuntu": ImageSpec(28, serves=False, handles=frozenset(),
                                           description="bash"),
-    "docker.io/library/python": ImageSpec(380, serves=False, description="python3"),
-    "registry.k8s.io/pause": ImageSpec(0.3, handles_sigterm=False, description="pause"),
+    "docker.io/library/python": ImageSpec(380, serves=False, handles=frozenset(),
+                                          description="python3"),
+    "registry.k8s.io/pause": ImageSpec(0.3, handles=frozenset({"SIGINT", "SIGTERM"}),
+                                       description="pause"),
 }
 
 _VALID = re.compile(r"^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(/[a-z0-9]+([._-][a-z0-9]+)*)*"
@@ -162,6 +196,16 @@ def digest_of(ref: Reference) -> str:
 def spec_for(ref: Reference) -> ImageSpec | None:
     """The catalogue entry of an image (any tag), or None."""
     return CATALOGUE.get(ref.repository)
+
+
+def stop_signal(ref: Reference) -> str:
+    """The signal the runtime stops ``ref``'s containers with: its config's, else SIGTERM.
+
+    An image the catalogue does not know has no config to read here, so it gets
+    the default, as containerd gives an image whose config names none.
+    """
+    spec = spec_for(ref)
+    return spec.stop_signal if spec else DEFAULT_STOP_SIGNAL
 
 
 def size_bytes(ref: Reference) -> int:

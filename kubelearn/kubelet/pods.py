@@ -18,7 +18,8 @@ level-triggered -- it looks at what runs and what should run, and acts
 
 Beside it run the probes (:mod:`kubelearn.kubelet.prober`) and, when the pod is
 deleted, the termination: for each container ``Killing``, the ``preStop``
-hook, SIGTERM, and SIGKILL once ``terminationGracePeriodSeconds`` (less the
+hook, the image's stop signal (SIGTERM unless its ``STOPSIGNAL`` says
+otherwise), and SIGKILL once ``terminationGracePeriodSeconds`` (less the
 hook's time, at least 2 s) is up; then the final status and -- as upstream's
 status manager does once the containers are gone -- a DELETE with
 ``gracePeriodSeconds: 0`` that removes the pod from the API.
@@ -169,7 +170,7 @@ class PodWorker:
                  "termination_grace", "annotations", "observed_phase", "observed_reason",
                  "observed_message", "qos_class", "foreign_conditions", "sent", "sent_keys",
                  "condition_times", "terminal", "terminating", "dead", "busy", "sync_due",
-                 "_timers", "service_links", "env_pod", "dns")
+                 "_timers", "service_links", "env_pod", "dns", "share_process_namespace")
 
     def __init__(self, kubelet: Kubelet, pod: Mapping[str, Any], request: Usage) -> None:
         self.kubelet = kubelet
@@ -183,6 +184,8 @@ class PodWorker:
         self.images = _images(spec)
         self.restart_policy = str(spec.get("restartPolicy") or "Always")
         self.host_network = bool(spec.get("hostNetwork"))
+        # one PID namespace for the pod, pause as its PID 1 (immutable, like hostNetwork)
+        self.share_process_namespace = spec.get("shareProcessNamespace") is True
         self.slots = [ContainerSlot(_container(c)) for c in spec.get("containers") or ()]
         self.sandbox = None
         self.dns: DNSConfig | None = None  # set by the kubelet on admission (kubelet/dns.py)
@@ -335,9 +338,15 @@ class PodWorker:
                 slot.exit_seen = True
                 slot.probes = []
                 changed = True
-                self._record("ContainerDied", f"container {slot.name} exited with code "
-                             f"{current.exit_code} ({current.reason})")
+                self._record("ContainerDied", self._died(slot.name, current))
         return changed
+
+    @staticmethod
+    def _died(name: str, container: Container) -> str:
+        """The ContainerDied record: the exit code and, after a stop, the signals sent."""
+        message = f"container {name} exited with code {container.exit_code} ({container.reason})"
+        stopped_by = container.stopped_by()
+        return f"{message} after {stopped_by}" if stopped_by else message
 
     # -- the API object ----------------------------------------------------------------------
     def update(self, pod: Mapping[str, Any]) -> None:
@@ -506,8 +515,10 @@ class PodWorker:
             return self._fail_start(slot, "InvalidImageName", message)
         ref = parse_reference(image)
         try:
-            behaviour = behaviour_for({"metadata": {"annotations": self.annotations}},
-                                      slot.spec, spec_for(ref))
+            behaviour = behaviour_for(
+                {"metadata": {"annotations": self.annotations},
+                 "spec": {"shareProcessNamespace": self.share_process_namespace}},
+                slot.spec, spec_for(ref))
         except ValueError as error:  # a sim.kubelearn.io annotation that does not parse
             return self._fail_start(slot, "CreateContainerConfigError", str(error))
         policy = str(slot.spec.get("imagePullPolicy") or "")
@@ -640,7 +651,7 @@ class PodWorker:
 
     def _stop_container(self, slot: ContainerSlot, grace: float, message: str
                         ) -> Generator[simpy.Event, Any, None]:
-        """killContainer: Killing, the preStop hook, SIGTERM, SIGKILL when grace is up."""
+        """killContainer: Killing, the preStop hook, the stop signal, SIGKILL when grace is up."""
         sim = self.kubelet.sim
         current = slot.current
         if current is None or current.state(sim.now) == "exited":

@@ -18,8 +18,11 @@ How long things take (containerd on a laptop-sized node, roughly):
   behind the other, so "Successfully pulled image ... in 2.97s (5.94s
   including waiting)";
 - create and start: :data:`CREATE_SECONDS` and :data:`START_SECONDS`;
-- stop: SIGTERM, then SIGKILL after the grace period if the process is still
-  there (exit code 137 = 128 + 9).
+- stop: the image's stop signal (``STOPSIGNAL``; SIGTERM unless it names
+  another -- nginx's is SIGQUIT), once, then SIGKILL after the grace period if
+  the process is still there (exit code 137 = 128 + 9). What the stop signal
+  does is the process's business (:mod:`kubelearn.kubelet.signals`): a handler
+  shuts it down (exit 0), else PID 1 ignores it, else it dies (128 + N).
 
 A container's environment is set when it is created and never changes after:
 containerd starts from the OCI default ``PATH``, adds ``HOSTNAME`` (the
@@ -37,6 +40,7 @@ import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from kubelearn.kubelet import signals
 from kubelearn.kubelet.behaviour import Behaviour
 from kubelearn.kubelet.images import (
     PAUSE_IMAGE,
@@ -46,6 +50,7 @@ from kubelearn.kubelet.images import (
     parse_reference,
     pull_error,
     size_bytes,
+    stop_signal,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -55,7 +60,7 @@ SANDBOX_SECONDS = 0.5  # RunPodSandbox: the pause container plus CNI ADD
 CREATE_SECONDS = 0.25  # CreateContainer
 START_SECONDS = 0.25  # StartContainer
 DEFAULT_BANDWIDTH_MIB = 25.0  # MiB/s from the registry to a node (about 200 Mbit/s)
-SIGKILL_EXIT_CODE = 137  # 128 + SIGKILL (9)
+SIGKILL_EXIT_CODE = signals.exit_code(signals.SIGKILL)  # 137 = 128 + SIGKILL (9)
 UNKNOWN_EXIT_CODE = 255  # containerd's answer for a container lost with its node
 # containerd's default CNI config (10-containerd-net.conflist) uses this range; a node
 # the control plane gave no podCIDR falls back to it.
@@ -103,7 +108,8 @@ class Container:
     """One run of one container: when it was created and started, and when it exits."""
 
     __slots__ = ("id", "pod_uid", "name", "ref", "behaviour", "attempt", "created_at",
-                 "started_at", "exit_at", "exit_code", "reason", "stop_at", "env")
+                 "started_at", "exit_at", "exit_code", "reason", "stop_at", "env",
+                 "stop_signal", "signals_sent", "exit_signal", "draining")
 
     def __init__(self, container_id: str, pod_uid: str, name: str, ref: Reference,
                  behaviour: Behaviour, attempt: int, created_at: float,
@@ -119,8 +125,12 @@ class Container:
         self.exit_at = math.inf  # when the process exits (inf: not planned)
         self.exit_code = 0
         self.reason = ""
-        self.stop_at: float | None = None  # when StopContainer sent SIGTERM
+        self.stop_at: float | None = None  # when StopContainer sent the stop signal
         self.env = env  # the process's environment, fixed at CreateContainer
+        self.stop_signal = stop_signal(ref)  # from the image config, as containerd reads it
+        self.signals_sent: tuple[str, ...] = ()  # what StopContainer sent, in order
+        self.exit_signal = ""  # the signal that ends the process, if one does
+        self.draining = False  # a handler is shutting it down: no new connections
 
     def __repr__(self) -> str:
         return f"Container({self.name}#{self.attempt}, {self.state(self.created_at)})"
@@ -142,12 +152,24 @@ class Container:
         """Seconds since the process started (0 if it has not)."""
         return 0.0 if self.started_at is None else now - self.started_at
 
-    def _exit(self, at: float, code: int, reason: str = "") -> None:
-        """Plan the exit at ``at`` unless the process exits sooner anyway."""
+    def _exit(self, at: float, code: int, reason: str = "", signal: str = "") -> None:
+        """Plan the exit at ``at`` unless the process exits sooner anyway.
+
+        ``signal`` is the one that ends it there (SIGKILL, or a signal whose default
+        action kills), if it is not exiting by itself.
+        """
         if at < self.exit_at:
             self.exit_at = at
             self.exit_code = code
             self.reason = reason or ("Completed" if code == 0 else "Error")
+            self.exit_signal = signal
+
+    def stopped_by(self) -> str:
+        """The signals that stopped it, for the kubelet's record: ``SIGQUIT, then SIGKILL``."""
+        sent = list(self.signals_sent)
+        if self.exit_signal and self.exit_signal not in sent:
+            sent.append(self.exit_signal)
+        return ", then ".join(sent)
 
 
 class ExecError(Exception):
@@ -318,19 +340,32 @@ class Runtime:
             container._exit(now + run, container.behaviour.exit_code)
 
     def stop_container(self, container: Container, grace: float) -> float:
-        """SIGTERM now, SIGKILL after ``grace`` seconds; returns when the process is gone."""
+        """The stop signal now, SIGKILL after ``grace`` seconds; returns when the process is gone.
+
+        A second stop (a delete with a shorter grace period) sends no second stop
+        signal -- containerd sends it once -- but brings SIGKILL forward.
+        """
         now = self.sim.now
         if container.state(now) == "exited":
             return container.exit_at
-        container.stop_at = now
         if container.started_at is None:  # created, never started: just removed
+            container.stop_at = now
             container._exit(now, 0)
             return now
-        behaviour = container.behaviour
-        if behaviour.handles_sigterm and behaviour.shutdown_seconds <= grace + 1e-9:
-            container._exit(now + behaviour.shutdown_seconds, 0)
-        else:
-            container._exit(now + grace, SIGKILL_EXIT_CODE)
+        signal = container.stop_signal
+        if container.stop_at is None:
+            container.stop_at = now
+            container.signals_sent += (signal,)
+        reaction = container.behaviour.on_signal(signal)
+        shutdown = container.behaviour.shutdown_seconds
+        if reaction == signals.TERMINATE:  # the default action: it dies at once
+            container._exit(container.stop_at, signals.exit_code(signal), signal=signal)
+        elif reaction == signals.HANDLE and container.stop_at + shutdown <= now + grace + 1e-9:
+            container.draining = True
+            container._exit(container.stop_at + shutdown, 0)
+        else:  # ignored, or its shutdown outlasts the grace period
+            container.draining = reaction == signals.HANDLE
+            container._exit(now + grace, SIGKILL_EXIT_CODE, signal=signals.SIGKILL)
         return container.exit_at
 
     def lose_everything(self) -> None:
@@ -364,18 +399,17 @@ class Runtime:
         """The container that would accept a TCP connection to ``port`` now (or ``at``).
 
         A process accepts on the ports it serves (:meth:`Behaviour.serves`) once it is
-        listening, until SIGTERM if it handles the signal (it closes its listener and
-        drains, as nginx does), else until it is killed.
+        listening, until its stop signal if it handles that signal (it closes its
+        listener and drains, as nginx does on SIGQUIT), else until it is killed.
         """
         now = self.sim.now if at is None else at
         for container in self.containers.get(sandbox.pod_uid, ()):
             if container.started_at is None or now >= container.exit_at - 1e-9 \
                     or now < container.started_at:
                 continue
-            behaviour = container.behaviour
-            if container.stop_at is not None and behaviour.handles_sigterm:
+            if container.draining:
                 continue
-            if behaviour.serves(port, now - container.started_at):
+            if container.behaviour.serves(port, now - container.started_at):
                 return container
         return None
 

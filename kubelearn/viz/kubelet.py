@@ -1,7 +1,7 @@
 """Plots and tables for lesson 05, from the kubelet's records alone.
 
 Heartbeats; a pod's start-up; ImagePullBackOff and CrashLoopBackOff; probes (and a
-widget for a slow starter's liveness probe); and termination: preStop, SIGTERM, SIGKILL.
+widget for a slow starter's liveness probe); and termination: preStop, stop signal, SIGKILL.
 """
 
 from __future__ import annotations
@@ -490,7 +490,8 @@ def termination_steps(events: pd.DataFrame, pods: Iterable[str],
                       namespace: str = "default") -> pd.DataFrame:
     """How each pod stopped, in seconds from the kubelet's ``Killing`` (the delete).
 
-    Columns: how long the preStop hook ran, when SIGTERM was sent (after the hook), when
+    Columns: how long the preStop hook ran, when the image's stop signal was sent (after the
+    hook: SIGTERM unless the image names another, SIGQUIT for nginx), when
     the process exited, its exit code, and when the pod left the API.
     """
     rows = []
@@ -510,13 +511,13 @@ def termination_steps(events: pd.DataFrame, pods: Iterable[str],
                      round(float(died["time"].iloc[0]) - zero, 2) if len(died) else None,
                      int(code.iloc[0]) if len(code) else -1,
                      round(float(gone.iloc[0]) - zero, 2) if len(gone) else None))
-    return pd.DataFrame(rows, columns=["pod", "preStop hook (s)", "SIGTERM at", "exited at",
+    return pd.DataFrame(rows, columns=["pod", "preStop hook (s)", "stop signal at", "exited at",
                                        "exit code", "removed from the API at"]).set_index("pod")
 
 
 def termination_timeline(events: pd.DataFrame, pods: Iterable[str], grace: float = 30,
                          namespace: str = "default") -> Figure:
-    """One lane per pod from its delete: the preStop hook, the wait after SIGTERM, the exit.
+    """One lane per pod from its delete: the preStop hook, the wait after the stop signal, the exit.
 
     A dashed line marks the end of the grace period (``terminationGracePeriodSeconds``),
     where SIGKILL ends whatever still runs (exit code 137 = 128 + 9).
@@ -534,7 +535,7 @@ def termination_timeline(events: pd.DataFrame, pods: Iterable[str], grace: float
         if hook > 0:
             handles["preStop hook runs"] = ax.barh(row, hook, height=0.5, color="tab:blue")
         if exited > hook:
-            handles["SIGTERM sent; waiting for the process to exit"] = ax.barh(
+            handles["stop signal sent; waiting for the process to exit"] = ax.barh(
                 row, exited - hook, left=hook, height=0.5, color="tab:orange")
         killed = code == 137
         label = "SIGKILL: exit code 137" if killed else f"exited by itself: code {code}"
@@ -548,8 +549,8 @@ def termination_timeline(events: pd.DataFrame, pods: Iterable[str], grace: float
     ax.invert_yaxis()
     ax.set_xlim(-1, grace * 1.35)
     ax.set_xlabel("seconds since the pod was deleted (simulated)")
-    ax.set_title("Deleting a pod: preStop, then SIGTERM, then SIGKILL when the grace "
-                 "period is up")
+    ax.set_title("Deleting a pod: preStop, then the stop signal, then SIGKILL when the "
+                 "grace period is up")
     ax.grid(axis="x", alpha=0.3)
     shown = sorted(handles, key=lambda label: _TERMINATION_ORDER.index(label.split(":")[0]))
     fig.legend([handles[label] for label in shown], shown, fontsize=8,
@@ -558,5 +559,5 @@ def termination_timeline(events: pd.DataFrame, pods: Iterable[str], grace: float
 
 
 # The termination plot's legend, in the order things happen.
-_TERMINATION_ORDER = ["preStop hook runs", "SIGTERM sent; waiting for the process to exit",
+_TERMINATION_ORDER = ["preStop hook runs", "stop signal sent; waiting for the process to exit",
                       "exited by itself", "SIGKILL", "grace period ends"]
