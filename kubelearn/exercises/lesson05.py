@@ -171,8 +171,8 @@ def _check_slow_stop(answer: Any) -> str:
                     "What stops it, and when?")
         if seconds == 30:
             return "Not yet: this pod sets its own terminationGracePeriodSeconds."
-        return ("Not yet: the time is off. The hook runs first, then the stop signal; SIGKILL comes "
-                "when the grace period, counted from the delete, is up.")
+        return ("Not yet: the time is off. The hook runs first, then the stop signal; SIGKILL "
+                "comes when the grace period, counted from the delete, is up.")
     if code in (0, 143):
         return ("The time is right, but not the exit code: 0 or 143 would mean the app stopped "
                 "on its stop signal, and this one ignores it.")
