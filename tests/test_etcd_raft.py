@@ -164,6 +164,19 @@ def test_a_leader_is_elected_on_start_after_a_randomized_timeout():
     assert roles == ["follower", "follower", "leader"]
 
 
+def test_record_rows_are_the_records_rows_after_a_time():
+    sim, group = make(seed=1)
+    sim.run(3)
+    crashed_at = group.now
+    group.crash(group.leader)
+    sim.run(3)
+    frame = group.records()
+    assert group.record_rows() == [tuple(row) for row in frame.itertuples(index=False)]
+    later = [tuple(row) for row in frame[frame.time > crashed_at].itertuples(index=False)]
+    assert group.record_rows(since=crashed_at) == later
+    assert later and any(row[3] == "BecameLeader" for row in later)
+
+
 def test_election_timeouts_are_whole_ticks_in_one_to_two_seconds():
     _, group = make(members=5)
     ticks = {group.members["etcd-1"]._random_timeout() for _ in range(500)}
