@@ -17,11 +17,12 @@ NodeUnschedulable, NodeName, NodePorts, TaintToleration, NodeAffinity,
 NodeResourcesFit (all three scoring strategies), NodeResourcesBalancedAllocation
 (up to two resources), ImageLocality, PodTopologySpread and InterPodAffinity. Each
 plugin's filter and scoring formulas live once, in its own module, beside its per-node
-form (``filter_mask``, ``fit_mask``, ``filter_columns``, ``filter_nodes``,
-``score_nodes``, ``score_columns``, ``score_matrix``); this module builds the columns
-they read and runs the cycle. It visits the nodes
-in the same order, stops at the same ``numFeasibleNodesToFind``, computes the
-same integers (floats where upstream uses them, in the same order of
+form (``filter_mask``, ``fit_mask``, ``filter_nodes``, ``score_nodes``,
+``score_column``, ``score_columns``, ``score_matrix``). This module keeps the columns
+they read (:class:`NodeArrays`; a plugin sees the snapshot's share of them as
+:class:`~kubelearn.scheduler.plugins.helper.NodeColumns`) and runs the cycle. It
+visits the nodes in the same order, stops at the same ``numFeasibleNodesToFind``,
+computes the same integers (floats where upstream uses them, in the same order of
 operations) and makes the same draw for ties -- so placements equal the
 per-node path's for the same seed. Anything else (a learner's plugin, a pod
 naming its node or shortlisting nodes by name, a pod no node fits -- whose
@@ -36,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kubelearn.api import LabelSelector, SelectorError
+from kubelearn.api import LabelSelector, Requirement
 from kubelearn.scheduler.framework import (
     CycleState,
     Profile,
@@ -62,19 +63,11 @@ from kubelearn.scheduler.plugins.helper import (
     PREFER_NO_SCHEDULE,
     pod_tolerations,
 )
-from kubelearn.scheduler.plugins.image_locality import (
-    ImageLocality,
-)
+from kubelearn.scheduler.plugins.image_locality import ImageLocality
 from kubelearn.scheduler.plugins.interpodaffinity import InterPodAffinity
-from kubelearn.scheduler.plugins.node_affinity import (
-    NodeAffinity,
-    NodeAffinityParseError,
-    NodeSelector,
-    NodeSelectorTerm,
-    RequiredNodeAffinity,
-)
+from kubelearn.scheduler.plugins.node_affinity import NodeAffinity, NodeAffinityParseError
 from kubelearn.scheduler.plugins.node_name import NodeName
-from kubelearn.scheduler.plugins.node_ports import NodePorts, fits_ports
+from kubelearn.scheduler.plugins.node_ports import NodePorts
 from kubelearn.scheduler.plugins.node_resources_fit import (
     LEAST_ALLOCATED,
     MOST_ALLOCATED,
@@ -85,14 +78,7 @@ from kubelearn.scheduler.plugins.node_unschedulable import (
     NodeUnschedulable,
     tolerates_unschedulable,
 )
-from kubelearn.scheduler.plugins.pod_topology_spread import (
-    DO_NOT_SCHEDULE,
-    HONOR,
-    LABEL_HOSTNAME,
-    SCHEDULE_ANYWAY,
-    PodTopologySpread,
-    TopologySpreadConstraint,
-)
+from kubelearn.scheduler.plugins.pod_topology_spread import PodTopologySpread
 from kubelearn.scheduler.plugins.resource_allocation import pod_resource_requests
 from kubelearn.scheduler.plugins.taint_toleration import (
     TaintToleration,
@@ -109,7 +95,7 @@ SUPPORTED_PLUGINS = (NodeUnschedulable, NodeName, NodePorts, TaintToleration, No
                      NodeResourcesFit, NodeResourcesBalancedAllocation, ImageLocality,
                      PodTopologySpread, InterPodAffinity)
 SPREAD_CACHE_SIZE = 64  # selectors whose per-node matching-pod counts are kept up to date
-SHAPE_CACHE_SIZE = 1024  # pod shapes whose default spreading constraints (tolerations) are kept
+SHAPE_CACHE_SIZE = 1024  # tolerations whose untolerated taints are kept
 _MISSING = -1  # the label code of a node without the key
 LabelKey = tuple[str, str, str]  # (namespace, label key, value)
 # The integer columns. The free_* rows (pods left; allocatable - requested) sit together, in
@@ -119,6 +105,15 @@ INT_FIELDS = ("alloc_cpu", "alloc_mem", "alloc_eph", "alloc_pods", "req_cpu", "r
               "free_eph")
 (ALLOC_CPU, ALLOC_MEM, ALLOC_EPH, ALLOC_PODS, REQ_CPU, REQ_MEM, REQ_EPH, NZ_CPU, NZ_MEM,
  POD_COUNT, FREE_PODS, FREE_CPU, FREE_MEM, FREE_EPH) = range(len(INT_FIELDS))
+
+
+Selection = slice | np.ndarray  # slots: a slice of the arranged columns, or chosen slots
+MaskFn = Callable[[Selection], np.ndarray]
+FIRST_WINDOW = 256  # nodes filtered in the first window (at least twice the nodes to find)
+
+
+def _size(sel: Selection) -> int:
+    return sel.stop - sel.start if isinstance(sel, slice) else len(sel)
 
 
 def popcount(words: np.ndarray) -> np.ndarray:
@@ -153,7 +148,9 @@ class NodeArrays:
         self.label_codes: dict[str, np.ndarray] = {}
         self.label_values: dict[str, list[str]] = {}
         self.label_index: dict[str, dict[str, int]] = {}
-        self.label_version: dict[str, int] = {}
+        # ... and per label requirement its verdict per value code (see requirement_verdicts)
+        self.requirement_tables: dict[Requirement, np.ndarray] = {}
+        self.untolerated_seen: dict[tuple, np.ndarray | None] = {}  # see untolerated_words
         self.slot_labels: list[Mapping[str, str]] = []
         # images: size per node (0: absent)
         self.image_sizes: dict[str, np.ndarray] = {}
@@ -324,13 +321,51 @@ class NodeArrays:
             words[i // 64] |= np.uint64(1 << (i % 64))
         return words
 
+    def untolerated_words(self, tolerations: Sequence[Mapping[str, Any]],
+                          effects: Sequence[str]) -> np.ndarray | None:
+        """Bitmask words of the cluster's taints with these effects the tolerations leave.
+
+        None if there is no such taint anywhere.
+        """
+        # Pods of a template share their tolerations: remembered per tolerations and taint
+        # registry (it only grows, so its length tells its version).
+        try:
+            key = (len(self.taints), tuple(effects),
+                   tuple(tuple(t.items()) for t in tolerations))
+            known = self.untolerated_seen.get(key, False)
+        except TypeError:  # an unhashable value in a toleration: work it out every time
+            key, known = None, False
+        if known is not False:
+            return known
+        ids = untolerated_taints(self.taints, tolerations, effects)
+        words = self.taint_mask(ids) if ids else None
+        if key is not None:
+            if len(self.untolerated_seen) >= SHAPE_CACHE_SIZE:
+                self.untolerated_seen.clear()
+            self.untolerated_seen[key] = words
+        return words
+
+    def requirement_verdicts(self, requirement: Requirement) -> np.ndarray:
+        """``requirement.matches`` per value code of its key; the last entry: key missing.
+
+        Worked out once per distinct value, not once per node: indexed by the nodes'
+        codes (-1 picks the last entry) it says which nodes match. A key's values
+        only grow, so a table stays right until a new value comes.
+        """
+        values = self.label_values.get(requirement.key, [])
+        table = self.requirement_tables.get(requirement)
+        if table is None or len(table) != len(values) + 1:
+            table = np.array([requirement.matches({requirement.key: v}) for v in values]
+                             + [requirement.matches({})], dtype=bool)
+            self.requirement_tables[requirement] = table
+        return table
+
     def _set_labels(self, s: int, labels: Mapping[str, str]) -> None:
         old = self.slot_labels[s]
         if old == labels:
             return
         for key in old.keys() - labels.keys():
             self.label_codes[key][s] = _MISSING
-            self.label_version[key] += 1
         for key, value in labels.items():
             if old.get(key, None) == value and key in old:
                 continue
@@ -339,14 +374,12 @@ class NodeArrays:
                 codes = self.label_codes[key] = np.full(self.cap, _MISSING, dtype=np.int32)
                 self.label_values[key] = []
                 self.label_index[key] = {}
-                self.label_version[key] = 0
             index = self.label_index[key]
             code = index.get(value)
             if code is None:
                 code = index[value] = len(self.label_values[key])
                 self.label_values[key].append(value)
             codes[s] = code
-            self.label_version[key] += 1
         self.slot_labels[s] = dict(labels)
 
     def _set_images(self, s: int, images: dict[str, int]) -> None:
@@ -425,17 +458,65 @@ class NodeArrays:
         return counts
 
 
+class SnapshotColumns:
+    """The snapshot's nodes as the plugins' array forms read them (helper.NodeColumns).
+
+    Views of the first ``n`` slots of :class:`NodeArrays`, which
+    :meth:`VectorizedScheduler.arrange` lays out so that slot ``i`` is node ``i`` of
+    the snapshot.
+    """
+
+    def __init__(self, arrays: NodeArrays, snapshot: Snapshot) -> None:
+        self.arrays = arrays
+        self.snapshot = snapshot
+        self.n = len(snapshot.node_infos)
+
+    def names(self) -> Sequence[str]:
+        """Each node's name."""
+        return self.arrays.names[:self.n]  # type: ignore[return-value]  # all set below n
+
+    def label(self, key: str) -> tuple[np.ndarray, Sequence[str]]:
+        """Each node's value code for label ``key`` (-1: missing), and the values."""
+        codes = self.arrays.label_codes.get(key)
+        if codes is None:
+            return np.full(self.n, _MISSING, dtype=np.int64), []
+        return codes[:self.n].astype(np.int64), self.arrays.label_values[key]
+
+    def label_matches(self, requirement: Requirement) -> np.ndarray:
+        """Where the node's labels satisfy ``requirement``: its verdicts, looked up by code."""
+        codes = self.arrays.label_codes.get(requirement.key)
+        if codes is None:  # no node has the key
+            return np.full(self.n, requirement.matches({}), dtype=bool)
+        return self.arrays.requirement_verdicts(requirement)[codes[:self.n]]
+
+    def untolerated_taints(self, tolerations: Sequence[Mapping[str, Any]],
+                           effects: Sequence[str] = DO_NOT_SCHEDULE_EFFECTS) -> np.ndarray:
+        """How many of each node's taints with these effects the tolerations leave."""
+        return self.untolerated_at(slice(0, self.n), tolerations, effects)
+
+    def untolerated_at(self, sel: Selection, tolerations: Sequence[Mapping[str, Any]],
+                       effects: Sequence[str]) -> np.ndarray:
+        """:meth:`untolerated_taints` of the nodes ``sel`` only."""
+        words = self.arrays.untolerated_words(tolerations, effects)
+        if words is None:
+            return np.zeros(_size(sel), dtype=np.int64)
+        return popcount(self.arrays.taint_bits[:, sel] & words[:, None]).sum(axis=0)
+
+    def matching_pods(self, namespace: str, selector: LabelSelector) -> np.ndarray:
+        """Per node: its pods of ``namespace`` that ``selector`` matches, not terminating."""
+        return self.arrays.matching_pods(namespace, selector)[:self.n]
+
+    def ports_in_use(self) -> np.ndarray:
+        """Where some pod on the node uses a host port."""
+        return self.arrays.has_ports[:self.n]
+
+    def node_info(self, i: int) -> NodeInfo:
+        """Node ``i`` of the snapshot."""
+        return self.snapshot.node_infos[i]
+
+
 class _Unsupported(Exception):
     """This pod or profile goes the per-node way."""
-
-
-Selection = slice | np.ndarray  # slots: a slice of the arranged columns, or chosen slots
-MaskFn = Callable[[Selection], np.ndarray]
-FIRST_WINDOW = 256  # nodes filtered in the first window (at least twice the nodes to find)
-
-
-def _size(sel: Selection) -> int:
-    return sel.stop - sel.start if isinstance(sel, slice) else len(sel)
 
 
 class VectorizedScheduler:
@@ -447,12 +528,8 @@ class VectorizedScheduler:
         self._supported: dict[int, bool] = {}
         self._arranged_for: Any = None
         self.n = 0
-        self._req_tables: dict[Any, tuple[int, np.ndarray]] = {}
+        self.columns = SnapshotColumns(self.arrays, Snapshot())  # what the plugins read
         self._positive: dict[tuple[Any, ...], bool] = {}
-        # spreading's default constraints, per pod shape, for one snapshot (see _constraints)
-        self._constraints_for: Snapshot | None = None
-        self._constraints_seen: dict[tuple, tuple[PodTopologySpread, list]] = {}
-        self._untolerated_seen: dict[tuple, np.ndarray | None] = {}  # see _untolerated_words
         self.cycles = 0  # cycles run here
         self.fallbacks = 0  # cycles handed to the per-node path
 
@@ -494,7 +571,8 @@ class VectorizedScheduler:
         if self._arranged_for is not snapshot:
             self.arrays.arrange([n.name for n in snapshot.node_infos])
             self._arranged_for = snapshot
-            self.n = len(snapshot.node_infos)
+            self.columns = SnapshotColumns(self.arrays, snapshot)
+            self.n = self.columns.n
         return self.n
 
     # -- the cycle -----------------------------------------------------------------------------
@@ -598,171 +676,55 @@ class VectorizedScheduler:
 
     # -- filters -------------------------------------------------------------------------------
     def filters(self, profile: Profile, pod: Mapping[str, Any], info: PodInfo,
-                n: int, state: CycleState | None = None) -> list[MaskFn]:
+                n: int, state: CycleState) -> list[MaskFn]:
         """Each Filter plugin as a function of a selection of slots: True where it passes.
 
-        What needs the whole cluster (spreading's per-domain counts) or Python per
-        distinct value (label requirements) is worked out here, once per pod.
+        The plugins whose masks need the whole cluster (spreading's per-domain
+        counts) or Python per distinct value (label requirements) answer for every
+        node at once, here, once per pod; each window then takes its slice.
         """
         a = self.arrays
         spec = pod.get("spec") or {}
         if spec.get("nodeName"):
             raise _Unsupported("pod names its node")
         masks: list[MaskFn] = []
-        tolerations = pod_tolerations(pod)
-        everyone = slice(0, n)
         for pl in profile.filter_plugins:
             if isinstance(pl, NodeUnschedulable):
                 if not tolerates_unschedulable(pod):
                     masks.append(lambda sel: NodeUnschedulable.filter_mask(a.unschedulable[sel]))
             elif isinstance(pl, TaintToleration):
-                words = self._untolerated_words(tolerations, DO_NOT_SCHEDULE_EFFECTS)
+                words = a.untolerated_words(pod_tolerations(pod), DO_NOT_SCHEDULE_EFFECTS)
                 if words is not None:  # else no node has a taint the pod does not tolerate
                     masks.append(lambda sel, w=words: TaintToleration.filter_mask(
                         a.taint_bits[:, sel], w))
-            elif isinstance(pl, NodeAffinity):
-                full = self._node_affinity_filter(pl, pod, everyone)
-                if full is not None:
-                    masks.append(lambda sel, m=full: m[sel])
-            elif isinstance(pl, NodePorts):
-                if info.host_ports:
-                    full = self._ports_free(info.host_ports, everyone)
-                    masks.append(lambda sel, m=full: m[sel])
             elif isinstance(pl, NodeResourcesFit):
                 masks.append(self._fits(pl, info.requested))
-            elif isinstance(pl, PodTopologySpread):
-                full = self._spread_filter(pl, pod, everyone)
-                if full is not None:
-                    masks.append(lambda sel, m=full: m[sel])
-            elif isinstance(pl, InterPodAffinity):
+            else:
                 try:
-                    full = pl.filter_nodes(state or CycleState(self.cache.snapshot()), pod, info,
-                                           self._label_domains)
-                except ValueError as e:
+                    full = self._full_mask(pl, state, pod, info)
+                except ValueError as e:  # a bad selector or term: the per-node path says so
                     raise _Unsupported("the per-node path reports the error") from e
                 if full is not None:
                     masks.append(lambda sel, m=full: m[sel])
-            elif isinstance(pl, NodeName):
-                pass  # a pending pod names no node (checked above)
         return masks
 
-    def _label_domains(self, key: str) -> tuple[np.ndarray, Sequence[str]]:
-        """The snapshot's nodes' codes for label ``key`` (-1: missing), and the values."""
-        a = self.arrays
-        codes = a.label_codes.get(key)
-        if codes is None:
-            return np.full(self.n, _MISSING, dtype=np.int64), []
-        return codes[:self.n].astype(np.int64), a.label_values[key]
-
-    def _untolerated_words(self, tolerations: Sequence[Mapping[str, Any]],
-                           effects: Sequence[str]) -> np.ndarray | None:
-        """Bitmask words of the cluster's taints with these effects the pod does not tolerate."""
-        taints = self.arrays.taints
-        # Pods of a template share their tolerations: remembered per tolerations and taint
-        # registry (it only grows, so its length tells its version).
-        try:
-            key = (len(taints), tuple(effects), tuple(tuple(t.items()) for t in tolerations))
-            known = self._untolerated_seen.get(key, False)
-        except TypeError:  # an unhashable value in a toleration: work it out every time
-            key, known = None, False
-        if known is not False:
-            return known
-        ids = untolerated_taints(taints, tolerations, effects)
-        words = self.arrays.taint_mask(ids) if ids else None
-        if key is not None:
-            if len(self._untolerated_seen) >= SHAPE_CACHE_SIZE:
-                self._untolerated_seen.clear()
-            self._untolerated_seen[key] = words
-        return words
-
-    def _untolerated(self, sel: Selection, tolerations: Sequence[Mapping[str, Any]],
-                     effects: Sequence[str]) -> np.ndarray:
-        """How many of each node's taints with these effects the tolerations leave."""
-        words = self._untolerated_words(tolerations, effects)
-        if words is None:
-            return np.zeros(_size(sel), dtype=np.int64)
-        return popcount(self.arrays.taint_bits[:, sel] & words[:, None]).sum(axis=0)
-
-    def _node_affinity_filter(self, pl: NodeAffinity, pod: Mapping[str, Any],
-                              sel: Selection) -> np.ndarray | None:
-        spec = pod.get("spec") or {}
-        required = ((spec.get("affinity") or {}).get("nodeAffinity")
-                    or {}).get("requiredDuringSchedulingIgnoredDuringExecution")
-        if isinstance(required, Mapping):
-            for term in required.get("nodeSelectorTerms") or []:
-                if term.get("matchFields"):
-                    raise _Unsupported("matchFields may shortlist nodes in PreFilter")
-        elif pl.added_node_selector is None and spec.get("nodeSelector") is None:
-            return None  # PreFilter says Skip
-        mask = np.ones(_size(sel), dtype=bool)
-        if pl.added_node_selector is not None:
-            mask &= self.node_selector_mask(pl.added_node_selector, sel)
-        return mask & self.required_mask(RequiredNodeAffinity(pod), sel)
-
-    def required_mask(self, required: RequiredNodeAffinity, sel: Selection) -> np.ndarray:
-        """RequiredNodeAffinity.match over the nodes."""
-        mask = np.ones(_size(sel), dtype=bool)
-        if required.label_selector is not None:
-            for req in required.label_selector.requirements:
-                mask &= self._requirement_mask(req, sel)
-        if required.node_selector is not None:
-            mask &= self.node_selector_mask(required.node_selector, sel)
-        return mask
-
-    def node_selector_mask(self, selector: NodeSelector, sel: Selection) -> np.ndarray:
-        """NodeSelector.match: any term matches."""
-        mask = np.zeros(_size(sel), dtype=bool)
-        for term in selector.terms:
-            mask |= self.term_mask(term, sel)
-        return mask
-
-    def term_mask(self, term: NodeSelectorTerm, sel: Selection) -> np.ndarray:
-        """NodeSelectorTerm.matches: every requirement and field holds."""
-        size = _size(sel)
-        if term.errors:
-            return np.zeros(size, dtype=bool)
-        mask = np.ones(size, dtype=bool)
-        if term.labels is not None:
-            for req in term.labels.requirements:
-                mask &= self._requirement_mask(req, sel)
-        for key, op, value in term.fields or ():
-            if key == "metadata.name":
-                names = self.arrays.names
-                chosen = names[sel] if isinstance(sel, slice) else [names[s] for s in sel]
-                equal = np.fromiter((name == value for name in chosen), dtype=bool, count=size)
-            else:
-                equal = np.full(size, value == "", dtype=bool)
-            mask &= equal if op == "In" else ~equal
-        return mask
-
-    def _requirement_mask(self, req: Any, sel: Selection) -> np.ndarray:
-        """A label requirement over the nodes: its verdict per distinct value, looked up."""
-        a = self.arrays
-        codes = a.label_codes.get(req.key)
-        if codes is None:
-            return np.full(_size(sel), req.matches({}), dtype=bool)
-        version = a.label_version[req.key]
-        cached = self._req_tables.get(req)
-        if cached is None or cached[0] != version or len(cached[1]) != \
-                len(a.label_values[req.key]) + 1:
-            values = a.label_values[req.key]
-            table = np.array([req.matches({req.key: v}) for v in values] + [req.matches({})],
-                             dtype=bool)
-            self._req_tables[req] = (version, table)
-        else:
-            table = cached[1]
-        return table[codes[sel]]  # code -1 picks the last entry: the key is missing
-
-    def _ports_free(self, ports: Sequence[Mapping[str, Any]], sel: Selection) -> np.ndarray:
-        a = self.arrays
-        mask = np.ones(_size(sel), dtype=bool)
-        slots = np.arange(sel.start, sel.stop) if isinstance(sel, slice) else sel
-        for i in np.flatnonzero(a.has_ports[sel]):
-            name = a.names[int(slots[i])]
-            info = self.cache.nodes.get(name) if name else None
-            if info is not None and not fits_ports(ports, info):
-                mask[i] = False
-        return mask
+    def _full_mask(self, pl: Any, state: CycleState, pod: Mapping[str, Any], info: PodInfo
+                   ) -> np.ndarray | None:
+        """A plugin's filter over every node of the snapshot; None: its PreFilter says Skip."""
+        columns = self.columns
+        if isinstance(pl, NodeAffinity):
+            if pl.shortlists_nodes(pod):
+                raise _Unsupported("matchFields may shortlist nodes in PreFilter")
+            return pl.filter_mask(pod, columns)
+        if isinstance(pl, NodePorts):
+            return NodePorts.filter_mask(info.host_ports, columns) if info.host_ports else None
+        if isinstance(pl, PodTopologySpread):
+            return pl.filter_mask(state, pod, columns)
+        if isinstance(pl, InterPodAffinity):
+            return pl.filter_nodes(state, pod, info, columns.label)
+        if isinstance(pl, NodeName):
+            return None  # a pending pod names no node (checked above)
+        raise _Unsupported(pl.name)  # pragma: no cover - supports() keeps others out
 
     def _fits(self, pl: NodeResourcesFit, request: Resource) -> MaskFn:
         """NodeResourcesFit's filter over a selection: its thresholds, our free columns."""
@@ -775,145 +737,6 @@ class VectorizedScheduler:
             return pl.fit_mask(thresholds, a.ints[FREE_PODS:FREE_EPH + 1, sel],
                                lambda name: (a.scalar_alloc[name][sel], a.scalar_req[name][sel]))
         return fits
-
-    # -- PodTopologySpread ---------------------------------------------------------------------
-    def _constraints(self, pl: PodTopologySpread, pod: Mapping[str, Any], action: str,
-                     state: CycleState | None = None) -> list[TopologySpreadConstraint]:
-        snapshot = state.snapshot if state is not None else self.cache.snapshot()
-        # The defaults with the deduced selector are the same for every pod of a controller:
-        # kept per snapshot (whose Services and controllers they read) and pod shape.
-        key = _default_constraints_key(pl, pod, action)
-        if key is not None:
-            if self._constraints_for is not snapshot:
-                self._constraints_for, self._constraints_seen = snapshot, {}
-            seen = self._constraints_seen.get(key)
-            if seen is not None and seen[0] is pl:
-                return seen[1]
-        try:
-            constraints = pl.constraints(state if state is not None else CycleState(snapshot),
-                                         pod, action)
-        except SelectorError as e:
-            raise _Unsupported("bad selector: the per-node path reports it") from e
-        if key is not None:
-            if len(self._constraints_seen) >= SHAPE_CACHE_SIZE:
-                self._constraints_seen.clear()
-            self._constraints_seen[key] = (pl, constraints)
-        return constraints
-
-    def _domains(self, key: str, sel: Selection, missing_as_empty: bool) -> np.ndarray:
-        """Each node's value code for ``key``; -1 if missing, or the code of "" if asked."""
-        a = self.arrays
-        codes = a.label_codes.get(key)
-        if codes is None:
-            if not missing_as_empty:
-                return np.full(_size(sel), _MISSING, dtype=np.int64)
-            return np.zeros(_size(sel), dtype=np.int64)  # no node has the key: all in ""
-        out = codes[sel].astype(np.int64)
-        if missing_as_empty:
-            empty = a.label_index[key].get("")
-            if empty is None:
-                empty = len(a.label_values[key])  # a code no node holds
-            out[out == _MISSING] = empty
-        return out
-
-    def _has_key(self, key: str, sel: Selection) -> np.ndarray:
-        """Which nodes have the label ``key`` (``_domains(key, sel, False) != _MISSING``)."""
-        codes = self.arrays.label_codes.get(key)
-        if codes is None:
-            return np.zeros(_size(sel), dtype=bool)
-        return codes[sel] != _MISSING
-
-    def _inclusion(self, c: TopologySpreadConstraint, pod: Mapping[str, Any],
-                   sel: Selection) -> np.ndarray:
-        """match_node_inclusion_policies over the nodes."""
-        mask = np.ones(_size(sel), dtype=bool)
-        if c.node_affinity_policy == HONOR and _may_require_nodes(pod):
-            mask &= self.required_mask(RequiredNodeAffinity(pod), sel)
-        if c.node_taints_policy == HONOR:
-            mask &= self._untolerated(sel, pod_tolerations(pod), DO_NOT_SCHEDULE_EFFECTS) == 0
-        return mask
-
-    def _spread_filter(self, pl: PodTopologySpread, pod: Mapping[str, Any],
-                       sel: slice) -> np.ndarray | None:
-        """PreFilter's per-domain counts over all nodes, then each node's skew."""
-        own = (pod.get("spec") or {}).get("topologySpreadConstraints")
-        if not own and pl.system_defaulted:
-            return None  # the system defaults are all ScheduleAnyway: PreFilter says Skip
-        constraints = self._constraints(pl, pod, DO_NOT_SCHEDULE)
-        if not constraints:
-            return None  # PreFilter says Skip
-        a = self.arrays
-        meta = pod.get("metadata") or {}
-        namespace = meta.get("namespace") or "default"
-        pod_labels = meta.get("labels") or {}
-        size = _size(sel)
-        has_all = np.ones(size, dtype=bool)
-        for c in constraints:
-            has_all &= self._domains(c.topology_key, sel, False) != _MISSING
-        mask = np.ones(size, dtype=bool)
-        for c in constraints:
-            domains = self._domains(c.topology_key, sel, False)
-            eligible = has_all & self._inclusion(c, pod, sel)
-            counts = a.matching_pods(namespace, c.selector)[sel]
-            mask &= pl.filter_columns(c, domains, eligible, counts, pod_labels)
-        return mask
-
-    def _spread_scores(self, pl: PodTopologySpread, state: CycleState, pod: Mapping[str, Any],
-                       feasible: np.ndarray, n: int) -> np.ndarray | None:
-        """PreScore, Score and NormalizeScore of soft spreading; None when it skips."""
-        if not n:
-            return None
-        own = (pod.get("spec") or {}).get("topologySpreadConstraints") or []
-        require_all = bool(own) or not pl.system_defaulted
-        if not own and pl.system_defaulted and not _may_have_default_selector(
-                pod, state.snapshot):
-            return None  # no Service or controller selects the pod: no default selector
-        constraints = self._constraints(pl, pod, SCHEDULE_ANYWAY, state)
-        if not constraints:
-            return None
-        a = self.arrays
-        namespace = (pod.get("metadata") or {}).get("namespace") or "default"
-        everyone = slice(0, n)
-        n_cand = len(feasible)
-        # Which candidates have each topology key: worked out once per key, not per use.
-        cand_keys = {c.topology_key: self._has_key(c.topology_key, feasible)
-                     for c in constraints}
-        all_has: np.ndarray | None = None  # None: every node counts (nothing required)
-        ignored: np.ndarray | None = None  # None: no candidate is ignored
-        if require_all:
-            all_has = np.ones(n, dtype=bool)
-            cand_has = np.ones(n_cand, dtype=bool)
-            for c in constraints:
-                all_has &= self._has_key(c.topology_key, everyone)
-                cand_has &= cand_keys[c.topology_key]
-            if not cand_has.all():
-                ignored = ~cand_has
-        n_ignored = int(np.count_nonzero(ignored)) if ignored is not None else 0
-        terms = []
-        for c in constraints:
-            counts_all = a.matching_pods(namespace, c.selector)
-            if c.topology_key == LABEL_HOSTNAME:
-                terms.append((c, counts_all[feasible], cand_keys[c.topology_key],
-                              n_cand - n_ignored))
-                continue
-            all_domains = self._domains(c.topology_key, everyone, True)
-            cand_domains = all_domains[feasible]  # the feasible slots lie in [0, n)
-            width = int(all_domains.max()) + 1  # the candidates' codes are among these
-            present = np.zeros(width, dtype=bool)
-            present[cand_domains if ignored is None else cand_domains[~ignored]] = True
-            elig = self._inclusion(c, pod, everyone)
-            if all_has is not None:
-                elig &= all_has
-            if elig.all():  # every node counts: no need to pick them out
-                totals = np.bincount(all_domains, weights=counts_all[:n], minlength=width)
-            else:
-                totals = np.bincount(all_domains[elig], weights=counts_all[:n][elig],
-                                     minlength=width)
-            totals = totals.astype(np.int64)
-            totals[~present] = 0
-            terms.append((c, totals[cand_domains], cand_keys[c.topology_key],
-                          int(np.count_nonzero(present))))
-        return pl.score_columns(terms, ignored, n_cand)
 
     # -- scores --------------------------------------------------------------------------------
     def scores(self, profile: Profile, state: CycleState, pod: Mapping[str, Any],
@@ -950,17 +773,16 @@ class VectorizedScheduler:
                       info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
                       ) -> np.ndarray | int:
         def count_untolerated(tolerations: Sequence[Mapping[str, Any]]) -> np.ndarray | None:
-            if self._untolerated_words(tolerations, (PREFER_NO_SCHEDULE,)) is None:
+            if self.arrays.untolerated_words(tolerations, (PREFER_NO_SCHEDULE,)) is None:
                 return None  # no such taint anywhere: no column to build
-            return self._untolerated(feasible, tolerations, (PREFER_NO_SCHEDULE,))
+            return self.columns.untolerated_at(feasible, tolerations, (PREFER_NO_SCHEDULE,))
         return pl.score_nodes(pod, count_untolerated)
 
     def _affinity_scores(self, pl: NodeAffinity, state: CycleState, pod: Mapping[str, Any],
                          info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
                          ) -> np.ndarray | None:
         try:
-            return pl.score_nodes(pod, lambda term: self.term_mask(term, feasible),
-                                  len(feasible))
+            return pl.score_nodes(pod, self.columns, feasible)
         except NodeAffinityParseError as e:  # pragma: no cover - filtered before
             raise _Unsupported("the per-node path reports the error") from e
 
@@ -979,29 +801,33 @@ class VectorizedScheduler:
                           pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
                           cols: np.ndarray) -> np.ndarray | None:
         try:
-            return pl.score_nodes(state, pod, info, self._label_domains, feasible)
+            return pl.score_nodes(state, pod, info, self.columns.label, feasible)
         except ValueError as e:  # pragma: no cover - PreFilter reported it first
             raise _Unsupported("the per-node path reports the error") from e
 
-    def _spread_scores_of(self, pl: PodTopologySpread, state: CycleState,
-                          pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
-                          cols: np.ndarray) -> np.ndarray | None:
-        return self._spread_scores(pl, state, pod, feasible, n)
+    def _spread_scores(self, pl: PodTopologySpread, state: CycleState,
+                       pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
+                       cols: np.ndarray) -> np.ndarray | None:
+        try:
+            return pl.score_column(state, pod, self.columns, feasible)
+        except ValueError as e:  # a bad selector: the per-node path reports it
+            raise _Unsupported("the per-node path reports the error") from e
 
     def _fit_scores_of(self, pl: NodeResourcesFit, state: CycleState, pod: Mapping[str, Any],
                        info: PodInfo, feasible: np.ndarray, n: int, cols: np.ndarray
                        ) -> np.ndarray:
         return self._fit_scores(pl, pod, info, feasible, cols)
 
-    def _balanced_scores_of(self, pl: NodeResourcesBalancedAllocation, state: CycleState,
-                            pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
-                            cols: np.ndarray) -> np.ndarray | None:
-        return self._balanced_scores(pl, pod, info, feasible, cols)
+    def _balanced_scores(self, pl: NodeResourcesBalancedAllocation, state: CycleState,
+                         pod: Mapping[str, Any], info: PodInfo, feasible: np.ndarray, n: int,
+                         cols: np.ndarray) -> np.ndarray | None:
+        requests = self.pod_requests(pod, info, pl.resources, True)
+        return pl.score_column(requests, *self._resource_rows(pl.resources, feasible, cols))
 
     _SCORERS: dict[type, Callable[..., np.ndarray | None]] = {
         TaintToleration: _taint_scores, NodeAffinity: _affinity_scores,
-        NodeResourcesFit: _fit_scores_of, NodeResourcesBalancedAllocation: _balanced_scores_of,
-        ImageLocality: _image_scores, PodTopologySpread: _spread_scores_of,
+        NodeResourcesFit: _fit_scores_of, NodeResourcesBalancedAllocation: _balanced_scores,
+        ImageLocality: _image_scores, PodTopologySpread: _spread_scores,
         InterPodAffinity: _inter_pod_scores}
 
     @staticmethod
@@ -1042,10 +868,31 @@ class VectorizedScheduler:
                 return None
         return (alloc_rows, req_rows) if resources else None
 
-    def _two_rows(self, resources: Sequence[Any], use_requested: bool
-                  ) -> tuple[list[int], list[int]] | None:
-        rows = self._rows(resources, use_requested)
-        return rows if rows is not None and len(rows[0]) == 2 else None
+    def _resource_rows(self, resources: Sequence[Any], slots: np.ndarray, cols: np.ndarray
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """(allocatable, requested) at ``slots``, one row per resource: raw requests.
+
+        ``cols`` are the integer columns gathered at ``slots``. A resource no node
+        has (or not a node's resource at all) comes as rows of 0.
+        """
+        rows = self._rows(resources, True)
+        if rows is not None:  # cpu, memory, ephemeral storage: one gather
+            return cols[rows[0]], cols[rows[1]]
+        a = self.arrays
+        allocatable, requested = [], []
+        for r in resources:
+            rows = self._rows([r], True)
+            if rows is not None:
+                allocatable.append(cols[rows[0][0]])
+                requested.append(cols[rows[1][0]])
+            elif is_scalar_resource_name(r.name):
+                a._scalar(r.name)
+                allocatable.append(a.scalar_alloc[r.name][slots])
+                requested.append(a.scalar_req[r.name][slots])
+            else:
+                allocatable.append(np.zeros(len(slots), dtype=np.int64))
+                requested.append(np.zeros(len(slots), dtype=np.int64))
+        return np.array(allocatable), np.array(requested)
 
     def _resource_columns(self, name: str, pod_request: int, slots: np.ndarray,
                           cols: np.ndarray, use_requested: bool
@@ -1088,40 +935,6 @@ class VectorizedScheduler:
                    for r, pod_request in zip(pl.resources, requests, strict=True)]
         return pl.score_columns(columns, len(slots))
 
-    def _balanced_scores(self, pl: NodeResourcesBalancedAllocation, pod: Mapping[str, Any],
-                         info: PodInfo, slots: np.ndarray, cols: np.ndarray
-                         ) -> np.ndarray | None:
-        """The plugin's fraction columns, with and without the pod; it does the scoring."""
-        requests = self.pod_requests(pod, info, pl.resources, True)
-        n = len(slots)
-        fast = self._two_rows(pl.resources, True)
-        if fast is not None:
-            alloc_rows, req_rows = fast
-            if self.all_positive(alloc_rows):  # both resources on every node: two fractions
-                alloc = cols[alloc_rows + alloc_rows]
-                # rows: cpu with the pod, memory with, cpu without, memory without
-                offsets = np.array(requests + [0, 0], dtype=np.int64)[:, None]
-                fractions = np.minimum((cols[req_rows + req_rows] + offsets) / alloc, 1.0)
-                return pl.score_columns(requests, fractions[0:2], fractions[2:4],
-                                        (None, None), n)
-        with_pod, without_pod, present = [], [], []
-        for r, pod_request in zip(pl.resources, requests, strict=True):
-            columns = self._resource_columns(r.name, pod_request, slots, cols, True)
-            if columns is None:
-                continue
-            alloc, req = columns
-            here = alloc != 0
-            if bool(here.all()):
-                with_pod.append(np.minimum(req / alloc, 1.0))
-                without_pod.append(np.minimum((req - pod_request) / alloc, 1.0))
-                present.append(None)
-            else:
-                safe = np.where(here, alloc, 1)
-                with_pod.append(np.minimum(np.where(here, req, 0) / safe, 1.0))
-                without_pod.append(np.minimum(np.where(here, req - pod_request, 0) / safe, 1.0))
-                present.append(here)
-        return pl.score_columns(requests, with_pod, without_pod, present, n)
-
 
 def _required_label(namespace: str, selector: LabelSelector) -> LabelKey | None:
     """A (namespace, label, value) every pod ``selector`` matches has, or None if none is pinned."""
@@ -1130,49 +943,3 @@ def _required_label(namespace: str, selector: LabelSelector) -> LabelKey | None:
         if value is not None:
             return namespace, r.key, value
     return None
-
-
-def _default_constraints_key(pl: PodTopologySpread, pod: Mapping[str, Any],
-                             action: str) -> tuple | None:
-    """What PodTopologySpread.constraints reads of a pod without constraints of its own.
-
-    The namespace, the labels and the controller (the defaults with the selector
-    DefaultSelector deduces); None for a pod with its own constraints, or an odd one.
-    """
-    spec, meta = pod.get("spec"), pod.get("metadata")
-    if not isinstance(spec, Mapping) or spec.get("topologySpreadConstraints") \
-            or not isinstance(meta, Mapping):
-        return None
-    try:
-        labels = frozenset((meta.get("labels") or {}).items())
-        owner = None
-        for ref in meta.get("ownerReferences") or []:
-            if ref.get("controller"):
-                owner = (ref.get("apiVersion"), ref.get("kind"), ref.get("name"))
-                break
-    except (AttributeError, TypeError):  # not mappings: leave it to the plugin
-        return None
-    if not all(isinstance(v, str) for _, v in labels):
-        return None  # only strings: 1 and True would make one key
-    return id(pl), action, meta.get("namespace") or "default", labels, owner
-
-
-def _may_require_nodes(pod: Mapping[str, Any]) -> bool:
-    """False when the pod has neither a nodeSelector nor an affinity: every node matches."""
-    spec = pod.get("spec")
-    return not isinstance(spec, Mapping) or bool(spec.get("nodeSelector")
-                                                 or spec.get("affinity"))
-
-
-def _may_have_default_selector(pod: Mapping[str, Any], snapshot: Snapshot) -> bool:
-    """False when no Service in the pod's namespace has a selector and no controller owns it.
-
-    Then spreading's default selector is empty and its PreScore skips, without
-    building constraints (helper.DefaultSelector does the full work otherwise).
-    """
-    meta = pod.get("metadata") or {}
-    if any(ref.get("controller") for ref in meta.get("ownerReferences") or []):
-        return True
-    namespace = meta.get("namespace") or "default"
-    return any((svc.get("spec") or {}).get("selector") is not None
-               for svc in snapshot.lister("services").list(namespace))

@@ -19,8 +19,9 @@ compare them:
   (:func:`balance_change_score`).
 
 Each formula is written once and works on a single node's numbers or, through
-numpy, on a column per node (the vectorised scheduler path calls
-:meth:`NodeResourcesBalancedAllocation.score_columns`).
+numpy, on a column per node: :meth:`NodeResourcesBalancedAllocation.score_column` is
+Score for many nodes at once (the vectorised scheduler's path), the fractions of
+:func:`resource_vectors` as rows of a table with a column per node.
 
 A port of pkg/scheduler/framework/plugins/noderesources/balanced_allocation.go.
 """
@@ -45,7 +46,7 @@ from kubelearn.scheduler.framework import (
     ScorePlugin,
     Status,
 )
-from kubelearn.scheduler.nodeinfo import NodeInfo
+from kubelearn.scheduler.nodeinfo import NodeInfo, is_scalar_resource_name
 from kubelearn.scheduler.plugins.resource_allocation import (
     DEFAULT_RESOURCES,
     ResourceSpec,
@@ -122,22 +123,22 @@ def balanced_resource_scorer(requested: Sequence[int], allocated: Sequence[int],
     return balance_change_score(with_pod, balanced_resource_score(allocated, allocatable))
 
 
-def balance_columns(fractions: Sequence[np.ndarray], present: Sequence[np.ndarray | None],
-                    n: int) -> np.ndarray:
-    """:func:`balanced_resource_score` for ``n`` nodes at once, from two fraction columns.
+def balance_columns(fractions: np.ndarray, present: np.ndarray | None) -> np.ndarray:
+    """:func:`balanced_resource_score` for many nodes: one row per resource, a column per node.
 
-    ``present[i]`` marks the nodes that have resource ``i`` at all (None: every node);
-    a node missing one of the two has a single fraction, so std 0.
+    ``fractions`` holds each node's requested/allocatable (capped at 1) and
+    ``present`` where the node has the resource at all (None: everywhere). Two
+    resources at most: a node with both has std ``|f1 - f2| / 2``, one with a single
+    fraction std 0. (Three or more would need the population std summed in Python's
+    order to give the same floats: the vectorised path leaves them to the per-node one.)
     """
-    if len(fractions) != 2:  # one resource (or none) counted: std 0
-        return np.full(n, MAX_NODE_SCORE, dtype=np.int64)
+    if len(fractions) > 2:
+        raise ValueError("balance_columns takes at most two resources")
+    if len(fractions) < 2:  # one resource (or none) counted: std 0
+        return np.full(fractions.shape[1], MAX_NODE_SCORE, dtype=np.int64)
     std = np.abs((fractions[0] - fractions[1]) / 2)
-    if present[0] is not None or present[1] is not None:
-        both = np.ones(n, dtype=bool)
-        for here in present:
-            if here is not None:
-                both &= here
-        std[~both] = 0.0
+    if present is not None:
+        std[~(present[0] & present[1])] = 0.0
     return ((1 - std) * MAX_NODE_SCORE).astype(np.int64)  # int(): toward zero, >= 0
 
 
@@ -172,16 +173,35 @@ class NodeResourcesBalancedAllocation(PreScorePlugin, ScorePlugin):
                                                              requests, True)
         return balanced_resource_scorer(requested, allocated, allocatable)
 
-    def score_columns(self, requests: Sequence[int], with_pod: Sequence[np.ndarray],
-                      without_pod: Sequence[np.ndarray], present: Sequence[np.ndarray | None],
-                      n: int) -> np.ndarray | None:
-        """:meth:`score` for ``n`` nodes: fraction columns with and without the pod.
+    def score_column(self, requests: Sequence[int], allocatable: np.ndarray,
+                     requested: np.ndarray) -> np.ndarray | None:
+        """:meth:`pre_score` and :meth:`score` for many nodes: each node's score.
 
-        None when the plugin does not score this pod (a best-effort pod from v1.33).
+        ``requests`` is the pod's request per configured resource (PreScore's
+        :func:`pod_resource_requests`); ``allocatable`` and ``requested`` have one row
+        per configured resource and one column per node: what the node offers, and
+        what the pods already on it request (raw requests, the pod not counted). None
+        when PreScore skips the pod (a best-effort pod, from v1.33).
+
+        As :func:`resource_vectors`: a node offering none of a resource leaves it out,
+        and so does every node for an extended resource the pod does not request.
+        Then the fractions with (and from v1.36 without) the pod, balanced as
+        :func:`balanced_resource_score` does (upstream: balancedResourceScorer).
         """
         if SKIPS_BEST_EFFORT and is_best_effort(requests):
             return None
-        balance = balance_columns(with_pod, present, n)
+        left_out = [i for i, (r, pod_request) in enumerate(zip(self.resources, requests,
+                                                                 strict=True))
+                    if pod_request == 0 and is_scalar_resource_name(r.name)]
+        present: np.ndarray | None = None  # None: every node has every resource
+        safe = allocatable
+        if left_out or not allocatable.all():
+            present = allocatable != 0
+            present[left_out] = False  # allocatable_and_requested's (0, 0)
+            safe = np.where(present, allocatable, 1)
+        pod = np.array(requests, dtype=np.int64)[:, None]
+        balance = balance_columns(np.minimum((requested + pod) / safe, 1.0), present)
         if not SCORES_CHANGE:
             return balance
-        return balance_change_score(balance, balance_columns(without_pod, present, n))
+        without_pod = balance_columns(np.minimum(requested / safe, 1.0), present)
+        return balance_change_score(balance, without_pod)

@@ -8,18 +8,24 @@
   :func:`find_matching_untolerated_taint` -- taint and toleration matching
   (k8s.io/api core/v1 toleration.go, component-helpers scheduling/corev1);
 - :func:`go_round` -- Go's math.Round (half away from zero; Python rounds half to even);
-- :func:`field` -- read a nested field of a plain Kubernetes dict.
+- :func:`field` -- read a nested field of a plain Kubernetes dict;
+- :class:`NodeColumns` -- what the plugins' array forms (``filter_mask``, ``score_*``)
+  read of the nodes: one entry per node, a numpy column per quantity.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from kubelearn.scheduler.framework import MAX_NODE_SCORE, NodeScore
+
+if TYPE_CHECKING:  # pragma: no cover
+    from kubelearn.api import LabelSelector, Requirement
+    from kubelearn.scheduler.nodeinfo import NodeInfo
 
 NO_SCHEDULE = "NoSchedule"
 PREFER_NO_SCHEDULE = "PreferNoSchedule"
@@ -160,3 +166,50 @@ def find_matching_untolerated_taint(
 def pod_tolerations(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """spec.tolerations of a pod."""
     return [t for t in field(pod, "spec", "tolerations") or [] if isinstance(t, Mapping)]
+
+
+# -- the nodes as columns ----------------------------------------------------------------------
+
+class NodeColumns(Protocol):
+    """The snapshot's nodes as the plugins' array forms read them.
+
+    Every array has one entry per node, node ``i`` being ``snapshot.node_infos[i]``
+    (NodeTree order). A plugin's ``filter_mask`` asks the same question as its
+    ``filter`` does of one NodeInfo, of every node at once, through these. The
+    vectorised scheduler keeps them as numpy columns updated as nodes and pods
+    change (``vectorized.NodeArrays``); a test can build them from NodeInfos.
+    """
+
+    n: int  # the number of nodes
+
+    def names(self) -> Sequence[str]:
+        """Each node's name."""
+        ...
+
+    def label(self, key: str) -> tuple[np.ndarray, Sequence[str]]:
+        """Each node's value of label ``key`` as a code, and the values the codes stand for.
+
+        ``values[codes[i]]`` is node ``i``'s value; code -1: the node has no such label.
+        """
+        ...
+
+    def label_matches(self, requirement: Requirement) -> np.ndarray:
+        """Where ``requirement.matches(node's labels)`` holds."""
+        ...
+
+    def untolerated_taints(self, tolerations: Sequence[Mapping[str, Any]],
+                           effects: Sequence[str] = DO_NOT_SCHEDULE_EFFECTS) -> np.ndarray:
+        """How many of each node's taints with one of ``effects`` the tolerations leave."""
+        ...
+
+    def matching_pods(self, namespace: str, selector: LabelSelector) -> np.ndarray:
+        """Per node: its pods of ``namespace`` that ``selector`` matches, not terminating."""
+        ...
+
+    def ports_in_use(self) -> np.ndarray:
+        """Where some pod on the node uses a host port."""
+        ...
+
+    def node_info(self, i: int) -> NodeInfo:
+        """Node ``i`` itself, for the few questions asked one node at a time."""
+        ...

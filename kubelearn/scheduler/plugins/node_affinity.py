@@ -9,13 +9,17 @@
 A port of pkg/scheduler/framework/plugins/nodeaffinity/node_affinity.go and
 k8s.io/component-helpers/scheduling/corev1/nodeaffinity (the matching).
 
-:meth:`NodeAffinity.score_nodes` is Score and NormalizeScore for many nodes at once
-(the vectorised scheduler's path), given which nodes match a term.
+:meth:`NodeAffinity.filter_mask` is PreFilter and Filter, :meth:`NodeAffinity.score_nodes`
+PreScore, Score and NormalizeScore, for many nodes at once (the vectorised scheduler's
+path). They ask the same questions, each over a column of nodes
+(:class:`~kubelearn.scheduler.plugins.helper.NodeColumns`): every ``match`` below has a
+``match_mask`` beside it -- a term ANDs its requirements' masks, a selector ORs its
+terms' masks -- as the per-node form ANDs and ORs booleans.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +42,7 @@ from kubelearn.scheduler.framework import (
 )
 from kubelearn.scheduler.nodeinfo import NodeInfo
 from kubelearn.scheduler.plugins.helper import (
+    NodeColumns,
     default_normalize_columns,
     default_normalize_score,
     field,
@@ -124,6 +129,25 @@ class NodeSelectorTerm:
                     return False
         return True
 
+    def match_mask(self, nodes: NodeColumns) -> np.ndarray:
+        """:meth:`matches` for every node: each label requirement, then each field, ANDed.
+
+        Upstream (component-helpers nodeSelectorTerm.match) has the per-node form only.
+        """
+        if self.errors:
+            return np.zeros(nodes.n, dtype=bool)
+        mask = np.ones(nodes.n, dtype=bool)
+        if self.labels is not None:
+            for requirement in self.labels.requirements:
+                mask &= nodes.label_matches(requirement)
+        for key, op, value in self.fields or ():
+            if key == OBJECT_NAME_FIELD:
+                equal = np.array([name == value for name in nodes.names()], dtype=bool)
+            else:
+                equal = np.full(nodes.n, value == "", dtype=bool)
+            mask &= equal if op == "In" else ~equal
+        return mask
+
 
 def _is_empty_term(term: Mapping[str, Any]) -> bool:
     return not term.get("matchExpressions") and not term.get("matchFields")
@@ -151,6 +175,13 @@ class NodeSelector:
         labels, fields = node_info.labels, _node_fields(node_info)
         return any(t.matches(labels, fields) for t in self.terms)
 
+    def match_mask(self, nodes: NodeColumns) -> np.ndarray:
+        """:meth:`match` for every node: the terms' masks, ORed (LazyErrorNodeSelector.Match)."""
+        mask = np.zeros(nodes.n, dtype=bool)
+        for term in self.terms:
+            mask |= term.match_mask(nodes)
+        return mask
+
 
 class PreferredSchedulingTerms:
     """Parsed preferred terms with their weights; weight-0 and empty terms are dropped."""
@@ -176,6 +207,13 @@ class PreferredSchedulingTerms:
         labels, fields = node_info.labels, _node_fields(node_info)
         return sum(w for t, w in self.terms if t.matches(labels, fields))
 
+    def score_column(self, nodes: NodeColumns) -> np.ndarray:
+        """:meth:`score` for every node: each matching term's weight (upstream's Score)."""
+        score = np.zeros(nodes.n, dtype=np.int64)
+        for term, weight in self.terms:
+            score += np.where(term.match_mask(nodes), weight, 0)
+        return score
+
 
 class RequiredNodeAffinity:
     """A pod's nodeSelector and required node affinity, both must hold (GetRequiredNodeAffinity)."""
@@ -193,6 +231,28 @@ class RequiredNodeAffinity:
         if self.label_selector is not None and not self.label_selector.matches(node_info.labels):
             return False
         return self.node_selector is None or self.node_selector.match(node_info)
+
+    def match_mask(self, nodes: NodeColumns) -> np.ndarray:
+        """:meth:`match` for every node: the nodeSelector's labels, then the terms, ANDed.
+
+        Upstream: RequiredNodeAffinity.Match, per node.
+        """
+        mask = np.ones(nodes.n, dtype=bool)
+        if self.label_selector is not None:
+            for requirement in self.label_selector.requirements:
+                mask &= nodes.label_matches(requirement)
+        if self.node_selector is not None:
+            mask &= self.node_selector.match_mask(nodes)
+        return mask
+
+
+def _required_terms(pod: Mapping[str, Any]) -> Any:
+    """spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution, or None."""
+    spec = pod.get("spec")
+    if not isinstance(spec, Mapping) or not spec.get("affinity"):
+        return None  # most pods: no affinity at all
+    return field(spec, "affinity", "nodeAffinity",
+                 "requiredDuringSchedulingIgnoredDuringExecution")
 
 
 def pod_preferred_node_affinity(pod: Mapping[str, Any]) -> PreferredSchedulingTerms | None:
@@ -291,6 +351,32 @@ class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, S
             return Status(Code.UnschedulableAndUnresolvable, ERR_REASON_POD)
         return None
 
+    @staticmethod
+    def shortlists_nodes(pod: Mapping[str, Any]) -> bool:
+        """True if PreFilter may shortlist nodes: a required term with ``matchFields``.
+
+        :meth:`filter_mask` answers for every node; which nodes a shortlist leaves
+        out (and the message when it is empty) is the per-node path's business.
+        """
+        required = _required_terms(pod)
+        return isinstance(required, Mapping) and any(
+            term.get("matchFields") for term in required.get("nodeSelectorTerms") or [])
+
+    def filter_mask(self, pod: Mapping[str, Any], nodes: NodeColumns) -> np.ndarray | None:
+        """:meth:`pre_filter` and :meth:`filter` for every node: True where the pod may go.
+
+        None when PreFilter says Skip (nothing constrains the pod). The same two
+        tests as :meth:`filter` (upstream: node_affinity.go Filter), the profile's
+        ``addedAffinity`` and the pod's own, each a column.
+        """
+        if not isinstance(_required_terms(pod), Mapping) and self.added_node_selector is None \
+                and field(pod, "spec", "nodeSelector") is None:
+            return None
+        mask = np.ones(nodes.n, dtype=bool)
+        if self.added_node_selector is not None:
+            mask &= self.added_node_selector.match_mask(nodes)
+        return mask & RequiredNodeAffinity(pod).match_mask(nodes)
+
     def pre_score(self, state: CycleState, pod: Mapping[str, Any], nodes: Sequence[NodeInfo]
                   ) -> Status | None:
         """Parse the preferred terms; Skip if there are none."""
@@ -326,19 +412,19 @@ class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, S
         default_normalize_score(MAX_NODE_SCORE, False, scores)
         return None
 
-    def score_nodes(self, pod: Mapping[str, Any],
-                    term_mask: Callable[[NodeSelectorTerm], np.ndarray], n: int
+    def score_nodes(self, pod: Mapping[str, Any], nodes: NodeColumns, feasible: np.ndarray
                     ) -> np.ndarray | None:
-        """:meth:`score` then :meth:`normalize_score`, the same numbers for ``n`` nodes.
+        """:meth:`pre_score`, :meth:`score` and :meth:`normalize_score` for the nodes ``feasible``.
 
-        ``term_mask(term)`` says which of the nodes match a term. None when PreScore
-        skips (no preferred terms); raises NodeAffinityParseError as PreScore reports.
+        ``feasible`` indexes ``nodes``. None when PreScore skips (no preferred terms);
+        raises NodeAffinityParseError as PreScore reports. Each node's summed weights
+        (upstream: node_affinity.go Score), scaled by the best (DefaultNormalizeScore).
         """
         preferred = pod_preferred_node_affinity(pod)
         if preferred is None and self.added_pref_sched_terms is None:
             return None
-        raw = np.zeros(n, dtype=np.int64)
+        raw = np.zeros(len(feasible), dtype=np.int64)
         for terms in (self.added_pref_sched_terms, preferred):
-            for term, weight in (terms.terms if terms is not None else ()):
-                raw += np.where(term_mask(term), weight, 0)
+            if terms is not None:
+                raw += terms.score_column(nodes)[feasible]
         return default_normalize_columns(raw, False)

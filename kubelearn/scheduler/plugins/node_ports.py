@@ -2,12 +2,18 @@
 
 0.0.0.0 (or no hostIP) clashes with the same protocol/port on any IP. A port of
 pkg/scheduler/framework/plugins/nodeports/node_ports.go.
+
+:meth:`NodePorts.filter_mask` is the Filter for many nodes at once (the vectorised
+scheduler's path): only a node where some host port is in use can clash, so only those
+nodes are asked, one at a time, as Filter asks.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 from kubelearn.scheduler.framework import (
     Code,
@@ -18,6 +24,7 @@ from kubelearn.scheduler.framework import (
     Status,
 )
 from kubelearn.scheduler.nodeinfo import NodeInfo, host_ports
+from kubelearn.scheduler.plugins.helper import NodeColumns
 
 NAME = "NodePorts"
 ERR_REASON = "node(s) didn't have free ports for the requested pod ports"  # nodeports.ErrReason
@@ -55,3 +62,17 @@ class NodePorts(PreFilterPlugin, FilterPlugin):
         if fits_ports(want, node_info):
             return None
         return Status(Code.Unschedulable, ERR_REASON)
+
+    @staticmethod
+    def filter_mask(want: Sequence[Mapping[str, Any]], nodes: NodeColumns) -> np.ndarray:
+        """:meth:`filter` for every node: True where each of the ``want`` host ports is free.
+
+        ``want`` is what PreFilter keeps (the pod's host ports, none: PreFilter says
+        Skip). A node where no host port is in use passes outright; the others go
+        through :func:`fits_ports` one by one, as upstream's Filter does (node_ports.go
+        Filter, fitsPorts).
+        """
+        mask = np.ones(nodes.n, dtype=bool)
+        for i in np.flatnonzero(nodes.ports_in_use()):
+            mask[i] = fits_ports(want, nodes.node_info(int(i)))
+        return mask

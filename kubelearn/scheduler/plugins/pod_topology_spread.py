@@ -14,9 +14,11 @@ A pod without constraints of its own gets the *default constraints*: by default
 zone, counting the pods selected by the Services, ReplicaSets, StatefulSets and
 ReplicationControllers that select the pod.
 
-The per-node methods come first; :meth:`PodTopologySpread.filter_columns` and
-:meth:`PodTopologySpread.score_columns` compute the same verdicts and scores for
-many nodes at once from numpy columns (the vectorised scheduler's path).
+The per-node methods come first; :meth:`PodTopologySpread.filter_mask` (PreFilter
+and Filter) and :meth:`PodTopologySpread.score_column` (PreScore, Score and
+NormalizeScore) compute the same verdicts and scores for many nodes at once from
+numpy columns (the vectorised scheduler's path): the matching pods per node, summed
+per domain with ``np.bincount`` where the per-node form adds them up in a dict.
 
 A port of pkg/scheduler/framework/plugins/podtopologyspread (plugin.go, common.go,
 filtering.go, scoring.go) and plugins/helper/spread.go (DefaultSelector).
@@ -49,12 +51,13 @@ from kubelearn.scheduler.framework import (
 )
 from kubelearn.scheduler.nodeinfo import NodeInfo, PodInfo, Snapshot
 from kubelearn.scheduler.plugins.helper import (
-    field as get,
-)
-from kubelearn.scheduler.plugins.helper import (
+    NodeColumns,
     find_matching_untolerated_taint,
     go_round,
     pod_tolerations,
+)
+from kubelearn.scheduler.plugins.helper import (
+    field as get,
 )
 from kubelearn.scheduler.plugins.node_affinity import RequiredNodeAffinity
 
@@ -73,6 +76,7 @@ LIST_DEFAULTING = "List"
 HONOR = "Honor"
 IGNORE = "Ignore"
 _MAX_INT32 = 2**31 - 1  # criticalPaths start at math.MaxInt32
+DEFAULTS_CACHE_SIZE = 1024  # pod shapes whose defaulted constraints are remembered
 
 # plugin.go systemDefaultConstraints
 SYSTEM_DEFAULT_CONSTRAINTS: tuple[Mapping[str, Any], ...] = (
@@ -160,6 +164,16 @@ class TopologySpreadConstraint:
             return False
         return True
 
+    def match_node_inclusion_policies_mask(self, pod: Mapping[str, Any], nodes: NodeColumns,
+                                           required: RequiredNodeAffinity) -> np.ndarray:
+        """:meth:`match_node_inclusion_policies` for every node."""
+        mask = np.ones(nodes.n, dtype=bool)
+        if self.node_affinity_policy == HONOR:
+            mask &= required.match_mask(nodes)
+        if self.node_taints_policy == HONOR:
+            mask &= nodes.untolerated_taints(pod_tolerations(pod)) == 0
+        return mask
+
 
 def _merge_label_set(labels: Mapping[str, str], selector: LabelSelector) -> LabelSelector:
     """SelectorFromSet(labels) plus the selector's requirements (mergeLabelSetWithSelector)."""
@@ -244,6 +258,44 @@ def default_selector(pod: Mapping[str, Any],
     return selector
 
 
+def may_have_default_selector(pod: Mapping[str, Any], snapshot: Snapshot) -> bool:
+    """False when no Service in the pod's namespace has a selector and no controller owns it.
+
+    Then :func:`default_selector` is empty and the defaults do not apply: the
+    vectorised path skips spreading for such a pod without building constraints.
+    """
+    meta = pod.get("metadata") or {}
+    if any(ref.get("controller") for ref in meta.get("ownerReferences") or []):
+        return True
+    namespace = meta.get("namespace") or "default"
+    return any((svc.get("spec") or {}).get("selector") is not None
+               for svc in snapshot.lister("services").list(namespace))
+
+
+def _defaults_key(pod: Mapping[str, Any], action: str) -> tuple | None:
+    """What :meth:`PodTopologySpread.constraints` reads of a pod without constraints of its own.
+
+    The namespace, the labels and the controller: every pod of a Deployment has the
+    same. None for a pod with its own constraints, or one too odd to key on.
+    """
+    spec, meta = pod.get("spec"), pod.get("metadata")
+    if not isinstance(spec, Mapping) or spec.get("topologySpreadConstraints") \
+            or not isinstance(meta, Mapping):
+        return None
+    try:
+        labels = frozenset((meta.get("labels") or {}).items())
+        owner = None
+        for ref in meta.get("ownerReferences") or []:
+            if ref.get("controller"):
+                owner = (ref.get("apiVersion"), ref.get("kind"), ref.get("name"))
+                break
+    except (AttributeError, TypeError):  # not mappings: leave it to the uncached path
+        return None
+    if not all(isinstance(v, str) for _, v in labels):
+        return None  # only strings: 1 and True would make one key
+    return action, meta.get("namespace") or "default", labels, owner
+
+
 def node_labels_match_spread_constraints(labels: Mapping[str, str],
                                          constraints: Sequence[TopologySpreadConstraint]) -> bool:
     """True if the node has every constraint's topology key."""
@@ -311,22 +363,39 @@ class PodTopologySpread(PreFilterPlugin, PreFilterExtensions, FilterPlugin, PreS
         self.system_defaulted = self.args.defaulting_type == SYSTEM_DEFAULTING
         if self.system_defaulted:
             self.default_constraints = SYSTEM_DEFAULT_CONSTRAINTS
+        # the defaulted constraints per pod shape (_defaults_key), for one snapshot
+        self._defaults_for: Snapshot | None = None
+        self._defaults_seen: dict[tuple, list[TopologySpreadConstraint]] = {}
 
     def constraints(self, state: CycleState, pod: Mapping[str, Any], action: str
                     ) -> list[TopologySpreadConstraint]:
-        """The pod's own constraints for ``action``, else the defaults with the deduced selector."""
+        """The pod's own constraints for ``action``, else the defaults with the deduced selector.
+
+        The defaults are the same for every pod of a controller: remembered per pod
+        shape for one snapshot (whose Services and controllers the selector reads).
+        """
+        key = _defaults_key(pod, action)
+        if key is not None:
+            if self._defaults_for is not state.snapshot:
+                self._defaults_for, self._defaults_seen = state.snapshot, {}
+            seen = self._defaults_seen.get(key)
+            if seen is not None:
+                return seen
         own = get(pod, "spec", "topologySpreadConstraints") or []
         labels = get(pod, "metadata", "labels") or {}
         if own:
             return filter_topology_spread_constraints(own, labels, action)
         constraints = filter_topology_spread_constraints(self.default_constraints, labels, action)
-        if not constraints:
-            return []
-        selector = default_selector(pod, state.snapshot)
-        if selector.empty():
-            return []
-        for c in constraints:
-            c.selector = selector
+        if constraints:
+            selector = default_selector(pod, state.snapshot)
+            if selector.empty():
+                constraints = []
+            for c in constraints:
+                c.selector = selector
+        if key is not None:
+            if len(self._defaults_seen) >= DEFAULTS_CACHE_SIZE:
+                self._defaults_seen.clear()
+            self._defaults_seen[key] = constraints
         return constraints
 
     # -- DoNotSchedule ------------------------------------------------------------------------
@@ -502,37 +571,111 @@ class PodTopologySpread(PreFilterPlugin, PreFilterExtensions, FilterPlugin, PreS
         return None
 
     # -- the same, for many nodes at once ----------------------------------------------------
-    def filter_columns(self, c: TopologySpreadConstraint, domains: np.ndarray,
-                       eligible: np.ndarray, counts: np.ndarray,
-                       pod_labels: Mapping[str, str]) -> np.ndarray:
-        """PreFilter's per-domain counts and :meth:`filter`'s skew test for one constraint.
+    def filter_mask(self, state: CycleState, pod: Mapping[str, Any], nodes: NodeColumns
+                    ) -> np.ndarray | None:
+        """:meth:`pre_filter` and :meth:`filter` for every node: True where the pod may go.
 
-        Over every node of the snapshot: ``domains`` holds each node's value code for
-        the topology key (-1: no such label), ``eligible`` the nodes PreFilter counts
-        (every key present, inclusion policies met), ``counts`` each node's matching
-        pods. True where the pod may go.
+        None when PreFilter says Skip. Raises SelectorError (a ValueError) where
+        PreFilter reports an error. The counting is PreFilter's: per constraint, the
+        matching pods of the nodes that have every topology key and that the
+        inclusion policies admit, summed per domain; then each node's skew, as in
+        :meth:`filter` (upstream: filtering.go calPreFilterState and Filter).
         """
-        size = len(domains)
-        width = max(int(domains.max()) + 1 if size else 1, 1)
-        d = domains[eligible]
-        present = np.bincount(d, minlength=width) > 0
-        match_num = np.bincount(d, weights=counts[eligible], minlength=width).astype(np.int64)
-        num_domains = int(present.sum())
+        if not get(pod, "spec", "topologySpreadConstraints") and self.system_defaulted:
+            return None  # the system defaults are all ScheduleAnyway: nothing to filter
+        constraints = self.constraints(state, pod, DO_NOT_SCHEDULE)
+        if not constraints:
+            return None
+        namespace = get(pod, "metadata", "namespace") or "default"
+        pod_labels = get(pod, "metadata", "labels") or {}
+        required = RequiredNodeAffinity(pod)
+        domains = [nodes.label(c.topology_key)[0] for c in constraints]
+        has_all_keys = np.ones(nodes.n, dtype=bool)  # node_labels_match_spread_constraints
+        for codes in domains:
+            has_all_keys &= codes != -1
+        mask = has_all_keys.copy()  # a node without a topology key is rejected
+        for c, codes in zip(constraints, domains, strict=True):
+            counted = has_all_keys & c.match_node_inclusion_policies_mask(pod, nodes, required)
+            match_num = _per_domain(codes, counted, nodes.matching_pods(namespace, c.selector))
+            seen = np.bincount(codes[counted], minlength=len(match_num)) > 0
+            mask &= self._skew_ok(c, codes, match_num, seen, pod_labels)
+        return mask
+
+    @staticmethod
+    def _skew_ok(c: TopologySpreadConstraint, codes: np.ndarray, match_num: np.ndarray,
+                 seen: np.ndarray, pod_labels: Mapping[str, str]) -> np.ndarray:
+        """:meth:`filter`'s skew test of one constraint, for every node with the key.
+
+        ``match_num`` is PreFilter's count per domain code, ``seen`` the domains
+        PreFilter has an entry for (the emptiest domain is among those).
+        """
+        num_domains = int(np.count_nonzero(seen))
         if num_domains < c.min_domains:  # PreFilterState.min_match_num
             min_match = 0
         elif num_domains == 0:
             min_match = _MAX_INT32
         else:
-            min_match = int(match_num[present].min())
+            min_match = int(match_num[seen].min())
         self_match = 1 if c.selector.matches(pod_labels) else 0
-        has_key = domains != -1
-        safe = np.maximum(domains, 0)
-        node_match = np.where(has_key & present[safe], match_num[safe], 0)
-        return has_key & (node_match + self_match - min_match <= c.max_skew)
+        # .get(tp_val, 0): an unseen domain has 0; code -1 (no key) reads the trailing 0
+        return match_num[codes] + self_match - min_match <= c.max_skew
 
-    def score_columns(self, terms: Sequence[tuple[TopologySpreadConstraint, np.ndarray,
-                                                  np.ndarray, int]],
-                      ignored: np.ndarray | None, n: int) -> np.ndarray:
+    def score_column(self, state: CycleState, pod: Mapping[str, Any], nodes: NodeColumns,
+                     feasible: np.ndarray) -> np.ndarray | None:
+        """:meth:`pre_score`, :meth:`score` and :meth:`normalize_score` for the nodes ``feasible``.
+
+        ``feasible`` indexes ``nodes`` (the candidates). None when PreScore says Skip;
+        raises SelectorError (a ValueError) where PreScore reports an error. As
+        :meth:`pre_score`: candidates missing a topology key are ignored (unless only
+        the system defaults apply), each domain of a candidate counts the matching
+        pods of every node there that the inclusion policies admit, and is weighed by
+        the number of such domains (upstream: scoring.go PreScore, Score and
+        NormalizeScore).
+        """
+        if not nodes.n:
+            return None
+        own = get(pod, "spec", "topologySpreadConstraints") or []
+        # Only the system defaults let a node without a zone label keep hostname spreading.
+        require_all = bool(own) or not self.system_defaulted
+        if not own and self.system_defaulted and not may_have_default_selector(
+                pod, state.snapshot):
+            return None  # no Service or controller selects the pod: no default selector
+        constraints = self.constraints(state, pod, SCHEDULE_ANYWAY)
+        if not constraints:
+            return None
+        namespace = get(pod, "metadata", "namespace") or "default"
+        labels = {c.topology_key: nodes.label(c.topology_key) for c in constraints}
+        has_key = {key: codes != -1 for key, (codes, _) in labels.items()}
+        counted = np.ones(nodes.n, dtype=bool)  # the nodes whose pods count
+        ignored: np.ndarray | None = None  # candidates missing a key (None: none)
+        if require_all:
+            for key_present in has_key.values():
+                counted &= key_present
+            if not counted[feasible].all():
+                ignored = ~counted[feasible]
+        candidates = feasible if ignored is None else feasible[~ignored]
+        required = RequiredNodeAffinity(pod)
+        terms = []
+        for c in constraints:
+            matching = nodes.matching_pods(namespace, c.selector)
+            if c.topology_key == LABEL_HOSTNAME:  # one node per domain: its own pods
+                terms.append((c, matching[feasible], has_key[c.topology_key][feasible],
+                              len(candidates)))
+                continue
+            codes = _missing_as_empty(*labels[c.topology_key])  # labels.get(key, "")
+            per_domain = _per_domain(
+                codes, counted & c.match_node_inclusion_policies_mask(pod, nodes, required),
+                matching)
+            candidate_domains = np.zeros(len(per_domain), dtype=bool)
+            candidate_domains[codes[candidates]] = True  # weighed by their number
+            terms.append((c, per_domain[codes[feasible]], has_key[c.topology_key][feasible],
+                          int(np.count_nonzero(candidate_domains))))
+        return self._normalized(terms, ignored, len(feasible))
+
+    @staticmethod
+    def _normalized(terms: Sequence[tuple[TopologySpreadConstraint, np.ndarray,
+                                          np.ndarray, int]],
+                    ignored: np.ndarray | None, n: int) -> np.ndarray:
         """:meth:`score` then :meth:`normalize_score` for ``n`` candidate nodes.
 
         One term per ScheduleAnyway constraint: (the constraint, each node's matching
@@ -558,3 +701,21 @@ class PodTopologySpread(PreFilterPlugin, PreFilterExtensions, FilterPlugin, PreS
         if ignored is not None:
             out[ignored] = 0
         return out
+
+
+def _per_domain(codes: np.ndarray, counted: np.ndarray, matching: np.ndarray) -> np.ndarray:
+    """The ``matching`` pods of the ``counted`` nodes, summed per domain code.
+
+    One entry past the last code (always 0), so that code -1 (no such label) reads 0.
+    """
+    width = int(codes.max()) + 2 if len(codes) else 1
+    return np.bincount(codes[counted], weights=matching[counted],
+                       minlength=width).astype(np.int64)
+
+
+def _missing_as_empty(codes: np.ndarray, values: Sequence[str]) -> np.ndarray:
+    """``codes`` with the nodes lacking the label (-1) in the domain of value "" instead."""
+    if not (codes == -1).any():
+        return codes
+    empty = values.index("") if "" in values else len(values)
+    return np.where(codes == -1, empty, codes)
