@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, astuple, dataclass, replace
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -637,14 +637,24 @@ def what_ifs(cases: dict[str, tuple[int, ...]] | None = None) -> pd.DataFrame:
     Columns: ``setting``, ``value``, ``lesson's value`` (True on the lesson's own run), and
     :func:`outcome`'s numbers.
     """
-    rows = []
-    for knob, values in (cases or WHAT_IFS).items():
-        for value in values:
-            settings = replace(DEFAULTS, **{knob: value})
-            cluster = simulate_capstone(**asdict(settings))
-            rows.append({"setting": knob, "value": value, "lesson's value": settings == DEFAULTS,
-                         **outcome(cluster)})
+    from kubelearn.viz.parallel import run_each
+
+    changed = [(knob, value) for knob, values in (cases or WHAT_IFS).items() for value in values]
+    settings = [replace(DEFAULTS, **{knob: value}) for knob, value in changed]
+    # The lesson's own run is already simulated (and cached) here; the others are
+    # independent runs, simulated side by side on the machine's cores.
+    others = sorted({s for s in settings if s != DEFAULTS}, key=lambda s: astuple(s))
+    outcomes = dict(zip(others, run_each(_outcome_of, [astuple(s) for s in others]),
+                        strict=True))
+    outcomes[DEFAULTS] = outcome(simulate_capstone(**asdict(DEFAULTS)))
+    rows = [{"setting": knob, "value": value, "lesson's value": s == DEFAULTS, **outcomes[s]}
+            for (knob, value), s in zip(changed, settings, strict=True)]
     return pd.DataFrame(rows, columns=["setting", "value", "lesson's value", *OUTCOME_COLUMNS])
+
+
+def _outcome_of(*settings: int) -> dict[str, float | int | None]:
+    """:func:`outcome` of one run (in a worker process: what_ifs)."""
+    return outcome(simulate_capstone(*settings))
 
 
 def what_if_figure(table: pd.DataFrame) -> Figure:

@@ -643,6 +643,14 @@ def zone_failure(failing: int, zone_b_fails: bool = False, *, stop_at: float = 3
     return cluster.events()
 
 
+def zone_failures(cases: Mapping[str, tuple[int, ...]]) -> dict[str, pd.DataFrame]:
+    """``{label: zone_failure(*args)}`` for each case: independent clusters, so they are
+    simulated side by side on the machine's cores (:mod:`kubelearn.viz.parallel`)."""
+    from kubelearn.viz.parallel import run_each
+
+    return dict(zip(cases, run_each(zone_failure, list(cases.values())), strict=True))
+
+
 def zone_states(runs: Mapping[str, pd.DataFrame], zone: str = "zone-a") -> pd.DataFrame:
     """For each run (``{label: events}``): the last state change the node lifecycle
     controller recorded for ``zone``, and whether it entered master disruption mode."""
