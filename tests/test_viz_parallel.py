@@ -14,10 +14,15 @@ def test_available_cpus_is_at_least_one():
     assert parallel.available_cpus() >= 1
 
 
-def test_a_script_runs_each_job_here(monkeypatch):
-    # under pytest, __main__ is a file: a worker would run it again, so nothing is forked
+def test_results_come_back_in_the_jobs_order(monkeypatch):
     monkeypatch.setattr(parallel, "available_cpus", lambda: 4)
     assert parallel.run_each(divmod, [(7, 2), (9, 4), (1, 1)]) == [(3, 1), (2, 1), (1, 0)]
+
+
+def test_a_script_off_linux_runs_each_job_here(monkeypatch):
+    # a fresh interpreter per worker would run the script (here: pytest) again
+    monkeypatch.setattr(parallel.sys, "platform", "darwin")
+    assert parallel._context() is None
 
 
 PROGRAM = """
@@ -36,7 +41,8 @@ print("identical")
 
 @pytest.mark.skipif(sys.platform == "win32", reason="no forkserver on Windows")
 def test_runs_in_worker_processes_equal_runs_here():
-    # `python -c`: __main__ is not a file, as in a notebook, so the workers are used
+    # a fresh process, as a notebook's kernel: the workers are forks of it (Linux) or fresh
+    # interpreters (`python -c`: __main__ is not a file, as in a notebook)
     done = subprocess.run([sys.executable, "-c", PROGRAM], capture_output=True, text=True,
                           timeout=300)
     assert done.stdout.strip() == "identical", done.stderr[-3000:]

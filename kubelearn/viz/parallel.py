@@ -6,13 +6,14 @@ seeded generators and virtual clock, so which process runs it, and in what
 order, changes nothing in its result: the table is the same on a laptop with
 eight cores, on Binder with one, and under ``pytest --nbval``.
 
-Workers start from a "forkserver" that has already imported the function's
-module, so a worker costs a fork, not a fresh import of pandas and numpy. Only
-a notebook (or any interpreter whose ``__main__`` is not a file) uses them: a
-worker would run a script's top level again, so a script that lacks the ``if
-__name__ == "__main__":`` guard would start itself over. Elsewhere, and where
-processes cannot be used (one core, one job, a platform without them), the runs
-happen here, one after another, with the same results.
+On Linux the workers are forks of this process: they start at once, with
+everything it has imported and computed (Python up to 3.13 does the same by
+default there). Elsewhere a fork is not safe, and a worker starts a fresh
+interpreter that runs the main module's top level again, so only a notebook
+(whose ``__main__`` is not a file) uses them: a script without the ``if
+__name__ == "__main__":`` guard would start itself over. Where processes are
+not used (one core, one job, a platform without them) the runs happen here,
+one after another, with the same results.
 """
 
 from __future__ import annotations
@@ -59,18 +60,24 @@ def run_each(fn: Callable[..., T], jobs: Sequence[tuple[Any, ...]]) -> list[T]:
     picklable (numbers, strings, DataFrames), as for any process pool.
     """
     workers = min(MAX_WORKERS, len(jobs), available_cpus())
-    if workers < 2 or getattr(sys.modules.get("__main__"), "__file__", None):
+    context = _context()
+    if workers < 2 or context is None:
         return [fn(*job) for job in jobs]
-    try:
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([fn.__module__])
-    except ValueError:  # no forkserver (Windows): a fresh interpreter per worker
-        context = multiprocessing.get_context("spawn")
     try:
         with ProcessPoolExecutor(workers, mp_context=context) as pool:
             return list(pool.map(_apply, [fn] * len(jobs), jobs))
     except (BrokenProcessPool, OSError):  # processes refused (e.g. no /dev/shm): run here
         return [fn(*job) for job in jobs]
+
+
+def _context() -> multiprocessing.context.BaseContext | None:
+    """How to start workers here: fork on Linux, else a fresh interpreter, if that is safe."""
+    if sys.platform.startswith("linux"):
+        return multiprocessing.get_context("fork")
+    if getattr(sys.modules.get("__main__"), "__file__", None):
+        return None  # a script: each worker would run it again
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
 
 
 def _apply(fn: Callable[..., T], args: tuple[Any, ...]) -> T:
