@@ -169,7 +169,11 @@ class Client:
               field_selector: Selector = None, allow_bookmarks: bool = False,
               timeout_seconds: int | None = None,
               send_initial_events: bool | None = None) -> WatchStream:
-        """A :class:`~kubelearn.apiserver.watch.WatchStream`; ``namespace=None`` watches all."""
+        """A :class:`~kubelearn.apiserver.watch.WatchStream`; ``namespace=None`` watches all.
+
+        ``send_initial_events`` goes with ``resourceVersionMatch=NotOlderThan``, the one
+        match the API server accepts with it, as client-go's reflector sends them.
+        """
         info = self.info(resource)
         return self.request("watch", info, namespace=namespace if info.namespaced else None,
                             query={"resourceVersion": resource_version,
@@ -177,7 +181,9 @@ class Client:
                                    "fieldSelector": _selector(field_selector),
                                    "allowWatchBookmarks": allow_bookmarks or None,
                                    "timeoutSeconds": timeout_seconds,
-                                   "sendInitialEvents": send_initial_events})
+                                   "sendInitialEvents": send_initial_events,
+                                   "resourceVersionMatch": None if send_initial_events is None
+                                   else "NotOlderThan"})
 
     def bind(self, pod: str, node: str, namespace: str | None = None, *,
              uid: str | None = None) -> dict:

@@ -336,6 +336,7 @@ class Cluster:
             self.scheduler = Scheduler(self.sim, self._clients["kube-scheduler"],
                                        settings.get("scheduler_config"),
                                        plugins=settings.get("scheduler_plugins"))
+            self.scheduler.explain_client = self.admin  # the learner asks explain()
         # kube-controller-manager (kubelearn.controllers), each controller under its own
         # service account as kubeadm runs them. So far the node lifecycle controller,
         # whose NoSchedule pass lifts the not-ready taint every new node is born with.

@@ -516,3 +516,23 @@ def test_decode_shared_equals_decode_and_shares_strings_and_small_objects():
     # 1 == True in Python: a dict holding a bool is never swapped for one holding an int
     assert a["spec"]["flags"]["on"] is not True and b["spec"]["flags"]["on"] is True
 
+
+
+def test_decode_shared_takes_what_did_not_change_from_the_previous_version():
+    from kubelearn.etcd import KeyValue
+
+    def kv(rev, obj):
+        return KeyValue(key="/registry/pods/default/p", value=json.dumps(obj).encode(),
+                        create_revision=1, mod_revision=rev, version=rev)
+
+    spec = {"containers": [{"name": "c", "image": "nginx"}], "flags": {"on": 1, "off": 0}}
+    v1 = {"metadata": {"name": "p", "labels": {"a": "1", "b": "2"}}, "spec": spec}
+    v2 = {"metadata": {"name": "p", "labels": {"b": "2", "a": "1"}},  # the same, reordered
+          "spec": {**spec, "nodeName": "n1", "flags": {"on": True, "off": 0}}}  # 1 -> True
+    old = storage_module.decode_shared(kv(5, v1))
+    new = storage_module.decode_shared(kv(6, v2), old)
+    assert json.dumps(new) == json.dumps(storage_module.decode(kv(6, v2)))  # as stored
+    assert new["spec"]["containers"] is old["spec"]["containers"]  # unchanged: taken over
+    assert list(new["metadata"]["labels"]) == ["b", "a"]  # equal, but written otherwise
+    assert new["spec"]["flags"]["on"] is True  # 1 == True, yet not the old map
+    assert old["metadata"]["resourceVersion"] == "5"  # the previous version is left alone

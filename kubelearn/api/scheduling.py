@@ -11,7 +11,10 @@ victims by it. This module holds what upstream keeps in pkg/apis/scheduling
 - :func:`system_priority_classes` -- ``system-node-critical`` and
   ``system-cluster-critical``, which the API server creates at start;
 - :func:`known_system_priority_class_error` -- why a ``system-`` class is not one of them;
-- :func:`pod_priority` -- the priority the scheduler reads off a pod.
+- :func:`pod_priority` -- the priority the scheduler reads off a pod;
+- :func:`default_priority_class`, :func:`class_priority` -- what the Priority
+  admission plugin gives a pod: its class's value and policy, the
+  ``globalDefault`` class's when it names none, else 0.
 
 Validation lives with the other kinds' in :mod:`kubelearn.api.validation`, the
 admission plugin in :mod:`kubelearn.apiserver.admission`.
@@ -19,7 +22,7 @@ admission plugin in :mod:`kubelearn.apiserver.admission`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 # pkg/apis/scheduling/types.go
@@ -71,10 +74,32 @@ def pod_priority(pod: Mapping[str, Any]) -> int:
     return int((pod.get("spec") or {}).get("priority") or 0)
 
 
+def default_priority_class(classes: Iterable[Mapping[str, Any]]) -> Mapping[str, Any] | None:
+    """getDefaultPriorityClass: the ``globalDefault`` class; of several (a race), the lowest."""
+    default = None
+    for pc in classes:
+        if pc.get("globalDefault") is True and (
+                default is None or pc.get("value", 0) < default.get("value", 0)):
+            default = pc
+    return default
+
+
+def class_priority(pc: Mapping[str, Any] | None) -> tuple[int, str | None]:
+    """``(spec.priority, spec.preemptionPolicy)`` a pod gets from ``pc`` (None: no class).
+
+    Without a class, DefaultPriorityWhenNoDefaultClassExists and PreemptLowerPriority
+    (plugin/pkg/admission/priority/admission.go, v1.32).
+    """
+    if pc is None:
+        return DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS, PREEMPT_LOWER_PRIORITY
+    return int(pc.get("value", 0)), pc.get("preemptionPolicy")
+
+
 __all__ = [
     "DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS", "HIGHEST_USER_DEFINABLE_PRIORITY",
     "SYSTEM_CRITICAL_PRIORITY", "SYSTEM_PRIORITY_CLASS_PREFIX", "SYSTEM_CLUSTER_CRITICAL",
     "SYSTEM_NODE_CRITICAL", "SYSTEM_PRIORITY_CLASS_NAMES", "PREEMPT_LOWER_PRIORITY",
     "PREEMPT_NEVER", "PREEMPTION_POLICIES", "system_priority_classes",
-    "known_system_priority_class_error", "pod_priority",
+    "known_system_priority_class_error", "pod_priority", "default_priority_class",
+    "class_priority",
 ]

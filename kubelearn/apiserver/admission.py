@@ -29,12 +29,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import Forbidden, NotFound, StatusError
-from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE, go_quote
+from kubelearn.api.errors import NAMESPACE_TERMINATING_CAUSE, InternalError, go_quote
 from kubelearn.api.podrefs import configmap_names, has_claim_volume, secret_names
-from kubelearn.api.scheduling import (
-    DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS,
-    PREEMPT_LOWER_PRIORITY,
-)
+from kubelearn.api.scheduling import class_priority, default_priority_class
 from kubelearn.apiserver.nodeauthz import NODE_LEASE_NAMESPACE, is_mirror_pod, node_identity
 from kubelearn.version import FEATURE_GATES
 
@@ -134,7 +131,10 @@ class NamespaceLifecycle(AdmissionPlugin):
             return
         if a.info.resource in ("localsubjectaccessreviews",):
             return
-        namespace = self.lookup("namespaces", "", a.namespace)
+        try:
+            namespace = self.lookup("namespaces", "", a.namespace)
+        except StatusError as err:  # the live lookup failed: errors.NewInternalError
+            raise InternalError(err) from None
         if namespace is None:
             raise NotFound("namespaces", a.namespace)
         if a.operation == CREATE and (namespace.get("status") or {}).get("phase") == \
@@ -161,8 +161,13 @@ class ServiceAccount(AdmissionPlugin):
         return _is_pod_create(a)
 
     def _account(self, a: AdmissionAttributes, spec: dict) -> dict:
+        """getServiceAccount; any failure, not only a missing account, is a 403 (v1.32)."""
         name = spec["serviceAccountName"]
-        account = self.lookup("serviceaccounts", a.namespace, name)
+        try:
+            account = self.lookup("serviceaccounts", a.namespace, name)
+        except StatusError as err:  # the live lookup's GET failed
+            raise a.forbidden(f"error looking up service account {a.namespace}/{name}: "
+                              f"{err}") from None
         if account is None:
             raise a.forbidden(f"error looking up service account {a.namespace}/{name}: "
                               f"serviceaccount {go_quote(name)} not found")
@@ -601,15 +606,13 @@ class Priority(AdmissionPlugin):
         class_name = spec.get("priorityClassName") or ""
         if not class_name:
             pc = self.default_priority_class()
-            priority = pc["value"] if pc else DEFAULT_PRIORITY_WHEN_NO_DEFAULT_CLASS_EXISTS
-            policy = pc.get("preemptionPolicy") if pc else PREEMPT_LOWER_PRIORITY
             if pc:
                 spec["priorityClassName"] = pc["metadata"]["name"]
         else:
             pc = self._get(class_name)
             if pc is None:
                 raise a.forbidden(f"no PriorityClass with name {class_name} was found")
-            priority, policy = pc.get("value", 0), pc.get("preemptionPolicy")
+        priority, policy = class_priority(pc)
         if spec.get("priority") is not None and spec["priority"] != priority:
             raise a.forbidden(f"the integer value of priority ({spec['priority']}) must not be "
                               f"provided in pod spec; priority admission controller computed "
@@ -636,14 +639,9 @@ class Priority(AdmissionPlugin):
             raise a.forbidden(f"PriorityClass {default_name} is already marked as default. Only "
                               "one default can exist")
 
-    def default_priority_class(self) -> dict | None:
+    def default_priority_class(self) -> Mapping[str, Any] | None:
         """getDefaultPriorityClass: the globalDefault class; of several (a race), the lowest."""
-        default = None
-        for pc in self.lister("priorityclasses"):
-            if pc.get("globalDefault") is True and (
-                    default is None or pc.get("value", 0) < default.get("value", 0)):
-                default = pc
-        return default
+        return default_priority_class(self.lister("priorityclasses"))
 
     def _get(self, name: str) -> dict | None:
         """The lister's Get: the class named ``name``, or None."""

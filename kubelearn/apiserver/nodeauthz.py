@@ -146,6 +146,8 @@ class NodeAuthorizer:
     (``AuthorizeNodeWithSelectors`` turns on the checks of pods and nodes).
     """
 
+    mode = "Node"  # its name in --authorization-mode
+
     def __init__(self, graph: NodeGraph, rules: Sequence[Mapping[str, Any]] | None = None, *,
                  features: Mapping[str, bool] | None = None) -> None:
         self.graph = graph

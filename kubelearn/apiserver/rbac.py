@@ -278,6 +278,8 @@ Visit = tuple[BindingDescriber | str, Mapping[str, Any] | None, str | None]  # (
 class RBACAuthorizer:
     """Roles, ClusterRoles and their bindings, read from ``source`` on every decision."""
 
+    mode = "RBAC"  # its name in --authorization-mode
+
     def __init__(self, source: Source) -> None:
         self.source = source
 

@@ -36,6 +36,8 @@ import json
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from kubelearn.api import (
     AlreadyExists,
     BadRequest,
@@ -51,7 +53,8 @@ from kubelearn.api import (
     validate_errors,
 )
 from kubelearn.api.conversion import to_internal
-from kubelearn.api.errors import FieldError, GoValue, Path, go_quote
+from kubelearn.api.errors import FieldError, Path, go_quote
+from kubelearn.api.gatedpod import gated_pod_update_errors
 from kubelearn.api.manifest import jsonable
 from kubelearn.api.names import name_is_path_segment
 from kubelearn.api.scheduling import SYSTEM_PRIORITY_CLASS_NAMES, system_priority_classes
@@ -75,7 +78,7 @@ from kubelearn.apiserver.admission import (
     default_plugins,
 )
 from kubelearn.apiserver.audit import AuditLog
-from kubelearn.apiserver.authn import TokenAuthenticator, UserInfo
+from kubelearn.apiserver.authn import SYSTEM_PRIVILEGED_GROUP, TokenAuthenticator, UserInfo
 from kubelearn.apiserver.bootstrap import bootstrap_policy
 from kubelearn.apiserver.defaults import set_defaults
 from kubelearn.apiserver.endpointsreconciler import (
@@ -85,6 +88,7 @@ from kubelearn.apiserver.endpointsreconciler import (
 )
 from kubelearn.apiserver.eviction import EvictionREST, eviction_version
 from kubelearn.apiserver.ipallocator import ServiceIPRange
+from kubelearn.apiserver.listoptions import check_list_options, watch_send_initial_events
 from kubelearn.apiserver.nodeauthz import NodeAuthorizer, NodeGraph, is_node
 from kubelearn.apiserver.patch import apply_patch
 from kubelearn.apiserver.portallocator import DEFAULT_NODE_PORT_RANGE, PortAllocator
@@ -106,7 +110,7 @@ from kubelearn.apiserver.servicealloc import (
     new_allocators,
 )
 from kubelearn.apiserver.storage import Storage, decode, status_of_etcd_error
-from kubelearn.apiserver.union import UnionAuthorizer
+from kubelearn.apiserver.union import PrivilegedGroups, UnionAuthorizer
 from kubelearn.apiserver.watch import WatchCache, WatchStream
 from kubelearn.etcd import EtcdError, KeyValue
 
@@ -140,6 +144,23 @@ _PATH_SEGMENT_NAMES = {"Role", "ClusterRole", "RoleBinding", "ClusterRoleBinding
 # A caller's body becomes the server's own through JSON, as over HTTP; one encoder made
 # once (json.dumps with options builds a new one per call).
 _to_json = json.JSONEncoder(allow_nan=False, separators=(",", ":")).encode
+# orjson (Rust, ~15x faster for a pod) makes that copy when it can make the same one: with
+# these options it refuses what json writes its own way (a subclass of str, int, dict or
+# list, a dataclass, a datetime), and what it writes where json refuses (NaN as null, an
+# Enum or a UUID by its value) leaves a copy unequal to the body. Both go the json way.
+_ORJSON_AS_JSON = (orjson.OPT_PASSTHROUGH_SUBCLASS | orjson.OPT_PASSTHROUGH_DATACLASS
+                   | orjson.OPT_PASSTHROUGH_DATETIME)
+# The method serving each (verb, subresource) that is not a plain read: a table made once,
+# not a dict of bound methods per request.
+_HANDLERS = {
+    ("create", ""): "_create", ("update", ""): "_update", ("patch", ""): "_update",
+    ("delete", ""): "_delete", ("deletecollection", ""): "_delete_collection",
+    ("get", "status"): "_get_sub", ("update", "status"): "_update",
+    ("patch", "status"): "_update", ("create", "binding"): "_bind",
+    ("create", "eviction"): "_evict", ("get", "scale"): "_get_sub",
+    ("update", "scale"): "_scale", ("patch", "scale"): "_scale",
+    ("update", "finalize"): "_update",
+}
 # metav1.FieldValidation{Ignore,Warn,Strict}; "" is Warn (handlers/rest.go fieldValidation).
 FIELD_VALIDATION = ("", "Ignore", "Strict", "Warn")  # sorted, as the 422 lists them
 # The options each writing verb decodes its query into (ValidateCreateOptions & co.).
@@ -154,6 +175,17 @@ class _Progress:
     def __init__(self) -> None:
         self.stage = STAGES[0]
         self.user = ""
+
+
+def _json_copy(body: Mapping[str, Any]) -> Any:
+    """``body`` through JSON, as it would travel over HTTP (the json module's copy)."""
+    try:
+        copy = orjson.loads(orjson.dumps(body, option=_ORJSON_AS_JSON))
+        if copy == body:  # a comparison in C: nothing was written another way
+            return copy
+    except orjson.JSONEncodeError:
+        pass
+    return json.loads(_to_json(body))
 
 
 def _truthy(value: Any) -> bool:
@@ -206,12 +238,13 @@ class APIServer:
         self._named_resources: set[str] = set()
         self._authz_cache: dict[tuple, Decision] = {}  # see _authorize for the key
         self._authz_generation = -1
-        # --authorization-mode=Node,RBAC (kubeadm's): kubelets first, then everyone by RBAC.
+        # system:masters first (always), then --authorization-mode=Node,RBAC (kubeadm's):
+        # kubelets by the Node authorizer, then everyone by RBAC.
         self.rbac = RBACAuthorizer(self._rbac_source)
         self.node_authorizer = NodeAuthorizer(NodeGraph(self._pods_on_node))
         self._own_authorizer = authorizer is None
         self.authorizer = authorizer if authorizer is not None else UnionAuthorizer(
-            [self.node_authorizer, self.rbac])
+            [PrivilegedGroups(SYSTEM_PRIVILEGED_GROUP), self.node_authorizer, self.rbac])
         if admission_plugins is None:
             admission_plugins = default_plugins(self._lookup, sim.rng("apiserver/admission"),
                                                 disable_admission_plugins,
@@ -395,21 +428,11 @@ class APIServer:
                 return self._list(request, info, namespace), 200
             return self.storage.get(info, namespace, request.name or "",
                                     _opt(request, "resourceVersion")), 200
-        handler = {
-            ("create", ""): self._create, ("update", ""): self._update,
-            ("patch", ""): self._update, ("delete", ""): self._delete,
-            ("deletecollection", ""): self._delete_collection,
-            ("get", "status"): self._get_sub, ("update", "status"): self._update,
-            ("patch", "status"): self._update,
-            ("create", "binding"): self._bind, ("create", "eviction"): self._evict,
-            ("get", "scale"): self._get_sub, ("update", "scale"): self._scale,
-            ("patch", "scale"): self._scale,
-            ("update", "finalize"): self._update,
-        }.get((verb, sub))
+        handler = _HANDLERS.get((verb, sub))
         if handler is None:
             raise MethodNotSupported(f"{info.resource}/{sub}" if sub else info.resource, verb,
                                      info.group)
-        return handler(request, progress, user, info, namespace)
+        return getattr(self, handler)(request, progress, user, info, namespace)
 
     def _resolve(self, request: Request) -> ResourceInfo:
         """The served resource a request names (exact plural and group, as in a URL)."""
@@ -443,6 +466,7 @@ class APIServer:
         return label, field
 
     def _list(self, request: Request, info: ResourceInfo, namespace: str | None) -> dict:
+        check_list_options(request.query, watch=False)
         label, field = self._selectors(request, info)
         limit = _int_opt(request, "limit") or 0
         if limit < 0:
@@ -453,14 +477,14 @@ class APIServer:
                                  match=_opt(request, "resourceVersionMatch"))
 
     def _watch(self, request: Request, info: ResourceInfo, namespace: str | None) -> WatchStream:
+        check_list_options(request.query, watch=True)
         label, field = self._selectors(request, info)
-        initial = _opt(request, "sendInitialEvents")
         timeout = _int_opt(request, "timeoutSeconds")
         return self.watch_cache.watch(
             info, namespace, label=label, field=field,
             resource_version=_opt(request, "resourceVersion") or None,
             bookmarks=_truthy(_opt(request, "allowWatchBookmarks")),
-            send_initial_events=_truthy(initial) if initial else None,
+            send_initial_events=watch_send_initial_events(request.query),
             timeout=float(timeout) if timeout else None)
 
     def _get_sub(self, request: Request, progress: _Progress, user: UserInfo,
@@ -490,7 +514,25 @@ class APIServer:
             kv = self.watch_cache.current(key)
             if kv is not None or resource not in LIVE_LOOKUP_ON_MISS:
                 return self._decoded(kv)
+            return self._live_get(key)
         return self._decoded(self.store.get(key))
+
+    def _live_get(self, key: str) -> dict | None:
+        """A plugin's live lookup: a GET of its own through the loopback client.
+
+        Its failure reaches the plugin as that GET's Status (a 500 with etcd's
+        text), which the plugin wraps (ServiceAccount: a 403). A failure that only
+        the deadline ends (a read clientv3 retries until then) is left as it is:
+        the GET started after the request that waits on it, so that request's own
+        deadline passes first and it answers its own 504.
+        """
+        try:
+            return self._decoded(self.store.get(key))
+        except EtcdError as err:
+            status = status_of_etcd_error(err, "get")
+            if status.code == 504:
+                raise
+            raise status from None
 
     def _pods_on_node(self, node: str) -> list[dict]:
         """The pods bound to ``node``, from the watch cache (the Node authorizer's graph,
@@ -583,7 +625,7 @@ class APIServer:
                         if k in body}
             if not fresh:
                 try:
-                    body = json.loads(_to_json(body))
+                    body = _json_copy(body)
                 except (TypeError, ValueError):
                     body = jsonable(body)
                 except RecursionError:  # deeper than Python goes: far past MAX_DEPTH
@@ -1119,7 +1161,7 @@ class APIServer:
 
     def _loopback_client(self):  # -> kubelearn.client.Client
         """The API server's client of itself (LoopbackClientConfig), as system:apiserver."""
-        from kubelearn.apiserver.authn import ALL_AUTHENTICATED, SYSTEM_PRIVILEGED_GROUP
+        from kubelearn.apiserver.authn import ALL_AUTHENTICATED
         from kubelearn.client import Client  # kubelearn.client imports this package
 
         user = UserInfo(LOOPBACK_USER, (ALL_AUTHENTICATED, SYSTEM_PRIVILEGED_GROUP))
@@ -1224,30 +1266,10 @@ def _only_deleted_scheduling_gates(new_gates: Any, old_gates: Any) -> list[Field
             for name, i in sorted(added.items(), key=lambda item: item[1])]
 
 
-def _gated_node_selector_errors(munged: dict, old_spec: Mapping[str, Any]) -> list[FieldError]:
-    """A gated pod may gain nodeSelector entries, not lose or change one.
-
-    ValidatePodUpdate's gated-pod block with validateNodeSelectorMutation: a
-    queueing system (Kueue) narrows where a held pod may run, then lifts its
-    gate. The selector is then taken as unchanged for the final comparison.
-    """
-    selector = munged.get("nodeSelector") or {}
-    old_selector = old_spec.get("nodeSelector") or {}
-    if selector == old_selector:  # Semantic.DeepEqual: nil and empty maps are equal
-        return []
-    _keep_old(munged, old_spec, "nodeSelector")
-    if not isinstance(selector, Mapping) or any(
-            k not in selector or selector[k] != v for k, v in old_selector.items()):
-        return [FieldError.invalid(Path("spec", "nodeSelector"),
-                                   GoValue("map[string]string", selector),
-                                   "only additions to spec.nodeSelector are allowed (no "
-                                   "mutations or deletions)")]
-    return []
-
-
 def _pod_update_errors(new: dict, old: dict) -> list[FieldError]:
     """ValidatePodUpdate: only images, activeDeadlineSeconds, tolerations (added) may change,
-    scheduling gates be removed, and a gated pod's nodeSelector grow."""
+    scheduling gates be removed, and a gated pod's scheduling directives narrow
+    (:mod:`kubelearn.api.gatedpod`)."""
     spec, old_spec = new.get("spec") or {}, old.get("spec") or {}
     errs = _only_deleted_scheduling_gates(spec.get("schedulingGates"),
                                           old_spec.get("schedulingGates"))
@@ -1274,7 +1296,7 @@ def _pod_update_errors(new: dict, old: dict) -> list[FieldError]:
     if old_grace is not None and old_grace < 0 and grace == 1:
         munged["terminationGracePeriodSeconds"] = old_grace
     if old_spec.get("schedulingGates"):
-        errs += _gated_node_selector_errors(munged, old_spec)
+        errs += gated_pod_update_errors(munged, old_spec)
     if munged == old_spec:
         return errs
     changed = sorted(k for k in set(munged) | set(old_spec) if munged.get(k) != old_spec.get(k))

@@ -163,7 +163,7 @@ SHARED_LEAVES_LIMIT = 65_536
 _leaves: dict[tuple, dict] = {}
 
 
-def _share(obj: dict) -> dict:
+def _share(obj: dict, old: dict | None = None) -> dict:
     """``obj`` with its short strings interned and its small objects shared, in place.
 
     Short string values are ``sys.intern``-ed (orjson already shares keys). An
@@ -171,6 +171,12 @@ def _share(obj: dict) -> dict:
     request, a condition, labels) is looked up among the ones seen before, and an
     equal one is returned instead. Bools and floats keep an object unshared: they
     compare equal to ints (``True == 1``), so a lookup could swap their types.
+
+    ``old``: the same object's previous version, shared so already. A map or list
+    written as the one ``old`` holds under the same key is taken from it, a
+    comparison in C instead of a walk in Python: a binding changes a pod's node
+    and a condition, and its containers, volumes and tolerations stay as they
+    were.
     """
     intern, limit = sys.intern, SHARED_STRING_MAX
     leaf = True
@@ -179,9 +185,14 @@ def _share(obj: dict) -> dict:
         if kind is str:
             if len(value) <= limit:
                 obj[key] = intern(value)
+        elif old is not None and (kind is dict or kind is list) \
+                and (was := old.get(key)).__class__ is kind and _same_json(was, value):
+            leaf = False
+            obj[key] = was
         elif kind is dict:
             leaf = False
-            obj[key] = _share(value)
+            was = old.get(key) if old is not None else None
+            obj[key] = _share(value, was if was.__class__ is dict else None)
         elif kind is list:
             leaf = False
             for i, item in enumerate(value):
@@ -192,6 +203,21 @@ def _share(obj: dict) -> dict:
         elif kind is bool or kind is float:
             leaf = False
     return _shared_leaf(obj) if leaf else obj
+
+
+def _same_json(a: dict | list, b: dict | list) -> bool:
+    """True if ``a`` and ``b`` are written as the same JSON.
+
+    ``==`` alone is not enough: it holds for maps with their keys in another
+    order, which are written otherwise, and for ``True`` and ``1``. So equal
+    values are written (orjson, in C) and the bytes compared.
+    """
+    if a != b:
+        return False
+    try:
+        return orjson.dumps(a) == orjson.dumps(b)
+    except orjson.JSONEncodeError:  # what only the json module writes: walk it instead
+        return False
 
 
 def _shared_leaf(obj: dict) -> dict:
@@ -207,7 +233,7 @@ def _shared_leaf(obj: dict) -> dict:
     return obj
 
 
-def decode_shared(kv: KeyValue) -> dict:
+def decode_shared(kv: KeyValue, previous: dict | None = None) -> dict:
     """:func:`decode`, with strings and small objects shared with everything decoded so.
 
     For objects that are kept: the watch cache decodes each change with it, and
@@ -222,8 +248,11 @@ def decode_shared(kv: KeyValue) -> dict:
     The objects are read-only, as everything a watch sends is (copy before
     changing one): here a change to a shared toleration would change it in every
     pod that has it.
+
+    ``previous``: the object's previous version as decoded so, whose parts left
+    as they were are taken as they are (see :func:`_share`).
     """
-    obj = _share(_loads(kv.value))
+    obj = _share(_loads(kv.value), previous)
     # A metadata without labels is a leaf that may be shared: stamp a copy.
     obj["metadata"] = {**obj["metadata"], "resourceVersion": str(kv.mod_revision)}
     return obj
@@ -434,24 +463,20 @@ class Storage:
 
     def get(self, info: ResourceInfo, namespace: str | None, name: str,
             resource_version: str | None = None) -> dict:
-        """One object, as it is now (or at ``resource_version``, if it still exists then).
+        """One object as it is now: read from etcd, or, at any ``resource_version``, the watch
+        cache's copy, which is at least that recent ("not older than").
 
-        At ``resource_version`` "0" the watch cache's copy, however recent
-        (cacher.go Get, v1.32: WaitUntilFreshAndGet at revision 0 waits for nothing).
+        As cacher.go Get (v1.32): no resourceVersion reads etcd; any other waits
+        until the cache has seen that revision (WaitUntilFreshAndGet: at "0", for
+        nothing) and answers the object as the cache holds it -- never an older
+        version. kubelearn's cache is always up to date, so a revision etcd has
+        not reached yet is the 504 "Too large resource version" at once.
         """
-        if resource_version == "0" and self.watch_cache is not None:
-            kv = self.watch_cache.current(self.key(info, namespace, name)) if name else None
-            if kv is None:
-                raise NotFound(info.resource, name, info.group)
-            return decode(kv)
-        if resource_version not in (None, "", "0"):
+        if resource_version and self.watch_cache is not None:
             rev = parse_resource_version(resource_version)
             if rev > self.store.revision:
                 raise too_large(rev, self.store.revision)
-            try:
-                kv = self.store.get(self.key(info, namespace, name), revision=rev)
-            except CompactedError:
-                raise Expired(EXPIRED_LIST) from None
+            kv = self.watch_cache.current(self.key(info, namespace, name)) if name else None
             if kv is None:
                 raise NotFound(info.resource, name, info.group)
             return decode(kv)

@@ -20,7 +20,10 @@ When some node has such pods, a ``nominated`` column names them (``""`` where
 there are none), and a filter that rejects the node only because of them says so:
 ``Insufficient cpu (counting nominated default/urgent)``. The pod's priority is
 its ``spec.priority``, which the API server sets from its PriorityClass when the
-pod is created; a manifest not created yet counts as priority 0 unless it says.
+pod is created. A manifest not created yet gets the priority the Priority
+admission plugin would give it (:func:`admitted_priority`): its
+``priorityClassName``'s value, read through the API, or the ``globalDefault``
+class's, or 0 -- so the table agrees with the cycle once the pod exists.
 
 Feasible nodes are scored together, exactly as a cycle scores them (the numbers
 that decide). Infeasible nodes are scored as if every node were a candidate --
@@ -33,7 +36,8 @@ import random
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from kubelearn.api import load
+from kubelearn.api import Forbidden, NotFound, load
+from kubelearn.api.scheduling import class_priority, default_priority_class
 from kubelearn.scheduler.framework import (
     Code,
     CycleState,
@@ -51,6 +55,7 @@ from kubelearn.scheduler.queue import pod_key
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
 
+    from kubelearn.client import Client
     from kubelearn.scheduler.nodeinfo import NodeInfo
     from kubelearn.scheduler.scheduler import Scheduler
 
@@ -72,6 +77,36 @@ def as_pod(pod: Mapping[str, Any] | str) -> dict[str, Any]:
     meta.setdefault("namespace", "default")
     pod["metadata"] = meta
     return pod
+
+
+def admitted_priority(pod: dict[str, Any], client: Client | None) -> dict[str, Any]:
+    """``pod`` with the priority the Priority admission plugin would give it, if it has none.
+
+    A created pod has ``spec.priority``; a manifest may not. Its
+    ``priorityClassName`` is read through the API (a name that does not exist is
+    the 403 its create would get); no name means the ``globalDefault`` class, or
+    priority 0 and PreemptLowerPriority. Without a client (a scheduler fed by
+    hand), the pod is taken as it is.
+    """
+    spec = pod.get("spec") or {}
+    if spec.get("priority") is not None or client is None:
+        return pod
+    class_name = spec.get("priorityClassName") or ""
+    if class_name:
+        try:
+            pc = client.get("priorityclasses", class_name)
+        except NotFound:
+            raise Forbidden("pods", pod["metadata"].get("name") or "",
+                            f"no PriorityClass with name {class_name} was found") from None
+    else:
+        pc = default_priority_class(client.list("priorityclasses")["items"])
+    priority, policy = class_priority(pc)
+    admitted = {**spec, "priority": priority}
+    if pc is not None and not class_name:
+        admitted["priorityClassName"] = pc["metadata"]["name"]
+    if policy is not None and spec.get("preemptionPolicy") is None:
+        admitted["preemptionPolicy"] = policy
+    return {**pod, "spec": admitted}
 
 
 def verdict(status: Status | None) -> str:
@@ -120,11 +155,15 @@ def _handle(scheduler: Scheduler, profile: Any) -> Handle:
     return scheduler.handles.get(profile.scheduler_name) or SchedulerHandle(scheduler, profile)
 
 
-def explain(scheduler: Scheduler, pod: Mapping[str, Any] | str) -> pd.DataFrame:
-    """Every node's filter verdicts and scores for ``pod``; see the module docstring."""
+def explain(scheduler: Scheduler, pod: Mapping[str, Any] | str, *,
+            client: Client | None = None) -> pd.DataFrame:
+    """Every node's filter verdicts and scores for ``pod``; see the module docstring.
+
+    ``client`` reads a manifest's PriorityClass (:func:`admitted_priority`).
+    """
     import pandas as pd
 
-    pod = as_pod(pod)
+    pod = admitted_priority(as_pod(pod), client)
     profile = scheduler.config.profile_for(pod)
     if profile is None:
         name = (pod.get("spec") or {}).get("schedulerName")

@@ -418,6 +418,9 @@ class Scheduler:
         self.process: simpy.Process | None = None
         self.scheduled = 0
         self.failed_attempts = 0
+        # Whose credentials explain() reads PriorityClasses with: the learner's (a Cluster
+        # sets its admin client); kube-scheduler's own role may not read them (policy.go).
+        self.explain_client: Client | None = None
         if start:
             self.start()
 
@@ -886,14 +889,17 @@ class Scheduler:
                             self._component(pod))
 
     # -- for learners -------------------------------------------------------------------------
-    def explain(self, pod: Mapping[str, Any] | str) -> pd.DataFrame:
+    def explain(self, pod: Mapping[str, Any] | str, client: Client | None = None
+                ) -> pd.DataFrame:
         """One row per node: each filter's verdict, each score, the total, feasible, chosen.
 
-        See :func:`kubelearn.scheduler.explain.explain`.
+        ``client`` reads the PriorityClass of a pod not created yet (default: the
+        :attr:`explain_client`, else the scheduler's own). See
+        :func:`kubelearn.scheduler.explain.explain`.
         """
         from kubelearn.scheduler.explain import explain
 
-        return explain(self, pod)
+        return explain(self, pod, client=client or self.explain_client or self.client)
 
     def pending_pods(self) -> pd.DataFrame:
         """The pods waiting in the queue: which queue, how many attempts."""

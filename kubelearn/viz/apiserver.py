@@ -227,9 +227,10 @@ def can_i_widget(cluster: Cluster, users: Iterable[UserInfo], namespace: str = "
         namespaced = name not in ("nodes",)
         attrs = Attributes(who.with_group("system:authenticated"), verb, name, sub,
                            namespace if namespaced else "", "", group)
-        decision = cluster.api.authorizer.authorize(attrs)
+        decider, decision = cluster.api.authorizer.decide(attrs)
         if decision.allowed:
-            return HTML(f"<b style='color:green'>yes</b> — {escape(decision.reason)}")
+            why = decision.reason or f"the {decider.mode} authorizer allows it (it gives no reason)"
+            return HTML(f"<b style='color:green'>yes</b> — {escape(why)}")
         return HTML(f"<b style='color:red'>no</b> — {escape(forbidden(attrs, decision.reason))}")
 
     # The answer is a plain output above the dropdowns (kubelearn.viz.interact).
