@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import pytest
 
 import kubelearn as kl
-from kubelearn.api import Invalid
+from kubelearn.api import BadRequest, Invalid
 
 HEAD = 'ListOptions.meta.k8s.io "" is invalid: '
 UNLESS_RV = "resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless " \
@@ -121,6 +121,34 @@ def test_a_watch_from_any_revision_is_a_watch_list_in_v132(cluster):
     assert opening({"allowWatchBookmarks": "true", "resourceVersion": rv}) == []  # legacy
     assert opening({"allowWatchBookmarks": "true", "sendInitialEvents": "false",
                     "resourceVersionMatch": "NotOlderThan"}) == []
+
+
+def test_a_selector_that_does_not_parse_is_a_400_before_the_options_are_checked(cluster):
+    """ListResource (v1.32) decodes the parameters (parsing the selectors) first, then
+    validates the ListOptions, then converts field labels."""
+    bad_match = {"resourceVersionMatch": "Exact"}
+    with pytest.raises(BadRequest):
+        _request(cluster, "list", {**bad_match, "labelSelector": "app in (web"})
+    with pytest.raises(Invalid):
+        _request(cluster, "list", {**bad_match, "fieldSelector": "spec.nodeName=x"})
+    with pytest.raises(BadRequest, match="field label not supported: spec.nodeName"):
+        _request(cluster, "list", {"fieldSelector": "spec.nodeName=x"})
+
+
+def test_boolean_options_read_as_the_parameter_codec_reads_them(cluster):
+    """runtime.Convert_Slice_string_To_bool: only "0" and "false" (any case) are false."""
+    for yes in ("t", "True", "1", "yes", ""):
+        stream = _request(cluster, "watch", {"sendInitialEvents": yes,
+                                             "resourceVersionMatch": "NotOlderThan",
+                                             "allowWatchBookmarks": yes})
+        assert [e["type"] for e in stream.drain()] == ["ADDED", "BOOKMARK"], yes
+        stream.stop()
+    for no in ("0", "FALSE", "false"):
+        stream = _request(cluster, "watch", {"sendInitialEvents": no,
+                                             "resourceVersionMatch": "NotOlderThan",
+                                             "allowWatchBookmarks": no})
+        assert stream.drain() == [], no
+        stream.stop()
 
 
 # -- over HTTP ----------------------------------------------------------------------------------

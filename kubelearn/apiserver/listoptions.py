@@ -29,6 +29,7 @@ from typing import Any
 
 from kubelearn.api import Invalid
 from kubelearn.api.errors import FieldError, Path
+from kubelearn.apiserver.rest import query_flag
 
 EXACT = "Exact"  # metav1.ResourceVersionMatchExact
 NOT_OLDER_THAN = "NotOlderThan"  # metav1.ResourceVersionMatchNotOlderThan
@@ -50,7 +51,7 @@ def list_options_errors(query: Mapping[str, Any] | None, *, watch: bool) -> list
     """ValidateListOptions (with the WatchList gate on, as v1.32 has it by default)."""
     match = _option(query, "resourceVersionMatch")
     continuing = bool(_option(query, "continue"))
-    initial_events_set = bool(_option(query, "sendInitialEvents"))  # the *bool, true or false
+    initial_events_set = query_flag(query, "sendInitialEvents") is not None  # the *bool
     if watch:
         return _watch_errors(match, continuing, initial_events_set)
     errs: list[FieldError] = []
@@ -100,9 +101,9 @@ def watch_send_initial_events(query: Mapping[str, Any] | None) -> bool | None:
     annotated ``k8s.io/initial-events-end`` after them (cacher.go
     isInitialEventsEndBookmarkRequired). None: the legacy watch.
     """
-    sent = _option(query, "sendInitialEvents")
-    if sent:
-        return sent.lower() in ("true", "1")
+    sent = query_flag(query, "sendInitialEvents")
+    if sent is not None:
+        return sent
     if not _option(query, "resourceVersionMatch") and \
             _option(query, "resourceVersion") in ("", "0"):
         return True

@@ -29,7 +29,7 @@ The pure half of the HTTP front (no sockets, no threads; those are in
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote
 
@@ -104,6 +104,16 @@ class ResourceIndex:
 def go_bool(value: str) -> bool:
     """A query flag as the parameter codec reads it: only ``0`` and ``false`` are false."""
     return not (value == "0" or value.lower() == "false")
+
+
+def query_flag(query: Mapping[str, Any] | None, name: str) -> bool | None:
+    """A boolean query option: None when absent, else as the parameter codec reads it
+    (runtime.Convert_Slice_string_To_bool, v1.32: ``?watch=``, ``=t`` and ``=yes`` are
+    true; in-process callers may pass a bool)."""
+    value = query.get(name) if query else None
+    if value is None or isinstance(value, bool):
+        return value
+    return go_bool(str(value))
 
 
 def route(method: str, path: str, query: dict[str, str], index: ResourceIndex) -> Request:

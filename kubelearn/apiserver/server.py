@@ -103,6 +103,7 @@ from kubelearn.apiserver.repair import (
     service_node_ports,
 )
 from kubelearn.apiserver.request import VERBS, Request
+from kubelearn.apiserver.rest import query_flag
 from kubelearn.apiserver.servicealloc import (
     Transaction,
     drop_type_dependent_fields,
@@ -186,10 +187,6 @@ def _json_copy(body: Mapping[str, Any]) -> Any:
     except orjson.JSONEncodeError:
         pass
     return json.loads(_to_json(body))
-
-
-def _truthy(value: Any) -> bool:
-    return value is True or str(value).lower() in ("true", "1")
 
 
 def _opt(request: Request, name: str) -> str:
@@ -396,7 +393,7 @@ class APIServer:
         progress.user = user.name
         progress.stage = "authorization"
         verb = request.verb
-        if verb == "list" and _truthy(_opt(request, "watch")):
+        if verb == "list" and query_flag(request.query, "watch"):
             verb = "watch"
         if verb not in VERBS:
             raise MethodNotSupported(request.resource, verb, request.group)
@@ -452,12 +449,19 @@ class APIServer:
 
     # -- reads -----------------------------------------------------------------------------------
     @staticmethod
-    def _selectors(request: Request, info: ResourceInfo
+    def _selectors(request: Request, info: ResourceInfo, *, watch: bool | None = None
                    ) -> tuple[LabelSelector | None, FieldSelector | None]:
-        """The request's label and field selectors, parsed once; unknown fields are a 400."""
+        """The request's label and field selectors, in ListResource's order (v1.32).
+
+        A selector that does not parse is a 400 from decoding the parameters;
+        then, for a list or watch, the ListOptions checks (422); then a field
+        the kind cannot be selected by is a 400 (ConvertFieldLabel).
+        """
         label_text, field_text = _opt(request, "labelSelector"), _opt(request, "fieldSelector")
         label = LabelSelector.parse(label_text) if label_text else None
         field = FieldSelector.parse(field_text) if field_text else None
+        if watch is not None:
+            check_list_options(request.query, watch=watch)
         if field is not None:
             known = selectable_fields({"kind": info.kind, "metadata": {}})
             for name, _, _ in field.terms:
@@ -466,8 +470,7 @@ class APIServer:
         return label, field
 
     def _list(self, request: Request, info: ResourceInfo, namespace: str | None) -> dict:
-        check_list_options(request.query, watch=False)
-        label, field = self._selectors(request, info)
+        label, field = self._selectors(request, info, watch=False)
         limit = _int_opt(request, "limit") or 0
         if limit < 0:
             raise BadRequest("limit must not be negative")  # not reached by kubectl
@@ -477,13 +480,12 @@ class APIServer:
                                  match=_opt(request, "resourceVersionMatch"))
 
     def _watch(self, request: Request, info: ResourceInfo, namespace: str | None) -> WatchStream:
-        check_list_options(request.query, watch=True)
-        label, field = self._selectors(request, info)
+        label, field = self._selectors(request, info, watch=True)
         timeout = _int_opt(request, "timeoutSeconds")
         return self.watch_cache.watch(
             info, namespace, label=label, field=field,
             resource_version=_opt(request, "resourceVersion") or None,
-            bookmarks=_truthy(_opt(request, "allowWatchBookmarks")),
+            bookmarks=bool(query_flag(request.query, "allowWatchBookmarks")),
             send_initial_events=watch_send_initial_events(request.query),
             timeout=float(timeout) if timeout else None)
 
