@@ -197,3 +197,15 @@ def test_start_steps_count_the_first_step_from_the_create():
     assert steps.loc["SandboxCreated", "took"] == round(steps.loc["SandboxCreated", "time"] -
                                                         start, 2) > 0
     assert steps["took"].sum() == pytest.approx(steps["time"].iloc[-1] - start, abs=0.02)
+
+
+def test_lease_plot_has_a_legend_for_what_it_draws():
+    cluster = kl.Cluster(seed=0, nodes=2)
+    cluster.run(25)
+    quiet = viz.lease_renewals_plot(cluster.events(), ["node-1", "node-2"])
+    assert [t.get_text() for t in quiet.axes[0].get_legend().get_texts()] == ["Lease renewed"]
+    cluster.stop_node("node-2")
+    cluster.run(5)
+    stopped = viz.lease_renewals_plot(cluster.events(), ["node-1", "node-2"])
+    assert [t.get_text() for t in stopped.axes[0].get_legend().get_texts()] == [
+        "Lease renewed", "kubelet stopped"]

@@ -48,17 +48,22 @@ def lease_renewals_plot(events: pd.DataFrame, nodes: Iterable[str]) -> Figure:
     nodes = list(nodes)
     fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(nodes)))
     renewals = events[events["reason"] == "LeaseRenewed"]
+    handles: dict[str, Any] = {}
     for row, node in enumerate(nodes):
         times = renewals[renewals["component"] == f"kubelet/{node}"]["time"]
-        ax.vlines(times, row - 0.3, row + 0.3, color="tab:green")
+        if len(times):
+            handles["Lease renewed"] = ax.vlines(times, row - 0.3, row + 0.3, color="tab:green")
         stopped = events[(events["component"] == f"kubelet/{node}")
                          & (events["reason"] == "KubeletStopped")]["time"]
         for when in stopped:
-            ax.plot(when, row, "x", color="tab:red", markersize=9)
+            handles["kubelet stopped"], = ax.plot(when, row, "x", color="tab:red", markersize=9)
     ax.set_yticks(range(len(nodes)), nodes)
     ax.set_xlabel("simulated seconds")
-    ax.set_title("Lease renewals (kube-node-lease), one tick each")
+    ax.set_title("Lease renewals (kube-node-lease): a tick every 10 s per kubelet, none once "
+                 "it stops")
     ax.grid(axis="x", alpha=0.3)
+    ax.legend(handles.values(), handles.keys(), fontsize=8, loc="upper left",
+              bbox_to_anchor=(1.01, 1))
     fig.tight_layout()
     return fig
 
