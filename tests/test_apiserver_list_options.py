@@ -135,6 +135,14 @@ def test_a_selector_that_does_not_parse_is_a_400_before_the_options_are_checked(
         _request(cluster, "list", {"fieldSelector": "spec.nodeName=x"})
 
 
+def test_delete_collection_checks_its_list_options_too(cluster):
+    """DeleteCollection (delete.go, v1.32) validates the ListOptions it lists by."""
+    with pytest.raises(Invalid) as err:
+        _request(cluster, "deletecollection", {"resourceVersionMatch": "Exact"})
+    assert str(err.value) == HEAD + UNLESS_RV
+    assert [o["metadata"]["name"] for o in _request(cluster, "list", {})["items"]] == ["a"]
+
+
 def test_boolean_options_read_as_the_parameter_codec_reads_them(cluster):
     """runtime.Convert_Slice_string_To_bool: only "0" and "false" (any case) are false."""
     for yes in ("t", "True", "1", "yes", ""):

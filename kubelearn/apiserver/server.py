@@ -914,7 +914,7 @@ class APIServer:
                            info: ResourceInfo, namespace: str | None) -> tuple[dict, int]:
         progress.stage = "decode"
         options = self._delete_options(request)
-        label, field = self._selectors(request, info)
+        label, field = self._selectors(request, info, watch=False)  # delete.go: ListOptions too
         progress.stage = "storage"
         listed = self.storage.list(info, namespace, label=label, field=field)
         deleted = []
