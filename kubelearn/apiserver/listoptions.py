@@ -29,7 +29,7 @@ from typing import Any
 
 from kubelearn.api import Invalid
 from kubelearn.api.errors import FieldError, Path
-from kubelearn.apiserver.rest import query_flag
+from kubelearn.apiserver.rest import query_flag, query_option
 
 EXACT = "Exact"  # metav1.ResourceVersionMatchExact
 NOT_OLDER_THAN = "NotOlderThan"  # metav1.ResourceVersionMatchNotOlderThan
@@ -38,25 +38,16 @@ LIST_OPTIONS_KIND, META_GROUP = "ListOptions", "meta.k8s.io"
 _MATCH = Path("resourceVersionMatch")
 
 
-def _option(query: Mapping[str, Any] | None, name: str) -> str:
-    value = (query or {}).get(name)
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
 def list_options_errors(query: Mapping[str, Any] | None, *, watch: bool) -> list[FieldError]:
     """ValidateListOptions (with the WatchList gate on, as v1.32 has it by default)."""
-    match = _option(query, "resourceVersionMatch")
-    continuing = bool(_option(query, "continue"))
+    match = query_option(query, "resourceVersionMatch")
+    continuing = bool(query_option(query, "continue"))
     initial_events_set = query_flag(query, "sendInitialEvents") is not None  # the *bool
     if watch:
         return _watch_errors(match, continuing, initial_events_set)
     errs: list[FieldError] = []
     if match:
-        rv = _option(query, "resourceVersion")
+        rv = query_option(query, "resourceVersion")
         if not rv:
             errs.append(FieldError.forbidden(
                 _MATCH, "resourceVersionMatch is forbidden unless resourceVersion is provided"))
@@ -104,8 +95,8 @@ def watch_send_initial_events(query: Mapping[str, Any] | None) -> bool | None:
     sent = query_flag(query, "sendInitialEvents")
     if sent is not None:
         return sent
-    if not _option(query, "resourceVersionMatch") and \
-            _option(query, "resourceVersion") in ("", "0"):
+    if not query_option(query, "resourceVersionMatch") and \
+            query_option(query, "resourceVersion") in ("", "0"):
         return True
     return None
 

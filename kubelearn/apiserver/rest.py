@@ -106,6 +106,16 @@ def go_bool(value: str) -> bool:
     return not (value == "0" or value.lower() == "false")
 
 
+def query_option(query: Mapping[str, Any] | None, name: str) -> str:
+    """A query option as a string ('' when absent; a bool in-process as "true"/"false")."""
+    value = query.get(name) if query else None
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
 def query_flag(query: Mapping[str, Any] | None, name: str) -> bool | None:
     """A boolean query option: None when absent, else as the parameter codec reads it
     (runtime.Convert_Slice_string_To_bool, v1.32: ``?watch=``, ``=t`` and ``=yes`` are

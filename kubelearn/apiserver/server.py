@@ -103,7 +103,7 @@ from kubelearn.apiserver.repair import (
     service_node_ports,
 )
 from kubelearn.apiserver.request import VERBS, Request
-from kubelearn.apiserver.rest import query_flag
+from kubelearn.apiserver.rest import query_flag, query_option
 from kubelearn.apiserver.servicealloc import (
     Transaction,
     drop_type_dependent_fields,
@@ -191,12 +191,7 @@ def _json_copy(body: Mapping[str, Any]) -> Any:
 
 def _opt(request: Request, name: str) -> str:
     """A query option as a string ('' when absent)."""
-    value = request.query.get(name) if request.query else None
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+    return query_option(request.query, name)
 
 
 def _int_opt(request: Request, name: str) -> int | None:
