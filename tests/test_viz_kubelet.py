@@ -176,6 +176,7 @@ def test_termination_steps_and_timeline():
     assert steps["exited at"].tolist() == [0.0, 5.0, 5.0, 30.0, 10.0]
     assert steps["exit code"].tolist() == [0, 0, 0, 137, 137]
     assert steps["stop signal at"].tolist() == [0.0, 0.0, 5.0, 0.0, 0.0]
+    assert steps["preStop hook"].tolist() == ["none", "none", "5 s", "none", "none"]
     assert steps["removed from the API at"].tolist() == [0.0, 5.0, 5.0, 30.0, 10.0]
     fig = viz.termination_timeline(cluster.events(), names[:4])
     assert legend_labels(fig) == [

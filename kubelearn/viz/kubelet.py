@@ -495,9 +495,10 @@ def termination_steps(events: pd.DataFrame, pods: Iterable[str],
                       namespace: str = "default") -> pd.DataFrame:
     """How each pod stopped, in seconds from the kubelet's ``Killing`` (the delete).
 
-    Columns: how long the preStop hook ran, when the image's stop signal was sent (after the
-    hook: SIGTERM unless the image names another, SIGQUIT for nginx), when
-    the process exited, its exit code, and when the pod left the API.
+    Columns: how long the preStop hook ran (``none`` for a container without one), when
+    the image's stop signal was sent (after the hook: SIGTERM unless the image names
+    another, SIGQUIT for nginx), when the process exited, its exit code, and when the
+    pod left the API.
     """
     rows = []
     for pod in pods:
@@ -508,15 +509,15 @@ def termination_steps(events: pd.DataFrame, pods: Iterable[str],
         zero = float(killing.iloc[-1])
         later = mine[mine["time"] >= zero]
         hooks = later[later["reason"] == "PreStopHook"]["message"].str.extract(_HOOK)[0]
-        hook = float(hooks.iloc[0]) if len(hooks) else 0.0
+        hook = float(hooks.iloc[0]) if len(hooks) else None
         died = later[later["reason"] == "ContainerDied"]
         code = died["message"].str.extract(_EXIT)[0]
         gone = later[later["reason"] == "PodDeleted"]["time"]
-        rows.append((pod, hook, hook,
+        rows.append((pod, "none" if hook is None else f"{hook:g} s", hook or 0.0,
                      round(float(died["time"].iloc[0]) - zero, 2) if len(died) else None,
                      int(code.iloc[0]) if len(code) else -1,
                      round(float(gone.iloc[0]) - zero, 2) if len(gone) else None))
-    return pd.DataFrame(rows, columns=["pod", "preStop hook (s)", "stop signal at", "exited at",
+    return pd.DataFrame(rows, columns=["pod", "preStop hook", "stop signal at", "exited at",
                                        "exit code", "removed from the API at"]).set_index("pod")
 
 
@@ -533,7 +534,7 @@ def termination_timeline(events: pd.DataFrame, pods: Iterable[str], grace: float
     fig, ax = plt.subplots(figsize=(8.5, 1.9 + 0.6 * len(steps)), layout="constrained")
     handles: dict[str, Any] = {}
     for row, (_, step) in enumerate(steps.iterrows()):
-        hook, exited, code = step["preStop hook (s)"], step["exited at"], int(step["exit code"])
+        hook, exited, code = step["stop signal at"], step["exited at"], int(step["exit code"])
         if pd.isna(exited):
             ax.text(hook, row, "  still stopping when the records end", va="center", fontsize=8)
             continue
