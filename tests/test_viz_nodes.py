@@ -263,3 +263,21 @@ def test_ranking_table_keeps_the_controllers_order():
     assert table["pods on that node"].sum() == sum(
         sum(q["spec"]["nodeName"] == p["spec"]["nodeName"] for q in pods) for p in pods)
     assert set(table["deletion cost"]) == {"0"}
+    ready = {p["metadata"]["name"]: c["lastTransitionTime"] for p in pods
+             for c in p["status"]["conditions"] if c["type"] == "Ready"}
+    assert dict(zip(table["pod (first to go at the top)"], table["ready since"],
+                    strict=True)) == ready and all(ready.values())
+
+
+def test_replicaset_timeline_runs_to_the_clusters_clock():
+    """The bars of pods still Running end at the cluster's clock, not at the last record."""
+    cluster = kl.Cluster(seed=1, nodes=3)
+    cluster.apply(web(2))
+    cluster.run(60)
+    last = float(cluster.events()["time"].max())
+    assert last < cluster.now
+    fig = nodes.replicaset_timeline(cluster, "web")
+    ends = [seg[:, 0].max() for c in fig.axes[0].collections for seg in c.get_segments()
+            if c.get_label() == "Running" or c.get_label().startswith("_")]
+    assert max(ends) == cluster.now
+    plt.close(fig)

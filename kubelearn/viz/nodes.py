@@ -560,7 +560,8 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
     scaled = mine[mine["reason"] == "SuccessfulDelete"]  # in the order the controller deleted
     deleted = {m.removeprefix("Deleted pod: "): (float(t), n) for n, (t, m) in
                enumerate(zip(scaled["time"], scaled["message"], strict=True), start=1)}
-    end = float(events["time"].max())
+    # up to the cluster's clock, when given one: the records may end earlier
+    end = float(events["time"].max()) if isinstance(cluster, pd.DataFrame) else cluster.now
     names = [m.removeprefix("Created pod: ") for m in created["message"]]
     fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * len(names)), layout="constrained")
     others = 0  # pods deleted, not by the ReplicaSet
@@ -668,13 +669,21 @@ def zone_states(runs: Mapping[str, pd.DataFrame], zone: str = "zone-a") -> pd.Da
 def ranking_table(ranked: list[Mapping], pods: list[Mapping]) -> pd.DataFrame:
     """``ranked`` (pods in the order the controller would delete them, first to go first)
     as a table: each pod's node, how many of ``pods`` share that node, its
-    ``controller.kubernetes.io/pod-deletion-cost`` and when it was created."""
+    ``controller.kubernetes.io/pod-deletion-cost``, since when it has been Ready (its
+    Ready condition's ``lastTransitionTime``, empty if not ready) and when it was created."""
     def on_node(pod: Mapping) -> int:
         return sum(q["spec"].get("nodeName") == pod["spec"].get("nodeName") for q in pods)
+
+    def ready_since(pod: Mapping) -> str:
+        for condition in (pod.get("status") or {}).get("conditions") or ():
+            if condition.get("type") == "Ready" and condition.get("status") == "True":
+                return condition.get("lastTransitionTime") or ""
+        return ""
 
     rows = [(p["metadata"]["name"], p["spec"].get("nodeName"), on_node(p),
              (p["metadata"].get("annotations") or {}).get(
                  "controller.kubernetes.io/pod-deletion-cost", "0"),
-             p["metadata"]["creationTimestamp"]) for p in ranked]
+             ready_since(p), p["metadata"]["creationTimestamp"]) for p in ranked]
     return pd.DataFrame(rows, columns=["pod (first to go at the top)", "node",
-                                       "pods on that node", "deletion cost", "created"])
+                                       "pods on that node", "deletion cost", "ready since",
+                                       "created"])
