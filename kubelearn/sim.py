@@ -93,6 +93,7 @@ class Simulation:
         # Per layout, the last (epoch, second) turned into text, and the text: thousands
         # of objects are stamped at one virtual instant, and strftime is not free.
         self._stamps: dict[str, tuple[datetime, float, str]] = {}
+        self._last_nanos = 0  # the last unique_nanos() handed out
 
     # -- time ---------------------------------------------------------------
     @property
@@ -120,6 +121,18 @@ class Simulation:
         finally:
             self.running = running
         return self.now
+
+    def unique_nanos(self) -> int:
+        """Unix nanoseconds now, never the same twice in this simulation.
+
+        An Event's name ends with the nanosecond its recorder made it
+        (``<object>.<hex UnixNano>``, client-go). On a real clock two recorders
+        practically never read the same nanosecond; on the virtual clock many
+        components act at one instant, so each gets the next nanosecond free.
+        """
+        nanos = round((self.epoch.timestamp() + self.now) * 1e9)
+        self._last_nanos = max(nanos, self._last_nanos + 1)
+        return self._last_nanos
 
     def timestamp(self, at: float | None = None) -> str:
         """RFC 3339 time of virtual second ``at`` (default: now), as Kubernetes prints it."""

@@ -352,3 +352,34 @@ def test_same_seed_same_history():
         return [tuple(r) for r in cluster.sim.records]
 
     assert history() == history()
+
+
+def test_the_kubelet_lists_its_pods_then_watches_from_the_lists_version():
+    """A reflector, as the kubelet's API server pod source: LIST, then WATCH (no watch-list)."""
+    cluster = kl.Cluster(seed=0, nodes=1)
+    audit = cluster.api.audit()
+    mine = audit[(audit.user == "system:node:node-1") & (audit.resource == "pods")]
+    assert list(mine.verb[:2]) == ["list", "watch"]
+
+
+def test_a_relist_removes_a_pod_deleted_while_the_watch_was_down(cluster):
+    run_pod(cluster, pod("kept"))
+    run_pod(cluster, pod("gone"))
+    cluster.run(10)
+    kubelet = cluster.kubelets["node-1"]
+    assert sorted(w.name for w in kubelet.workers.values()) == ["gone", "kept"]
+    kubelet._stream.stop()  # the watch ends, as on a timeout: the kubelet lists again 1 s later
+    cluster.admin.delete("pods", "gone", "default", grace_period_seconds=0)  # meanwhile
+    cluster.run(5)
+    assert sorted(w.name for w in kubelet.workers.values()) == ["kept"]
+
+
+def test_events_made_at_one_instant_never_collide():
+    """Every component writes its Events at the first try: no name is taken twice (no 409)."""
+    cluster = kl.Cluster(seed=0, nodes=3)
+    cluster.run(30)
+    audit = cluster.api.audit()
+    creates = audit[(audit.resource == "events") & (audit.verb == "create")]
+    assert len(creates) > 20 and set(creates.code) == {201}
+    names = [e["metadata"]["name"] for e in cluster.admin.list("events", None)["items"]]
+    assert len(names) == len(set(names)) == len(creates)

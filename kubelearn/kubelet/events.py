@@ -25,7 +25,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from kubelearn.api import AlreadyExists, NotFound, StatusError
-from kubelearn.sim import EPOCH
 
 if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.client import Client
@@ -34,7 +33,6 @@ if TYPE_CHECKING:  # pragma: no cover
 NORMAL, WARNING = "Normal", "Warning"
 # client-go tools/record events_cache.go maxLruCacheEntries.
 MAX_LRU_CACHE_ENTRIES = 4096
-_EPOCH_SECONDS = EPOCH.timestamp()
 
 
 class EventRecorder:
@@ -49,7 +47,6 @@ class EventRecorder:
         self.record_as = f"{component}/{host}"  # the simulation record's component
         self.enabled = enabled
         self._seen: OrderedDict[tuple, tuple[str, str, int]] = OrderedDict()
-        self._last_nanos = 0
 
     def event(self, ref: Mapping[str, Any], event_type: str, reason: str, message: str,
               obj: str | None = None) -> None:
@@ -88,8 +85,8 @@ class EventRecorder:
                 self._seen.move_to_end(key)
                 return
         namespace = ref.get("namespace") or "default"
-        for _ in range(64):  # on a virtual clock another recorder may have this nanosecond
-            name = f"{ref.get('name')}.{self._nanos():x}"
+        for _ in range(64):  # a name taken by an Event someone else wrote: the next one
+            name = f"{ref.get('name')}.{self.sim.unique_nanos():x}"
             try:
                 self.client.create({
                     "apiVersion": "v1", "kind": "Event",
@@ -111,13 +108,6 @@ class EventRecorder:
         self._seen[key] = (name, namespace, 1)
         if len(self._seen) > MAX_LRU_CACHE_ENTRIES:
             self._seen.popitem(last=False)
-
-    def _nanos(self) -> int:
-        """Unix nanoseconds now, never the same twice (names are ``<object>.<hex nanos>``)."""
-        nanos = int(round((_EPOCH_SECONDS + self.sim.now) * 1e9))
-        nanos = max(nanos, self._last_nanos + 1)
-        self._last_nanos = nanos
-        return nanos
 
     def forget(self, uid: str) -> None:
         """Drop the de-duplication entries of an object that is gone."""

@@ -333,16 +333,30 @@ class Kubelet:
 
     # -- pods --------------------------------------------------------------------------------
     def _watch_pods(self) -> None:
-        """List and watch the pods bound to this node; admit new ones oldest first."""
-        stream = self.client.watch("pods", None,
-                                   field_selector=f"spec.nodeName={self.node_name}")
-        self._stream = stream
-        initial = [e for e in stream.drain() if e.get("type") == "ADDED"]
-        initial.sort(key=lambda e: (e["object"]["metadata"].get("creationTimestamp") or "",
-                                    e["object"]["metadata"].get("name") or ""))
-        for event in initial:
-            self._on_pod_event(event)
+        """List the pods bound to this node, then watch from the list's resourceVersion.
+
+        As the reflector behind the kubelet's API server pod source does
+        (pkg/kubelet/config/apiserver.go; client-go v1.32 lists first, its
+        WatchListClient gate is off). New pods are admitted oldest first; a pod
+        the kubelet runs that a relist no longer shows was deleted meanwhile.
+        """
+        selector = f"spec.nodeName={self.node_name}"
         generation = self.generation
+        try:
+            listed = self.client.list("pods", None, field_selector=selector)
+            stream = self.client.watch("pods", None, field_selector=selector,
+                                       resource_version=listed["metadata"]["resourceVersion"])
+        except StatusError:  # the API server is not answering: try again shortly
+            self._rewatch(generation)
+            return
+        self._stream = stream
+        pods = sorted(listed["items"], key=lambda p: (p["metadata"].get("creationTimestamp") or "",
+                                                      p["metadata"].get("name") or ""))
+        listed_uids = {p["metadata"].get("uid") for p in pods}
+        for uid in [uid for uid in self.workers if uid not in listed_uids]:
+            self.workers.pop(uid).removed()
+        for pod in pods:
+            self._on_pod_event({"type": "ADDED", "object": pod})
         stream.on_event(self._on_pod_event)
         stream.on_stop(lambda: self._rewatch(generation))
 

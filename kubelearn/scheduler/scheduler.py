@@ -217,8 +217,6 @@ def pod_ref(pod: Mapping[str, Any]) -> str:
 class EventRecorder:
     """Writes core/v1 Events about pods, counting repeats as client-go's correlator does."""
 
-    EPOCH_UNIX = 1_704_067_200  # kubelearn.sim.EPOCH as Unix seconds
-
     def __init__(self, sim: Simulation, client: Client) -> None:
         self.sim = sim
         self.client = client
@@ -261,7 +259,6 @@ class EventRecorder:
     def _create(self, obj: Mapping[str, Any], namespace: str, type_: str, reason: str,
                 action: str, message: str, component: str, now: str) -> str:
         meta = _meta(obj)
-        nanos = self.EPOCH_UNIX * 10**9 + round(self.sim.now * 1e9)
         event = {"apiVersion": "v1", "kind": "Event",
                  "metadata": {"name": "", "namespace": namespace},
                  "involvedObject": {"apiVersion": obj.get("apiVersion", "v1"),
@@ -272,8 +269,8 @@ class EventRecorder:
                  "source": {"component": component},
                  "firstTimestamp": now, "lastTimestamp": now, "count": 1,
                  "reportingComponent": component, "action": action}
-        for attempt in range(8):  # name: <object>.<unix nanoseconds in hex>, as client-go's
-            event["metadata"]["name"] = f"{meta.get('name', '')}.{nanos + attempt:x}"
+        for _ in range(8):  # name: <object>.<unix nanoseconds in hex>, as client-go's
+            event["metadata"]["name"] = f"{meta.get('name', '')}.{self.sim.unique_nanos():x}"
             try:
                 self.client.create(event, namespace)
                 return event["metadata"]["name"]
