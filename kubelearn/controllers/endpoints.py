@@ -458,12 +458,15 @@ class EndpointsController:
             self.queue.add(key)
 
     def _add_pod(self, pod: Mapping[str, Any]) -> None:
-        """addPod (and deletePod): every Service whose selector matches the pod."""
-        for key in service_keys_for_pod(self.services.store, pod):
+        """addPod (and deletePod): every Service whose selector matches the pod.
+
+        Go walks the set in random order; sorted here, so a seed replays the same run
+        whatever Python's string hash seed (a notebook kernel's is random)."""
+        for key in sorted(service_keys_for_pod(self.services.store, pod)):
             self._add_soon(key)
 
     def _update_pod(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
-        for key in services_to_update_on_pod_change(self.services.store, old, new):
+        for key in sorted(services_to_update_on_pod_change(self.services.store, old, new)):
             self._add_soon(key)
 
     # -- the sync --------------------------------------------------------------------------------
