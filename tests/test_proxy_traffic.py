@@ -315,6 +315,20 @@ def test_stop_ends_the_requests_and_gives_the_clients_addresses_back():
     assert "stopped" in repr(traffic)
 
 
+def test_requests_gives_each_caller_its_own_frame_of_every_record_so_far():
+    cluster = web(1)
+    traffic = cluster.traffic("web", rate=100, from_node="node-1")
+    cluster.run(1)
+    first = traffic.requests()
+    first.loc[:, "outcome"] = "changed by the caller"
+    again = traffic.requests()
+    assert len(again) == 100 and set(again["outcome"]) == {"ok"}
+    cluster.run(1)
+    later = traffic.requests()
+    assert len(later) == 200
+    assert later.equals(pd.DataFrame(traffic.records, columns=list(later.columns)))
+
+
 def test_duration_stops_by_itself():
     cluster = web(1)
     traffic = cluster.traffic("web", rate=50, duration=2)

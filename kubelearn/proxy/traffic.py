@@ -151,7 +151,8 @@ class Traffic:
             self.port = self._default_port()
         self._rng = cluster.sim.rng(f"traffic/{self.name}")
         self.clients = self._clients(from_node, connections)
-        self._records: list[Request] = []
+        self._records: list[Request] = []  # only ever appended to
+        self._frame: tuple[int, Any] | None = None  # requests() of the first n records
         self.started_at = self.sim.now
         self.stopped_at: float | None = None
         self._until = None if duration is None else self.sim.now + duration
@@ -254,18 +255,23 @@ class Traffic:
         self.stopped_at = self._until  # the duration is up
 
     def _send(self, client: _Client, slot: int, at: float) -> None:
-        """One request from ``client`` at ``at``, on its connection ``slot``, recorded."""
+        """One request from ``client`` at ``at``, on its connection ``slot``, recorded.
+
+        Its latency: the time until the connection could carry it (DNS and a new
+        connection's first round trip; nothing on one already open), then the
+        request and the server's answer.
+        """
         connection = client.connections[slot] if self.keepalive else None
-        answer = None
+        opened = None
         if connection is not None:
-            answer = self._reuse(connection, at)
-            if answer is None or answer.outcome != OK:  # closed by the server, or dead
+            opened = self._reuse(connection, at)
+            if opened is None or opened[0].outcome != OK:  # closed by the server, or dead
                 client.connections[slot] = None
-        if answer is None:  # a new connection (the old one's server closed it: no error)
-            answer = self._open(client, at)
-            if answer.outcome == OK and self.keepalive:
-                client.connections[slot] = answer
-        latency = answer.latency
+        if opened is None:  # a new connection (the old one's server closed it: no error)
+            opened = self._open(client, at)
+            if opened[0].outcome == OK and self.keepalive:
+                client.connections[slot] = opened[0]
+        answer, latency = opened
         if answer.outcome == OK:
             latency += answer.rtt + self._serve()  # the request and its answer, on top
         node = answer.node.node_name if answer.node is not None else ""
@@ -274,37 +280,42 @@ class Traffic:
                                      answer.destination, pod, node, answer.outcome,
                                      latency, slot, answer.reason, answer.seen_as))
 
-    def _reuse(self, connection: _Answer, at: float) -> _Answer | None:
-        """A request on an open connection; None when the server has closed it gracefully."""
+    def _reuse(self, connection: _Answer, at: float) -> tuple[_Answer, float] | None:
+        """A request on an open connection, and how long it waited for it (nothing, unless
+        it hangs); None when the server has closed the connection gracefully."""
         node, sandbox = connection.node, connection.sandbox
         if node is not None:
             if not node.powered_on:  # nothing closes the connection: the request hangs
                 return connection._replace(outcome=TIMEOUT, latency=self.timeout,
-                                           reason=f"{node.node_name} is down")
+                                           reason=f"{node.node_name} is down"), self.timeout
             runtime = node.runtime
             if runtime.by_ip.get(sandbox.ip) is not sandbox \
                     or runtime.accepting(sandbox, connection.port, at) is None:
                 return None
-        return connection._replace(latency=0.0)  # no new connection to open
+        return connection, 0.0  # no new connection to open
 
     def _serve(self) -> float:
         """How long the server takes to answer: exponential, :data:`SERVICE_TIME` on average."""
         return self._rng.expovariate(1.0 / self.service_time) if self.service_time else 0.0
 
     # -- one connection, hop by hop ------------------------------------------------------------
-    def _open(self, client: _Client, at: float) -> _Answer:
-        """Resolve, route and deliver a new connection's first packet, at ``at``."""
+    def _open(self, client: _Client, at: float) -> tuple[_Answer, float]:
+        """Resolve, route and deliver a new connection's first packet, at ``at``.
+
+        What it met, and the seconds the client spent: the DNS queries and the
+        answer's latency -- or just the timeout, which counts from the request's start.
+        """
         dns_time = 0.0
         if self._address:
             ip = self.host
         else:
             ip, dns_time = self._resolve(client)
             if ip is None:
-                return _Answer(NXDOMAIN, dns_time, reason=f"no DNS name {self.host}")
+                return _Answer(NXDOMAIN, dns_time, reason=f"no DNS name {self.host}"), dns_time
         answer = self._route(client, ip, self.port, at)
-        if dns_time and answer.outcome != TIMEOUT:  # a timeout counts from the request's start
-            answer = answer._replace(latency=answer.latency + dns_time)
-        return answer
+        if answer.outcome == TIMEOUT:
+            return answer, answer.latency
+        return answer, answer.latency + dns_time
 
     def _resolve(self, client: _Client) -> tuple[str | None, float]:
         """The address a stub resolver in the client pod gets, and the time the queries took."""
@@ -320,16 +331,17 @@ class Traffic:
         """
         here = client.node
         seen = client.ip
-        service, destination = "", f"{ip}:{port}"
+        service = ""
         delay = 0.0  # one way, so far
         if here is not None:
             route = self.cluster.proxies[here.node_name].dataplane.route(
                 ip, port, "TCP", src_ip=client.ip, rng=self._rng, now=at)
             if route.verdict in (REJECT, DROP):
-                return self._blocked(route, destination, SAME_NODE_DELAY)
+                return self._blocked(route, f"{ip}:{port}", SAME_NODE_DELAY)
             if route.verdict == DNAT:
                 service, (ip, port) = route.service or "", route.backend
-                destination, seen = f"{ip}:{port}", route.source
+                seen = route.source
+        destination = f"{ip}:{port}"  # where the packet goes now (after a DNAT)
         network = self.cluster.network
         owner = network.owner(ip)
         if owner is None:
@@ -403,7 +415,12 @@ class Traffic:
         """Every request so far as a DataFrame, one row each (the fields of :class:`Request`)."""
         import pandas as pd
 
-        return pd.DataFrame(self._records, columns=list(Request._fields))
+        # The lessons' tables and plots read the same requests many times: the frame is built
+        # once per number of records (they are only appended), and each caller gets a copy.
+        count = len(self._records)
+        if self._frame is None or self._frame[0] != count:
+            self._frame = (count, pd.DataFrame(self._records, columns=list(Request._fields)))
+        return self._frame[1].copy()
 
     def summary(self):  # -> pandas.DataFrame
         """Requests per backend pod and outcome: how the load spread, and what failed."""
