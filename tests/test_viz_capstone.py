@@ -3,6 +3,8 @@ the spans that add up to the error window, the what-ifs, and the figures and wid
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import pytest
 
@@ -135,8 +137,6 @@ def figure_texts(fig):
 
 
 def test_times_in_the_pictures_are_whole_seconds(run):
-    import re
-
     fig = cp.capstone_timeline(run)
     assert "back to full strength 351 s after the cut" in fig._suptitle.get_text()
     plt.close(fig)
@@ -161,3 +161,62 @@ def test_the_story_runs_lesson_08s_app_with_its_settings_written_out():
     container, = pod["containers"]
     assert container["readinessProbe"]["periodSeconds"] == 5
     assert container["lifecycle"]["preStop"] == {"sleep": {"seconds": 5}}
+
+
+def recovery_bars(fig):
+    """The second span row's bars, (from, to), in time order (each once: both halves draw
+    every bar, clipped to their part of the axis)."""
+    spans = fig.axes[6]  # row 4, first part of the broken axis (axes go row by row)
+    bars = {(round(p.get_x(), 3), round(p.get_x() + p.get_width(), 3)) for p in spans.patches
+            if round(p.get_y() + p.get_height() / 2, 3) == 1}
+    return sorted(bars)
+
+
+def test_the_recovery_lane_runs_from_the_cut_and_adds_up_to_the_title(run):
+    s = cp.story(run)
+    fig = cp.capstone_timeline(run)
+    bars = recovery_bars(fig)
+    assert bars[0] == (s.power_off, s.noexecute)  # the wait for the taint is drawn too
+    assert all(a[1] == b[0] for a, b in zip(bars, bars[1:], strict=False))  # no gap
+    back = cp.outcome(run)["rollout done after"]
+    assert bars[-1][1] - bars[0][0] == pytest.approx(back)
+    assert f"back to full strength {back:.0f} s after the cut" in fig._suptitle.get_text()
+    words = figure_texts(fig)
+    assert f"power cut to NoExecute taint: {s.noexecute - s.power_off:.0f} s" in words
+    assert sum(int(re.search(r"(\d+) s", w).group(1)) for w in words
+               if w.startswith(("power cut to", "replacements:")) or w.endswith("toleration")) \
+        == round(back)
+    plt.close(fig)
+
+
+def test_the_recovery_spans_come_from_the_story_and_cover_a_late_rollout():
+    s = cp.Story("node-9", power_off=10.0, noexecute=71.0, evicted=101.0,
+                 replacements_ready=104.5, rollout_done=112.0)
+    recovery = [(a, b, label) for row, a, b, _, label in cp._spans(s) if row == 1]
+    assert recovery == [(10.0, 71.0, "power cut to NoExecute taint: 61 s"),
+                        (71.0, 101.0, "30 s toleration"),
+                        (101.0, 104.5, "replacements: 4 s"),
+                        (104.5, 112.0, "rest of the rollout: 8 s")]
+
+
+def test_lease_renewals_and_rules_landed_differ_in_colour_not_just_size(run):
+    from matplotlib.colors import to_rgb
+
+    style = cp.KIND_STYLE
+
+    def apart(a: str, b: str) -> float:
+        return sum((x - y) ** 2 for x, y in zip(to_rgb(a), to_rgb(b), strict=True)) ** 0.5
+
+    # two kinds of the same shape differ in colour by more than two greys do
+    assert apart("0.55", "tab:gray") < 0.1
+    for kind, (marker, colour, _) in style.items():
+        for other, (marker2, colour2, _) in style.items():
+            if kind < other and marker == marker2:
+                assert apart(colour, colour2) > 0.3, (kind, other)
+    fig = cp.capstone_timeline(run)
+    legend = fig.axes[5].get_legend()  # the lanes' row (3rd), last column
+    colours = {t.get_text(): h.get_color() for t, h in zip(legend.get_texts(),
+                                                           legend.legend_handles, strict=True)}
+    assert colours["lease renewal (every 10 s)"] == style["lease"][1]
+    assert colours["rules landed"] == style["sync"][1]
+    plt.close(fig)

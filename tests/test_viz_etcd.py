@@ -44,6 +44,8 @@ def test_lease_and_compaction_plots_are_titled_and_their_legends_match_what_is_d
     fig = viz.lease_plot(samples, expired_at=2.0)
     ax = fig.axes[0]
     assert "keepalive" in ax.get_title() and ax.get_ylabel() == "TTL left (s)"
+    # the log counts from its own start, which lesson 01 makes at the grant
+    assert ax.get_xlabel() == "seconds since the lease was granted (simulated)"
     drawn = [line.get_label() for line in ax.get_lines()]
     assert [t.get_text() for t in ax.get_legend().get_texts()] == drawn
     plt.close(fig)
@@ -52,6 +54,9 @@ def test_lease_and_compaction_plots_are_titled_and_their_legends_match_what_is_d
     fig = viz.compaction_plot(history, lag_from=100, lag_revision=60)
     top = fig.axes[0]
     assert "can no longer resume" in top.get_title()
+    # zero is when the RevisionLog was made: lesson 01 starts the writer and compactor then
+    assert fig.axes[1].get_xlabel() == \
+        "seconds since the writer and compactor started (simulated)"
     drawn = [a.get_label() for a in top.get_lines() + top.patches + top.collections
              if not a.get_label().startswith("_")]
     assert sorted(t.get_text() for t in top.get_legend().get_texts()) == sorted(drawn)
@@ -86,3 +91,14 @@ def test_revision_log_notes_revision_and_compaction_point_every_few_seconds():
     frame = log.frame()
     assert list(frame.columns) == ["time", "revision", "compacted"]
     assert frame.values.tolist() == [[0, 1, 0], [5, 2, 0], [10, 3, 2]]
+
+
+def test_the_time_axes_name_the_moment_they_count_from():
+    samples = pd.DataFrame({"time": [0.0, 1.0], "ttl": [5, 4]})
+    fig = viz.lease_plot(samples, since="the log was made")
+    assert fig.axes[0].get_xlabel() == "seconds since the log was made (simulated)"
+    plt.close(fig)
+    history = pd.DataFrame({"time": [0, 5], "revision": [1, 2], "compacted": [0, 0]})
+    fig = viz.compaction_plot(history, lag_from=0, lag_revision=1, since="the watch began")
+    assert fig.axes[1].get_xlabel() == "seconds since the watch began (simulated)"
+    plt.close(fig)

@@ -150,6 +150,11 @@ def test_recreate_has_no_floor_and_shows_its_gap():
     found = texts(fig)
     assert "4 pods at most (Recreate: no surge)" in found and "no pod available" in found
     assert "with none" in found
+    # Recreate has no maxSurge: the ceiling's legend says so, as the text on the line does
+    dashed = {line.get_label(): set(line.get_ydata()) for line in fig.axes[0].get_lines()
+              if line.get_linestyle() == "--"}
+    assert dashed == {"ceiling = replicas (Recreate: no surge)": {4}}
+    assert "maxSurge" not in found
     assert not any(line.get_label().startswith("minimum available")
                    for line in fig.axes[0].get_lines())
 

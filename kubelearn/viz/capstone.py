@@ -415,7 +415,7 @@ def outcome(cluster: Cluster, node: str = NODE) -> dict[str, float | int | None]
 # -- the picture -----------------------------------------------------------------------------------
 
 KIND_STYLE = {  # marker, colour, size: one shape per kind where two share a lane
-    "lease": ("|", "0.55", 6), "power": ("X", "tab:red", 10),
+    "lease": ("|", "tab:olive", 7), "power": ("X", "tab:red", 10),
     "started": ("o", "tab:cyan", 5), "ready": ("o", "tab:green", 6),
     "killing": ("x", "black", 6), "check": (".", "0.6", 4),
     "unknown": ("D", "tab:red", 11), "noschedule": ("v", "tab:orange", 6),
@@ -435,7 +435,8 @@ KIND_LABELS = {"lease": "lease renewal (every 10 s)", "power": "power off",
                "slice": "EndpointSlice written", "sync": "rules landed",
                "countdown": "toleration countdown starts", "evicted": "pod evicted"}
 SPAN_COLOURS = {"heartbeat": "0.8", "grace": "tab:orange", "check": "tab:brown",
-                "endpoints": "tab:purple", "toleration": "tab:purple", "back": "tab:green"}
+                "endpoints": "tab:purple", "untainted": "0.55", "toleration": "tab:purple",
+                "back": "tab:green", "rollout": "tab:blue"}
 
 
 def _lanes(marks: pd.DataFrame) -> list[str]:
@@ -465,8 +466,10 @@ def capstone_timeline(cluster: Cluster, node: str = NODE, *, title: str | None =
     out red, refused orange), the error window shaded; one lane per component
     (:func:`capstone_marks`); and the spans that explain the window -- the time
     since the last heartbeat, the rest of the grace period, the wait for the next
-    check, the endpoints and the rules -- then the toleration countdown and the
-    replacements. When the eviction comes minutes later, the axis is broken.
+    check, the endpoints and the rules -- then, again from the power cut, the wait
+    for the NoExecute taint, the toleration countdown and the replacements, adding
+    up to the title's time back to full strength. When the eviction comes minutes
+    later, the axis is broken.
     """
     import matplotlib.pyplot as plt
 
@@ -565,12 +568,26 @@ def _spans(s: Story) -> list[tuple[int, float, float, str, str]]:
     if window is not None and s.unknown is not None and window[1] >= s.unknown:
         out.append((0, s.unknown, window[1], "endpoints",
                     f"endpoints, rules: {(window[1] - s.unknown) * 1000:.0f} ms"))
+    return out + _recovery_spans(s)
+
+
+def _recovery_spans(s: Story) -> list[tuple[int, float, float, str, str]]:
+    """The second row, end to end from the power cut: until the NoExecute taint, the
+    toleration, the replacements, and the rest of the rollout if it ends later -- so its
+    lengths add up to the title's "back to full strength ... after the cut"."""
+    out: list[tuple[int, float, float, str, str]] = []
+    if s.power_off is not None and s.noexecute is not None:
+        out.append((1, s.power_off, s.noexecute, "untainted",
+                    f"power cut to NoExecute taint: {_s(s.noexecute - s.power_off)}"))
     if s.noexecute is not None and s.evicted is not None:
         out.append((1, s.noexecute, s.evicted, "toleration",
                     f"{_s(s.evicted - s.noexecute)} toleration"))
     if s.evicted is not None and s.replacements_ready is not None:
         out.append((1, s.evicted, s.replacements_ready, "back",
                     f"replacements: {_s(s.replacements_ready - s.evicted)}"))
+        if s.rollout_done is not None and s.rollout_done > s.replacements_ready:
+            out.append((1, s.replacements_ready, s.rollout_done, "rollout",
+                        f"rest of the rollout: {_s(s.rollout_done - s.replacements_ready)}"))
     return out
 
 

@@ -91,7 +91,8 @@ class LeaseLog:
 
     Plumbing for :func:`lease_plot`: a SimPy process that asks the store what
     ``etcdctl lease timetolive`` would print, as often as the plot needs.
-    Times are seconds since the log was made.
+    Times are seconds since the log was made: make it in the same instant as
+    the grant, and they count from the grant, as :func:`lease_plot`'s axis says.
     """
 
     def __init__(self, store: Store, sim: Simulation, lease_id: int, every: float = 0.5) -> None:
@@ -125,7 +126,8 @@ class LeaseLog:
 class RevisionLog:
     """The store's revision and compaction point, noted every ``every`` simulated seconds.
 
-    Plumbing for :func:`compaction_plot`; times are seconds since the log was made.
+    Plumbing for :func:`compaction_plot`; times are seconds since the log was made
+    (lesson 01 makes it as it starts the writer and the compactor).
     ``compacted`` is 0 until the first compaction, as etcd reports it.
     """
 
@@ -205,15 +207,20 @@ def revision_stepper(store: Store, prefix: str) -> ipywidgets.Widget:
     return redrawn(picture, {"revision": slider})
 
 
-def lease_plot(samples: pd.DataFrame, expired_at: float | None = None) -> Figure:
-    """Remaining TTL of a lease over time (columns ``time``, ``ttl``), and when its key vanished."""
+def lease_plot(samples: pd.DataFrame, expired_at: float | None = None, *,
+               since: str = "the lease was granted") -> Figure:
+    """Remaining TTL of a lease over time (columns ``time``, ``ttl``), and when its key vanished.
+
+    ``samples`` counts from when its :class:`LeaseLog` was made; ``since`` names
+    that moment on the x axis (lesson 01 makes the log as it grants the lease).
+    """
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(8, 3))
     ax.plot(samples["time"], samples["ttl"], color="tab:green", label="TTL left (s)")
     if expired_at is not None:
         ax.axvline(expired_at, color="tab:red", linestyle="--", label="lease expired: key deleted")
-    ax.set_xlabel("simulated seconds")
+    ax.set_xlabel(f"seconds since {since} (simulated)")
     ax.set_ylabel("TTL left (s)")
     ax.set_title("Each keepalive resets the lease's TTL; once they stop it runs out "
                  "and etcd deletes its keys", fontsize=10)
@@ -224,11 +231,14 @@ def lease_plot(samples: pd.DataFrame, expired_at: float | None = None) -> Figure
     return fig
 
 
-def compaction_plot(samples: pd.DataFrame, lag_from: float, lag_revision: int) -> Figure:
+def compaction_plot(samples: pd.DataFrame, lag_from: float, lag_revision: int, *,
+                    since: str = "the writer and compactor started") -> Figure:
     """Store revision, compaction point and a lagging watcher's position over time.
 
-    ``samples`` has columns ``time``, ``revision`` and ``compacted``; the
-    watcher stopped reading at ``lag_from`` seconds, stuck at ``lag_revision``.
+    ``samples`` has columns ``time``, ``revision`` and ``compacted``, in seconds
+    since its :class:`RevisionLog` was made; ``since`` names that moment on the
+    x axis (lesson 01 makes the log as it starts the writer and the compactor).
+    The watcher stopped reading at ``lag_from`` seconds, stuck at ``lag_revision``.
     """
     import matplotlib.pyplot as plt
 
@@ -251,7 +261,7 @@ def compaction_plot(samples: pd.DataFrame, lag_from: float, lag_revision: int) -
     bottom.fill_between(samples["time"], samples["revision"] - samples["compacted"],
                         step="post", color="tab:purple", alpha=0.5)
     bottom.set_ylabel("revisions kept\n(readable history)")
-    bottom.set_xlabel("simulated seconds")
+    bottom.set_xlabel(f"seconds since {since} (simulated)")
     bottom.grid(alpha=0.3)
     fig.tight_layout()
     return fig

@@ -340,8 +340,10 @@ def _fenceposts(ax: Axes, events: pd.DataFrame, deployment: str, namespace: str,
     unavailable = [int(r["maxUnavailable"].iloc[0]) for r in rows]
     recreate = _strategy(surge[0], unavailable[0], desired[0]) == "Recreate"
     ceiling = [d + s for d, s in zip(desired, surge, strict=True)]
+    # Recreate has no maxSurge: its ceiling is the replicas themselves
     ax.step(times, ceiling, where="post", color="tab:red", ls="--", lw=1.3,
-            label="maxSurge ceiling (replicas + maxSurge)")
+            label="ceiling = replicas (Recreate: no surge)" if recreate
+            else "maxSurge ceiling (replicas + maxSurge)")
     box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1}
     ax.text(x0, ceiling[0], f" {desired[0]} + {surge[0]} = {ceiling[0]} pods at most"
             if not recreate else f" {ceiling[0]} pods at most (Recreate: no surge)",
