@@ -502,7 +502,7 @@ class Member:
         self._set_lead(self.name)  # then the proposals that waited for a leader
 
     def _set_lead(self, lead: str | None) -> None:
-        if lead == getattr(self, "lead", None):
+        if lead == self.lead:
             return
         self.lead = lead
         if lead is None:
@@ -529,7 +529,8 @@ class Member:
         """Step one message (etcd-io/raft Step): first the term rules, then by type."""
         if not self.up:
             return
-        if m.term > self.term:
+        term = self.term
+        if m.term > term:
             if m.type in ("Vote", "PreVote"):
                 in_lease = self.lead is not None and self.election_elapsed < ELECTION_TICKS
                 if in_lease:  # CheckQuorum: a live leader's followers ignore a disruptor
@@ -541,7 +542,7 @@ class Member:
             if m.type != "PreVote" and not (m.type == "PreVoteResp" and not m.reject):
                 leader = m.frm if m.type in ("App", "Heartbeat", "Snap") else None
                 self._become_follower(m.term, leader)
-        elif 0 < m.term < self.term:
+        elif 0 < m.term < term:
             if m.type in ("App", "Heartbeat"):  # tell a stale leader there is a newer term
                 self._send("AppResp", m.frm)
             elif m.type == "PreVote":  # answered, so a pre-candidate of an old term learns ours

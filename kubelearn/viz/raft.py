@@ -96,6 +96,9 @@ def raft_timeline(group: RaftGroup, title: str | None = None) -> Figure:
     bands = role_bands(records, members, start, end)
     row = {m: len(members) - 1 - i for i, m in enumerate(members)}  # first member on top
     fig, ax = plt.subplots(figsize=(11, 1.2 + 0.6 * len(members)))
+    # The limits first: with them fixed, adding a band does not rescale the axes each time.
+    ax.set_ylim(-0.7, len(members) - 0.3)
+    ax.set_xlim(start, end)
     span = end - start
     for band in bands:
         ax.broken_barh([(band.start, band.end - band.start)], (row[band.member] - 0.35, 0.7),
@@ -126,8 +129,6 @@ def raft_timeline(group: RaftGroup, title: str | None = None) -> Figure:
         handles.append(Patch(facecolor="tab:red", alpha=0.15, label="network partitioned"))
     ax.set_yticks(range(len(members)), [members[len(members) - 1 - i]
                                         for i in range(len(members))])
-    ax.set_ylim(-0.7, len(members) - 0.3)
-    ax.set_xlim(start, end)
     ax.set_xlabel("time on the etcd group's clock (s)")
     ax.set_ylabel("member")
     terms = int(records.term.max()) if len(records) else 0
@@ -455,9 +456,9 @@ def elections_by_latency(latencies_ms: tuple[int, ...], seconds: float = 60, see
         for a, b in itertools.combinations(group.names, 2):
             group.set_latency(a, b, latency / 1000)
         sim.run(seconds)
-        records = group.records()
-        rows.append((latency, int((records.event == "BecameLeader").sum()),
-                     int(records.term.max())))
+        records = group.record_rows()  # (time, member, term, event, ...): no DataFrame to count
+        rows.append((latency, sum(row[3] == "BecameLeader" for row in records),
+                     max((row[2] for row in records), default=0)))
     return pd.DataFrame(rows, columns=["latency_ms", "elections won", "terms"])
 
 
