@@ -90,12 +90,34 @@ def test_elections_after_a_leader_crash_take_one_timeout_or_more():
     plt.close(fig)
 
 
+def test_the_election_plot_names_only_the_reasons_that_happened():
+    elections = kl.viz.raft.leader_crash_elections(range(200))
+    more = elections[elections.rounds > 1]
+    assert len(more) and more["pre-votes ignored"].all()  # the lesson's 200 seeds
+    labels = legend_labels(kl.viz.raft.election_time_plot(elections))
+    assert labels == [f"the first member to ask won ({len(elections) - len(more)} seeds)",
+                      f"its pre-votes were ignored (CheckQuorum): another timeout won "
+                      f"({len(more)} seeds)"]
+    plt.close("all")
+
+
+def test_roles_too_brief_to_see_say_so_in_the_legend():
+    sim = Simulation(0)
+    group = RaftGroup(sim, 3)
+    sim.run(3)
+    labels = legend_labels(kl.viz.raft_timeline(group))
+    assert any(label.startswith("pre-candidate (") and label.endswith(" ms: too short to see)")
+               for label in labels)
+    assert "follower" in labels and "leader" in labels  # wide bands keep their plain name
+    plt.close("all")
+
+
 def test_crash_elections_stop_at_the_new_leader_with_the_answer_a_long_run_gives():
     from kubelearn.etcd.raft import RaftGroup
     from kubelearn.sim import Simulation
 
     quick = kl.viz.raft.leader_crash_elections(range(3))
-    for seed, seconds, rounds in quick.itertuples(index=False):
+    for seed, seconds, rounds, ignored in quick.itertuples(index=False):
         sim = Simulation(seed)
         group = RaftGroup(sim, 3)
         sim.run(3)
@@ -106,6 +128,7 @@ def test_crash_elections_stop_at_the_new_leader_with_the_answer_a_long_run_gives
         won = after[after.event == "BecameLeader"]
         assert len(won) == 1 and won.time.iloc[0] - crashed == pytest.approx(seconds)
         assert (after.event == "BecamePreCandidate").sum() == rounds  # Pre-Vote is on
+        assert ignored == (after.event == "PreVoteIgnored").any()
     alone = kl.viz.raft.leader_crash_elections(range(1), members=1)  # nobody left to elect
     assert alone.seconds.isna().all() and (alone.rounds == 0).all()
 

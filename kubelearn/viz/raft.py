@@ -110,7 +110,8 @@ def raft_timeline(group: RaftGroup, title: str | None = None) -> Figure:
                     ha="center", va="center", fontsize=8,
                     color="white" if band.role == "leader" else "0.2")
     handles = [Patch(facecolor=ROLE_COLOURS[role], hatch="//" if role == "down" else None,
-                     label=role) for role in ROLE_COLOURS if any(b.role == role for b in bands)]
+                     label=_role_label(role, bands, span))
+               for role in ROLE_COLOURS if any(b.role == role for b in bands)]
     won = records[records.event == "BecameLeader"]
     if len(won):
         handles.append(ax.scatter(won.time, [row[m] + 0.42 for m in won.member], marker="*",
@@ -200,6 +201,15 @@ def availability_plot(sizes: tuple[int, ...] = (1, 2, 3, 4, 5), mark: float = 0.
 ROUND_STARTS = {True: "BecamePreCandidate", False: "BecameCandidate"}
 
 
+def _role_label(role: str, bands: list, span: float) -> str:
+    """The legend's name for ``role``, with its length when no band of it is wide enough to
+    see (a pre-vote round takes a few milliseconds on a timeline of seconds)."""
+    longest = max(b.end - b.start for b in bands if b.role == role)
+    if longest < 0.005 * span:
+        return f"{role} ({longest * 1000:.0f} ms: too short to see)"
+    return role
+
+
 def leader_crash_elections(seeds: range, members: int = 3, give_up: float = 10.0) -> pd.DataFrame:
     """Crash the leader of a settled group once per seed: how long until the next leader?
 
@@ -208,18 +218,20 @@ def leader_crash_elections(seeds: range, members: int = 3, give_up: float = 10.0
     many rounds it took: each time a member's timeout ran out and it asked for
     votes (for pre-votes first, as etcd 3.5 does). More than one means a
     request was ignored, refused or split, and someone had to wait out another
-    timeout. Each run stops at
+    timeout; ``pre-votes ignored`` says whether a follower that still heard the old
+    leader ignored a pre-vote request (CheckQuorum) on the way. Each run stops at
     the new leader (or after ``give_up`` seconds without one: ``NaN``), so 200
     seeds take well under a second.
     """
     import pandas as pd
 
     rows = [(seed, *_crash_the_leader(seed, members, give_up)) for seed in seeds]
-    return pd.DataFrame(rows, columns=["seed", "seconds", "rounds"])
+    return pd.DataFrame(rows, columns=["seed", "seconds", "rounds", "pre-votes ignored"])
 
 
-def _crash_the_leader(seed: int, members: int, give_up: float) -> tuple[float, int]:
-    """One seed of :func:`leader_crash_elections`: (seconds to a new leader, rounds)."""
+def _crash_the_leader(seed: int, members: int, give_up: float) -> tuple[float, int, bool]:
+    """One seed of :func:`leader_crash_elections`: (seconds to a new leader, rounds, whether
+    a pre-vote request was ignored)."""
     from kubelearn.etcd.raft import RaftGroup
     from kubelearn.sim import Simulation
 
@@ -233,7 +245,8 @@ def _crash_the_leader(seed: int, members: int, give_up: float) -> tuple[float, i
     after = group.record_rows(since=crashed)  # (time, member, term, event, index, detail)
     won = [row for row in after if row[3] == "BecameLeader"]
     rounds = sum(row[3] == ROUND_STARTS[group.pre_vote] for row in after)
-    return float(won[0][0] - crashed) if won else float("nan"), rounds
+    ignored = any(row[3] == "PreVoteIgnored" for row in after)
+    return float(won[0][0] - crashed) if won else float("nan"), rounds, ignored
 
 
 def election_time_plot(elections: pd.DataFrame) -> Figure:
@@ -242,18 +255,26 @@ def election_time_plot(elections: pd.DataFrame) -> Figure:
     import numpy as np
 
     bins = np.arange(0.8, elections.seconds.max() + 0.2, 0.1)
-    first = elections[elections.rounds == 1].seconds
-    more = elections[elections.rounds > 1].seconds
+    more = elections.rounds > 1
+    ignored = elections["pre-votes ignored"]
+    groups = [  # only what happened gets a bar and a legend entry
+        (elections[~more].seconds, "tab:green", "the first member to ask won"),
+        (elections[more & ignored].seconds, "tab:orange",
+         "its pre-votes were ignored (CheckQuorum): another timeout won"),
+        (elections[more & ~ignored].seconds, "tab:red",
+         "its pre-votes were refused or split: another timeout won")]
+    groups = [(seconds, colour, f"{label} ({len(seconds)} seeds)")
+              for seconds, colour, label in groups if len(seconds)]
     fig, ax = plt.subplots(figsize=(8, 3.4))
-    ax.hist([first, more], bins=bins, stacked=True, color=["tab:green", "tab:orange"],
-            label=[f"the first member to ask won ({len(first)} seeds)",
-                   f"ignored, refused or split: another timeout won ({len(more)} seeds)"])
+    ax.hist([g[0] for g in groups], bins=bins, stacked=True, color=[g[1] for g in groups],
+            label=[g[2] for g in groups])
     ax.set_xlabel("from the leader's crash to a new leader (s)")
     ax.set_ylabel("seeds")
     ax.set_title(f"A new leader {elections.seconds.min():.1f}-{elections.seconds.max():.1f} s "
                  "after the crash: the first random timeout to run out wins, unless its "
                  "pre-votes are ignored")
-    ax.legend(fontsize=8)
+    ax.set_ylim(top=ax.get_ylim()[1] * 1.3)  # room for the legend above the bars
+    ax.legend(fontsize=8, loc="upper right")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
     return fig
