@@ -220,3 +220,20 @@ def test_no_lesson_commits_a_solved_exercise():
                 text = "".join(output.get("data", {}).get("text/plain", "")) + \
                     "".join(output.get("text", ""))
                 assert CORRECT not in text, f"{path.name}: a solved check is committed"
+
+
+def test_an_explanation_shows_only_after_the_right_answer():
+    shown = []
+
+    def explanation():
+        shown.append(True)
+        return "the table"
+
+    for answer in (None, "Completed", 7):
+        text = exercises.explained("05.1", answer, explanation)
+        assert text == "This explains exercise 05.1: it shows once your answer to 05.1 is right."
+    assert not shown
+    right, _ = exercises.lesson05._pod_row(exercises.lesson05.BATCH_05_1, "batch",
+                                           exercises.lesson05.WAIT_05_1)
+    assert exercises.explained("05.1", right, explanation) == "the table"
+    assert shown == [True]

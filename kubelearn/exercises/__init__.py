@@ -59,6 +59,19 @@ def check(key: str, answer: Any) -> str:
     return _CHECKS[key](answer)
 
 
+def explained(key: str, answer: Any, explanation: Callable[[], Any]) -> Any:
+    """``explanation()`` once ``answer`` to the exercise ``key`` is right; until then a
+    sentence saying so.
+
+    For a lesson's table or plot that would give an exercise's answer away: the cell
+    that shows it sits after the exercise, and shows it only to a learner who has
+    answered (so the lesson's saved outputs keep the answer hidden).
+    """
+    if check(key, answer) != CORRECT:
+        return f"This explains exercise {key}: it shows once your answer to {key} is right."
+    return explanation()
+
+
 def setup(key: str) -> Cluster:
     """A fresh copy of the cluster the exercise ``key`` starts from."""
     if key not in _SETUPS:

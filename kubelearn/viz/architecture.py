@@ -279,8 +279,10 @@ def architecture(cluster: Cluster, ax: Axes | None = None) -> Figure:
                  sum(_count(table, KUBELET_PREFIX + m, API_SERVER, "calls") for m in members),
                  sum(_count(table, API_SERVER, KUBELET_PREFIX + m, "watches") for m in members),
                  at_sent=0.5, at_watch=0.72)
+        # above every node's frame (1), so a line crossing the next node's frame stays whole;
+        # below the frames' titles (2) and the boxes (3)
         ax.plot([proxy[0], hub[0]], [proxy[1] + proxy[3], hub[1] - hub[3]], color="grey",
-                linewidth=0.8, linestyle=":", zorder=1)
+                linewidth=0.8, linestyle=":", zorder=1.5)
     _connect(ax, hub, api, _count(table, KUBE_PROXY, API_SERVER, "calls"),
              _count(table, API_SERVER, KUBE_PROXY, "watches"))
 

@@ -426,6 +426,10 @@ KIND_STYLE = {  # marker, colour, size: one shape per kind where two share a lan
 # Drawn last, so a NoSchedule taint written in the same instant as Ready=Unknown shows inside
 # the (larger) diamond instead of hiding it.
 ON_TOP = ("noschedule",)
+# Left on the lane's line when another mark comes close (:func:`_nudges`): thin ticks and
+# small dots of a steady rhythm, and the taint drawn inside the Unknown diamond.
+UNNUDGED = ("lease", "check", "sync", *ON_TOP)
+NUDGE = 0.3  # lanes: how far a close mark moves off its lane's line
 KIND_LABELS = {"lease": "lease renewal (every 10 s)", "power": "power off",
                "scale-up": "ReplicaSet scaled up", "scale-down": "ReplicaSet scaled down",
                "scheduled": "pod bound to a node", "started": "container started",
@@ -488,12 +492,15 @@ def capstone_timeline(cluster: Cluster, node: str = NODE, *, title: str | None =
         4, len(segments), sharey="row", squeeze=False, figsize=(12, 5.8 + 0.3 * len(lanes)),
         gridspec_kw={"height_ratios": [1.3, 1.3, 0.32 * len(lanes) + 0.4, 1.1],
                      "width_ratios": widths, "wspace": 0.06})
+    # marks in one lane closer than this (s) would touch: 1.5 % of the drawn width (a part
+    # widened past its seconds only spreads its marks further)
+    near = 0.015 * sum(widths)
     peak_failed = float(rate.drop(columns="ok", errors="ignore").sum(axis=1).max() or 0.0)
     for col, (x0, x1) in enumerate(segments):
         answered, failed, events, spans = axes[:, col]
         vt._draw_answered(answered, rate, 1.0, float(rate.sum(axis=1).max() or 1.0))
         vt._draw_failed(failed, rate, 1.0, peak_failed)
-        _draw_marks(events, marks, lanes)
+        _draw_marks(events, marks, lanes, near)
         _draw_spans(spans, s, (x0, x1), segments)
         window = _window(s)
         for ax in (answered, failed, events, spans):
@@ -542,14 +549,43 @@ def _title(cluster: Cluster, s: Story) -> str:
             f"{_outcome_words(outcome(cluster, s.node))}")
 
 
-def _draw_marks(ax: Axes, marks: pd.DataFrame, lanes: list[str]) -> None:
+def _draw_marks(ax: Axes, marks: pd.DataFrame, lanes: list[str], near: float) -> None:
     row_of = {lane: row for row, lane in enumerate(lanes)}
+    rows = marks["lane"].map(row_of) + _nudges(marks, near)
     for kind, group in marks.groupby("kind", sort=False):
         marker, colour, size = KIND_STYLE[kind]
-        ax.plot(group["time"], group["lane"].map(row_of), marker, color=colour, ms=size,
-                mew=1.5 if marker in "|xX" else 1, ls="none", zorder=4 if kind in ON_TOP else 3)
+        # the bigger a mark, the further back: a small one touching the power cut's X stays whole
+        ax.plot(group["time"], rows[group.index], marker, color=colour, ms=size,
+                mew=1.5 if marker in "|xX" else 1, ls="none",
+                zorder=4 if kind in ON_TOP else 3 - size / 100)
     ax.set_ylim(len(lanes) - 0.5, -0.5)
     ax.grid(axis="x", alpha=0.25)
+
+
+def _nudges(marks: pd.DataFrame, near: float) -> pd.Series:
+    """Each mark's offset from its lane's line: marks of different kinds in one lane less than
+    ``near`` seconds apart (a pod ready and told to stop in the same instant, a container
+    started just before the power cut) would hide each other. In such a run the biggest kind,
+    if no other is as big (the power cut's X), stays on the line; the others go alternately
+    above and below it, in time order. Ticks and dots that mark a rhythm (:data:`UNNUDGED`)
+    stay on the line."""
+    offsets = pd.Series(0.0, index=marks.index)
+    order = {kind: i for i, kind in enumerate(KIND_STYLE)}
+    shown = marks[~marks["kind"].isin(UNNUDGED)]
+    for _, lane in shown.groupby("lane", sort=False):
+        lane = lane.assign(order=lane["kind"].map(order)).sort_values(["time", "order"])
+        run = (lane["time"].diff() > near).cumsum()  # a new run after each gap
+        for _, marks_in_run in lane.groupby(run, sort=False):
+            kinds = list(dict.fromkeys(marks_in_run["kind"]))
+            if len(kinds) < 2:
+                continue
+            sizes = [KIND_STYLE[kind][2] for kind in kinds]
+            if sizes.count(max(sizes)) == 1:
+                kinds.pop(sizes.index(max(sizes)))
+            for i, kind in enumerate(kinds):
+                hit = marks_in_run.index[marks_in_run["kind"] == kind]
+                offsets[hit] = NUDGE if i % 2 else -NUDGE
+    return offsets
 
 
 def _spans(s: Story) -> list[tuple[int, float, float, str, str]]:

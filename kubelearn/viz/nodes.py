@@ -364,9 +364,10 @@ def _controller_lane(ax: Axes, f: NodeFailure, start: float, end: float) -> None
                         ha="right", va="center", fontsize=8)
     ax.plot(f.unknown, 1, "D", color=COLOURS["unknown"], markersize=7, label="Ready → Unknown")
     seen = f"{f.unknown - f.last_heartbeat:g}s" if f.last_heartbeat is not None else ""
-    ax.annotate(f"Ready=Unknown (+{seen})", (f.unknown, 1), xytext=(8, 0),
-                textcoords="offset points", va="center", fontsize=7, color=COLOURS["unknown"],
-                bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85, "pad": 0.5})
+    # above the lane, clear of the check ticks (0.85 is their top: the y axis points down)
+    ax.annotate(f"Ready=Unknown (+{seen})", (f.unknown, 0.85), xytext=(4, 2),
+                textcoords="offset points", va="bottom", fontsize=7, color=COLOURS["unknown"],
+                bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
 
 
 def _taint_lane(ax: Axes, f: NodeFailure, end: float) -> None:
@@ -401,11 +402,10 @@ def _pod_lane(ax: Axes, row: int, lane: PodLane, f: NodeFailure, start: float,
                 ax.text(lane.countdown_from + (stop - lane.countdown_from) / 2, row, text,
                         ha="center", va="center", fontsize=8, fontweight="bold",
                         color="indigo")
-            else:  # too short to hold its label: write it before the bar
-                ax.annotate(text, (lane.countdown_from, row), xytext=(-4, 0),
-                            textcoords="offset points", ha="right", va="center", fontsize=8,
-                            fontweight="bold", color="indigo",
-                            bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
+            else:  # too short to hold its label: write it just above the bar (top: row - 0.225)
+                ax.annotate(text, (lane.countdown_from, row - 0.225), xytext=(0, 1),
+                            textcoords="offset points", ha="left", va="bottom", fontsize=8,
+                            fontweight="bold", color="indigo")
     if lane.evicted is not None:
         ax.plot(lane.evicted, row, "X", color=COLOURS["evicted"], markersize=8,
                 label=_once(ax, "evicted (TaintManagerEviction)"))
@@ -417,8 +417,8 @@ def _pod_lane(ax: Axes, row: int, lane: PodLane, f: NodeFailure, start: float,
                     textcoords="offset points", va="center", fontsize=7,
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
     elif lane.cancelled is not None:
-        ax.plot(lane.cancelled, row, "o", color=COLOURS["kept"], markersize=7,
-                label=_once(ax, "eviction cancelled"))
+        ax.plot(lane.cancelled, row, "s", color=COLOURS["kept"], markersize=7, mew=2,
+                markerfacecolor="white", label=_once(ax, "eviction cancelled"))
         ax.annotate("kept: node back", (lane.cancelled, row), xytext=(8, 0),
                     textcoords="offset points", va="center", fontsize=7, color=COLOURS["kept"],
                     bbox={"facecolor": "white", "edgecolor": "none", "pad": 0.5})
@@ -564,6 +564,8 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
     end = float(events["time"].max()) if isinstance(cluster, pd.DataFrame) else cluster.now
     names = [m.removeprefix("Created pod: ") for m in created["message"]]
     fig, ax = plt.subplots(figsize=(9, 1.4 + 0.42 * len(names)), layout="constrained")
+    # the axis ends at the clock; a label with no room right of its mark goes left of it
+    ax.set_xlim(float(created["time"].min()) - 2 if len(created) else 0, end)
     others = 0  # pods deleted, not by the ReplicaSet
     for row, (name, born) in enumerate(zip(names, created["time"], strict=True)):
         pod = events[events["object"] == f"pod/{namespace}/{name}"]
@@ -586,22 +588,26 @@ def replicaset_timeline(cluster: Cluster | pd.DataFrame, replicaset: str,
             when, order = deleted[name]
             ax.plot(when, row, "X", color="tab:red", markersize=8,
                     label=_once(ax, "deleted by the ReplicaSet (scale-down)"))
-            ax.annotate(f"scale-down #{order}", (when, row), xytext=(6, 4),
-                        textcoords="offset points", fontsize=7, color="tab:red")
+            _mark_label(ax, f"scale-down #{order}", when, row, end, color="tab:red")
         elif kill is not None:
             others += 1
             ax.plot(kill, row, "X", color=COLOURS["evicted"], markersize=8,
                     label=_once(ax, "deleted by someone else"))
-            ax.annotate("deleted (not by the ReplicaSet)", (kill, row), xytext=(6, 4),
-                        textcoords="offset points", fontsize=7)
+            _mark_label(ax, "deleted (not by the ReplicaSet)", kill, row, end)
     ax.legend(*_drawn(ax), fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
     ax.set_yticks(range(len(names)), names, fontsize=8)
     ax.set_ylim(len(names) - 0.4, -0.7)
-    ax.set_xlim(float(created["time"].min()) - 2 if len(created) else 0, end + 0.1 * end + 5)
     ax.set_xlabel("simulated seconds")
     ax.set_title(_replicaset_title(replicaset, len(names), others, len(deleted)), fontsize=10)
     ax.grid(axis="x", alpha=0.25)
     return fig
+
+
+def _mark_label(ax: Axes, text: str, at: float, row: int, end: float, **style: str) -> None:
+    """``text`` above and right of the mark at ``at``, or left of it if it would pass ``end``."""
+    right = _fits(ax, end - at, text, fontsize=7)
+    ax.annotate(text, (at, row), xytext=(6 if right else -6, 4), textcoords="offset points",
+                ha="left" if right else "right", fontsize=7, **style)
 
 
 def _replicaset_title(replicaset: str, created: int, others: int, scaled: int) -> str:

@@ -330,7 +330,12 @@ def _pods_by_role(ax: Axes, frame: pd.DataFrame, statuses: pd.DataFrame, first: 
 
 def _fenceposts(ax: Axes, events: pd.DataFrame, deployment: str, namespace: str,
                 x0: float, x1: float) -> None:
-    """The ceiling and the floor as dashed steps, labelled with their arithmetic at the right."""
+    """The ceiling and the floor as dashed steps, labelled with their arithmetic at the left.
+
+    Each label sits just clear of its line (the ceiling's above, the floor's below), so
+    its box hides neither that line nor the available pods running along it; the box
+    lies under every line, so a line crossing a label (a rollout's start) stays drawn.
+    """
     statuses = _status_records(events, deployment, namespace)
     times = [x0] + [t for t in statuses["time"] if x0 < t <= x1] + [x1]
     rows = [statuses[statuses["time"] <= t].tail(1) for t in times]
@@ -345,16 +350,22 @@ def _fenceposts(ax: Axes, events: pd.DataFrame, deployment: str, namespace: str,
             label="ceiling = replicas (Recreate: no surge)" if recreate
             else "maxSurge ceiling (replicas + maxSurge)")
     box = {"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1}
-    ax.text(x0, ceiling[0], f" {desired[0]} + {surge[0]} = {ceiling[0]} pods at most"
-            if not recreate else f" {ceiling[0]} pods at most (Recreate: no surge)",
-            va="bottom", ha="left", fontsize=8, color="tab:red", bbox=box)
+    # 3 points off the line: the box (1 point of pad) ends clear of the 2-point available line;
+    # zorder: above the pods (1), below the lines (2)
+    style = {"xycoords": "data", "textcoords": "offset points", "ha": "left", "fontsize": 8,
+             "bbox": box, "zorder": 1.9}
+    ax.annotate(f" {desired[0]} + {surge[0]} = {ceiling[0]} pods at most"
+                if not recreate else f" {ceiling[0]} pods at most (Recreate: no surge)",
+                (x0, ceiling[0]), xytext=(0, 3), va="bottom", color="tab:red", **style)
     if recreate:
         return  # Recreate promises nothing about availability: no floor
     floor = [d - u for d, u in zip(desired, unavailable, strict=True)]
     ax.step(times, floor, where="post", color="tab:orange", ls="--", lw=1.3,
             label="minimum available (replicas − maxUnavailable)")
-    ax.text(x0, floor[0], f" {desired[0]} − {unavailable[0]} = {floor[0]} available at least",
-            va="top", ha="left", fontsize=8, color="tab:orange", bbox=box)
+    below = floor[0] > 0  # a floor of 0 is the x axis: its label goes above it
+    ax.annotate(f" {desired[0]} − {unavailable[0]} = {floor[0]} available at least",
+                (x0, floor[0]), xytext=(0, -3 if below else 3), va="top" if below else "bottom",
+                color="tab:orange", **style)
 
 
 def _gaps(ax: Axes, available: pd.Series, pods: pd.Series, x0: float, x1: float) -> None:

@@ -11,7 +11,9 @@ from kubelearn.viz.interact import redrawn
 
 if TYPE_CHECKING:  # pragma: no cover
     import ipywidgets
+    from matplotlib.axes import Axes
     from matplotlib.figure import Figure
+    from matplotlib.text import Annotation
 
     from kubelearn.cluster import Cluster
 
@@ -210,14 +212,17 @@ def scheduling_timeline(events: pd.DataFrame, pods: list[str], namespace: str = 
                         ) -> Figure:
     """Per pod: waiting in the scheduler (created → scheduled), then on its node until started.
 
-    Each lane says how long each part took; the legend, under the plot, names
-    only the parts some pod went through.
+    Each lane says how long each part took, right of the lane, or left of it when
+    there is no room before the end of the data (:func:`_notes_inside`). The legend,
+    under the plot, names only the parts some pod went through.
     """
     import matplotlib.pyplot as plt
 
     fig, ax = plt.subplots(figsize=(9, 1.9 + 0.55 * len(pods)), layout="constrained")
     end = float(events["time"].max())
     labelled: set[str] = set()
+    notes: list[Annotation] = []
+    starts: list[float] = []  # where each lane's first bar or dot is
     right = 1.0
 
     def once(label: str) -> str:
@@ -249,12 +254,13 @@ def scheduling_timeline(events: pd.DataFrame, pods: list[str], namespace: str = 
         if started is not None:
             ax.plot(started, row, "o", color="tab:green", label=once("container started"))
         last = max(t for t in (queued, scheduled, started, 0.0) if t is not None)
+        starts.append(min(t for t in (queued, scheduled, started, last) if t is not None))
         right = max(right, last if started is not None else end)
-        ax.annotate(", ".join(parts), (last, row), xytext=(8, 0), textcoords="offset points",
-                    va="center", fontsize=8)
+        notes.append(ax.annotate(", ".join(parts), (last, row), xytext=(8, 0),
+                                 textcoords="offset points", va="center", fontsize=8))
     ax.set_yticks(range(len(pods)), pods)
     ax.set_ylim(len(pods) - 0.4, -0.6)
-    ax.set_xlim(0, right * 1.4)  # room for the durations
+    ax.set_xlim(0, right * 1.03)  # the notes are fitted in once the legend is in place
     ax.set_xlabel("simulated seconds")
     ax.set_ylabel("pod")
     ax.set_title("How long each pod waited for a node, then for its container to start",
@@ -266,7 +272,39 @@ def scheduling_timeline(events: pd.DataFrame, pods: list[str], namespace: str = 
     ranked = sorted(zip(handles, labels, strict=True), key=lambda hl: order.index(hl[1]))
     fig.legend([h for h, _ in ranked], [label for _, label in ranked], fontsize=8,
                loc="outside lower center", ncol=3)
+    _notes_inside(ax, notes, starts)
     return fig
+
+
+def _notes_inside(ax: Axes, notes: list[Annotation], starts: list[float],
+                  pad: float = 8.0) -> None:
+    """End the x axis at the data: notes that would run past it go left of their lanes.
+
+    Each note starts just right of its lane. If every note that would end past the
+    axis (less than ``pad`` px inside it) has room left of its lane (which starts at
+    ``starts``), those notes move there; if one has not, the axis keeps room for
+    them on the right instead (40 % past the data).
+    """
+    fig = ax.figure
+    least = ax.get_xlim()[1]  # the data, with its margin
+    for note in notes:
+        note.set_in_layout(False)  # the axes keep their width whatever the notes do
+    fig.draw_without_rendering()
+    box = ax.get_window_extent()
+    moves = []
+    for note, start in zip(notes, starts, strict=True):
+        extent = note.get_window_extent()
+        if extent.x1 > box.x1 - pad:
+            offset = extent.x0 - (box.x0 + note.xy[0] / least * box.width)
+            room = start / least * box.width - offset - extent.width  # px left of it, moved
+            moves.append((note, start, room >= pad))
+    if not all(fits for _, _, fits in moves):
+        ax.set_xlim(0, least * 1.4)
+        return
+    for note, start, _ in moves:
+        note.xy = (start, note.xy[1])
+        note.xyann = (-note.xyann[0], note.xyann[1])
+        note.set_horizontalalignment("right")
 
 
 # -- requests, not usage --------------------------------------------------------------------------
