@@ -354,6 +354,22 @@ def test_etcdctl_shows_what_the_api_server_stored(etcd_url):
         cluster.etcd.close()
 
 
+def test_the_cluster_is_torn_down_at_once_as_lesson_02_leaves_it():
+    """Lesson 02 stops two members, restarts one, then tears the cluster down: killed, not
+    asked, since asked a leader may first wait 5 s to hand over to a member just gone."""
+    etcd = LocalEtcdCluster(3).start()
+    processes = [m.process for m in etcd.members]
+    etcd.stop_member(0)
+    etcd.stop_member(1)
+    etcd.start_member(0)
+    processes.append(etcd.members[0].process)
+    sent = time.monotonic()
+    etcd.stop()
+    assert time.monotonic() - sent < 2
+    assert [p.returncode for p in processes[2:]] == [-9, -9]  # SIGKILL
+    assert etcd.members == [] and etcd.log() == ""
+
+
 def test_without_a_majority_a_short_request_timeout_ends_reads_and_writes():
     """kl.Cluster(request_timeout=2), kube-apiserver's --request-timeout: under etcd's 7 s."""
     with LocalEtcdCluster(3) as etcd:
