@@ -36,8 +36,10 @@ def test_the_story_follows_upstreams_periods(run):
     assert s.toleration == 300 and s.evicted == s.noexecute + 300
     assert s.evicted < s.replacements_ready <= s.rollout_done
     # requests to the dead node's pod time out from the cut until the rules change
-    assert s.first_failed == pytest.approx(s.power_off, abs=0.02)
-    assert s.unknown - 0.02 <= s.last_failed <= max(s.rules_gone.values())
+    # (the first to pick node-2's pod after the cut: 2 of 5 ready endpoints)
+    assert s.power_off <= s.first_failed < s.power_off + 0.1
+    # ... and until the rules change (the last to pick it: 1 of 5 ready endpoints by then)
+    assert s.unknown - 0.1 <= s.last_failed <= max(s.rules_gone.values())
 
 
 def test_the_error_budget_adds_up_to_the_window(run):
@@ -108,7 +110,8 @@ def test_marks_put_each_component_on_its_lane(run):
 def test_the_timeline_breaks_its_axis_only_for_a_long_wait(run):
     fig = cp.capstone_timeline(run)
     assert len(fig.axes) == 8  # 4 rows, the axis cut in two
-    assert "563 requests failed" in fig._suptitle.get_text()
+    failed = cp.outcome(run)["failed"]
+    assert failed > 500 and f"{failed} requests failed" in fig._suptitle.get_text()
     plt.close(fig)
     fig = cp.capstone_timeline(cp.simulate_capstone(toleration_seconds=0))
     assert len(fig.axes) == 4
@@ -140,8 +143,8 @@ def test_times_in_the_pictures_are_whole_seconds(run):
     fig = cp.capstone_timeline(run)
     assert "back to full strength 351 s after the cut" in fig._suptitle.get_text()
     plt.close(fig)
-    # 3 replicas: the rollout finishes 356.97 s after the cut
-    assert cp.outcome(cp.simulate_capstone(replicas=3))["rollout done after"] % 1 != 0
+    # 3 replicas: the rollout finishes 357 s after the cut
+    assert cp.outcome(cp.simulate_capstone(replicas=3))["rollout done after"] == 357
     fig = cp.capstone_figure(cp.Settings(replicas=3))
     assert "back to full strength 357 s after the cut" in fig._suptitle.get_text()
     assert not [t for t in figure_texts(fig) if re.search(r"\d\.\d+ s\b", t)]

@@ -98,29 +98,35 @@ def probed():
 
 
 def test_a_failing_readiness_probe_makes_the_pod_unready_and_never_kills(probed):
+    # Each probe worker ticks every 10 s from the pod's arrival (0 here: the kubelet is
+    # 10 s old, so no first sleep); the container starts at 1 and fails from 61.
     runs = viz.container_runs(probed, "unready")
-    assert runs.values.tolist() == [[1.0, 81.0, True], [81.0, 195.0, False]]
+    assert runs.values.tolist() == [[1.0, 90.0, True], [90.0, 195.0, False]]
     failures = viz.probe_failures(probed, "unready")
     assert set(failures["probe"]) == {"Readiness"}
-    assert list(failures["time"][:3]) == [61.0, 71.0, 81.0]
+    assert list(failures["time"][:3]) == [70.0, 80.0, 90.0]
 
 
 def test_a_failing_liveness_probe_kills_and_the_back_off_applies(probed):
     runs = viz.container_runs(probed, "unlive")
-    assert [(a, b) for a, b, _ in runs.values.tolist()] == [(1.0, 81.0), (81.5, 161.5),
-                                                            (172.0, 195.0)]
+    # killed at the third failure (70, 80, 90); the next run fails from 90.5 + 60: killed
+    # at 180 (160, 170, 180, the count started again by the kill), back in 10 s
+    assert [(a, b) for a, b, _ in runs.values.tolist()] == [(1.0, 90.0), (90.5, 180.0),
+                                                            (190.5, 195.0)]
     assert viz._restart_count(probed, "unlive", "default") == 2
 
 
 def test_a_slow_starter_is_killed_by_liveness_unless_a_startup_probe_guards_it(probed):
     slow = viz.probe_failures(probed, "slow")
-    assert list(slow["time"][:3]) == [1.0, 11.0, 21.0] and set(slow["probe"]) == {"Liveness"}
+    # it answers from 46; liveness ticks at 10, 20, 30 (none at the start): killed at 30
+    assert list(slow["time"][:3]) == [10.0, 20.0, 30.0] and set(slow["probe"]) == {"Liveness"}
     assert viz.container_runs(probed, "slow")["ready"].all()  # no readiness probe: Ready
     shielded = viz.probe_failures(probed, "shielded")
-    assert list(shielded["time"]) == [1.0, 11.0, 21.0, 31.0, 41.0]
+    assert list(shielded["time"]) == [10.0, 20.0, 30.0, 40.0]
     assert set(shielded["probe"]) == {"Startup"}
+    # started at 50, and the status written runs readiness at once: Ready at 50
     assert viz.container_runs(probed, "shielded").values.tolist() == [
-        [1.0, 51.0, False], [51.0, 195.0, True]]
+        [1.0, 50.0, False], [50.0, 195.0, True]]
 
 
 def test_probe_timeline_draws_a_lane_per_pod_and_a_legend_for_what_is_drawn(probed):

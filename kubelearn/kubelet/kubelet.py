@@ -120,6 +120,7 @@ class Kubelet:
                               node_ips=(internal_ip,), events=self.recorder.event,
                               node_ref=self.node_ref)
         self._rng = sim.rng(f"kubelet/{node_name}")
+        self.prober_rng = sim.rng(f"kubelet/{node_name}/prober")  # probe workers' first sleep
         self.running = False
         self.generation = 0  # one per run of the kubelet process
         self.boots = 0

@@ -75,7 +75,8 @@ class ContainerSlot:
     """The kubelet's memory of one container of the pod: its runs, back-off reason, probes."""
 
     __slots__ = ("name", "spec", "current", "previous", "restarts", "waiting", "probes",
-                 "started", "readiness", "exit_seen", "killing", "probe_killed", "pull_error")
+                 "origins", "streaks", "started", "readiness", "exit_seen", "killing",
+                 "probe_killed", "pull_error")
 
     def __init__(self, spec: Mapping[str, Any]) -> None:
         self.name = str(spec.get("name") or "")
@@ -85,6 +86,8 @@ class ContainerSlot:
         self.restarts = 0
         self.waiting: tuple[str, str] | None = None  # why the last start failed (reasonCache)
         self.probes: list[prober.Probe] = []
+        self.origins: dict[str, float] = {}  # each probe worker's first tick, by kind
+        self.streaks: dict[str, tuple[int, int]] = {}  # each worker's run of results, by kind
         self.started = False
         self.readiness = False
         self.exit_seen = False
@@ -206,6 +209,7 @@ class PodWorker:
         self.busy = False
         self.sync_due = math.inf
         self._timers: set[float] = set()
+        self._start_probe_workers()
         self._adopt()
 
     def __repr__(self) -> str:
@@ -270,6 +274,23 @@ class PodWorker:
             return True
         return podstatus.should_restart(self.restart_policy, current.exit_code)
 
+    def _start_probe_workers(self) -> None:
+        """prober_manager.go AddPod: a worker per probe, ticking from the pod's first sync.
+
+        worker.go run: a kubelet that started less than one period ago lets each worker
+        sleep a random part of a period first, so that its probes do not all fire at once.
+        """
+        kubelet = self.kubelet
+        now = kubelet.sim.now
+        for slot in self.slots:
+            for kind, field in prober.SPEC_FIELDS.items():
+                spec = slot.spec.get(field)
+                if isinstance(spec, Mapping):
+                    period = prober.period(spec)
+                    sleep = kubelet.prober_rng.random() * period \
+                        if period > now - kubelet.started_at else 0.0
+                    slot.origins[kind] = now + sleep
+
     def _adopt(self) -> None:
         """After a kubelet restart: take over the sandbox and containers the runtime still has."""
         runtime = self.kubelet.runtime
@@ -284,10 +305,13 @@ class PodWorker:
                 slot.previous = mine[-2] if len(mine) > 1 else None
                 slot.restarts = slot.current.attempt
                 if slot.current.started_at is not None:
-                    # new probe workers; upstream triggers a readiness run at once
-                    slot.probes = prober.probes_for(slot.spec, slot.current.started_at)
+                    # new probe workers; the first status written triggers a readiness run
+                    now = self.kubelet.sim.now
+                    slot.probes = prober.probes_for(slot.spec, slot.current.started_at,
+                                                    slot.origins)
                     for probe in slot.probes:
-                        probe.next_at = max(probe.base, self.kubelet.sim.now)
+                        probe.next_at = now if probe.kind == prober.READINESS and \
+                            probe.base <= now else probe.tick_after(max(probe.base, now))
                 slot.started = not any(p.kind == prober.STARTUP for p in slot.probes)
                 slot.readiness = not any(p.kind == prober.READINESS for p in slot.probes)
 
@@ -336,6 +360,7 @@ class PodWorker:
             current = slot.current
             if current is not None and not slot.exit_seen and current.exit_at <= now + 1e-9:
                 slot.exit_seen = True
+                slot.streaks = {p.kind: (p.successes, p.failures) for p in slot.probes}
                 slot.probes = []
                 changed = True
                 self._record("ContainerDied", self._died(slot.name, current))
@@ -559,7 +584,7 @@ class PodWorker:
             slot.previous = slot.current
         slot.current, slot.restarts, slot.waiting = container, attempt, None
         slot.exit_seen = slot.killing = slot.probe_killed = False
-        slot.probes = prober.probes_for(slot.spec, sim.now)
+        slot.probes = prober.probes_for(slot.spec, sim.now, slot.origins, slot.streaks)
         slot.started = not any(p.kind == prober.STARTUP for p in slot.probes)
         slot.readiness = not any(p.kind == prober.READINESS for p in slot.probes)
         return True
@@ -613,7 +638,7 @@ class PodWorker:
                 if probe.next_at > now + 1e-9:
                     continue
                 if probe.kind != prober.STARTUP and not slot.started:
-                    probe.next_at = now + probe.period  # worker.go: wait for the startup probe
+                    probe.next_at = probe.next_tick(now)  # worker.go: wait for startup
                     continue
                 ok, output = prober.check(probe, current, slot.spec, now, self.pod_ip)
                 changed = probe.observe(ok)
@@ -633,7 +658,12 @@ class PodWorker:
         elif probe.kind == prober.STARTUP and probe.result:
             slot.started = True
             self.write_status()
+            now = self.kubelet.sim.now
+            for other in slot.probes:  # the status written triggers a readiness run
+                if other.kind == prober.READINESS and other.base <= now:
+                    other.next_at = now
         elif probe.result is False:  # liveness or startup failed: kill, the sync restarts it
+            probe.successes = probe.failures = 0  # worker.go: onHold, resultRun = 0
             grace = probe.spec.get("terminationGracePeriodSeconds")
             grace = float(grace) if grace is not None else self._grace()
             slot.probe_killed = self.restart_policy != "Never"

@@ -10,11 +10,22 @@ A container may declare three probes (pkg/kubelet/prober):
 - ``readinessProbe`` -- decides the container's ``ready``; an unready pod is
   taken out of its Services' endpoints but never restarted.
 
-A probe runs every ``periodSeconds`` (default 10) from ``initialDelaySeconds``
-after the container started (default 0); ``successThreshold`` (1) successes
-flip it to success, ``failureThreshold`` (3) failures to failure; each failure
-is a Warning ``Unhealthy`` event (``Readiness probe failed: HTTP probe failed
-with statuscode: 503``). ``timeoutSeconds`` (1) does not matter here: a
+Each probe of each container has a worker (pkg/kubelet/prober/worker.go, v1.32),
+started when the kubelet first syncs the pod -- before the image pull -- and kept
+for the pod's life: it ticks every ``periodSeconds`` (default 10) from then, across
+container restarts, after a random part of one period when the kubelet itself
+started less than a period before. A tick probes only a running container, not
+before ``initialDelaySeconds`` (default 0) after its start, and liveness and
+readiness only once the startup probe has passed. A readiness probe also runs at
+once whenever the pod's status is written while a started container is not ready
+(``manualTriggerCh``): here at the container's start and when its startup probe
+passes; the kubelet's periodic resync of each pod (every minute upstream, which
+would trigger it too) is not modelled.
+``successThreshold`` (1) successes in a row flip a probe to success,
+``failureThreshold`` (3) failures to failure, and the count runs on across
+restarts; a liveness or startup failure kills the container and starts the count
+again. Each failure is a Warning ``Unhealthy`` event (``Readiness probe failed:
+HTTP probe failed with statuscode: 503``). ``timeoutSeconds`` (1) does not matter here: a
 simulated process answers at once or not at all. Before any result a
 readiness probe counts as failed, a liveness probe as passed.
 
@@ -48,20 +59,25 @@ DEFAULTS = {"initialDelaySeconds": 0, "periodSeconds": 10, "timeoutSeconds": 1,
 class Probe:
     """One probe of one running container: its schedule, its streak, its result."""
 
-    __slots__ = ("kind", "spec", "period", "success_threshold", "failure_threshold", "base",
-                 "next_at", "successes", "failures", "result")
+    __slots__ = ("kind", "spec", "period", "success_threshold", "failure_threshold", "origin",
+                 "base", "next_at", "successes", "failures", "result")
 
-    def __init__(self, kind: str, spec: Mapping[str, Any], started_at: float) -> None:
+    def __init__(self, kind: str, spec: Mapping[str, Any], started_at: float,
+                 origin: float | None = None, streak: tuple[int, int] = (0, 0)) -> None:
         self.kind = kind
         self.spec = spec
+        self.period = period(spec)
         get = lambda name: spec.get(name) if spec.get(name) is not None else DEFAULTS[name]  # noqa: E731
-        self.period = float(get("periodSeconds")) or 10.0
         self.success_threshold = int(get("successThreshold"))
         self.failure_threshold = int(get("failureThreshold"))
+        # The worker's ticker: its first tick (the container's start if no worker is given).
+        self.origin = started_at if origin is None else origin
+        # worker.go doProbe: no probe while int(age) < initialDelaySeconds, an integer.
         self.base = started_at + float(get("initialDelaySeconds"))
-        self.next_at = self.base
-        self.successes = 0
-        self.failures = 0
+        # A readiness probe runs at once when the started container's status is written.
+        immediate = kind == READINESS and self.base <= started_at
+        self.next_at = self.base if immediate else self.tick_after(self.base)
+        self.successes, self.failures = streak  # the worker's run of results goes on
         # prober/worker.go initialValue: readiness starts failed, liveness passed, startup unknown.
         self.result: bool | None = {READINESS: False, LIVENESS: True, STARTUP: None}[kind]
 
@@ -84,19 +100,23 @@ class Probe:
         return self.result != before
 
     def tick_after(self, moment: float) -> float:
-        """The first tick of this probe's schedule at or after ``moment``."""
-        if moment <= self.base:
-            return self.base
+        """The worker's first tick at or after ``moment``."""
+        if moment <= self.origin:
+            return self.origin
         if moment == math.inf:
             return math.inf
-        return self.base + math.ceil((moment - self.base) / self.period - 1e-9) * self.period
+        return self.origin + math.ceil((moment - self.origin) / self.period - 1e-9) * self.period
+
+    def next_tick(self, now: float) -> float:
+        """The worker's first tick after ``now``."""
+        return self.tick_after(now + 1e-6)
 
     def plan(self, now: float, ok: bool, container: Container) -> None:
-        """Set the next run: one period on, or -- passing steadily -- the next change."""
+        """Set the next run: the next tick, or -- passing steadily -- the next change."""
         if self.kind == STARTUP and self.result:
             self.next_at = math.inf  # worker.go: a startup probe stops once it succeeded
             return
-        self.next_at = now + self.period
+        self.next_at = self.next_tick(now)
         if ok and self.result:
             age = container.age(now)
             ahead = [c for c in container.behaviour.changes() if c > age + 1e-9]
@@ -104,13 +124,23 @@ class Probe:
             self.next_at = max(self.next_at, self.tick_after(moment))
 
 
-def probes_for(container_spec: Mapping[str, Any], started_at: float) -> list[Probe]:
-    """The probes a container declares, ready to run."""
+def period(spec: Mapping[str, Any]) -> float:
+    """A probe's ``periodSeconds``, the default where it has none."""
+    value = spec.get("periodSeconds")
+    return float(value if value is not None else DEFAULTS["periodSeconds"]) or 10.0
+
+
+def probes_for(container_spec: Mapping[str, Any], started_at: float,
+               origins: Mapping[str, float] | None = None,
+               streaks: Mapping[str, tuple[int, int]] | None = None) -> list[Probe]:
+    """The probes a container declares, ready to run on their workers' tickers
+    (``origins``, by kind), with the runs of results the workers have seen (``streaks``)."""
     out = []
     for kind in (STARTUP, LIVENESS, READINESS):
         spec = container_spec.get(SPEC_FIELDS[kind])
         if isinstance(spec, Mapping):
-            out.append(Probe(kind, spec, started_at))
+            out.append(Probe(kind, spec, started_at, (origins or {}).get(kind),
+                             (streaks or {}).get(kind, (0, 0))))
     return out
 
 

@@ -445,8 +445,9 @@ def slow_start_figure(startup_seconds: float = 45, period: int = 10, failure_thr
     if startup_probe and (mine["reason"] == "Killing").any():
         second = "killed: even the startup probe's 30 × 10 s were too short"
     elif (mine["reason"] == "Killing").any():
-        second = (f"killed at every start: liveness allows a start ({failure_threshold} − 1) × "
-                  f"{period} = {(failure_threshold - 1) * period} s")
+        second = (f"killed at every start: ({failure_threshold} − 1) × {period} = "
+                  f"{(failure_threshold - 1) * period} s after liveness's first run, which comes "
+                  f"up to {period} s after the start")
     elif startup_probe:
         second = "with a startupProbe (30 × 10 s): never killed, liveness waited for the app"
     else:
