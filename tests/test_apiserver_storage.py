@@ -536,3 +536,78 @@ def test_decode_shared_takes_what_did_not_change_from_the_previous_version():
     assert list(new["metadata"]["labels"]) == ["b", "a"]  # equal, but written otherwise
     assert new["spec"]["flags"]["on"] is True  # 1 == True, yet not the old map
     assert old["metadata"]["resourceVersion"] == "5"  # the previous version is left alone
+
+
+def test_decode_shared_shares_maps_and_lists_written_as_the_same_json():
+    from kubelearn.etcd import KeyValue
+
+    def kv(name, rev, mode, order=("defaultMode", "sources")):
+        projected = {"defaultMode": 420, "sources": [{"serviceAccountToken": {"path": "token"}}]}
+        obj = {"metadata": {"name": name, "namespace": "default"},
+               "spec": {"volumes": [{"name": f"kube-api-access-{name}", "projected": {
+                   key: projected[key] for key in order}}],
+                        "mount": {"name": name, "readOnly": mode}}}
+        return KeyValue(key=f"/registry/pods/default/{name}", value=json.dumps(obj).encode(),
+                        create_revision=rev, mod_revision=rev, version=1)
+
+    decode_shared = storage_module.decode_shared
+    a, b = decode_shared(kv("a", 5, True)), decode_shared(kv("b", 6, True))
+    c = decode_shared(kv("c", 7, 1, order=("sources", "defaultMode")))
+    assert a == storage_module.decode(kv("a", 5, True))
+    projected = a["spec"]["volumes"][0]["projected"]
+    assert b["spec"]["volumes"][0]["projected"] is projected  # one map for every pod
+    assert a["spec"]["volumes"] is not b["spec"]["volumes"]  # the volume names differ
+    # equal in Python, written otherwise: never swapped (keys in another order, 1 for true)
+    assert c["spec"]["volumes"][0]["projected"] is not projected
+    assert list(c["spec"]["volumes"][0]["projected"]) == ["sources", "defaultMode"]
+    assert c["spec"]["mount"]["readOnly"] == 1 and c["spec"]["mount"]["readOnly"] is not True
+    assert json.dumps(c) == json.dumps(storage_module.decode(kv("c", 7, 1,
+                                                                   ("sources", "defaultMode"))))
+
+
+def test_a_binding_hands_the_bound_pod_to_the_watch_cache_sharing_what_it_left_alone(cluster):
+    cluster.admin.create(pod("web"))
+    cache = cluster.api.watch_cache
+    key = "/registry/pods/default/web"
+    before = cache.decoded(cluster.etcd.get(key))
+    assert before is not None  # the cache keeps the pod as it sent it
+    seen = []
+    stream = cluster.admin.watch("pods", resource_version=before["metadata"]["resourceVersion"])
+    stream.on_event(seen.append)
+    cluster.admin.bind("web", "node-1")
+    kv = cluster.etcd.get(key)
+    bound = cache.decoded(kv)
+    assert bound == storage_module.decode(kv)  # what etcd holds, as decoding it gives
+    assert seen[-1]["object"] is bound  # the object the watchers were sent
+    assert bound["spec"]["nodeName"] == "node-1"
+    assert bound["spec"]["containers"] is before["spec"]["containers"]  # taken as it was
+    assert before["spec"].get("nodeName") is None  # the cached version was left alone
+    assert cache._expected is None  # nothing is left expected
+
+
+def test_a_change_other_than_the_one_expected_is_decoded(cluster):
+    cluster.admin.create(pod("web"))
+    cache = cluster.api.watch_cache
+    key = "/registry/pods/default/web"
+    fake = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web"}}
+    cache.expect(key, b"{}", fake)  # not what the next write of the key writes
+    cluster.admin.patch("pods", "web", {"metadata": {"labels": {"a": "b"}}})
+    kv = cluster.etcd.get(key)
+    assert cache.decoded(kv) == storage_module.decode(kv)
+    assert cache.decoded(kv) is not fake
+    cache.expect(None)
+
+
+def test_a_lease_is_reused_for_at_most_1000_objects(cluster):
+    def event(i):
+        return {"apiVersion": "v1", "kind": "Event",
+                "metadata": {"name": f"web.{i}", "namespace": "default"},
+                "involvedObject": {"kind": "Pod", "name": "web", "namespace": "default"},
+                "reason": "Tested", "message": "m", "type": "Normal"}
+
+    before = {lease.id for lease in cluster.etcd.leases()}
+    for i in range(2500):
+        cluster.admin.create(event(i))
+    new = [lease.id for lease in cluster.etcd.leases() if lease.id not in before]
+    sizes = sorted(len(cluster.etcd.time_to_live(lease, keys=True).keys) for lease in new)
+    assert sizes == [500, 1000, 1000]  # etcd3/lease_manager.go defaultLeaseMaxObjectCount

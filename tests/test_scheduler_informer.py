@@ -45,3 +45,22 @@ def test_indexers_follow_adds_moves_and_deletes():
     client.delete("pods", "a", grace_period_seconds=0)
     assert names(informer.by_index("tier", "db")) == ["c"]
     assert informer.indices["tier"] == {"db": {"default/c": None}}
+
+
+def test_the_pod_trimmer_shares_specs_written_alike_and_only_those():
+    from kubelearn.scheduler.scheduler import PodTrimmer
+
+    def pod(name, host_network):
+        return {"apiVersion": "v1", "kind": "Pod",
+                "metadata": {"name": name, "namespace": "default", "labels": {"app": "web"}},
+                "spec": {"hostNetwork": host_network, "volumes": [{"name": name}],
+                         "containers": [{"name": "c", "image": "nginx", "env": [{"name": "A"}]}]},
+                "status": {"phase": "Pending"}}
+
+    trim = PodTrimmer()
+    a, b, c = trim(pod("a", True)), trim(pod("b", True)), trim(pod("c", 1))
+    assert a["spec"] is b["spec"]  # volumes and env are not kept: the rest is the same
+    assert a["spec"]["containers"] == [{"name": "c", "image": "nginx"}]
+    assert a["metadata"]["labels"] is b["metadata"]["labels"]
+    assert c["spec"] is not a["spec"] and c["spec"]["hostNetwork"] == 1  # 1 == True, not alike
+    assert c["spec"]["hostNetwork"] is not True

@@ -52,8 +52,8 @@ def freeze(value):
     return value
 
 
-def frozen_decode(kv, previous=None):
-    return freeze(storage.decode_shared(kv, previous))
+def frozen_decode(kv, previous=None, written=None):
+    return freeze(storage.decode_shared(kv, previous, written))
 
 
 DEPLOYMENT = """

@@ -1029,8 +1029,8 @@ def check_value(value: Any, typ: Any) -> None:
         raise BadRequest(problem)
 
 
-def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = None
-                  ) -> tuple[dict[str, Any], list[str]]:
+def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = None, *,
+                  fill: bool = True) -> tuple[dict[str, Any], list[str]]:
     """``obj`` decoded into its kind's Go type and back, as the API server keeps a body.
 
     Returns the object to keep -- ``obj`` itself when decoding changes nothing,
@@ -1044,14 +1044,18 @@ def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = Non
     ``stored``: the object an update replaces. Its top-level fields were decoded
     when they were written, so the ones ``obj`` leaves as they were (a status
     update's spec, a lease renewal's metadata) are not walked again.
+
+    ``fill``: False leaves the zero values out, for a caller that fills the
+    object later anyway (a create: storage fills it once defaulting and
+    admission have added their fields).
     """
     kind = obj.get("kind") if isinstance(obj.get("kind"), str) else ""
     typ = KIND_TYPES.get(kind) or _TOP.extend(kind)
     pending = obj if stored is None else \
         {k: v for k, v in obj.items() if k not in stored or stored[k] != v}
     if _decodes(pending, typ):
-        return zero_filled(dict(obj) if not isinstance(obj, dict) else obj, typ,
-                           before=stored), []
+        kept = dict(obj) if not isinstance(obj, dict) else obj
+        return (zero_filled(kept, typ, before=stored) if fill else kept), []
     problem = _type_error(pending, typ)
     if problem:
         api_version = obj.get("apiVersion") if isinstance(obj.get("apiVersion"), str) else ""
@@ -1064,7 +1068,7 @@ def decode_object(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = Non
         raise BadRequest(TOO_DEEP) from None
     out = {k: decoded[k] if k in pending else v for k, v in obj.items()
            if k in decoded or k not in pending}
-    return zero_filled(out, typ, before=stored), converter.unknown
+    return (zero_filled(out, typ, before=stored) if fill else out), converter.unknown
 
 
 def check_types(obj: Mapping[str, Any], stored: Mapping[str, Any] | None = None) -> None:

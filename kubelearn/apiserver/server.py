@@ -568,7 +568,8 @@ class APIServer:
     # -- bodies ----------------------------------------------------------------------------------
     def _body(self, request: Request, info: ResourceInfo, *, kind: str | None = None,
               api_version: str | None = None, fresh: bool = False,
-              stored: dict | None = None, origin: Request | None = None) -> dict:
+              stored: dict | None = None, origin: Request | None = None,
+              fill: bool = True) -> dict:
         """The request body as a fresh dict of JSON values, of the right kind, decoded.
 
         Decoding is the gate (:func:`~kubelearn.api.schema.decode_object`): a
@@ -581,13 +582,14 @@ class APIServer:
         ``stored``: the object an update replaces (what it leaves as is needs no check).
         ``origin``: the client's request, when ``request`` is the server's own (a patch's
         result): its options apply and its warnings are collected.
+        ``fill``: False leaves the zero values to storage, which fills every object it writes.
         """
         body = self._parsed_body(request, fresh)
         if request.subresource == "status":
             body = {k: body[k] for k in ("apiVersion", "kind", "metadata", "status")
                     if k in body}
         self._check_kind(body, kind or info.kind, api_version or info.api_version)
-        body, unknown = decode_object(body, stored)
+        body, unknown = decode_object(body, stored, fill=fill)
         if unknown:
             self._unknown_fields(origin or request, body, unknown)
         if body.get("metadata") is None:
@@ -706,7 +708,9 @@ class APIServer:
     def _create(self, request: Request, progress: _Progress, user: UserInfo, info: ResourceInfo,
                 namespace: str | None) -> tuple[dict, int]:
         progress.stage = "decode"
-        body = self._body(request, info)
+        # No zero values yet: storage fills the object once, with what defaulting and
+        # admission added (Storage.create), instead of walking it twice.
+        body = self._body(request, info, fill=False)
         self._place(body, info, namespace)
         meta = body["metadata"]
         for field in ("uid", "creationTimestamp", "deletionTimestamp",
@@ -1013,7 +1017,7 @@ class APIServer:
         body = request.body
         binding = self._body(Request("create", "bindings", body=body),
                              info, kind="Binding", api_version="v1",
-                             origin=request) if body is not None else {}
+                             origin=request, fill=False) if body is not None else {}
         progress.stage = "mutating admission"
         attrs = AdmissionAttributes(CREATE, info, namespace or "", request.name or "", binding,
                                     subresource="binding", user=user)

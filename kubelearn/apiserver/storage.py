@@ -97,9 +97,11 @@ MAX_NAME_GENERATION_ATTEMPTS = 8
 SCHEDULING_GATED_CONDITION = {"type": "PodScheduled", "status": "False",
                               "reason": "SchedulingGated",  # v1.PodReasonSchedulingGated
                               "message": "Scheduling is blocked due to non-empty scheduling gates"}
-# etcd3/lease_manager.go newDefaultLeaseManager: reuse a lease for 60s or 5% of its TTL.
+# etcd3/lease_manager.go newDefaultLeaseManager (v1.32): reuse a lease for 60s or 5% of its
+# TTL, for at most 1,000 objects (defaultLeaseMaxObjectCount).
 LEASE_REUSE_SECONDS = 60
 LEASE_REUSE_PERCENT = 0.05
+LEASE_MAX_OBJECT_COUNT = 1000
 
 # etcd3/errors.go
 EXPIRED_LIST = "The resourceVersion for the provided list is too old."
@@ -161,6 +163,9 @@ SHARED_STRING_MAX = 64
 # How many distinct small objects decode_shared remembers for sharing (then it starts over).
 SHARED_LEAVES_LIMIT = 65_536
 _leaves: dict[tuple, dict] = {}
+# How many maps and lists inside objects decode_shared remembers by their JSON (likewise).
+SHARED_SUBTREES_LIMIT = 16_384
+_subtrees: dict[bytes, dict | list] = {}
 
 
 def _share(obj: dict, old: dict | None = None) -> dict:
@@ -171,6 +176,11 @@ def _share(obj: dict, old: dict | None = None) -> dict:
     request, a condition, labels) is looked up among the ones seen before, and an
     equal one is returned instead. Bools and floats keep an object unshared: they
     compare equal to ints (``True == 1``), so a lookup could swap their types.
+
+    A map or list inside it written as one seen before (the same JSON: the
+    tolerations every pod gets, the projected service-account volume of every pod
+    in a namespace, the requests of a template) is that one, found by its JSON,
+    written in C, instead of walked (:func:`_share_subtree`).
 
     ``old``: the same object's previous version, shared so already. A map or list
     written as the one ``old`` holds under the same key is taken from it, a
@@ -189,20 +199,44 @@ def _share(obj: dict, old: dict | None = None) -> dict:
                 and (was := old.get(key)).__class__ is kind and _same_json(was, value):
             leaf = False
             obj[key] = was
-        elif kind is dict:
+        elif kind is dict or kind is list:
             leaf = False
             was = old.get(key) if old is not None else None
-            obj[key] = _share(value, was if was.__class__ is dict else None)
-        elif kind is list:
-            leaf = False
-            for i, item in enumerate(value):
-                if item.__class__ is dict:
-                    value[i] = _share(item)
-                elif item.__class__ is str and len(item) <= limit:
-                    value[i] = intern(item)
+            obj[key] = _share_subtree(value, was if was.__class__ is dict else None)
         elif kind is bool or kind is float:
             leaf = False
     return _shared_leaf(obj) if leaf else obj
+
+
+def _share_subtree(value: dict | list, old: dict | None) -> dict | list:
+    """A map or list inside an object, shared: one written as the same JSON before, else
+    ``value`` with its own parts shared (``old``: a map's previous version), remembered.
+
+    The same bytes are the same keys in the same order and values of the same types
+    (``true`` is not ``1``), so either may stand for the other.
+    """
+    try:
+        text = orjson.dumps(value)
+    except orjson.JSONEncodeError:  # what only the json module writes: shared within only
+        text = None
+    else:
+        seen = _subtrees.get(text)
+        if seen is not None:
+            return seen
+    if value.__class__ is dict:
+        value = _share(value, old)  # type: ignore[arg-type]
+    else:
+        intern, limit = sys.intern, SHARED_STRING_MAX
+        for i, item in enumerate(value):
+            if item.__class__ is dict:
+                value[i] = _share(item)
+            elif item.__class__ is str and len(item) <= limit:
+                value[i] = intern(item)
+    if text is not None:
+        if len(_subtrees) >= SHARED_SUBTREES_LIMIT:
+            _subtrees.clear()
+        _subtrees[text] = value
+    return value
 
 
 def _same_json(a: dict | list, b: dict | list) -> bool:
@@ -212,6 +246,8 @@ def _same_json(a: dict | list, b: dict | list) -> bool:
     order, which are written otherwise, and for ``True`` and ``1``. So equal
     values are written (orjson, in C) and the bytes compared.
     """
+    if a is b:  # built from the previous version: the very object
+        return True
     if a != b:
         return False
     try:
@@ -233,7 +269,8 @@ def _shared_leaf(obj: dict) -> dict:
     return obj
 
 
-def decode_shared(kv: KeyValue, previous: dict | None = None) -> dict:
+def decode_shared(kv: KeyValue, previous: dict | None = None, written: dict | None = None
+                  ) -> dict:
     """:func:`decode`, with strings and small objects shared with everything decoded so.
 
     For objects that are kept: the watch cache decodes each change with it, and
@@ -251,8 +288,12 @@ def decode_shared(kv: KeyValue, previous: dict | None = None) -> dict:
 
     ``previous``: the object's previous version as decoded so, whose parts left
     as they were are taken as they are (see :func:`_share`).
+
+    ``written``: the object whose encoding ``kv.value`` is, built by its writer
+    from ``previous`` (see :meth:`Storage.bind`) and handed over: taken as it is
+    instead of decoded, its parts from ``previous`` recognised as the same objects.
     """
-    obj = _share(_loads(kv.value), previous)
+    obj = _share(written if written is not None else _loads(kv.value), previous)
     # A metadata without labels is a leaf that may be shared: stamp a copy.
     obj["metadata"] = {**obj["metadata"], "resourceVersion": str(kv.mod_revision)}
     return obj
@@ -403,17 +444,21 @@ class LeaseManager:
         self.store = store
         self._lease_id = 0
         self._expires = float("-inf")
+        self._attached = 0  # objects given the lease, written or not (leaseAttachedObjectCount)
 
     def lease_for(self, ttl: int) -> int:
-        """A lease that outlives ``ttl`` seconds, the previous one if it still fits."""
+        """A lease that outlives ``ttl`` seconds: the previous one if it still fits and has
+        gone to fewer than LEASE_MAX_OBJECT_COUNT objects, else a new one."""
         now = self.sim.now
         reuse = min(int(LEASE_REUSE_PERCENT * ttl), LEASE_REUSE_SECONDS)
-        if now + ttl < self._expires <= now + ttl + reuse:
+        self._attached += 1
+        if now + ttl < self._expires <= now + ttl + reuse \
+                and self._attached <= LEASE_MAX_OBJECT_COUNT:
             if self.store.time_to_live(self._lease_id).ttl != -1:  # not revoked meanwhile
                 return self._lease_id
         ttl += reuse
         lease = self.store.grant(ttl)
-        self._lease_id, self._expires = lease.id, now + ttl
+        self._lease_id, self._expires, self._attached = lease.id, now + ttl, 1
         return lease.id
 
 
@@ -690,8 +735,12 @@ class Storage:
 
     def update(self, info: ResourceInfo, new: dict, kv: KeyValue, *,
                dry_run: bool = False, old: dict | None = None,
-               old_finalizers: list | None = None) -> dict:
-        """Write ``new`` over the version read as ``kv``; no change writes nothing."""
+               old_finalizers: list | None = None, hand_over: bool = False) -> dict:
+        """Write ``new`` over the version read as ``kv``; no change writes nothing.
+
+        ``hand_over``: nobody else holds ``new``, so the watch cache may keep it as
+        written instead of decoding the stored value (see :func:`decode_shared`).
+        """
         meta = new["metadata"]
         if old_finalizers is None and meta.get("deletionTimestamp") \
                 and not meta.get("finalizers"):
@@ -709,8 +758,14 @@ class Storage:
             meta["resourceVersion"] = str(kv.mod_revision)
             return new
         lease = self.leases.lease_for(info.ttl) if info.ttl else 0
-        resp = self._txn([Compare.mod_revision(kv.key) == kv.mod_revision],
-                         [Op.put(kv.key, data, lease)])
+        if hand_over and self.watch_cache is not None:
+            self.watch_cache.expect(kv.key, data, new)
+        try:
+            resp = self._txn([Compare.mod_revision(kv.key) == kv.mod_revision],
+                             [Op.put(kv.key, data, lease)])
+        finally:
+            if hand_over and self.watch_cache is not None:
+                self.watch_cache.expect(None)
         if not resp.succeeded:
             raise Conflict(info.resource, meta.get("name", ""), group=info.group)
         meta["resourceVersion"] = str(resp.revision)
@@ -824,7 +879,10 @@ class Storage:
         if not node:
             raise Invalid("Binding", name, [FieldError.required(Path("target", "name"))])
         kv = self.get_kv(pods, namespace, name)
-        old = decode(kv)
+        # The pod as the watch cache holds it, as upstream's cacher starts an update
+        # (GuaranteedUpdate's cachedExistingObject); read-only: what changes is copied.
+        cached = self.watch_cache.decoded(kv) if self.watch_cache is not None else None
+        old = cached if cached is not None else decode(kv)
         # The bound pod shares what binding leaves alone with the stored one, so the
         # write fills (zero_filled) only the node name and the condition.
         pod = {**old, "metadata": dict(old["metadata"])}
@@ -851,7 +909,9 @@ class Storage:
         status = pod["status"] = dict(pod.get("status") or {})
         status["conditions"] = [dict(c) for c in status.get("conditions") or ()]
         set_condition(status, "PodScheduled", "True", self.sim.timestamp())
-        self.update(pods, pod, kv, dry_run=dry_run, old=old)
+        # Nobody else holds the bound pod (binding answers a Status): the watch cache
+        # may keep it as written, its unchanged parts the very ones it holds already.
+        self.update(pods, pod, kv, dry_run=dry_run, old=old, hand_over=cached is not None)
         return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success",
                 "code": 201}
 

@@ -205,6 +205,10 @@ class _ResourceCache:
         self.by_node: dict[str, set[str]] | None = {} if info.resource == "pods" else None
         # (namespace, name, node) -> the watchers scoped so; None: any
         self.buckets: dict[tuple[str | None, str | None, str | None], dict[int, _Watcher]] = {}
+        # which of the three the buckets are scoped by: how many buckets of each kind, and the
+        # kinds there are, in order ((False, False, False), unscoped, first)
+        self._shape_counts: dict[tuple[bool, bool, bool], int] = {}
+        self.shapes: list[tuple[bool, bool, bool]] = []
         self.history: deque[tuple[float, EtcdEvent]] = deque()
         self.trimmed = 0  # the revision of the newest event dropped from history
         self.changes = 0  # how many changes this resource has seen
@@ -246,6 +250,33 @@ class _ResourceCache:
                 if new_node is not None:
                     self.by_node.setdefault(new_node, set()).add(key)
 
+    def add_watcher(self, watcher: _Watcher) -> None:
+        """File ``watcher`` under its bucket."""
+        group = self.buckets.get(watcher.bucket)
+        if group is None:
+            group = self.buckets[watcher.bucket] = {}
+            self._count_shape(watcher.bucket, 1)
+        group[watcher.id] = watcher
+
+    def remove_watcher(self, watcher: _Watcher) -> None:
+        """Take ``watcher`` out of its bucket."""
+        group = self.buckets.get(watcher.bucket)
+        if group is not None:
+            group.pop(watcher.id, None)
+            if not group:
+                del self.buckets[watcher.bucket]
+                self._count_shape(watcher.bucket, -1)
+
+    def _count_shape(self, bucket: tuple[str | None, str | None, str | None], step: int) -> None:
+        shape = (bucket[0] is not None, bucket[1] is not None, bucket[2] is not None)
+        count = self._shape_counts.get(shape, 0) + step
+        if count:
+            self._shape_counts[shape] = count
+        else:
+            del self._shape_counts[shape]
+        if count in (0, 1):  # a kind came or went
+            self.shapes = sorted(self._shape_counts)
+
     def remember(self, now: float, event: EtcdEvent) -> None:
         """Append to the history window, dropping what is stale (watch_cache.go resizing)."""
         history = self.history
@@ -270,6 +301,7 @@ class WatchCache:
                 self._caches[ETCD_PREFIXES.get(info.resource, info.resource)] = cache
                 self._by_resource[info.resource] = cache
         self._next_id = 0
+        self._expected: tuple[str, bytes, dict | None] | None = None  # see expect()
         self._bookmark_heap: list[tuple[float, int, _Watcher]] = []
         self._waker_at: float | None = None
         self.started_at = store.revision
@@ -333,6 +365,22 @@ class WatchCache:
         by_node = self._by_resource["pods"].by_node or {}
         return sorted(by_node.get(node, ()))
 
+    def decoded(self, kv: KeyValue) -> dict | None:
+        """The object stored as ``kv``, as the cache decoded and sent it (read-only), if it
+        is among the ones changed last; else None."""
+        found = self._locate(kv.key)
+        kept = found[0].recent.get(kv.key) if found is not None else None
+        return kept[1] if kept is not None and kept[0] == kv.mod_revision else None
+
+    def expect(self, key: str | None, value: bytes = b"", written: dict | None = None) -> None:
+        """The next change to ``key`` should write ``value``, the encoding of ``written``:
+        if it does, take ``written`` instead of decoding ``value`` (None: expect nothing).
+
+        For a writer that builds its object from :meth:`decoded` parts and hands it over
+        (:meth:`Storage.bind`). A change that writes anything else is decoded as always.
+        """
+        self._expected = (key, value, written) if key is not None else None
+
     def changes(self, resource: str) -> int:
         """How many changes ``resource`` has seen (a cheap "has anything changed?")."""
         return self._by_resource[resource].changes
@@ -359,7 +407,10 @@ class WatchCache:
                 cache.keep_recent(key, 0, None)
                 return
             # What the previous version holds unchanged is taken from it, not walked again.
-            obj = decode_shared(event.kv, cache.previous(key, event.prev_kv))
+            expected, written = self._expected, None
+            if expected is not None and expected[0] == key and expected[1] == event.kv.value:
+                self._expected, written = None, expected[2]
+            obj = decode_shared(event.kv, cache.previous(key, event.prev_kv), written)
             cache.keep_recent(key, event.kv.mod_revision, obj)
             attrs: Attrs | None = attrs_of(obj)
         else:
@@ -378,8 +429,13 @@ class WatchCache:
     @staticmethod
     def _candidates(cache: _ResourceCache, namespace: str | None, name: str,
                     attrs: Attrs | None, prev_attrs: Attrs | None) -> list[_Watcher]:
-        """The watchers under this event's namespace, name and (pods) node buckets."""
-        nodes: list[str | None] = [None]
+        """The watchers under this event's namespace, name and (pods) node buckets.
+
+        Only the kinds of bucket that exist are looked in (most often only the
+        unscoped one, the informers'), in the order of (namespace, name, node), each
+        unscoped before scoped.
+        """
+        nodes: list[str] = []
         if cache.by_node is not None:
             for a in (attrs, prev_attrs):
                 if a is not None:
@@ -388,12 +444,14 @@ class WatchCache:
                         nodes.append(node)
         found: list[_Watcher] = []
         buckets = cache.buckets
-        for ns in (None, namespace) if namespace is not None else (None,):
-            for scope in (None, name):
-                for node in nodes:
-                    group = buckets.get((ns, scope, node))
-                    if group:
-                        found.extend(group.values())
+        for by_namespace, by_name, by_node in cache.shapes:
+            if by_namespace and namespace is None:
+                continue
+            ns, scope = namespace if by_namespace else None, name if by_name else None
+            for node in nodes if by_node else (None,):
+                group = buckets.get((ns, scope, node))
+                if group:
+                    found.extend(group.values())
         return found
 
     @staticmethod
@@ -470,16 +528,11 @@ class WatchCache:
                 return stream
             for event in self._replay(cache, rv, namespace, watcher):
                 stream.push(event)
-        group = cache.buckets.setdefault(watcher.bucket, {})
-        group[watcher.id] = watcher
+        cache.add_watcher(watcher)
 
         def detach() -> None:
             watcher.active = False
-            bucket = cache.buckets.get(watcher.bucket)
-            if bucket is not None:
-                bucket.pop(watcher.id, None)
-                if not bucket:
-                    del cache.buckets[watcher.bucket]
+            cache.remove_watcher(watcher)
 
         stream._detach = detach
         if bookmarks:

@@ -38,6 +38,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import simpy
 
 from kubelearn import version
@@ -126,12 +127,21 @@ class PodTrimmer:
     """
 
     def __init__(self) -> None:
-        self._shared: dict[int, Any] = {}
+        self._shared: dict[bytes, Any] = {}
 
     def _intern(self, value: Any) -> Any:
-        key = hash(repr(value))
+        """An equal value kept before, else ``value``, kept.
+
+        Keyed by the JSON, written in C: the same bytes are the same fields in the
+        same order with the same types (``true`` is not ``1``), so one may stand for
+        the other.
+        """
+        try:
+            key = orjson.dumps(value)
+        except orjson.JSONEncodeError:  # not JSON (an object built by hand): kept as it is
+            return value
         seen = self._shared.get(key)
-        if seen is not None and seen == value:
+        if seen is not None:
             return seen
         if len(self._shared) >= INTERN_LIMIT:
             self._shared.clear()
