@@ -61,8 +61,13 @@ def _size(value: str) -> int:
     return len(value.encode("utf-8", "surrogatepass"))
 
 
+@functools.cache
+def _pattern(fmt: str) -> re.Pattern[str]:
+    return re.compile(fmt)
+
+
 def _matches(fmt: str, value: str) -> bool:
-    return re.fullmatch(fmt, value) is not None
+    return _pattern(fmt).fullmatch(value) is not None
 
 
 # The API server checks the same few names, label keys and values on every write (a node's

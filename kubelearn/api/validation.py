@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import ipaddress
 import json
 import re
@@ -345,23 +346,24 @@ def validate_object_meta(obj: Mapping[str, Any], name_rule: NameRule, namespaced
             errs += _each(msgs, child("namespace"), namespace)
     elif namespace:
         errs.append(FieldError.forbidden(child("namespace"), "not allowed on this type"))
-    generation = _int(meta.get("generation"))
-    if generation < 0:
-        errs += validate_nonnegative(generation, child("generation"))
+    generation = meta.get("generation")  # absent on most writes (a pod's, an event's)
+    if generation is not None and _int(generation) < 0:
+        errs += validate_nonnegative(_int(generation), child("generation"))
     if labels := meta.get("labels"):
         errs += validate_labels(labels, child("labels"))
     if annotations := meta.get("annotations"):
         errs += validate_annotations(annotations, child("annotations"))
     if refs := meta.get("ownerReferences"):
         errs += validate_owner_references(refs, child("ownerReferences"))
-    finalizers = [_str(f) for f in _list(meta.get("finalizers"))]
-    for finalizer in finalizers:
-        if msgs := is_qualified_name(finalizer):
-            errs += _each(msgs, child("finalizers"), finalizer)
-    if "orphan" in finalizers and "foregroundDeletion" in finalizers:
-        errs.append(FieldError.invalid(
-            child("finalizers"), GoValue("[]string", finalizers),
-            "finalizer orphan and foregroundDeletion cannot be both set"))
+    if finalizers := meta.get("finalizers"):
+        finalizers = [_str(f) for f in _list(finalizers)]
+        for finalizer in finalizers:
+            if msgs := is_qualified_name(finalizer):
+                errs += _each(msgs, child("finalizers"), finalizer)
+        if "orphan" in finalizers and "foregroundDeletion" in finalizers:
+            errs.append(FieldError.invalid(
+                child("finalizers"), GoValue("[]string", finalizers),
+                "finalizer orphan and foregroundDeletion cannot be both set"))
     return errs
 
 
@@ -430,39 +432,44 @@ def _plainly_valid(name: str, quantity: Quantity) -> bool:
     """cpu, memory or ephemeral-storage, not negative: nothing for the two checks above to say.
 
     validate_container_resource_name passes these standard container resource names, and
-    validate_quantity_value any native quantity that is not negative.
+    validate_quantity_value any native quantity (as these are) that is not negative.
     """
-    return name in STANDARD_CONTAINER_RESOURCES and _native_and_not_negative(name, quantity)
+    return name in STANDARD_CONTAINER_RESOURCES and quantity.sign() >= 0
 
 
 def validate_resource_requirements(resources: Any, path: Path) -> list[FieldError]:
     """Names, quantities, and requests within limits (ValidateResourceRequirements)."""
     resources = _map(resources)
-    lim_path, req_path = path.child("limits"), path.child("requests")
-    limits = resource_list(resources.get("limits"))
-    requests = resource_list(resources.get("requests"))
+    # Most containers set requests only, for cpu and memory: an absent list is not parsed, a
+    # standard container resource (all may be overcommitted) needs no limit, and the paths
+    # below are made only for an error.
+    limits = resource_list(raw) if (raw := resources.get("limits")) else {}
+    requests = resource_list(raw) if (raw := resources.get("requests")) else {}
     errs = []
     for name, q in limits.items():
         if not _plainly_valid(name, q):
-            errs += validate_container_resource_name(name, lim_path.key(name))
-            errs += validate_quantity_value(name, q, lim_path.key(name))
+            errs += validate_container_resource_name(name, path.child("limits").key(name))
+            errs += validate_quantity_value(name, q, path.child("limits").key(name))
     for name, q in requests.items():
         if not _plainly_valid(name, q):
-            errs += validate_container_resource_name(name, req_path.key(name))
-            errs += validate_quantity_value(name, q, req_path.key(name))
+            errs += validate_container_resource_name(name, path.child("requests").key(name))
+            errs += validate_quantity_value(name, q, path.child("requests").key(name))
         if name in limits:
             limit = limits[name]
             if q != limit and not _overcommit_allowed(name):
-                errs.append(FieldError.invalid(req_path, str(q),
+                errs.append(FieldError.invalid(path.child("requests"), str(q),
                                                f"must be equal to {name} limit of {limit}"))
             elif q > limit:
                 errs.append(FieldError.invalid(
-                    req_path, str(q), f"must be less than or equal to {name} limit of {limit}"))
-        elif not _overcommit_allowed(name):
-            errs.append(FieldError.required(lim_path,
+                    path.child("requests"), str(q),
+                    f"must be less than or equal to {name} limit of {limit}"))
+        elif name not in STANDARD_CONTAINER_RESOURCES and not _overcommit_allowed(name):
+            errs.append(FieldError.required(path.child("limits"),
                                             "Limit must be set for non overcommitable resources"))
-    names = set(limits) | set(requests)
-    if any(_is_hugepages(n) for n in names) and not names & {"cpu", "memory"}:
+    names = limits.keys() | requests.keys()
+    # A hugepages-* name is no standard container resource: all standard, no hugepages.
+    if not names <= STANDARD_CONTAINER_RESOURCES and any(_is_hugepages(n) for n in names) \
+            and not names & {"cpu", "memory"}:
         errs.append(FieldError.forbidden(path, "HugePages require cpu or memory"))
     return errs
 
@@ -521,8 +528,8 @@ def _validate_container(c: Mapping[str, Any], path: Path, volumes: set[str],
         errs.append(FieldError.required(path.child("image")))
     if ports := c.get("ports"):
         errs += validate_container_ports(ports, path.child("ports"))
-    for i, env in enumerate(_map(e) for e in _list(c.get("env"))):
-        env_name = _str(env.get("name"))
+    for i, env in enumerate(_list(c.get("env"))):
+        env_name = _str(_map(env).get("name"))
         if not env_name:
             errs.append(FieldError.required(path.child("env").index(i).child("name")))
         elif any(not (" " <= ch <= "~") or ch == "=" for ch in env_name):
@@ -533,7 +540,8 @@ def _validate_container(c: Mapping[str, Any], path: Path, volumes: set[str],
                 "a valid environment variable name must consist only of printable ASCII "
                 "characters other than '='"))
     mount_paths = set()
-    for i, mount in enumerate(_map(m) for m in _list(c.get("volumeMounts"))):
+    for i, mount in enumerate(_list(c.get("volumeMounts"))):
+        mount = _map(mount)
         mount_name, mount_path = _str(mount.get("name")), _str(mount.get("mountPath"))
         if not mount_name:
             errs.append(FieldError.required(_item(path, "volumeMounts", i, "name")))
@@ -562,38 +570,54 @@ def _validate_container(c: Mapping[str, Any], path: Path, volumes: set[str],
 def validate_tolerations(tolerations: Any, path: Path) -> list[FieldError]:
     """Key, operator, value and effect of each toleration (ValidateTolerations)."""
     errs = []
-    for i, t in enumerate(_map(x) for x in _list(tolerations)):
-        p = path.index(i)
+    # Nearly every pod has some (DefaultTolerationSeconds adds two): a toleration's path is
+    # made only when it has an error.
+    for i, t in enumerate(_list(tolerations)):
+        t = _map(t)
         key, op, value = _str(t.get("key")), _str(t.get("operator")), _str(t.get("value"))
         effect = _str(t.get("effect"))
         if key and (msgs := is_qualified_name(key)):
-            errs += _each(msgs, p.child("key"), key)
+            errs += _each(msgs, path.index(i).child("key"), key)
         if not key and op != "Exists":
             errs.append(FieldError.invalid(
-                p.child("operator"), op, "operator must be Exists when `key` is empty, which "
-                'means "match all values and all keys"'))
+                path.index(i).child("operator"), op, "operator must be Exists when `key` is "
+                'empty, which means "match all values and all keys"'))
         if t.get("tolerationSeconds") is not None and effect != "NoExecute":
             errs.append(FieldError.invalid(
-                p.child("effect"), effect,
+                path.index(i).child("effect"), effect,
                 "effect must be 'NoExecute' when `tolerationSeconds` is set"))
         if op in ("Equal", ""):
             msgs = is_label_value(value)
             if msgs:
-                errs.append(FieldError.invalid(p.child("operator"), value, ";".join(msgs)))
+                errs.append(FieldError.invalid(path.index(i).child("operator"), value,
+                                               ";".join(msgs)))
         elif op == "Exists":
             if value:
                 seconds = t.get("tolerationSeconds")
                 errs.append(FieldError.invalid(
-                    p.child("operator"),
+                    path.index(i).child("operator"),
                     GoStruct("core.Toleration", Key=key, Operator=op, Value=value,
                              Effect=effect, TolerationSeconds=GoValue(
                                  "*int64", None if seconds is None else _int(seconds))),
                     "value must be empty when `operator` is 'Exists'"))
         else:
-            errs.append(FieldError.not_supported(p.child("operator"), op, TOLERATION_OPERATORS))
-        if effect:
-            errs += _check_enum(effect, TAINT_EFFECTS, p, "effect")
+            errs.append(FieldError.not_supported(path.index(i).child("operator"), op,
+                                                 TOLERATION_OPERATORS))
+        if effect and effect not in TAINT_EFFECTS:
+            errs.append(FieldError.not_supported(path.index(i).child("effect"), effect,
+                                                 TAINT_EFFECTS))
     return errs
+
+
+@functools.lru_cache(maxsize=64)
+def _spec_path(field: str, i: int = -1) -> Path:
+    """``spec.<field>``, or ``spec.<field>[i]``, made once and kept (a Path never changes).
+
+    A pod's own spec is validated on every create, at the same few paths: those it always
+    needs -- each container's, and that of the tolerations every pod gets -- are these.
+    """
+    path = _SPEC.child(field)
+    return path.index(i) if i >= 0 else path
 
 
 def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
@@ -602,8 +626,8 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
     errs: list[FieldError] = []
     volumes: set[str] = set()
     # As in _validate_container, paths are made for errors and for fields that are set.
-    for i, volume in enumerate(_map(v) for v in _list(spec.get("volumes"))):
-        name = _str(volume.get("name"))
+    for i, volume in enumerate(_list(spec.get("volumes"))):
+        name = _str(_map(volume).get("name"))
         if not name:
             errs.append(FieldError.required(_item(path, "volumes", i, "name")))
         else:
@@ -615,16 +639,18 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
     containers = [_map(c) for c in _list(spec.get("containers"))]
     if not containers:
         errs.append(FieldError.required(path.child("containers")))
+    own = path is _SPEC  # a pod's own spec, not a template's: _spec_path keeps its paths
     names: set[str] = set()
     for i, c in enumerate(containers):
-        p = path.child("containers").index(i)
+        p = _spec_path("containers", i) if own else path.child("containers").index(i)
         errs += _validate_container(c, p, volumes, init=False)
         name = _str(c.get("name"))
         if name in names:
             errs.append(FieldError.duplicate(p.child("name"), name))
         names.add(name)
-    for i, c in enumerate(_map(c) for c in _list(spec.get("initContainers"))):
-        p = path.child("initContainers").index(i)
+    for i, c in enumerate(_list(spec.get("initContainers"))):
+        c = _map(c)
+        p = _spec_path("initContainers", i) if own else path.child("initContainers").index(i)
         errs += _validate_container(c, p, volumes, init=True)
         name = _str(c.get("name"))
         if name in names:  # init container names share one namespace with containers
@@ -649,10 +675,12 @@ def validate_pod_spec(spec: Any, path: Path) -> list[FieldError]:
         if _str(spec.get(field)):
             errs += validate_dns1123_label(_str(spec.get(field)), path.child(field))
     if tolerations := spec.get("tolerations"):
-        errs += validate_tolerations(tolerations, path.child("tolerations"))
-    for name, q in resource_list(spec.get("overhead")).items():
-        if not _native_and_not_negative(name, q):
-            errs += validate_quantity_value(name, q, path.child("overhead").key(name))
+        errs += validate_tolerations(tolerations, _spec_path("tolerations") if own
+                                     else path.child("tolerations"))
+    if overhead := spec.get("overhead"):
+        for name, q in resource_list(overhead).items():
+            if not _native_and_not_negative(name, q):
+                errs += validate_quantity_value(name, q, path.child("overhead").key(name))
     return errs
 
 
@@ -1486,8 +1514,8 @@ def validate_event(event: Mapping[str, Any]) -> list[FieldError]:
         elif namespace != involved:
             errs.append(FieldError.invalid(Path("involvedObject", "namespace"), involved,
                                            "does not match event.namespace"))
-    if namespace:
-        errs += _each(is_dns1123_subdomain(namespace), Path("namespace"), namespace)
+    if namespace and (msgs := is_dns1123_subdomain(namespace)):
+        errs += _each(msgs, Path("namespace"), namespace)
     if errs:
         return errs
     # rest.BeforeCreate: generic metadata validation once the kind's own has passed.

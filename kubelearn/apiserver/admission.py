@@ -196,7 +196,7 @@ class ServiceAccount(AdmissionPlugin):
         if any(m.get("mountPath") == SERVICE_ACCOUNT_MOUNT_PATH
                for c in containers for m in c.get("volumeMounts") or () if isinstance(m, dict)):
             return
-        volume = "kube-api-access-" + "".join(self.rng.choice(NAME_ALPHABET) for _ in range(5))
+        volume = "kube-api-access-" + "".join([self.rng.choice(NAME_ALPHABET) for _ in range(5)])
         spec.setdefault("volumes", []).append({"name": volume, "projected": {
             "defaultMode": 420,
             "sources": [
