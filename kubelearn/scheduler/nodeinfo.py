@@ -137,7 +137,9 @@ class Resource:
 # -- requests of a pod ---------------------------------------------------------------------------
 
 def _map(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
+    if type(value) is dict:  # the cheap tests first: most values are dicts or missing
+        return value
+    return value if value is not None and isinstance(value, Mapping) else {}
 
 
 def _with_default_requests(pod: Mapping[str, Any], defaults: Mapping[str, Quantity]
@@ -172,7 +174,10 @@ def _defaults() -> dict[str, Quantity]:
 
 def pod_level_requests_set(pod: Mapping[str, Any]) -> bool:
     """True if ``spec.resources.requests`` sets cpu, memory or hugepages (IsPodLevelRequestsSet)."""
-    requests = _map(_map(_map(pod.get("spec")).get("resources")).get("requests"))
+    resources = _map(pod.get("spec")).get("resources")
+    if not resources:  # most pods: no pod-level resources at all
+        return False
+    requests = _map(_map(resources).get("requests"))
     return any(k in (CPU, MEMORY) or k.startswith(_HUGEPAGES_PREFIX) for k in requests)
 
 

@@ -35,8 +35,9 @@ NO_EXECUTE = "NoExecute"
 def field(obj: Any, *path: str) -> Any:
     """``obj[p0][p1]...``, or None where a step is missing or not a mapping."""
     for key in path:
-        if not isinstance(obj, Mapping):
-            return None
+        if type(obj) is not dict:  # the cheap tests first: most steps are dicts or missing
+            if obj is None or not isinstance(obj, Mapping):
+                return None
         obj = obj.get(key)
     return obj
 
@@ -165,7 +166,10 @@ def find_matching_untolerated_taint(
 
 def pod_tolerations(pod: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     """spec.tolerations of a pod."""
-    return [t for t in field(pod, "spec", "tolerations") or [] if isinstance(t, Mapping)]
+    tolerations = field(pod, "spec", "tolerations")
+    if not tolerations:  # most pods
+        return []
+    return [t for t in tolerations if type(t) is dict or isinstance(t, Mapping)]
 
 
 # -- the nodes as columns ----------------------------------------------------------------------

@@ -94,15 +94,16 @@ class ImageLocality(ScorePlugin):
         if not images:  # calculatePriority clamps 0 up to the minimum: score 0
             return np.zeros(n, dtype=np.int64)
         total_num_nodes = total_num_nodes or 1
-        summed: Any = 0
+        summed: np.ndarray | None = None
         for image in images:
             column = image_column(normalized_image_name(image))
             if column is None:
                 continue
             sizes, num_nodes = column
             spread = num_nodes / total_num_nodes  # scaledImageScore; int(): toward 0
-            summed = summed + (sizes * spread).astype(np.int64)
-        if isinstance(summed, int):  # no node has any of the images: all clamp to 0
+            scaled = (sizes * spread).astype(np.int64)
+            summed = scaled if summed is None else summed + scaled
+        if summed is None:  # no node has any of the images: all clamp to 0
             return 0
         max_threshold = MAX_CONTAINER_THRESHOLD * len(images)
         summed = np.minimum(np.maximum(summed, MIN_THRESHOLD), max_threshold)

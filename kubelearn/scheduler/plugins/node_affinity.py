@@ -249,7 +249,7 @@ class RequiredNodeAffinity:
 def _required_terms(pod: Mapping[str, Any]) -> Any:
     """spec.affinity.nodeAffinity.requiredDuringSchedulingIgnoredDuringExecution, or None."""
     spec = pod.get("spec")
-    if not isinstance(spec, Mapping) or not spec.get("affinity"):
+    if (type(spec) is not dict and not isinstance(spec, Mapping)) or not spec.get("affinity"):
         return None  # most pods: no affinity at all
     return field(spec, "affinity", "nodeAffinity",
                  "requiredDuringSchedulingIgnoredDuringExecution")
@@ -359,7 +359,7 @@ class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, S
         out (and the message when it is empty) is the per-node path's business.
         """
         required = _required_terms(pod)
-        return isinstance(required, Mapping) and any(
+        return required is not None and isinstance(required, Mapping) and any(
             term.get("matchFields") for term in required.get("nodeSelectorTerms") or [])
 
     def filter_mask(self, pod: Mapping[str, Any], nodes: NodeColumns) -> np.ndarray | None:
@@ -369,8 +369,9 @@ class NodeAffinity(PreFilterPlugin, FilterPlugin, PreScorePlugin, ScorePlugin, S
         tests as :meth:`filter` (upstream: node_affinity.go Filter), the profile's
         ``addedAffinity`` and the pod's own, each a column.
         """
-        if not isinstance(_required_terms(pod), Mapping) and self.added_node_selector is None \
-                and field(pod, "spec", "nodeSelector") is None:
+        required = _required_terms(pod)  # None for most pods: then no ABC isinstance check
+        if (required is None or not isinstance(required, Mapping)) \
+                and self.added_node_selector is None and field(pod, "spec", "nodeSelector") is None:
             return None
         mask = np.ones(nodes.n, dtype=bool)
         if self.added_node_selector is not None:
