@@ -54,6 +54,22 @@ CPU_CHOICES = ("100m", "250m", "500m", "1")
 MEMORY_CHOICES = ("128Mi", "256Mi", "512Mi", "1Gi")
 
 
+class CollectorClock:
+    """A gc callback: how many collections ran, and how long they took (wall clock)."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.runs += 1
+            self.seconds += time.perf_counter() - self._started
+
+
 def node_manifest(i: int) -> dict:
     """A worker as its kubelet registers it: capacity, allocatable, hostname and zone labels."""
     name = f"node-{i:05d}"
@@ -178,6 +194,8 @@ def main() -> None:
     if not args.default_gc:
         gc.freeze()  # what start-up allocated lives on: never scan it again
         gc.set_threshold(50_000, 20, 100)
+    collector = CollectorClock()
+    gc.callbacks.append(collector)
     profiler = cProfile.Profile() if args.profile else None
     if profiler is not None:
         profiler.enable()
@@ -199,7 +217,8 @@ def main() -> None:
         print(f"every {args.anti_affinity_every}th pod carries required pod anti-affinity "
               "(50 groups, one member per node)")
     print("garbage collector: " + ("CPython defaults" if args.default_gc else
-                                   "frozen after start-up, gen0 threshold 50,000"))
+                                   "frozen after start-up, gen0 threshold 50,000")
+          + f"; {collector.runs:,} collections took {collector.seconds:.1f} s in all")
     print(f"{figures['pods']:,} pods onto {figures['nodes']:,} nodes: "
           f"{figures['scheduled']:,} bound, {figures['failed attempts']:,} failed attempts")
     print(f"end to end (create -> schedule -> bind -> Scheduled event): "
