@@ -759,14 +759,15 @@ class Storage:
             meta["resourceVersion"] = str(kv.mod_revision)
             return new
         lease = self.leases.lease_for(info.ttl) if info.ttl else 0
-        if hand_over and self.watch_cache is not None:
-            self.watch_cache.expect(kv.key, data, new)
+        cache = self.watch_cache if hand_over else None
+        if cache is not None:
+            cache.expect(kv.key, data, new)
         try:
             resp = self._txn([Compare.mod_revision(kv.key) == kv.mod_revision],
                              [Op.put(kv.key, data, lease)])
         finally:
-            if hand_over and self.watch_cache is not None:
-                self.watch_cache.expect(None)
+            if cache is not None:
+                cache.expect(None)
         if not resp.succeeded:
             raise Conflict(info.resource, meta.get("name", ""), group=info.group)
         meta["resourceVersion"] = str(resp.revision)

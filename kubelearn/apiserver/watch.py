@@ -216,7 +216,8 @@ class _ResourceCache:
         self.recent: dict[str, tuple[int, dict]] = {}
 
     def previous(self, key: str, prev_kv: KeyValue | None) -> dict | None:
-        """The object as the cache sent it last, if that is the version ``prev_kv`` holds."""
+        """The object as the cache sent it last, if that is the version ``prev_kv`` holds
+        (None if it is not, or no longer among the RECENT_OBJECTS)."""
         kept = self.recent.get(key) if prev_kv is not None else None
         return kept[1] if kept is not None and kept[0] == prev_kv.mod_revision else None
 
@@ -369,8 +370,7 @@ class WatchCache:
         """The object stored as ``kv``, as the cache decoded and sent it (read-only), if it
         is among the ones changed last; else None."""
         found = self._locate(kv.key)
-        kept = found[0].recent.get(kv.key) if found is not None else None
-        return kept[1] if kept is not None and kept[0] == kv.mod_revision else None
+        return found[0].previous(kv.key, kv) if found is not None else None
 
     def expect(self, key: str | None, value: bytes = b"", written: dict | None = None) -> None:
         """The next change to ``key`` should write ``value``, the encoding of ``written``:
