@@ -13,8 +13,9 @@ Inside, three structures:
   appends a *tombstone* (version 0), as etcd's keyIndex does.
 - ``_keys``: the keys of ``_versions``, sorted lazily, when a range needs
   them (new keys are appended; the next range sorts).
-- ``_log``: (revision, changes) for every retained revision, oldest first —
-  what a watcher starting in the past is replayed from.
+- ``_log``: every change of every retained revision, oldest first (a
+  version's ``mod_revision`` is the revision that wrote it) — what a watcher
+  starting in the past is replayed from.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from __future__ import annotations
 import os
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
-from operator import attrgetter, itemgetter
+from operator import attrgetter
 from typing import TYPE_CHECKING
 
 from kubelearn.etcd.errors import (
@@ -55,7 +56,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from kubelearn.sim import Simulation
 
 _MOD = attrgetter("mod_revision")
-_REV = itemgetter(0)
 
 Change = tuple[KeyValue, "KeyValue | None"]  # (new version or tombstone, version it replaced)
 
@@ -70,7 +70,7 @@ class Store:
         self._versions: dict[str, list[KeyValue]] = {}
         self._keys: list[str] = []
         self._keys_sorted = True
-        self._log: list[tuple[int, list[KeyValue]]] = []
+        self._log: list[KeyValue] = []
         self._watches = WatchHub(sim.env)
         self._lessor = Lessor(sim, self._delete_keys)
 
@@ -208,10 +208,9 @@ class Store:
         # The log keeps revisions from `revision` on, minus deletions at exactly
         # `revision`: etcd drops those tombstones too, so a watch from the
         # compaction revision does not see them.
-        first = bisect_left(self._log, revision, key=_REV)
-        self._log = self._log[first:]
-        if self._log and self._log[0][0] == revision:
-            self._log[0] = (revision, [kv for kv in self._log[0][1] if kv.version])
+        first = bisect_left(self._log, revision, key=_MOD)
+        end = bisect_right(self._log, revision, first, key=_MOD)
+        self._log = [kv for kv in self._log[first:end] if kv.version] + self._log[end:]
         self._compact_revision = revision
         self.sim.record("etcd", "Compacted", f"revision/{revision}",
                         f"dropped {dropped} old version(s); revisions below {revision} are gone")
@@ -276,10 +275,10 @@ class Store:
 
         A Raft member keeps its snapshot this way (kubelearn.etcd.raft).
         """
-        first_logged = self._log[0][0] if self._log else self._revision + 1
+        first_logged = self._log[0].mod_revision if self._log else self._revision + 1
         older = sorted((kv for versions in self._versions.values() for kv in versions
                         if kv.mod_revision < first_logged), key=_MOD)
-        logged = [kv for _, changes in self._log for kv in changes]
+        logged = list(self._log)
         leases = [(lease.id, lease.ttl) for lease in self._lessor.leases()]
         return SnapshotData(self._revision, self._compact_revision, older + logged, leases)
 
@@ -313,12 +312,9 @@ class Store:
                 raise bad(f"version of {kv.key!r} at revision {kv.mod_revision} is out of order")
             versions.append(kv)
             if kv.mod_revision >= data.compact_revision:
-                if self._log and self._log[-1][0] == kv.mod_revision:
-                    self._log[-1][1].append(kv)
-                elif self._log and self._log[-1][0] > kv.mod_revision:
+                if self._log and self._log[-1].mod_revision > kv.mod_revision:
                     raise bad(f"revision {kv.mod_revision} comes after a later one")
-                else:
-                    self._log.append((kv.mod_revision, [kv]))
+                self._log.append(kv)
         self._keys = sorted(self._versions)
         self._revision = data.revision
         self._compact_revision = data.compact_revision
@@ -402,8 +398,8 @@ class Store:
             versions = self._versions.get(keys.key, [])
             past: Iterator[KeyValue] = iter(versions[bisect_left(versions, start, key=_MOD):])
         else:
-            first = bisect_left(self._log, start, key=_REV)
-            past = (kv for _, changes in self._log[first:] for kv in changes if kv.key in keys)
+            first = bisect_left(self._log, start, key=_MOD)
+            past = (kv for kv in self._log[first:] if kv.key in keys)
         events = []
         for kv in past:
             prev = self._prev_of(kv) if prev_kv else None
@@ -475,6 +471,6 @@ class Store:
         if changes:
             self._revision += 1
             assert changes[0][0].mod_revision == self._revision, "revision going backwards"
-            self._log.append((self._revision, [kv for kv, _ in changes]))
+            self._log.extend([kv for kv, _ in changes])
             self._watches.notify(changes)
         return self._revision

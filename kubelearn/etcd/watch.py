@@ -188,11 +188,13 @@ class WatchHub:
                 continue
             kind = "PUT" if kv.version else "DELETE"
             with_prev = Event(kind, kv, prev)
-            bare = with_prev if prev is None else Event(kind, kv, None)
+            bare = with_prev if prev is None else None  # made when a watcher wants it
             revision = kv.mod_revision
             for watcher in watchers:
                 if watcher.canceled or revision < watcher._next:
                     continue
+                if not watcher.prev_kv and bare is None:
+                    bare = Event(kind, kv, None)
                 try:
                     watcher._push(with_prev if watcher.prev_kv else bare)
                 except Exception as err:
