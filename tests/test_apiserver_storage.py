@@ -3,6 +3,7 @@
 import base64
 import json
 import re
+import secrets
 
 import pytest
 
@@ -541,10 +542,13 @@ def test_decode_shared_takes_what_did_not_change_from_the_previous_version():
 def test_decode_shared_shares_maps_and_lists_written_as_the_same_json():
     from kubelearn.etcd import KeyValue
 
+    # decode_shared's tables live as long as the process: names never seen before in it
+    tag = secrets.token_hex(4)
+
     def kv(name, rev, mode, order=("defaultMode", "sources")):
-        projected = {"defaultMode": 420, "sources": [{"serviceAccountToken": {"path": "token"}}]}
+        projected = {"defaultMode": 420, "sources": [{"serviceAccountToken": {"path": tag}}]}
         obj = {"metadata": {"name": name, "namespace": "default"},
-               "spec": {"volumes": [{"name": f"kube-api-access-{name}", "projected": {
+               "spec": {"volumes": [{"name": f"kube-api-access-{name}-{tag}", "projected": {
                    key: projected[key] for key in order}}],
                         "mount": {"name": name, "readOnly": mode}}}
         return KeyValue(key=f"/registry/pods/default/{name}", value=json.dumps(obj).encode(),
@@ -552,11 +556,16 @@ def test_decode_shared_shares_maps_and_lists_written_as_the_same_json():
 
     decode_shared = storage_module.decode_shared
     a, b = decode_shared(kv("a", 5, True)), decode_shared(kv("b", 6, True))
+    d = decode_shared(kv("d", 8, True))
     c = decode_shared(kv("c", 7, 1, order=("sources", "defaultMode")))
     assert a == storage_module.decode(kv("a", 5, True))
-    projected = a["spec"]["volumes"][0]["projected"]
-    assert b["spec"]["volumes"][0]["projected"] is projected  # one map for every pod
-    assert a["spec"]["volumes"] is not b["spec"]["volumes"]  # the volume names differ
+    projected = b["spec"]["volumes"][0]["projected"]
+    assert d["spec"]["volumes"][0]["projected"] is projected  # one map for every pod...
+    assert a["spec"]["volumes"][0]["projected"] == projected  # ...remembered when seen again
+    assert b["spec"]["volumes"] is not d["spec"]["volumes"]  # the volume names differ
+    # what was seen once only (a pod's own volumes) is not remembered
+    assert json.dumps(a["spec"]["volumes"], separators=(",", ":")).encode() \
+        not in storage_module._subtrees
     # equal in Python, written otherwise: never swapped (keys in another order, 1 for true)
     assert c["spec"]["volumes"][0]["projected"] is not projected
     assert list(c["spec"]["volumes"][0]["projected"]) == ["sources", "defaultMode"]
@@ -611,3 +620,16 @@ def test_a_lease_is_reused_for_at_most_1000_objects(cluster):
     new = [lease.id for lease in cluster.etcd.leases() if lease.id not in before]
     sizes = sorted(len(cluster.etcd.time_to_live(lease, keys=True).keys) for lease in new)
     assert sizes == [500, 1000, 1000]  # etcd3/lease_manager.go defaultLeaseMaxObjectCount
+
+
+def test_new_uid_is_the_version_4_uuid_of_the_seeded_bits():
+    import random
+    import uuid
+
+    from kubelearn.sim import Simulation
+
+    storage = storage_module.Storage(Simulation(seed=3), None)
+    bits = random.Random()
+    bits.setstate(storage._uids.getstate())
+    for _ in range(2000):
+        assert storage.new_uid() == str(uuid.UUID(int=bits.getrandbits(128), version=4))

@@ -209,7 +209,10 @@ class _ResourceCache:
         # kinds there are, in order ((False, False, False), unscoped, first)
         self._shape_counts: dict[tuple[bool, bool, bool], int] = {}
         self.shapes: list[tuple[bool, bool, bool]] = []
-        self.history: deque[tuple[float, EtcdEvent]] = deque()
+        # the recent events, oldest first, and (in step) when each came: two deques rather
+        # than one of (time, event) pairs, so a change leaves no tuple for the collector
+        self.history: deque[EtcdEvent] = deque()
+        self.history_times: deque[float] = deque()
         self.trimmed = 0  # the revision of the newest event dropped from history
         self.changes = 0  # how many changes this resource has seen
         # key -> (mod revision, object as sent), the RECENT_OBJECTS changed last, oldest first
@@ -280,12 +283,14 @@ class _ResourceCache:
 
     def remember(self, now: float, event: EtcdEvent) -> None:
         """Append to the history window, dropping what is stale (watch_cache.go resizing)."""
-        history = self.history
-        history.append((now, event))
+        history, times = self.history, self.history_times
+        history.append(event)
+        times.append(now)
         oldest = now - EVENT_FRESH_DURATION
         while len(history) > HISTORY_UPPER_BOUND or (
-                len(history) > HISTORY_LOWER_BOUND and history[0][0] < oldest):
-            self.trimmed = history.popleft()[1].kv.mod_revision
+                len(history) > HISTORY_LOWER_BOUND and times[0] < oldest):
+            times.popleft()
+            self.trimmed = history.popleft().kv.mod_revision
 
 
 class WatchCache:
@@ -571,7 +576,7 @@ class WatchCache:
         """The events after revision ``rv`` from the history window, as this watcher sees them."""
         prefix = _prefix_of(cache, namespace) if namespace is not None else ""
         out = []
-        for _, event in cache.history:
+        for event in cache.history:
             if event.kv.mod_revision <= rv or not event.kv.key.startswith(prefix):
                 continue
             obj = decode_shared(event.kv) if event.type == "PUT" else None
