@@ -120,10 +120,11 @@ class Struct:
         return Struct(name, {**self.fields, **fields}, open=self.open)
 
 
-_STRING, _BOOL, _INT32, _INT64, _TIME, _OTHER = range(6)
+_STRING, _BOOL, _INT32, _INT64, _TIME, _QUANTITY, _CALL = range(7)
 
 
 def _code(typ: Any) -> int:
+    """How _decodes checks a value of ``typ`` in a loop: a code above, or _CALL (a call)."""
     if isinstance(typ, Scalar) and not typ.encoding:
         if typ.kind == "string":
             return _STRING
@@ -131,7 +132,9 @@ def _code(typ: Any) -> int:
             return _BOOL
         if typ.kind == "int":
             return _INT32 if typ.bits == 32 else _INT64
-    return _TIME if typ is TIME else _OTHER
+    if typ is TIME:
+        return _TIME
+    return _QUANTITY if typ is QUANTITY else _CALL
 
 
 class ListOf:
@@ -139,6 +142,7 @@ class ListOf:
 
     def __init__(self, item: Any, name: str = "") -> None:
         self.item, self.name = item, name or "[]" + item.name
+        self.code = _code(item)  # for _decodes
 
 
 class MapOf:
@@ -146,6 +150,7 @@ class MapOf:
 
     def __init__(self, value: Any, name: str = "") -> None:
         self.value, self.name = value, name or "map[string]" + value.name
+        self.code = _code(value)  # for _decodes
 
 
 class Custom:
@@ -573,30 +578,30 @@ class _ZeroPlan:
     a value with all of them costs one subset test; ``order``: every field in Go's
     struct order, which a struct that gets a field filled in is rewritten in.
 
-    ``zeros``: the omitempty plain fields, left out when ``""``, ``0``, ``false``
-    (or ``null``); ``nils``: the omitempty pointers, left out when ``null``.
-
-    ``visit``: the fields to look at when present; ``entries`` says for each, in
-    one lookup, what an empty value (null, [], {}) becomes -- _DROP (an omitempty
-    slice or map), _NULL (an always-written one, in storage), _KEEP, or _WALK (an
-    empty struct with fields to fill) -- and which struct it holds to walk into,
-    or None; how (_DIRECT, _EACH slice item, or _OTHER, for :func:`_filled`); and,
-    for a struct with nothing to visit, the names it always writes, so that a
-    value with all of them is passed over without a call (a pod's conditions,
-    ports, volume mounts).
+    ``actions``: for each field there is anything to do about, in one lookup, what:
+    :data:`_OMIT_ZERO`, an omitempty plain field, left out when ``""``, ``0``,
+    ``false`` (or ``null``); :data:`_OMIT_NIL`, an omitempty pointer to nothing
+    to look into, left out when ``null``; or, for a slice, map or struct field to
+    look into, a tuple: whether it is a pointer (left out when ``null``); what an
+    empty value (null, [], {}) becomes -- _DROP (an omitempty slice or map),
+    _NULL (an always-written one, in storage), _KEEP, or _WALK (an empty struct
+    with fields to fill); which struct it holds to walk into, or None; how
+    (_DIRECT, _EACH slice item, or _OTHER, for :func:`_filled`); and, for a
+    struct with nothing to visit, the names it always writes, so that a value
+    with all of them is passed over without a call (a pod's conditions, ports,
+    volume mounts). A field with no action (a plain value Go always writes, a
+    field the type does not have) is written as it is.
     """
 
-    __slots__ = ("written", "names", "order", "zeros", "zero_fields", "nils", "visit", "entries")
+    __slots__ = ("written", "names", "order", "actions")
 
     def __init__(self, typ: Struct) -> None:
         self.written = tuple((f, zero, typ.fields[f] if zero == {} else None)
                              for f, zero in typ.written.items())
         self.names = frozenset(typ.written)
         self.order = tuple(typ.fields)
-        self.zeros = typ.omitted_zeros
-        self.zero_fields = tuple(typ.omitted_zeros)
-        self.nils = _omitted_pointers(typ)
-        self.entries: dict[str, tuple[int, Any, int, _Leaf | None]] = {}
+        nils = _omitted_pointers(typ)
+        self.actions: dict[str, Any] = dict.fromkeys(nils, _OMIT_NIL)
         for field, field_type in typ.fields.items():
             inner = _inner_struct(field_type)
             if inner is not None and not inner.fills:
@@ -607,19 +612,24 @@ class _ZeroPlan:
                 empty = _WALK if inner.written else _KEEP
             else:
                 continue  # a string, number, bool, or Time: as it is
+            pointer = field in nils
             if inner is None:
-                self.entries[field] = (empty, None, _DIRECT, None)
+                self.actions[field] = (pointer, empty, None, _DIRECT, None)
                 continue
             leaf = _leaf(inner) if _visits_nothing(inner) else None
             if field_type is inner:
-                self.entries[field] = (empty, inner, _DIRECT, leaf)
+                self.actions[field] = (pointer, empty, inner, _DIRECT, leaf)
             elif isinstance(field_type, ListOf) and field_type.item is inner:
-                self.entries[field] = (empty, inner, _EACH, leaf)
+                self.actions[field] = (pointer, empty, inner, _EACH, leaf)
             else:  # a map of structs, a slice of slices
-                self.entries[field] = (empty, field_type, _OTHER, None)
-        self.visit = frozenset(self.entries)
+                self.actions[field] = (pointer, empty, field_type, _OTHER, None)
+        # omitempty plain fields: strings, numbers and bools, never a field looked into
+        self.actions.update(dict.fromkeys(typ.omitted_zeros, _OMIT_ZERO))
 
 
+# Two of _ZeroPlan's actions, told apart from the tuples of the rest by identity.
+_OMIT_ZERO = ("left out when zero",)
+_OMIT_NIL = ("left out when null",)
 # A struct with nothing to visit, as its parent checks it without a call: the names it
 # always writes, its omitempty plain fields, and whether it has omitempty pointers.
 _Leaf = tuple[frozenset[str], tuple[str, ...], bool]
@@ -664,73 +674,79 @@ def _filled_struct(value: dict, typ: Struct, stored: bool = False,
                 else:  # a struct's zero form, new each time
                     out[field] = _filled_struct({}, struct) if struct.written else {}
         out = _in_go_order(out, plan.order)
-    # Fields Go leaves out: a zero plain value or a nil pointer, looked for in C first.
-    if not all(map(value.get, plan.zero_fields, _ABSENT_OK)) or \
-            (plan.nils and None in value.values()):
-        for field in _omitted(value, plan):
-            if out is value:
-                out = dict(value)
-            del out[field]
-    if not plan.visit:
-        return out
-    entries = plan.entries
-    for field in plan.visit.intersection(value):  # any order: keys stay in place
-        item = value[field]
-        if before is not None:
-            was = before.get(field)
-            if was is item or (was is not None and was == item):
-                continue  # filled when it was written: a comparison in C, not a walk
-        else:
-            was = None
-        empty, inner, how, leaf = entries[field]
-        if not item:  # null, [], {} (or "" for a []byte)
-            if empty == _KEEP:
+    actions = plan.actions
+    # Each field on its own (removing or replacing one leaves the others in place).
+    for field, item in value.items():
+        action = actions.get(field)
+        if action is None:
+            continue  # written as it is
+        if action is _OMIT_ZERO:
+            if item:
                 continue
-            if empty == _DROP:  # omitempty: Go leaves an empty slice or map out
-                if out is value:
-                    out = dict(value)
-                del out[field]
+        elif action is _OMIT_NIL:
+            if item is not None:
                 continue
-            if empty == _NULL:
-                if stored and item is not None:  # protobuf reads it back as nil: null
+        elif item is not None or not action[0]:  # anything but a nil pointer: look into it
+            if before is not None:
+                was = before.get(field)
+                if was is item or (was is not None and was == item):
+                    continue  # filled when it was written: a comparison in C, not a walk
+            else:
+                was = None
+            _, empty, inner, how, leaf = action
+            if not item:  # null, [], {} (or "" for a []byte)
+                if empty == _KEEP:
+                    continue
+                if empty == _DROP:  # omitempty: Go leaves an empty slice or map out
                     if out is value:
                         out = dict(value)
-                    out[field] = None
-                continue
-        if inner is None:
-            continue
-        if how == _DIRECT:
-            if item.__class__ is not dict or (leaf is not None and leaf[0] <= item.keys() and (
-                    not leaf[1] or all(map(item.get, leaf[1], _ABSENT_OK))) and not (
-                    leaf[2] and None in item.values())):
-                continue  # as _as_it_is, without the call
-            new = _filled_struct(item, inner, stored,
-                                 was if was.__class__ is dict else None)
-        elif how == _EACH:
-            if item.__class__ is not list:
-                continue  # a value of the wrong type: decoding refuses it
-            new = item
-            names, zeros, nils = leaf or (None, (), False)
-            # the same place in the list it replaces: an element as it was needs no walk
-            olds = was if was.__class__ is list and len(was) == len(item) else None
-            for i, element in enumerate(item):
-                if olds is not None and olds[i] == element:
+                    del out[field]
                     continue
-                if element.__class__ is dict and (names is None or not (  # _as_it_is, inline
-                        names <= element.keys() and (
-                            not zeros or all(map(element.get, zeros, _ABSENT_OK)))
-                        and not (nils and None in element.values()))):
-                    filled = _filled_struct(element, inner, stored)
-                    if filled is not element:
-                        if new is item:
-                            new = list(item)
-                        new[i] = filled
-        else:
-            new = _filled(item, inner, stored)
-        if new is not item:
-            if out is value:
-                out = dict(value)
-            out[field] = new
+                if empty == _NULL:
+                    if stored and item is not None:  # protobuf reads it back as nil: null
+                        if out is value:
+                            out = dict(value)
+                        out[field] = None
+                    continue
+            if inner is None:
+                continue
+            if how == _DIRECT:
+                if item.__class__ is not dict or (leaf is not None and leaf[0] <= item.keys() and (
+                        not leaf[1] or all(map(item.get, leaf[1], _ABSENT_OK))) and not (
+                        leaf[2] and None in item.values())):
+                    continue  # as _as_it_is, without the call
+                new = _filled_struct(item, inner, stored,
+                                     was if was.__class__ is dict else None)
+            elif how == _EACH:
+                if item.__class__ is not list:
+                    continue  # a value of the wrong type: decoding refuses it
+                new = item
+                names, zeros, nils = leaf or (None, (), False)
+                # the same place in the list it replaces: an element as it was needs no walk
+                olds = was if was.__class__ is list and len(was) == len(item) else None
+                for i, element in enumerate(item):
+                    if olds is not None and olds[i] == element:
+                        continue
+                    if element.__class__ is dict and (names is None or not (  # _as_it_is, inline
+                            names <= element.keys() and (
+                                not zeros or all(map(element.get, zeros, _ABSENT_OK)))
+                            and not (nils and None in element.values()))):
+                        filled = _filled_struct(element, inner, stored)
+                        if filled is not element:
+                            if new is item:
+                                new = list(item)
+                            new[i] = filled
+            else:
+                new = _filled(item, inner, stored)
+            if new is not item:
+                if out is value:
+                    out = dict(value)
+                out[field] = new
+            continue
+        # Go leaves it out: a zero omitempty value, a nil pointer
+        if out is value:
+            out = dict(value)
+        del out[field]
     return out
 
 
@@ -740,12 +756,6 @@ def _as_it_is(value: dict, names: frozenset[str], zeros: tuple[str, ...], nils: 
     where there are pointers (a ``null`` Time, always written, costs a walk). In C."""
     return names <= value.keys() and all(map(value.get, zeros, _ABSENT_OK)) and \
         not (nils and None in value.values())
-
-
-def _omitted(value: dict, plan: _ZeroPlan) -> list[str]:
-    """The omitempty fields of ``value`` that Go leaves out: a zero plain value, a nil pointer."""
-    return [field for field, item in value.items()
-            if (field in plan.zeros and not item) or (item is None and field in plan.nils)]
 
 
 def _in_go_order(value: dict, order: tuple[str, ...]) -> dict:
@@ -967,17 +977,32 @@ def _decodes(value: Any, typ: Any) -> bool:
     if isinstance(typ, ListOf):
         if value.__class__ is not list:
             return False
-        item_type = typ.item
+        item_type, code = typ.item, typ.code
         for item in value:
+            if code == _STRING:  # args, command, finalizers: checked here, without a call
+                if item.__class__ is str and (item.isascii() or _SURROGATE.search(item) is None):
+                    continue
+                return False
             if not _decodes(item, item_type):
                 return False
         return True
     if isinstance(typ, MapOf):
         if not isinstance(value, dict):
             return False
-        value_type = typ.value
+        value_type, code = typ.value, typ.code
         for key, item in value.items():
-            if not (key.__class__ is str and _is_clean(key)) or not _decodes(item, value_type):
+            if not (key.__class__ is str and (key.isascii() or _SURROGATE.search(key) is None)):
+                return False
+            # labels, annotations, resource lists: checked here, without a call
+            if code == _STRING:
+                if item.__class__ is str and (item.isascii() or _SURROGATE.search(item) is None):
+                    continue
+                return False
+            if code == _QUANTITY and item.__class__ is str:
+                if _quantity_ok(item):
+                    continue
+                return False
+            if not _decodes(item, value_type):
                 return False
         return True
     if typ is TIME or typ is MICRO_TIME:
