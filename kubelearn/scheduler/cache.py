@@ -155,7 +155,10 @@ class Cache:
     def __init__(self) -> None:
         self.nodes: dict[str, NodeInfo] = {}  # nodes known, and nodes only pods name
         self.tree = NodeTree()
-        self.pod_states: dict[str, tuple[str, PodInfo]] = {}  # pod key -> (node, info)
+        # pod key -> its info, and pod key -> its node: two maps rather than one of pairs, as a
+        # pair holding a PodInfo would stay with the garbage collector, one for every pod
+        self.pod_states: dict[str, PodInfo] = {}
+        self.pod_nodes: dict[str, str] = {}
         self.assumed: set[str] = set()
         self.image_nodes: dict[str, set[str]] = {}
         self.objects: dict[str, dict[str, Mapping[str, Any]]] = {
@@ -267,12 +270,13 @@ class Cache:
         if info.with_affinity:
             self.affinity.pod_changed(node, node_info, info, 1)
         self.pod_labels.add(node, info)
-        self.pod_states[key] = (node, info)
+        self.pod_states[key] = info
+        self.pod_nodes[key] = node
         for listener in self.pod_listeners:
             listener(node, info, 1)
 
     def _remove(self, key: str) -> None:
-        node, info = self.pod_states.pop(key)
+        info, node = self.pod_states.pop(key), self.pod_nodes.pop(key)
         node_info = self.nodes.get(node)
         if node_info is not None:
             node_info.remove_pod(info)
@@ -304,25 +308,26 @@ class Cache:
     def add_pod(self, key: str, pod: Mapping[str, Any], node: str,
                 info: PodInfo | None = None) -> None:
         """An assigned pod from the informer: confirm an assumption or count it (AddPod)."""
-        state = self.pod_states.get(key)
-        if state is not None and key in self.assumed:
+        counted = self.pod_states.get(key)
+        if counted is not None and key in self.assumed:
             self.assumed.discard(key)
-            if state[0] == node and _same_for_scheduling(state[1].pod, pod):
-                state[1].pod = pod  # the same requests: keep the worked-out PodInfo
+            if self.pod_nodes[key] == node and _same_for_scheduling(counted.pod, pod):
+                counted.pod = pod  # the same requests: keep the worked-out PodInfo
                 return
             self._remove(key)  # bound elsewhere than assumed, or changed: recount
-        elif state is not None:
+        elif counted is not None:
             self.update_pod(key, pod, node)
             return
         self._add(key, node, info if info is not None else PodInfo(pod))
 
     def update_pod(self, key: str, pod: Mapping[str, Any], node: str) -> None:
         """An assigned pod changed (labels, a resize): recount it (UpdatePod)."""
-        state = self.pod_states.get(key)
-        if state is not None and state[0] == node and _same_for_scheduling(state[1].pod, pod):
-            state[1].pod = pod
+        info = self.pod_states.get(key)
+        if info is not None and self.pod_nodes[key] == node \
+                and _same_for_scheduling(info.pod, pod):
+            info.pod = pod
             return
-        if state is not None:
+        if info is not None:
             self._remove(key)
         self._add(key, node, PodInfo(pod))
 

@@ -81,7 +81,8 @@ class Informer:
         # index name -> index value -> the keys with that value (a dict as an ordered set)
         self.indices: dict[str, dict[str, dict[str, None]]] = {}
         # index name -> key -> the values its stored object gave, so an update computes only the new
-        self._indexed: dict[str, dict[str, list[str]]] = {}
+        # (a tuple of strings: the collector stops tracking it, and there is one per object)
+        self._indexed: dict[str, dict[str, tuple[str, ...]]] = {}
         self.resource_version = ""
         self.stream: Any = None
         self.relists = 0
@@ -131,12 +132,12 @@ class Informer:
 
     def _reindex(self, name: str, key: str, new: Mapping[str, Any] | None) -> None:
         index, indexed = self.indices[name], self._indexed[name]
-        before = indexed.get(key, [])
-        after = self.indexers[name](new) if new is not None else []
+        before = indexed.get(key, ())
+        after = tuple(self.indexers[name](new)) if new is not None else ()
         if after:
             indexed[key] = after
-        else:
-            indexed.pop(key, None)
+        elif before:
+            del indexed[key]
         if before == after:
             return
         for value in before:

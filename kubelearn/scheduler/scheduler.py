@@ -114,6 +114,9 @@ _KEEP_SPEC = ("nodeName", "schedulerName", "priority", "preemptionPolicy", "node
               "affinity", "tolerations", "topologySpreadConstraints", "schedulingGates",
               "overhead", "resources", "hostNetwork")
 _KEEP_CONTAINER = ("name", "image", "resources", "ports", "restartPolicy")
+_KEEP_STATUS = ("phase", "conditions", "nominatedNodeName")
+# What pods of one template have alike: the kept spec but its nodeName, each pod's own.
+_TEMPLATE_SPEC = tuple(k for k in _KEEP_SPEC if k != "nodeName")
 INTERN_LIMIT = 10_000  # distinct pod specs remembered for sharing
 
 
@@ -128,6 +131,9 @@ class PodTrimmer:
 
     def __init__(self) -> None:
         self._shared: dict[bytes, Any] = {}
+        # id of a labels or status object -> (it, what is kept of it): the API server hands
+        # one read-only object to every pod whose labels (or status) read the same
+        self._kept: dict[int, tuple[Any, Any]] = {}
 
     def _intern(self, value: Any) -> Any:
         """An equal value kept before, else ``value``, kept.
@@ -152,7 +158,7 @@ class PodTrimmer:
         meta = pod.get("metadata") or {}
         spec = pod.get("spec") or {}
         status = pod.get("status") or {}
-        kept_spec = {k: spec[k] for k in _KEEP_SPEC if k in spec and k != "nodeName"}
+        kept_spec = {k: spec[k] for k in _TEMPLATE_SPEC if k in spec}
         for key in ("containers", "initContainers"):
             if key in spec:
                 kept_spec[key] = [{k: c[k] for k in _KEEP_CONTAINER if k in c}
@@ -162,12 +168,26 @@ class PodTrimmer:
             kept_spec = {**kept_spec, "nodeName": spec["nodeName"]}
         kept_meta = {k: meta[k] for k in _KEEP_META if k in meta}
         if "labels" in kept_meta:
-            kept_meta["labels"] = self._intern(kept_meta["labels"])
-        kept_status = self._intern({k: status[k] for k in ("phase", "conditions",
-                                                            "nominatedNodeName")
-                                    if k in status})
+            kept_meta["labels"] = self._keep(kept_meta["labels"], None)
         return {"apiVersion": pod.get("apiVersion", "v1"), "kind": pod.get("kind", "Pod"),
-                "metadata": kept_meta, "spec": kept_spec, "status": kept_status}
+                "metadata": kept_meta, "spec": kept_spec,
+                "status": self._keep(status, _KEEP_STATUS)}
+
+    def _keep(self, value: Any, fields: tuple[str, ...] | None) -> Any:
+        """What is kept of ``value`` -- its ``fields``, or all of it for None -- interned.
+
+        Looked up by the object itself first: an object seen before (read-only, like
+        all the API server hands out) keeps what it kept then.
+        """
+        seen = self._kept.get(id(value))
+        if seen is not None and seen[0] is value:
+            return seen[1]
+        kept = self._intern(value if fields is None else
+                            {k: value[k] for k in fields if k in value})
+        if len(self._kept) >= INTERN_LIMIT:
+            self._kept.clear()
+        self._kept[id(value)] = (value, kept)  # holding value keeps its id from reuse
+        return kept
 
 
 class FitError(Exception):
@@ -494,12 +514,9 @@ class Scheduler:
         informer = self.informers.get("pods")
         return informer.store.get(key) if informer is not None else {}
 
-    def _responsible(self, pod: Mapping[str, Any]) -> bool:
-        return self.config.profile_for(pod) is not None
-
-    def _gating_plugin(self, pod: Mapping[str, Any]) -> str:
-        profile = self.config.profile_for(pod)
-        if profile is not None and "SchedulingGates" in profile.not_implemented \
+    @staticmethod
+    def _gating_plugin(pod: Mapping[str, Any], profile: Profile) -> str:
+        if "SchedulingGates" in profile.not_implemented \
                 and (pod.get("spec") or {}).get("schedulingGates"):
             return "SchedulingGates"
         return ""
@@ -522,14 +539,16 @@ class Scheduler:
         if node:
             self.cache.add_pod(pod_key(pod), pod, node)
             self._assigned_pod_event(pod, q_events.ASSIGNED_POD_ADD)
-        elif self._responsible(pod):
-            gate = self._gating_plugin(pod)
+            return
+        profile = self.config.profile_for(pod)
+        if profile is not None:  # a pending pod for one of our profiles
+            gate = self._gating_plugin(pod, profile)
             # moveToActiveQ nominates only a pod entering activeQ: a gated one is nominated
             # by its next update (UpdateNominatedPod runs for every queued pod, gated or not)
             if not gate and _nominated(pod):
                 self.nominator.add(self._pod_info(pod))
             q = self.queue.add(pod, gate)
-            self.sim.record(COMPONENT, "Queued", pod_ref(pod), f"{q.queue}")
+            self.sim.record(COMPONENT, "Queued", pod_ref(pod), q.queue)
 
     def _update_pod(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> None:
         key, node = pod_key(new), _node_name(new)
@@ -539,13 +558,16 @@ class Scheduler:
                 self._assigned_pod_event(new, q_events.ASSIGNED_POD_UPDATE)
             else:  # just bound: by us (confirms the assumption) or by someone else
                 self.queue.delete(new)
-                self.nominator.delete(new)
+                if self.nominator:  # some pod is nominated somewhere: maybe this one
+                    self.nominator.delete(new)
                 self.cache.add_pod(key, new, node)
                 self._assigned_pod_event(new, q_events.ASSIGNED_POD_ADD)
-        elif self._responsible(new):
+            return
+        profile = self.config.profile_for(new)
+        if profile is not None:
             if self.nominator or _nominated(new):
                 self.nominator.update(old, self._pod_info(new))
-            self.queue.update(old, new, self._gating_plugin(new))
+            self.queue.update(old, new, self._gating_plugin(new, profile))
 
     def _delete_pod(self, pod: Mapping[str, Any]) -> None:
         key = pod_key(pod)
@@ -607,7 +629,8 @@ class Scheduler:
         info = q.pod_info
         info.pod = assumed
         self.cache.assume_pod(key, info, host)
-        self.nominator.delete(pod)  # placed: its nomination, if any, has served (assume)
+        if self.nominator:  # placed: its nomination, if any, has served (assume)
+            self.nominator.delete(pod)
         status = self._reserve(profile, state, assumed, host)
         if status is not None:
             self._unreserve(profile, state, assumed, host)
@@ -866,6 +889,7 @@ class Scheduler:
         """Bind plugins first (a learner's), else the default binder: POST pods/binding."""
         pod = q.pod
         meta = _meta(pod)
+        name, namespace = meta.get("name", ""), meta.get("namespace") or "default"
         error = ""
         for pl in profile.plugins["bind"]:
             s = pl.bind(state, assumed, host)  # type: ignore[attr-defined]
@@ -876,8 +900,7 @@ class Scheduler:
                 break
         else:  # no Bind plugin took it: DefaultBinder POSTs the Binding
             try:
-                self.client.bind(meta.get("name", ""), host, meta.get("namespace") or "default",
-                                 uid=meta.get("uid"))
+                self.client.bind(name, host, namespace, uid=meta.get("uid"))
             except StatusError as e:
                 error = f'running Bind plugin "DefaultBinder": {e}'
         if error:
@@ -889,9 +912,8 @@ class Scheduler:
             return
         self.queue.done(q.key)
         self.scheduled += 1
-        namespace = meta.get("namespace") or "default"
-        message = f"Successfully assigned {namespace}/{meta.get('name', '')} to {host}"
-        self.sim.record(COMPONENT, "Scheduled", pod_ref(pod), message)
+        message = f"Successfully assigned {namespace}/{name} to {host}"
+        self.sim.record(COMPONENT, "Scheduled", f"pod/{namespace}/{name}", message)
         self.recorder.event(pod, "Normal", "Scheduled", "Binding", message,
                             self._component(pod))
 
